@@ -1,0 +1,181 @@
+//! The boundary between the graph and the kernels. A backend owns storage and kernels and
+//! nothing else: it never sees the graph, so every backward rule is written once, in this
+//! crate, and runs on every device unchanged.
+//!
+//! Conventions every kernel follows:
+//! - inputs come as (storage, layout); layouts may be strided, broadcast (stride 0) or offset;
+//! - outputs are new contiguous storages in row-major order of the output shape;
+//! - no kernel reads values back to the host (only `to_host` does), so a GPU backend can queue
+//!   a whole training step before it waits.
+
+use crate::dtype::{DType, HostData};
+use crate::error::Result;
+use crate::layout::Layout;
+use std::any::Any;
+use std::fmt::Debug;
+use std::sync::Arc;
+
+/// A backend's buffer. Backends downcast it to their own type through `as_any`.
+pub trait BackendStorage: Any + Send + Sync + Debug {
+    fn as_any(&self) -> &dyn Any;
+    fn as_any_mut(&mut self) -> &mut dyn Any;
+    fn dtype(&self) -> DType;
+    /// Number of elements held (not bytes).
+    fn len(&self) -> usize;
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// A shared, immutable handle to a backend buffer.
+pub type Storage = Arc<dyn BackendStorage>;
+
+/// Element-wise functions of one tensor. Parameters ride along in the variant so that a
+/// scalar never needs a tensor of its own.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum UnaryOp {
+    Neg,
+    Exp,
+    Log,
+    Sqrt,
+    Abs,
+    Square,
+    Recip,
+    Tanh,
+    Sigmoid,
+    Relu,
+    /// Numerically stable log(1 + e^x).
+    Softplus,
+    /// 1 where x > 0, else 0 (relu's derivative, a mask).
+    Step,
+    /// sign(x), with sign(0) = 0.
+    Sign,
+    /// x^p.
+    Powf(f64),
+    /// a*x + b.
+    Affine { mul: f64, add: f64 },
+    /// max(x, lo) then min(., hi).
+    Clamp { lo: f64, hi: f64 },
+    /// x where x > 0, slope*x otherwise.
+    LeakyRelu(f64),
+}
+
+/// Element-wise functions of two tensors of one shape (broadcasting is resolved before the call).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BinaryOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Maximum,
+    Minimum,
+    /// Comparisons produce masks: 1.0 where true, 0.0 where false, in the operands' dtype.
+    Eq,
+    Gt,
+    Ge,
+    Lt,
+    Le,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReduceOp {
+    Sum,
+    Max,
+    Min,
+}
+
+/// Distributions for the counter-based random generator (see `rng`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Distribution {
+    /// Uniform on [lo, hi).
+    Uniform { lo: f64, hi: f64 },
+    /// Normal with this mean and standard deviation.
+    Normal { mean: f64, std: f64 },
+    /// +1 or -1 with equal probability.
+    Rademacher,
+}
+
+/// Hyper-parameters of one fused Adam/AdamW update.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AdamParams {
+    pub lr: f64,
+    pub beta1: f64,
+    pub beta2: f64,
+    pub eps: f64,
+    /// Decoupled (AdamW) weight decay; 0 for plain Adam.
+    pub weight_decay: f64,
+    /// 1-based step count, for bias correction.
+    pub step: u64,
+}
+
+/// Storage and kernels for one kind of device. Object safe: a `Device` holds `Arc<dyn Backend>`.
+pub trait Backend: Send + Sync + Debug {
+    /// A short name for messages ("cpu", "wgpu:NVIDIA H100").
+    fn name(&self) -> String;
+    /// Whether this backend can hold tensors of `dtype`.
+    fn supports(&self, dtype: DType) -> bool;
+
+    fn from_host(&self, data: &HostData) -> Result<Storage>;
+    /// Reads a tensor back in logical row-major order. The only kernel that waits.
+    fn to_host(&self, storage: &Storage, layout: &Layout) -> Result<HostData>;
+    fn full(&self, value: f64, len: usize, dtype: DType) -> Result<Storage>;
+    /// A contiguous copy of a strided view.
+    fn copy(&self, storage: &Storage, layout: &Layout) -> Result<Storage>;
+    fn cast(&self, storage: &Storage, layout: &Layout, dtype: DType) -> Result<Storage>;
+
+    fn unary(&self, op: UnaryOp, x: &Storage, layout: &Layout) -> Result<Storage>;
+    /// Both layouts have the same shape (broadcast views already applied).
+    fn binary(&self, op: BinaryOp, a: &Storage, la: &Layout, b: &Storage, lb: &Layout) -> Result<Storage>;
+    /// mask != 0 ? a : b. All three layouts have the same shape.
+    fn select(
+        &self,
+        mask: &Storage,
+        lm: &Layout,
+        a: &Storage,
+        la: &Layout,
+        b: &Storage,
+        lb: &Layout,
+    ) -> Result<Storage>;
+    /// Reduces over `axes` (sorted, distinct); the output keeps those axes with size 1.
+    fn reduce(&self, op: ReduceOp, x: &Storage, layout: &Layout, axes: &[usize]) -> Result<Storage>;
+    /// Batched matmul: `la` is [..batch, m, k], `lb` is [..batch, k, n] with equal batch shapes
+    /// (broadcast batch axes have stride 0). Any strides are allowed, so transposes cost no copy.
+    fn matmul(&self, a: &Storage, la: &Layout, b: &Storage, lb: &Layout) -> Result<Storage>;
+    /// Joins tensors along `axis`; all shapes agree elsewhere.
+    fn concat(&self, parts: &[(&Storage, &Layout)], axis: usize) -> Result<Storage>;
+    /// Picks entries `indices` along `axis`. Indices were checked against the axis length.
+    fn index_select(&self, x: &Storage, layout: &Layout, axis: usize, indices: &[usize]) -> Result<Storage>;
+    /// The adjoint of `index_select`: a zero tensor of `shape` with each slice of `src` added
+    /// at its index along `axis` (repeated indices add up).
+    fn index_add(
+        &self,
+        src: &Storage,
+        layout: &Layout,
+        axis: usize,
+        indices: &[usize],
+        shape: &[usize],
+    ) -> Result<Storage>;
+    /// `len` draws from `dist`, element i taken from the counter-based stream at (seed, counter + i).
+    fn random(&self, dist: Distribution, seed: u64, counter: u64, len: usize, dtype: DType) -> Result<Storage>;
+    /// One fused Adam/AdamW update of a parameter and its moments, in place where the buffers
+    /// are not shared. All four are contiguous with the same length and dtype.
+    fn adam_step(
+        &self,
+        param: &mut Storage,
+        grad: &Storage,
+        m: &mut Storage,
+        v: &mut Storage,
+        hp: &AdamParams,
+    ) -> Result<()>;
+    /// param -= lr * (grad + weight_decay * param), with momentum buffer `velocity` when
+    /// `momentum > 0`: v = momentum * v + g; param -= lr * v.
+    fn sgd_step(
+        &self,
+        param: &mut Storage,
+        grad: &Storage,
+        velocity: Option<&mut Storage>,
+        lr: f64,
+        momentum: f64,
+        weight_decay: f64,
+    ) -> Result<()>;
+}

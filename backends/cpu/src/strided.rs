@@ -1,0 +1,108 @@
+//! Walking several strided layouts of one shape in lock-step, writing a contiguous output.
+//! The innermost axis is a tight loop; the outer axes run as an odometer. Above the parallel
+//! threshold the first axis is split across rayon's threads.
+
+use crate::PAR_THRESHOLD;
+use autodiff::Layout;
+use rayon::prelude::*;
+use std::borrow::Cow;
+
+/// Fills `out` (row-major over `shape`) with `f(offsets)`, where `offsets[j]` is the storage
+/// index of the current element in operand j.
+pub(crate) fn fill<T: Send, const N: usize>(
+    out: &mut [T],
+    shape: &[usize],
+    strides: [&[usize]; N],
+    offsets: [usize; N],
+    f: &(impl Fn([usize; N]) -> T + Sync),
+) {
+    let n = out.len();
+    if n >= PAR_THRESHOLD && shape.len() > 1 && shape[0] > 1 {
+        let row: usize = shape[1..].iter().product();
+        let rows_per_chunk = (PAR_THRESHOLD / row.max(1)).max(1);
+        out.par_chunks_mut(rows_per_chunk * row).enumerate().for_each(|(c, chunk)| {
+            let first = c * rows_per_chunk;
+            let mut sub = shape.to_vec();
+            sub[0] = chunk.len() / row.max(1);
+            let offs: [usize; N] = std::array::from_fn(|j| offsets[j] + first * strides[j][0]);
+            fill_seq(chunk, &sub, strides, offs, f);
+        });
+    } else {
+        fill_seq(out, shape, strides, offsets, f);
+    }
+}
+
+fn fill_seq<T, const N: usize>(
+    out: &mut [T],
+    shape: &[usize],
+    strides: [&[usize]; N],
+    offsets: [usize; N],
+    f: &impl Fn([usize; N]) -> T,
+) {
+    if out.is_empty() {
+        return;
+    }
+    let rank = shape.len();
+    if rank == 0 {
+        out[0] = f(offsets);
+        return;
+    }
+    let inner = shape[rank - 1];
+    let inner_strides: [usize; N] = std::array::from_fn(|j| strides[j][rank - 1]);
+    let mut idx = vec![0usize; rank - 1];
+    let mut base = offsets;
+    for row in out.chunks_mut(inner.max(1)) {
+        let mut o = base;
+        for slot in row.iter_mut() {
+            *slot = f(o);
+            for j in 0..N {
+                o[j] += inner_strides[j];
+            }
+        }
+        // Advance the odometer over the outer axes.
+        let mut ax = rank - 1;
+        while ax > 0 {
+            ax -= 1;
+            idx[ax] += 1;
+            for j in 0..N {
+                base[j] += strides[j][ax];
+            }
+            if idx[ax] < shape[ax] {
+                break;
+            }
+            for j in 0..N {
+                base[j] -= strides[j][ax] * shape[ax];
+            }
+            idx[ax] = 0;
+        }
+    }
+}
+
+/// The elements of a layout in row-major order: borrowed when already contiguous.
+pub(crate) fn gather<'a, T: Copy + Send + Sync>(data: &'a [T], layout: &Layout) -> Cow<'a, [T]> {
+    let n = layout.numel();
+    if layout.is_contiguous() {
+        return Cow::Borrowed(&data[layout.offset()..layout.offset() + n]);
+    }
+    let mut out = Vec::with_capacity(n);
+    autodiff::layout::for_each_offset(layout, |o| out.push(data[o]));
+    Cow::Owned(out)
+}
+
+/// Maps `f` over a contiguous slice, in parallel when it is large.
+pub(crate) fn map<T: Copy + Send + Sync, U: Send>(src: &[T], f: impl Fn(T) -> U + Sync + Send) -> Vec<U> {
+    if src.len() >= PAR_THRESHOLD {
+        src.par_iter().with_min_len(PAR_THRESHOLD / 4).map(|&x| f(x)).collect()
+    } else {
+        src.iter().map(|&x| f(x)).collect()
+    }
+}
+
+/// Zips two contiguous slices through `f`, in parallel when they are large.
+pub(crate) fn zip<T: Copy + Send + Sync, U: Send>(a: &[T], b: &[T], f: impl Fn(T, T) -> U + Sync + Send) -> Vec<U> {
+    if a.len() >= PAR_THRESHOLD {
+        a.par_iter().zip(b.par_iter()).with_min_len(PAR_THRESHOLD / 4).map(|(&x, &y)| f(x, y)).collect()
+    } else {
+        a.iter().zip(b).map(|(&x, &y)| f(x, y)).collect()
+    }
+}

@@ -1,0 +1,12 @@
+//! sigmagrad: neural networks with error bars.
+//!
+//! This facade re-exports the public API of the member crates, so one dependency gives you
+//! the tensor, the devices and (as they land) the layers.
+
+pub use autodiff::*;
+pub use autodiff::{backend, check, layout, rng};
+
+/// The CPU device (matrixmultiply for matmul, rayon above a size threshold).
+pub fn cpu() -> Device {
+    backend_cpu::device()
+}
