@@ -39,10 +39,10 @@ pub fn unit_f32(w: u32) -> f32 {
     ((w >> 9) as f32 + 0.5) * (1.0 / 8_388_608.0)
 }
 
-/// Uniform on (0, 1) from 53 bits.
+/// Uniform on (0, 1) from 52 bits (one fewer than the mantissa, for the same reason as f32).
 pub fn unit_f64(hi: u32, lo: u32) -> f64 {
-    let bits = (u64::from(hi) << 21) ^ u64::from(lo >> 11);
-    ((bits & ((1 << 53) - 1)) as f64 + 0.5) * (1.0 / 9_007_199_254_740_992.0)
+    let bits = (u64::from(hi) << 20) | u64::from(lo >> 12);
+    (bits as f64 + 0.5) * (1.0 / 4_503_599_627_370_496.0)
 }
 
 /// A standard normal by Box-Muller, in f32 arithmetic (what the GPU does).
