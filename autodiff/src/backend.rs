@@ -115,7 +115,7 @@ pub trait Backend: Send + Sync + Debug {
     /// Whether this backend can hold tensors of `dtype`.
     fn supports(&self, dtype: DType) -> bool;
 
-    fn from_host(&self, data: &HostData) -> Result<Storage>;
+    fn upload(&self, data: &HostData) -> Result<Storage>;
     /// Reads a tensor back in logical row-major order. The only kernel that waits.
     fn to_host(&self, storage: &Storage, layout: &Layout) -> Result<HostData>;
     fn full(&self, value: f64, len: usize, dtype: DType) -> Result<Storage>;

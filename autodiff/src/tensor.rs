@@ -95,7 +95,7 @@ impl Tensor {
             ));
         }
         check_dtype_supported("from_vec", data.dtype(), device)?;
-        let storage = device.backend().from_host(&data)?;
+        let storage = device.backend().upload(&data)?;
         Tensor::from_storage(storage, Layout::contiguous(shape), device)
     }
 

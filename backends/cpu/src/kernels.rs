@@ -384,7 +384,7 @@ impl Backend for CpuBackend {
         true
     }
 
-    fn from_host(&self, data: &HostData) -> Result<Storage> {
+    fn upload(&self, data: &HostData) -> Result<Storage> {
         Ok(Arc::new(CpuStorage::from_host(data)))
     }
 

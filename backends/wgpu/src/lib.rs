@@ -1,0 +1,1 @@
+//! The wgpu backend (work in progress, see issue 5).

@@ -1,0 +1,1 @@
+//! Layers, losses, optimizers, data, training, checkpoints.
