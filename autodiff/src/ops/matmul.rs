@@ -27,7 +27,8 @@ impl Tensor {
         }
         // A stack of matrices times one matrix is one tall product: fold the batch into m.
         if ra > 2 && rb == 2 {
-            let rows = self.numel() / k.max(1);
+            // (Not numel / k: with k = 0 that would lose the batch.)
+            let rows: usize = self.shape()[..ra - 1].iter().product();
             if let Some(_view) = self.layout().reshape_view(&[rows, k]) {
                 let mut out_shape = self.shape().to_vec();
                 out_shape[ra - 1] = n;
@@ -41,8 +42,13 @@ impl Tensor {
         let storage = self.device().backend().matmul(self.storage(), &la, rhs.storage(), &lb)?;
         let (a, b) = (self.clone(), rhs.clone());
         // dA = G B^T, dB = A^T G; broadcast batch axes are summed by backprop.
-        Ok(Tensor::from_op("matmul", storage, Layout::contiguous(&with(&batch, m, n)), self, &[self, rhs], move |_, g, need| {
-            Ok(vec![when(need[0], || g.matmul(&b.t()?))?, when(need[1], || a.t()?.matmul(g))?])
-        }))
+        Ok(Tensor::from_op(
+            "matmul",
+            storage,
+            Layout::contiguous(&with(&batch, m, n)),
+            self,
+            &[self, rhs],
+            move |_, g, need| Ok(vec![when(need[0], || g.matmul(&b.t()?))?, when(need[1], || a.t()?.matmul(g))?]),
+        ))
     }
 }
