@@ -37,11 +37,21 @@ impl Var {
     pub fn set(&self, value: &Tensor) -> Result<()> {
         let current = self.tensor();
         if value.shape() != current.shape() {
-            return Err(shape_err("Var::set", format!("new value {:?} differs from {:?}", value.shape(), current.shape())));
+            return Err(shape_err(
+                "Var::set",
+                format!("new value {:?} differs from {:?}", value.shape(), current.shape()),
+            ));
         }
         current.same_device_dtype("Var::set", value)?;
         let value = crate::grad_mode::no_grad(|| value.contiguous())?;
         *self.cell.write().unwrap_or_else(|e| e.into_inner()) = value.leaf_with(self.id, true);
+        Ok(())
+    }
+
+    /// Moves the value to another device, keeping the parameter's identity.
+    pub fn to_device(&self, device: &crate::Device) -> Result<()> {
+        let moved = self.tensor().to_device(device)?;
+        *self.cell.write().unwrap_or_else(|e| e.into_inner()) = moved.leaf_with(self.id, true);
         Ok(())
     }
 
