@@ -1,0 +1,144 @@
+//! Per-op overhead: element-wise ops on 64-element f32 tensors, where the arithmetic is a few
+//! nanoseconds and everything else (dispatch, allocation, the tensor handle, the graph node)
+//! shows; a small forward+backward chain; and the same ops on 1M elements, where throughput
+//! counts and the CPU backend splits work over rayon (at and above `PAR_THRESHOLD` elements).
+//!
+//! Each sigmagrad figure is measured in alternation with a plain Rust loop that computes the
+//! same values into a fresh `Vec` on one thread: the difference is sigmagrad's overhead at
+//! 64 elements and rayon's gain at 1M.
+//!
+//!     cargo bench --bench overhead [-- --json FILE] [-- --quick]
+
+mod common;
+
+use backend_cpu::PAR_THRESHOLD;
+use common::{fmt_time, measure, measure_pair, BenchResult, Options, Report};
+use sigmagrad::{cpu, DType, Device, Rng, Tensor};
+
+type TensorOp = fn(&Tensor, &Tensor) -> sigmagrad::Result<Tensor>;
+type LoopOp = fn(&[f32], &[f32]) -> Vec<f32>;
+
+/// The ops, each with its single-threaded plain-loop equivalent.
+const OPS: [(&str, TensorOp, LoopOp); 5] = [
+    ("add", |a, b| a.add(b), |a, b| a.iter().zip(b).map(|(x, y)| x + y).collect()),
+    ("mul", |a, b| a.mul(b), |a, b| a.iter().zip(b).map(|(x, y)| x * y).collect()),
+    ("exp", |a, _| a.exp(), |a, _| a.iter().map(|x| x.exp()).collect()),
+    ("tanh", |a, _| a.tanh(), |a, _| a.iter().map(|x| x.tanh()).collect()),
+    ("relu", |a, _| a.relu(), |a, _| a.iter().map(|&x| if x > 0.0 { x } else { 0.0 }).collect()),
+];
+
+fn inputs(n: usize, rng: &mut Rng, dev: &Device) -> BenchResult<(Tensor, Tensor, Vec<f32>, Vec<f32>)> {
+    let a = rng.normal(&[n], DType::F32, dev)?;
+    let b = rng.normal(&[n], DType::F32, dev)?;
+    let (va, vb) = (a.to_vec::<f32>()?, b.to_vec::<f32>()?);
+    Ok((a, b, va, vb))
+}
+
+fn main() -> BenchResult {
+    let opts = Options::from_args()?;
+    let dev = cpu();
+    let mut rng = Rng::new(11);
+
+    // ----- 64 elements: overhead per op ----------------------------------------------------
+    let mut small = Report::new(
+        &format!("per-op overhead, f32 [64], best of {} repetitions (target: <= 1 us per op)", opts.reps),
+        &["op", "sigmagrad", "plain loop", "overhead", "sigmagrad median"],
+    );
+    let (a, b, va, vb) = inputs(64, &mut rng, &dev)?;
+    for (name, op, plain) in OPS {
+        let (ours, base) = measure_pair(
+            &opts,
+            || -> BenchResult<Tensor> { Ok(op(&a, &b)?) },
+            || -> BenchResult<Vec<f32>> { Ok(plain(&va, &vb)) },
+        )?;
+        small.row(vec![
+            format!("{name} (no graph)"),
+            fmt_time(ours.best),
+            fmt_time(base.best),
+            fmt_time(ours.best - base.best),
+            fmt_time(ours.median),
+        ]);
+        small.record(&format!("overhead/{name}"), "64", ours.best * 1e6, "us/op");
+    }
+    // The same ops when an input takes part in a graph: the node (inputs, backward closure) is
+    // recorded too.
+    let (ag, bg) = (a.requires_grad(), b.requires_grad());
+    for (name, op, _) in OPS.iter().filter(|o| o.0 == "add" || o.0 == "tanh") {
+        let t = measure(&opts, || op(&ag, &bg))?;
+        small.row(vec![
+            format!("{name} (recording)"),
+            fmt_time(t.best),
+            String::new(),
+            String::new(),
+            fmt_time(t.median),
+        ]);
+        small.record(&format!("overhead/{name}_recording"), "64", t.best * 1e6, "us/op");
+    }
+    // A small chain, forward and backward: sum(tanh(x * w + b)), gradients for x, w and b.
+    let x = rng.normal(&[64], DType::F32, &dev)?.requires_grad();
+    let (w, bias) = (ag.clone(), bg.clone());
+    const CHAIN_OPS: usize = 4; // mul, add, tanh, sum_all
+    let fwd = measure(&opts, || x.mul(&w)?.add(&bias)?.tanh()?.sum_all())?;
+    let fwd_bwd = measure(&opts, || x.mul(&w)?.add(&bias)?.tanh()?.sum_all()?.backward())?;
+    for (label, t, key) in
+        [("chain forward", fwd, "chain_forward"), ("chain forward+backward", fwd_bwd, "chain_fwd_bwd")]
+    {
+        small.row(vec![
+            format!("{label} ({CHAIN_OPS} ops), per op"),
+            fmt_time(t.best / CHAIN_OPS as f64),
+            String::new(),
+            String::new(),
+            fmt_time(t.median / CHAIN_OPS as f64),
+        ]);
+        small.record(&format!("overhead/{key}_per_op"), "64", t.best * 1e6 / CHAIN_OPS as f64, "us/op");
+    }
+    small.row(vec![
+        format!("chain forward+backward, whole"),
+        fmt_time(fwd_bwd.best),
+        String::new(),
+        String::new(),
+        fmt_time(fwd_bwd.median),
+    ]);
+    small.record("overhead/chain_fwd_bwd", "64", fwd_bwd.best * 1e6, "us");
+    small.finish(&opts)?;
+
+    // ----- 1M elements: throughput, and rayon ---------------------------------------------------
+    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let mut large = Report::new(
+        &format!(
+            "throughput, f32, best of {} repetitions; parallel from {PAR_THRESHOLD} elements, {threads} threads",
+            opts.reps
+        ),
+        &["op", "elements", "sigmagrad", "Gelem/s", "1-thread loop", "Gelem/s", "speed-up"],
+    );
+    let mut sizes = vec![1 << 20];
+    // Just below and at the threshold: the per-element time should drop once rayon takes over.
+    sizes.extend([PAR_THRESHOLD - 1, PAR_THRESHOLD]);
+    for &n in &sizes {
+        let (a, b, va, vb) = inputs(n, &mut rng, &dev)?;
+        let ops: Vec<_> =
+            if n == 1 << 20 { OPS.to_vec() } else { OPS.iter().filter(|o| o.0 == "tanh").copied().collect() };
+        for (name, op, plain) in ops {
+            let (ours, base) = measure_pair(
+                &opts,
+                || -> BenchResult<Tensor> { Ok(op(&a, &b)?) },
+                || -> BenchResult<Vec<f32>> { Ok(plain(&va, &vb)) },
+            )?;
+            let (g_ours, g_base) = (n as f64 / ours.best / 1e9, n as f64 / base.best / 1e9);
+            large.row(vec![
+                name.to_string(),
+                n.to_string(),
+                fmt_time(ours.best),
+                format!("{g_ours:.2}"),
+                fmt_time(base.best),
+                format!("{g_base:.2}"),
+                format!("{:.2}", g_ours / g_base),
+            ]);
+            large.record(&format!("throughput/{name}"), &n.to_string(), g_ours, "Gelem/s");
+            large.record(&format!("throughput/{name}_speedup_vs_1_thread"), &n.to_string(), g_ours / g_base, "ratio");
+        }
+    }
+    large.finish(&opts)?;
+    println!("speed-up = sigmagrad / single-threaded loop; above 1 means rayon's threads are doing the work.");
+    Ok(())
+}
