@@ -187,6 +187,8 @@ where
 
 struct Worst {
     report: InputReport,
+    /// The recorded entry's error as a fraction of its tolerance (above 1 when it fails).
+    used: f64,
 }
 
 impl Worst {
@@ -203,19 +205,32 @@ impl Worst {
                 numeric: 0.0,
                 passed: true,
             },
+            used: f64::NEG_INFINITY,
         }
     }
 
-    /// Records one comparison; keeps the entry that fails worst (or the largest error).
+    /// Records one comparison; keeps the entry that uses most of its tolerance (the worst
+    /// failure, or while all pass, the one closest to failing). A failure that names an
+    /// element outranks a projection failure, which names none: the report should say where
+    /// the rule is wrong.
     fn see(&mut self, a: f64, n: f64, opts: &CheckOptions, element: Option<Vec<usize>>, out: Option<Vec<usize>>) {
         let abs = (a - n).abs();
         let scale = a.abs().max(n.abs());
         let rel = if scale > 0.0 { abs / scale } else { 0.0 };
-        let ok = abs <= opts.atol + opts.rtol * scale;
+        let tol = opts.atol + opts.rtol * scale;
+        let failed = abs.is_nan() || abs > tol;
+        let used = if abs.is_nan() || (abs > 0.0 && tol == 0.0) {
+            f64::INFINITY
+        } else if abs > 0.0 {
+            abs / tol
+        } else {
+            0.0
+        };
         let r = &mut self.report;
-        let excess = abs - opts.atol - opts.rtol * scale;
-        let worse = (!ok && r.passed) || (ok == r.passed && excess > r.worst_abs - opts.atol - opts.rtol * r.analytic.abs().max(r.numeric.abs()));
-        if worse || a.is_nan() || n.is_nan() {
+        let rank = |failed: bool, located: bool| u8::from(failed) * 2 + u8::from(failed && located);
+        let (new_rank, old_rank) = (rank(failed, element.is_some()), rank(!r.passed, r.element.is_some()));
+        if new_rank > old_rank || (new_rank == old_rank && used > self.used) {
+            self.used = used;
             r.worst_abs = abs;
             r.worst_rel = rel;
             r.analytic = a;
@@ -223,7 +238,7 @@ impl Worst {
             r.element = element;
             r.output_element = out;
         }
-        r.passed &= ok && !a.is_nan() && !n.is_nan();
+        r.passed &= !failed;
     }
 }
 
