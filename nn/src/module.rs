@@ -29,6 +29,13 @@ pub trait Module: Send + Sync {
     /// Train mode (dropout active, Bayesian layers sample per batch) or eval mode.
     fn set_training(&self, _on: bool) {}
 
+    /// Draws a new weight sample for evaluation (Bayesian layers keep one sample fixed in
+    /// eval mode, so that each draw is one coherent network). No-op for deterministic modules.
+    fn resample(&self) {}
+
+    /// MAP mode: Bayesian layers use their weight means instead of samples.
+    fn set_map(&self, _on: bool) {}
+
     /// The KL divergence of the variational posterior from the prior, summed over the
     /// module's weights; `None` for deterministic modules.
     fn kl(&self) -> Result<Option<Tensor>> {
@@ -68,6 +75,12 @@ impl<M: Module + ?Sized> Module for Box<M> {
     }
     fn kl(&self) -> Result<Option<Tensor>> {
         (**self).kl()
+    }
+    fn resample(&self) {
+        (**self).resample()
+    }
+    fn set_map(&self, on: bool) {
+        (**self).set_map(on)
     }
     fn architecture(&self) -> String {
         (**self).architecture()
