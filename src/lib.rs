@@ -6,6 +6,9 @@
 pub use autodiff::*;
 pub use autodiff::{backend, check, layout, rng};
 
+/// Layers, losses, optimizers, data handling, training, checkpoints and uncertainties.
+pub use nn;
+
 /// The CPU device (matrixmultiply for matmul, rayon above a size threshold).
 pub fn cpu() -> Device {
     backend_cpu::device()

@@ -257,14 +257,20 @@ impl Trainer {
                 seconds,
                 samples_per_second: seen as f64 / seconds.max(1e-9),
             };
-            bar.println(format!(
+            let line = format!(
                 "epoch {:>3}: train {:.5}{}  lr {:.2e}  {:.0} samples/s",
                 epoch + 1,
                 record.train_loss,
                 val_loss.map_or(String::new(), |v| format!("  val {v:.5}")),
                 record.lr,
                 record.samples_per_second
-            ));
+            );
+            // A hidden bar (no terminal, as in CI logs) would swallow the line: print it plainly.
+            if cfg.progress && bar.is_hidden() {
+                println!("{line}");
+            } else {
+                bar.println(line);
+            }
             last_good = snapshot(model);
             let monitored = val_loss.unwrap_or(record.train_loss);
             if let Some(v) = val_loss {
