@@ -13,3 +13,8 @@ pub use nn;
 pub fn cpu() -> Device {
     backend_cpu::device()
 }
+
+// The code blocks of README.md run as doctests (`cargo test --doc`), so the README stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
