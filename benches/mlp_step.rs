@@ -204,5 +204,43 @@ fn main() -> BenchResult {
         flops / floor.median / 1e9,
         flops / total.median / 1e9
     );
+
+    // Where the rest goes: the step's element-wise ops and reductions on one hidden layer's
+    // activations, [BATCH, 64], each timed alone. Three hidden layers run each of them once.
+    let h = rng.normal(&[BATCH, 64], DType::F32, &dev)?;
+    let g = rng.normal(&[BATCH, 64], DType::F32, &dev)?;
+    let bias = rng.normal(&[64], DType::F32, &dev)?;
+    let mask = h.step()?;
+    type Op<'a> = Box<dyn Fn() -> sigmagrad::Result<Tensor> + 'a>;
+    let ops: Vec<(&str, Op)> = vec![
+        ("bias add, h + b (broadcast)", Box::new(|| h.add(&bias))),
+        ("relu(h)", Box::new(|| h.relu())),
+        ("relu backward: step(h)", Box::new(|| h.step())),
+        ("relu backward: g * mask", Box::new(|| g.mul(&mask))),
+        ("bias gradient: sum over the batch", Box::new(|| g.sum_keepdim(&[0]))),
+    ];
+    let mut parts = Report::new(
+        &format!("the step's element-wise work on one [{BATCH}, 64] activation (x3 hidden layers per step)"),
+        &["op", "median", "x3 per step", "share of step"],
+    );
+    let mut sum = 0.0;
+    for (name, op) in &ops {
+        let t = measure(&opts, op)?;
+        sum += 3.0 * t.median;
+        parts.row(vec![
+            name.to_string(),
+            fmt_time(t.median),
+            fmt_time(3.0 * t.median),
+            format!("{:.0}%", 100.0 * 3.0 * t.median / total.median),
+        ]);
+        parts.record(&format!("mlp_step/part/{name}"), &format!("{BATCH}x64"), t.median * 1e6, "us");
+    }
+    parts.row(vec![
+        "these five, x3".into(),
+        String::new(),
+        fmt_time(sum),
+        format!("{:.0}%", 100.0 * sum / total.median),
+    ]);
+    parts.finish(&opts)?;
     Ok(())
 }

@@ -12,7 +12,7 @@
 mod common;
 
 use backend_cpu::PAR_THRESHOLD;
-use common::{fmt_time, measure, measure_pair, BenchResult, Options, Report};
+use common::{cpu_utilisation, fmt_time, measure, measure_pair, BenchResult, Options, Report};
 use sigmagrad::{cpu, DType, Device, Rng, Tensor};
 
 type TensorOp = fn(&Tensor, &Tensor) -> sigmagrad::Result<Tensor>;
@@ -109,7 +109,7 @@ fn main() -> BenchResult {
             "throughput, f32, best of {} repetitions; parallel from {PAR_THRESHOLD} elements, {threads} threads",
             opts.reps
         ),
-        &["op", "elements", "sigmagrad", "Gelem/s", "1-thread loop", "Gelem/s", "speed-up"],
+        &["op", "elements", "sigmagrad", "Gelem/s", "1-thread loop", "Gelem/s", "speed-up", "CPU/wall"],
     );
     let mut sizes = vec![1 << 20];
     // Just below and at the threshold: the per-element time should drop once rayon takes over.
@@ -125,6 +125,9 @@ fn main() -> BenchResult {
                 || -> BenchResult<Vec<f32>> { Ok(plain(&va, &vb)) },
             )?;
             let (g_ours, g_base) = (n as f64 / ours.best / 1e9, n as f64 / base.best / 1e9);
+            // How many cores sigmagrad's op kept busy: about 1 on the calling thread, up to the
+            // core count when rayon splits the work (whatever other load does to the wall time).
+            let busy = cpu_utilisation(opts.budget.as_secs_f64() / 2.0, || op(&a, &b))?;
             large.row(vec![
                 name.to_string(),
                 n.to_string(),
@@ -133,12 +136,19 @@ fn main() -> BenchResult {
                 fmt_time(base.best),
                 format!("{g_base:.2}"),
                 format!("{:.2}", g_ours / g_base),
+                busy.map_or("n/a".into(), |u| format!("{u:.2}")),
             ]);
             large.record(&format!("throughput/{name}"), &n.to_string(), g_ours, "Gelem/s");
             large.record(&format!("throughput/{name}_speedup_vs_1_thread"), &n.to_string(), g_ours / g_base, "ratio");
+            if let Some(u) = busy {
+                large.record(&format!("throughput/{name}_cpu_per_wall"), &n.to_string(), u, "ratio");
+            }
         }
     }
     large.finish(&opts)?;
-    println!("speed-up = sigmagrad / single-threaded loop; above 1 means rayon's threads are doing the work.");
+    println!(
+        "speed-up = sigmagrad / single-threaded loop. CPU/wall = cores busy while sigmagrad runs the op \
+         (about 1 on the calling thread; more once rayon splits the work, even when other load eats the speed-up)."
+    );
     Ok(())
 }

@@ -120,6 +120,29 @@ impl Timing {
     }
 }
 
+/// CPU time (user + system) this process has used so far, in seconds, from /proc/self/stat
+/// (Linux; clock ticks of 1/100 s). None elsewhere. CPU time over wall time above 1 means more
+/// than one thread was working.
+pub fn process_cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // The command name (field 2) may contain spaces; the fields after it are plain numbers.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the whole line, 12 and 13 after the name.
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some(ticks as f64 / 100.0)
+}
+
+/// Runs `f` for about `secs` seconds of wall time and returns CPU time / wall time.
+pub fn cpu_utilisation<R, E>(secs: f64, mut f: impl FnMut() -> Result<R, E>) -> Result<Option<f64>, E> {
+    let (Some(cpu0), wall0) = (process_cpu_seconds(), Instant::now()) else { return Ok(None) };
+    while wall0.elapsed().as_secs_f64() < secs {
+        black_box(f()?);
+    }
+    let wall = wall0.elapsed().as_secs_f64();
+    Ok(process_cpu_seconds().map(|cpu1| (cpu1 - cpu0) / wall))
+}
+
 /// "AMD EPYC, 2 cores": the CPU's model name from /proc/cpuinfo and the threads available.
 pub fn machine() -> String {
     let model = std::fs::read_to_string("/proc/cpuinfo")
