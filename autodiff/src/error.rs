@@ -7,8 +7,9 @@ use std::fmt;
 pub enum Error {
     /// Shapes that the op cannot combine.
     Shape { op: &'static str, msg: String },
-    /// An axis outside the tensor's rank.
-    Axis { op: &'static str, axis: isize, rank: usize },
+    /// An axis outside the tensor's rank. `rank` is the number of positions the axis could
+    /// name (the tensor's rank, or one more where an axis is inserted).
+    Axis { op: &'static str, axis: isize, rank: usize, shape: Vec<usize> },
     /// Two operands of different dtypes, or a dtype the op or device does not support.
     DType { op: &'static str, msg: String },
     /// Operands on different devices. We never copy silently.
@@ -25,14 +26,17 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Shape { op, msg } => write!(f, "{op}: shape error: {msg}"),
-            Error::Axis { op, axis, rank } => {
-                write!(f, "{op}: axis {axis} is out of range for a tensor of rank {rank}")
+            Error::Axis { op, axis, rank, shape } => {
+                write!(f, "{op}: axis {axis} is out of range for a tensor of shape {shape:?}")?;
+                match rank {
+                    0 => write!(f, " (it has no axes)"),
+                    r => write!(f, " (valid axes: -{r} to {})", r - 1),
+                }
             }
             Error::DType { op, msg } => write!(f, "{op}: dtype error: {msg}"),
-            Error::Device { op, lhs, rhs } => write!(
-                f,
-                "{op}: operands live on different devices ({lhs} and {rhs}); move one with to_device"
-            ),
+            Error::Device { op, lhs, rhs } => {
+                write!(f, "{op}: operands live on different devices ({lhs} and {rhs}); move one with to_device")
+            }
             Error::Index { op, msg } => write!(f, "{op}: index error: {msg}"),
             Error::Backend(msg) => write!(f, "backend error: {msg}"),
             Error::Invalid { op, msg } => write!(f, "{op}: {msg}"),

@@ -18,6 +18,14 @@ pub fn numel(shape: &[usize]) -> usize {
     shape.iter().product()
 }
 
+/// The element count of a shape a user asked for, or an error when it does not fit a usize.
+pub fn checked_numel(op: &'static str, shape: &[usize]) -> Result<usize> {
+    shape
+        .iter()
+        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+        .ok_or_else(|| shape_err(op, format!("shape {shape:?} has more elements than fit in memory")))
+}
+
 /// NumPy broadcasting: align trailing axes; a size-1 axis stretches. The one place the
 /// broadcast shape is computed (its inverse, un-broadcasting gradients, lives in `backprop`).
 pub fn broadcast_shape(op: &'static str, a: &[usize], b: &[usize]) -> Result<Vec<usize>> {
@@ -31,22 +39,28 @@ pub fn broadcast_shape(op: &'static str, a: &[usize], b: &[usize]) -> Result<Vec
             (1, y) => y,
             (x, 1) => x,
             _ => {
-                return Err(shape_err(
-                    op,
-                    format!("shapes {a:?} and {b:?} do not broadcast (axis {i}: {da} vs {db})"),
-                ))
+                return Err(shape_err(op, format!("shapes {a:?} and {b:?} do not broadcast (axis {i}: {da} vs {db})")))
             }
         };
     }
     Ok(out)
 }
 
-/// Resolves a possibly negative axis (-1 is the last) against a rank.
-pub fn resolve_axis(op: &'static str, axis: isize, rank: usize) -> Result<usize> {
+/// Resolves a possibly negative axis (-1 is the last) of a tensor of `shape`.
+pub fn resolve_axis(op: &'static str, axis: isize, shape: &[usize]) -> Result<usize> {
+    resolve_in(op, axis, shape, shape.len())
+}
+
+/// Resolves a position where a new axis goes (unsqueeze, stack): 0..=rank, -1 appends.
+pub fn resolve_new_axis(op: &'static str, axis: isize, shape: &[usize]) -> Result<usize> {
+    resolve_in(op, axis, shape, shape.len() + 1)
+}
+
+fn resolve_in(op: &'static str, axis: isize, shape: &[usize], rank: usize) -> Result<usize> {
     let r = rank as isize;
     let a = if axis < 0 { axis + r } else { axis };
     if a < 0 || a >= r {
-        return Err(Error::Axis { op, axis, rank });
+        return Err(Error::Axis { op, axis, rank, shape: shape.to_vec() });
     }
     Ok(a as usize)
 }

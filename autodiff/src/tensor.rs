@@ -7,7 +7,7 @@ use crate::device::Device;
 use crate::dtype::{DType, Element, HostData};
 use crate::error::{shape_err, Error, Result};
 use crate::grad_mode::is_grad_enabled;
-use crate::layout::{numel, Layout};
+use crate::layout::{checked_numel, Layout};
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -88,10 +88,11 @@ impl Tensor {
     }
 
     pub fn from_host(data: HostData, shape: &[usize], device: &Device) -> Result<Tensor> {
-        if data.len() != numel(shape) {
+        let n = checked_numel("from_vec", shape)?;
+        if data.len() != n {
             return Err(shape_err(
                 "from_vec",
-                format!("{} values cannot fill shape {shape:?} ({} elements)", data.len(), numel(shape)),
+                format!("{} values cannot fill shape {shape:?} ({n} elements)", data.len()),
             ));
         }
         check_dtype_supported("from_vec", data.dtype(), device)?;
@@ -105,7 +106,7 @@ impl Tensor {
 
     pub fn full(value: f64, shape: &[usize], dtype: DType, device: &Device) -> Result<Tensor> {
         check_dtype_supported("full", dtype, device)?;
-        let storage = device.backend().full(value, numel(shape), dtype)?;
+        let storage = device.backend().full(value, checked_numel("full", shape)?, dtype)?;
         Tensor::from_storage(storage, Layout::contiguous(shape), device)
     }
 
@@ -226,7 +227,7 @@ impl Tensor {
 
     /// Size of one axis (negative counts from the end).
     pub fn dim(&self, axis: isize) -> Result<usize> {
-        let a = crate::layout::resolve_axis("dim", axis, self.rank())?;
+        let a = crate::layout::resolve_axis("dim", axis, self.shape())?;
         Ok(self.shape()[a])
     }
 
@@ -265,7 +266,11 @@ impl Tensor {
 
     pub(crate) fn same_device_dtype(&self, op: &'static str, other: &Tensor) -> Result<()> {
         if !self.device().same(other.device()) {
-            return Err(Error::Device { op, lhs: self.device().name(), rhs: other.device().name() });
+            return Err(Error::Device {
+                op,
+                lhs: format!("{} {:?}", self.device().name(), self.shape()),
+                rhs: format!("{} {:?}", other.device().name(), other.shape()),
+            });
         }
         if self.dtype() != other.dtype() {
             return Err(Error::DType {

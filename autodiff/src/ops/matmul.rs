@@ -35,7 +35,9 @@ impl Tensor {
                 return self.reshape(&[rows, k])?.matmul(rhs)?.reshape(&out_shape);
             }
         }
-        let batch = broadcast_shape("matmul", &self.shape()[..ra - 2], &rhs.shape()[..rb - 2])?;
+        let batch = broadcast_shape("matmul", &self.shape()[..ra - 2], &rhs.shape()[..rb - 2]).map_err(|_| {
+            shape_err("matmul", format!("batch axes of {:?} and {:?} do not broadcast", self.shape(), rhs.shape()))
+        })?;
         let with = |b: &[usize], x: usize, y: usize| [b, &[x, y]].concat();
         let la = self.layout().broadcast_to("matmul", &with(&batch, m, k))?;
         let lb = rhs.layout().broadcast_to("matmul", &with(&batch, k, n))?;

@@ -5,7 +5,7 @@ use crate::backend::Distribution;
 use crate::device::Device;
 use crate::dtype::DType;
 use crate::error::Result;
-use crate::layout::{numel, Layout};
+use crate::layout::{checked_numel, Layout};
 use crate::rng::derive_seed;
 use crate::tensor::Tensor;
 
@@ -40,7 +40,7 @@ impl Rng {
     }
 
     pub fn sample(&mut self, dist: Distribution, shape: &[usize], dtype: DType, device: &Device) -> Result<Tensor> {
-        let n = numel(shape);
+        let n = checked_numel("Rng::sample", shape)?;
         let storage = device.backend().random(dist, self.seed, self.counter, n, dtype)?;
         self.counter = self.counter.wrapping_add(n as u64);
         Tensor::from_storage(storage, Layout::contiguous(shape), device)

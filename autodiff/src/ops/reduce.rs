@@ -8,10 +8,13 @@ use crate::tensor::Tensor;
 
 impl Tensor {
     fn reduce_axes(&self, op: &'static str, axes: &[isize]) -> Result<Vec<usize>> {
-        let mut out = axes.iter().map(|&a| resolve_axis(op, a, self.rank())).collect::<Result<Vec<_>>>()?;
+        let mut out = axes.iter().map(|&a| resolve_axis(op, a, self.shape())).collect::<Result<Vec<_>>>()?;
         out.sort_unstable();
         if out.windows(2).any(|w| w[0] == w[1]) {
-            return Err(Error::Invalid { op, msg: format!("axis listed twice in {axes:?}") });
+            return Err(Error::Invalid {
+                op,
+                msg: format!("axis listed twice in {axes:?} (shape {:?})", self.shape()),
+            });
         }
         Ok(out)
     }
@@ -41,7 +44,9 @@ impl Tensor {
         }
         let (storage, layout) = self.raw_reduce(ReduceOp::Sum, axes)?;
         let shape = self.shape().to_vec();
-        Ok(Tensor::from_op("sum", storage, layout, self, &[self], move |_, g, _| Ok(vec![Some(g.broadcast_to(&shape)?)])))
+        Ok(Tensor::from_op("sum", storage, layout, self, &[self], move |_, g, _| {
+            Ok(vec![Some(g.broadcast_to(&shape)?)])
+        }))
     }
 
     /// Sum over `axes` (negative axes count from the end).
@@ -101,13 +106,20 @@ impl Tensor {
 
     /// log(sum(exp(x))) over `axes`, shifted by the (detached) maximum so it never overflows.
     pub fn logsumexp(&self, axes: &[isize], keepdim: bool) -> Result<Tensor> {
+        // Checked here, so that errors name logsumexp rather than the ops it is built from.
+        let resolved = self.reduce_axes("logsumexp", axes)?;
+        if resolved.iter().any(|&a| self.shape()[a] == 0) {
+            return Err(Error::Invalid {
+                op: "logsumexp",
+                msg: format!("cannot reduce an empty axis of {:?}", self.shape()),
+            });
+        }
         let m = self.max(axes, true)?.detach();
         let lse = self.sub(&m)?.exp()?.sum(axes, true)?.log()?.add(&m)?;
         if keepdim {
             Ok(lse)
         } else {
-            let axes = self.reduce_axes("logsumexp", axes)?;
-            lse.reshape(&self.reduced_shape(&axes, false))
+            lse.reshape(&self.reduced_shape(&resolved, false))
         }
     }
 }

@@ -1,7 +1,7 @@
 //! Ops that move data around without arithmetic. Most are views: only the layout changes.
 
 use crate::error::{shape_err, Error, Result};
-use crate::layout::{numel, resolve_axis, Layout};
+use crate::layout::{checked_numel, resolve_axis, resolve_new_axis, Layout};
 use crate::ops::elementwise::when;
 use crate::tensor::Tensor;
 
@@ -29,7 +29,7 @@ impl Tensor {
 
     /// Same elements, new shape (copies only when the strides cannot express it).
     pub fn reshape(&self, shape: &[usize]) -> Result<Tensor> {
-        if numel(shape) != self.numel() {
+        if checked_numel("reshape", shape)? != self.numel() {
             return Err(shape_err("reshape", format!("cannot reshape {:?} into {shape:?}", self.shape())));
         }
         if shape == self.shape() {
@@ -47,8 +47,12 @@ impl Tensor {
     /// Reorders axes: `perm[i]` is the input axis that becomes output axis i.
     pub fn permute(&self, perm: &[usize]) -> Result<Tensor> {
         let mut seen = vec![false; self.rank()];
-        if perm.len() != self.rank() || perm.iter().any(|&p| p >= self.rank() || std::mem::replace(&mut seen[p], true)) {
-            return Err(shape_err("permute", format!("{perm:?} is not a permutation of the axes of {:?}", self.shape())));
+        if perm.len() != self.rank() || perm.iter().any(|&p| p >= self.rank() || std::mem::replace(&mut seen[p], true))
+        {
+            return Err(shape_err(
+                "permute",
+                format!("{perm:?} is not a permutation of the axes of {:?}", self.shape()),
+            ));
         }
         let mut inverse = vec![0; perm.len()];
         for (i, &p) in perm.iter().enumerate() {
@@ -59,7 +63,7 @@ impl Tensor {
 
     /// Swaps two axes.
     pub fn transpose(&self, a: isize, b: isize) -> Result<Tensor> {
-        let (a, b) = (resolve_axis("transpose", a, self.rank())?, resolve_axis("transpose", b, self.rank())?);
+        let (a, b) = (resolve_axis("transpose", a, self.shape())?, resolve_axis("transpose", b, self.shape())?);
         let mut perm: Vec<usize> = (0..self.rank()).collect();
         perm.swap(a, b);
         self.permute(&perm)
@@ -78,6 +82,7 @@ impl Tensor {
         if shape == self.shape() {
             return Ok(self.clone());
         }
+        checked_numel("broadcast_to", shape)?;
         let layout = self.layout().broadcast_to("broadcast_to", shape)?;
         // The gradient has the broadcast shape; backprop sums it down.
         Ok(self.view("broadcast_to", layout, |g| Ok(g.clone())))
@@ -85,7 +90,7 @@ impl Tensor {
 
     /// Inserts a size-1 axis at `axis` (which may equal the rank, or count from the end).
     pub fn unsqueeze(&self, axis: isize) -> Result<Tensor> {
-        let a = resolve_axis("unsqueeze", axis, self.rank() + 1)?;
+        let a = resolve_new_axis("unsqueeze", axis, self.shape())?;
         let mut shape = self.shape().to_vec();
         shape.insert(a, 1);
         self.reshape(&shape)
@@ -93,9 +98,12 @@ impl Tensor {
 
     /// Removes a size-1 axis.
     pub fn squeeze(&self, axis: isize) -> Result<Tensor> {
-        let a = resolve_axis("squeeze", axis, self.rank())?;
+        let a = resolve_axis("squeeze", axis, self.shape())?;
         if self.shape()[a] != 1 {
-            return Err(shape_err("squeeze", format!("axis {a} of {:?} has size {}, not 1", self.shape(), self.shape()[a])));
+            return Err(shape_err(
+                "squeeze",
+                format!("axis {a} of {:?} has size {}, not 1", self.shape(), self.shape()[a]),
+            ));
         }
         let mut shape = self.shape().to_vec();
         shape.remove(a);
@@ -104,7 +112,7 @@ impl Tensor {
 
     /// Entries `start..start+len` along `axis`, as a view.
     pub fn narrow(&self, axis: isize, start: usize, len: usize) -> Result<Tensor> {
-        let a = resolve_axis("narrow", axis, self.rank())?;
+        let a = resolve_axis("narrow", axis, self.shape())?;
         let size = self.shape()[a];
         if start.checked_add(len).is_none_or(|end| end > size) {
             return Err(Error::Index {
@@ -135,7 +143,7 @@ impl Tensor {
     /// Joins tensors along `axis`; their shapes must agree on every other axis.
     pub fn concat(tensors: &[&Tensor], axis: isize) -> Result<Tensor> {
         let first = *tensors.first().ok_or(Error::Invalid { op: "concat", msg: "no tensors to join".into() })?;
-        let a = resolve_axis("concat", axis, first.rank())?;
+        let a = resolve_axis("concat", axis, first.shape())?;
         let mut shape = first.shape().to_vec();
         shape[a] = 0;
         for t in tensors {
@@ -166,14 +174,21 @@ impl Tensor {
     /// Stacks same-shape tensors along a new axis.
     pub fn stack(tensors: &[&Tensor], axis: isize) -> Result<Tensor> {
         let first = *tensors.first().ok_or(Error::Invalid { op: "stack", msg: "no tensors to stack".into() })?;
-        let a = resolve_axis("stack", axis, first.rank() + 1)? as isize;
+        let a = resolve_new_axis("stack", axis, first.shape())? as isize;
+        for t in tensors {
+            first.same_device_dtype("stack", t)?;
+            if t.shape() != first.shape() {
+                let shapes: Vec<_> = tensors.iter().map(|t| t.shape().to_vec()).collect();
+                return Err(shape_err("stack", format!("shapes {shapes:?} differ; stack needs equal shapes")));
+            }
+        }
         let expanded = tensors.iter().map(|t| t.unsqueeze(a)).collect::<Result<Vec<_>>>()?;
         Tensor::concat(&expanded.iter().collect::<Vec<_>>(), a)
     }
 
     /// Picks entries along `axis` (rows of a minibatch, say); indices may repeat.
     pub fn index_select(&self, axis: isize, indices: &[usize]) -> Result<Tensor> {
-        let a = resolve_axis("index_select", axis, self.rank())?;
+        let a = resolve_axis("index_select", axis, self.shape())?;
         let size = self.shape()[a];
         if let Some(&bad) = indices.iter().find(|&&i| i >= size) {
             return Err(Error::Index {
