@@ -296,6 +296,36 @@ fn check_dtype_supported(op: &'static str, dtype: DType, device: &Device) -> Res
     }
 }
 
+/// Dropping the last handle to a long chain of ops (an unrolled sequence model, a long
+/// training loop that keeps its loss) would recurse once per node and overflow the stack;
+/// instead the chain is taken apart here with an explicit work list.
+impl Drop for Inner {
+    fn drop(&mut self) {
+        let Some(node) = self.node.take() else { return };
+        let mut work = node.into_inputs();
+        while let Some(t) = work.pop() {
+            // Only the last handle takes its node apart; others just let go of theirs.
+            if let Ok(mut inner) = Arc::try_unwrap(t.0) {
+                if let Some(node) = inner.node.take() {
+                    work.extend(node.into_inputs());
+                }
+                // `inner` drops here without a node: no recursion.
+            }
+        }
+    }
+}
+
+impl Node {
+    /// The inputs, after dropping the backward rule first: the tensors it captured are
+    /// clones of the inputs, and releasing them while the inputs are still held keeps the
+    /// release from reaching zero (and recursing) inside the rule's destructor.
+    fn into_inputs(self) -> Vec<Tensor> {
+        let Node { inputs, backward, .. } = self;
+        drop(backward);
+        inputs
+    }
+}
+
 impl fmt::Debug for Tensor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "Tensor({:?}, {}, {}", self.shape(), self.dtype(), self.device())?;

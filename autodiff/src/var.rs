@@ -3,6 +3,7 @@
 
 use crate::backend::Storage;
 use crate::error::{shape_err, Result};
+use crate::layout::Layout;
 use crate::tensor::{Tensor, TensorId};
 use std::sync::{Arc, RwLock};
 
@@ -13,10 +14,10 @@ pub struct Var {
 }
 
 impl Var {
-    /// A parameter holding (a contiguous copy of) `value`.
+    /// A parameter holding (a copy of) `value`.
     pub fn new(value: &Tensor) -> Result<Var> {
         let id = TensorId::fresh();
-        let value = crate::grad_mode::no_grad(|| value.contiguous())?;
+        let value = owned_copy(value)?;
         Ok(Var { id, cell: Arc::new(RwLock::new(value.leaf_with(id, true))) })
     }
 
@@ -43,7 +44,7 @@ impl Var {
             ));
         }
         current.same_device_dtype("Var::set", value)?;
-        let value = crate::grad_mode::no_grad(|| value.contiguous())?;
+        let value = owned_copy(value)?;
         *self.cell.write().unwrap_or_else(|e| e.into_inner()) = value.leaf_with(self.id, true);
         Ok(())
     }
@@ -67,6 +68,18 @@ impl Var {
             None => Err(shape_err("Var::update_storage", "internal: parameter is still shared")),
         }
     }
+}
+
+/// `value` as a tensor whose storage holds exactly its elements in row-major order, from
+/// offset 0: what fused optimizer kernels update in place. A contiguous view into a larger
+/// buffer (a narrow, say) is copied, or the update would run over the wrong elements.
+fn owned_copy(value: &Tensor) -> Result<Tensor> {
+    let layout = value.layout();
+    if layout.is_contiguous() && layout.offset() == 0 && value.storage().len() == value.numel() {
+        return Ok(value.clone());
+    }
+    let storage = value.device().backend().copy(value.storage(), layout)?;
+    Tensor::from_storage(storage, Layout::contiguous(value.shape()), value.device())
 }
 
 impl std::fmt::Debug for Var {
