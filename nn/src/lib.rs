@@ -6,6 +6,7 @@
 pub mod activation;
 pub mod checkpoint;
 pub mod data;
+pub mod diagnostics;
 pub mod dropout;
 pub mod ensemble;
 pub mod linear;
@@ -13,6 +14,7 @@ pub mod loss;
 pub mod mlp;
 pub mod module;
 pub mod optim;
+pub mod plot;
 pub mod predictive;
 pub mod schedule;
 pub mod train;
