@@ -3,6 +3,8 @@
 //! (seed, counter + i), so a CPU run and a GPU run draw the same noise, in any order, on any
 //! number of threads. Backends call these functions (or port them) for their random fills.
 
+use crate::backend::Distribution;
+
 const M0: u32 = 0xD251_1F53;
 const M1: u32 = 0xCD9E_8D57;
 const W0: u32 = 0x9E37_79B9;
@@ -57,6 +59,75 @@ pub fn normal_f64(w: [u32; 4]) -> f64 {
     (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
 }
 
+/// Four f32 draws of `dist` from one Philox block.
+///
+/// The element mapping every backend follows: element `a` of stream `seed` comes from block
+/// `a / 4`, lane `a % 4`. Uniforms use word `lane`; Rademacher signs use its top bit; normals
+/// come in Box-Muller pairs, lanes 0 and 1 from words (0, 1) as r cos t and r sin t, lanes 2
+/// and 3 from words (2, 3). One block thus serves four elements with two logarithms.
+pub fn block_f32(dist: Distribution, w: [u32; 4]) -> [f32; 4] {
+    match dist {
+        Distribution::Uniform { lo, hi } => {
+            let (lo, span) = (lo as f32, (hi - lo) as f32);
+            w.map(|x| lo + span * unit_f32(x))
+        }
+        Distribution::Rademacher => w.map(|x| if x >> 31 == 1 { 1.0 } else { -1.0 }),
+        Distribution::Normal { mean, std } => {
+            let (mean, std) = (mean as f32, std as f32);
+            let pair = |a: u32, b: u32| {
+                let r = (-2.0 * unit_f32(a).ln()).sqrt();
+                let (s, c) = (std::f32::consts::TAU * unit_f32(b)).sin_cos();
+                (mean + std * r * c, mean + std * r * s)
+            };
+            let ((z0, z1), (z2, z3)) = (pair(w[0], w[1]), pair(w[2], w[3]));
+            [z0, z1, z2, z3]
+        }
+    }
+}
+
+/// The same four draws as [`block_f32`], computed in f64 from 32-bit uniforms (w + 0.5) / 2^32,
+/// so f64 and f32 tensors drawn from one stream agree to f32 precision (a gradient check in f64
+/// sees the noise that training in f32 sees).
+pub fn block_f64(dist: Distribution, w: [u32; 4]) -> [f64; 4] {
+    let unit = |x: u32| (f64::from(x) + 0.5) * (1.0 / 4_294_967_296.0);
+    match dist {
+        Distribution::Uniform { lo, hi } => w.map(|x| lo + (hi - lo) * unit(x)),
+        Distribution::Rademacher => w.map(|x| if x >> 31 == 1 { 1.0 } else { -1.0 }),
+        Distribution::Normal { mean, std } => {
+            let pair = |a: u32, b: u32| {
+                let r = (-2.0 * unit(a).ln()).sqrt();
+                let (s, c) = (std::f64::consts::TAU * unit(b)).sin_cos();
+                (mean + std * r * c, mean + std * r * s)
+            };
+            let ((z0, z1), (z2, z3)) = (pair(w[0], w[1]), pair(w[2], w[3]));
+            [z0, z1, z2, z3]
+        }
+    }
+}
+
+/// Fills `out` with elements `counter..counter + out.len()` of stream `seed`, block by block.
+/// The result does not depend on how a caller splits the range.
+pub fn fill_f32(dist: Distribution, seed: u64, counter: u64, out: &mut [f32]) {
+    fill_blocks(out, counter, 4, |block| block_f32(dist, words(seed, block)));
+}
+
+/// The f64 counterpart of [`fill_f32`].
+pub fn fill_f64(dist: Distribution, seed: u64, counter: u64, out: &mut [f64]) {
+    fill_blocks(out, counter, 4, |block| block_f64(dist, words(seed, block)));
+}
+
+fn fill_blocks<T: Copy, const K: usize>(out: &mut [T], counter: u64, per: u64, block: impl Fn(u64) -> [T; K]) {
+    let (mut a, mut i) = (counter, 0);
+    while i < out.len() {
+        let lane = (a % per) as usize;
+        let values = block(a / per);
+        let take = (K - lane).min(out.len() - i);
+        out[i..i + take].copy_from_slice(&values[lane..lane + take]);
+        i += take;
+        a = a.wrapping_add(take as u64);
+    }
+}
+
 /// Mixes a seed and a stream number into an independent seed (SplitMix64's finaliser).
 pub fn derive_seed(seed: u64, stream: u64) -> u64 {
     let mut z = seed ^ stream.wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(0x6A09_E667_F3BC_C909);
@@ -73,14 +144,49 @@ mod tests {
     fn philox_known_answer() {
         // Known-answer vectors from the Random123 distribution (kat_vectors, philox4x32_10).
         assert_eq!(philox4x32([0, 0, 0, 0], [0, 0]), [0x6627_e8d5, 0xe169_c58d, 0xbc57_ac4c, 0x9b00_dbd8]);
-        assert_eq!(
-            philox4x32([u32::MAX; 4], [u32::MAX; 2]),
-            [0x408f_276d, 0x41c8_3b0e, 0xa20b_c7c6, 0x6d54_51fd]
-        );
+        assert_eq!(philox4x32([u32::MAX; 4], [u32::MAX; 2]), [0x408f_276d, 0x41c8_3b0e, 0xa20b_c7c6, 0x6d54_51fd]);
         assert_eq!(
             philox4x32([0x243f_6a88, 0x85a3_08d3, 0x1319_8a2e, 0x0370_7344], [0xa409_3822, 0x299f_31d0]),
             [0xd16c_fe09, 0x94fd_cceb, 0x5001_e420, 0x2412_6ea1]
         );
+    }
+
+    #[test]
+    fn fills_do_not_depend_on_how_the_range_is_split() {
+        let normal = Distribution::Normal { mean: 0.0, std: 1.0 };
+        let mut whole = vec![0f32; 23];
+        fill_f32(normal, 9, 5, &mut whole);
+        let mut parts = vec![0f32; 23];
+        let (a, b) = parts.split_at_mut(6);
+        fill_f32(normal, 9, 5, a);
+        fill_f32(normal, 9, 11, b);
+        assert_eq!(whole, parts);
+        let mut whole = vec![0f64; 9];
+        fill_f64(normal, 9, 3, &mut whole);
+        let mut tail = vec![0f64; 4];
+        fill_f64(normal, 9, 8, &mut tail);
+        assert_eq!(&whole[5..], &tail[..]);
+        // f32 and f64 draws of one stream agree to f32 precision.
+        let mut single = vec![0f32; 9];
+        fill_f32(normal, 9, 3, &mut single);
+        assert!(whole.iter().zip(&single).all(|(d, &s)| (d - f64::from(s)).abs() < 1e-5 * (1.0 + d.abs())));
+    }
+
+    #[test]
+    fn draws_have_the_right_moments() {
+        let n = 200_000;
+        let mut z = vec![0f32; n];
+        fill_f32(Distribution::Normal { mean: 1.0, std: 2.0 }, 1, 0, &mut z);
+        let mean = z.iter().map(|&x| f64::from(x)).sum::<f64>() / n as f64;
+        let var = z.iter().map(|&x| (f64::from(x) - mean).powi(2)).sum::<f64>() / n as f64;
+        assert!((mean - 1.0).abs() < 0.02 && (var.sqrt() - 2.0).abs() < 0.02, "{mean} {var}");
+        // Neighbouring lanes share a Box-Muller pair: they must still be uncorrelated.
+        let c = z.chunks(2).map(|p| f64::from(p[0] - 1.0) * f64::from(p[1] - 1.0)).sum::<f64>() / (n / 2) as f64;
+        assert!(c.abs() < 0.05, "lane correlation {c}");
+        let mut s = vec![0f32; n];
+        fill_f32(Distribution::Rademacher, 2, 0, &mut s);
+        assert!(s.iter().all(|&x| x == 1.0 || x == -1.0));
+        assert!(s.iter().map(|&x| f64::from(x)).sum::<f64>().abs() < 2000.0);
     }
 
     #[test]

@@ -1,9 +1,9 @@
 //! The kernels of `autodiff::Backend` for the CPU.
 
 use crate::storage::{cpu, slice, slice_mut, wrap, CpuStorage, Float};
-use crate::strided::{fill, gather, map, zip};
+use crate::strided::{fill, fill_rows, gather, map, zip};
 use crate::{err, CpuBackend, PAR_THRESHOLD};
-use autodiff::rng::{normal_f32, normal_f64, unit_f32, unit_f64, words};
+use autodiff::rng::{fill_f32, fill_f64};
 use autodiff::{
     AdamParams, Backend, BinaryOp, DType, Distribution, HostData, Layout, ReduceOp, Result, Storage, UnaryOp,
 };
@@ -33,108 +33,132 @@ fn check_bounds(op: &str, s: &Storage, l: &Layout) -> Result<()> {
     Ok(())
 }
 
-fn unary_fn<T: Float>(op: UnaryOp) -> Box<dyn Fn(T) -> T + Sync + Send> {
-    let c = T::of;
-    let (zero, one) = (T::zero(), T::one());
-    match op {
-        UnaryOp::Neg => Box::new(|x: T| -x),
-        UnaryOp::Exp => Box::new(|x: T| x.exp()),
-        UnaryOp::Log => Box::new(|x: T| x.ln()),
-        UnaryOp::Sqrt => Box::new(|x: T| x.sqrt()),
-        UnaryOp::Abs => Box::new(|x: T| x.abs()),
-        UnaryOp::Square => Box::new(|x: T| x * x),
-        UnaryOp::Recip => Box::new(move |x: T| one / x),
-        UnaryOp::Tanh => Box::new(|x: T| x.tanh()),
-        // Two branches so that exp never overflows.
-        UnaryOp::Sigmoid => Box::new(move |x: T| {
-            if x >= zero {
-                one / (one + (-x).exp())
-            } else {
-                let e = x.exp();
-                e / (one + e)
+/// Runs `$body` (an expression of `x`) over the input, with the element function known at
+/// compile time: one monomorphised, vectorisable loop per op instead of a call per element.
+macro_rules! unary_dispatch {
+    ($op:expr, $T:ty, $func:path, $($arg:expr),*) => {{
+        let c = <$T as Float>::of;
+        let (zero, one) = (<$T>::zero(), <$T>::one());
+        match $op {
+            UnaryOp::Neg => $func($($arg,)* |x: $T| -x),
+            UnaryOp::Exp => $func($($arg,)* |x: $T| x.exp()),
+            UnaryOp::Log => $func($($arg,)* |x: $T| x.ln()),
+            UnaryOp::Sqrt => $func($($arg,)* |x: $T| x.sqrt()),
+            UnaryOp::Abs => $func($($arg,)* |x: $T| x.abs()),
+            UnaryOp::Square => $func($($arg,)* |x: $T| x * x),
+            UnaryOp::Recip => $func($($arg,)* move |x: $T| one / x),
+            UnaryOp::Tanh => $func($($arg,)* |x: $T| x.tanh()),
+            // Written so that exp never overflows: e^-|x| is at most 1.
+            UnaryOp::Sigmoid => $func($($arg,)* move |x: $T| {
+                let e = (-x.abs()).exp();
+                let s = one / (one + e);
+                if x >= zero { s } else { e * s }
+            }),
+            UnaryOp::Relu => $func($($arg,)* move |x: $T| if x > zero { x } else { zero }),
+            // max(x, 0) + log1p(exp(-|x|)): exact for large |x|, no overflow.
+            UnaryOp::Softplus => $func($($arg,)* move |x: $T| x.max(zero) + (-x.abs()).exp().ln_1p()),
+            UnaryOp::Step => $func($($arg,)* move |x: $T| if x > zero { one } else { zero }),
+            UnaryOp::Sign => $func($($arg,)* move |x: $T| if x > zero { one } else if x < zero { -one } else { zero }),
+            UnaryOp::Powf(p) => {
+                let p = c(p);
+                $func($($arg,)* move |x: $T| x.powf(p))
             }
-        }),
-        UnaryOp::Relu => Box::new(move |x: T| if x > zero { x } else { zero }),
-        // max(x, 0) + log1p(exp(-|x|)): exact for large |x|, no overflow.
-        UnaryOp::Softplus => Box::new(move |x: T| x.max(zero) + (-x.abs()).exp().ln_1p()),
-        UnaryOp::Step => Box::new(move |x: T| if x > zero { one } else { zero }),
-        UnaryOp::Sign => Box::new(move |x: T| {
-            if x > zero {
-                one
-            } else if x < zero {
-                -one
-            } else {
-                zero
+            UnaryOp::Affine { mul, add } => {
+                let (m, a) = (c(mul), c(add));
+                $func($($arg,)* move |x: $T| x * m + a)
             }
-        }),
-        UnaryOp::Powf(p) => {
-            let p = c(p);
-            Box::new(move |x: T| x.powf(p))
+            UnaryOp::Clamp { lo, hi } => {
+                let (lo, hi) = (c(lo), c(hi));
+                $func($($arg,)* move |x: $T| x.max(lo).min(hi))
+            }
+            UnaryOp::LeakyRelu(s) => {
+                let s = c(s);
+                $func($($arg,)* move |x: $T| if x > zero { x } else { x * s })
+            }
         }
-        UnaryOp::Affine { mul, add } => {
-            let (m, a) = (c(mul), c(add));
-            Box::new(move |x: T| x * m + a)
-        }
-        UnaryOp::Clamp { lo, hi } => {
-            let (lo, hi) = (c(lo), c(hi));
-            Box::new(move |x: T| x.max(lo).min(hi))
-        }
-        UnaryOp::LeakyRelu(s) => {
-            let s = c(s);
-            Box::new(move |x: T| if x > zero { x } else { x * s })
-        }
-    }
+    }};
 }
 
-fn binary_fn<T: Float>(op: BinaryOp) -> fn(T, T) -> T {
-    fn mask<T: Float>(b: bool) -> T {
-        if b {
-            T::one()
-        } else {
-            T::zero()
+macro_rules! binary_dispatch {
+    ($op:expr, $T:ty, $func:path, $($arg:expr),*) => {{
+        let mask = |b: bool| if b { <$T>::one() } else { <$T>::zero() };
+        match $op {
+            BinaryOp::Add => $func($($arg,)* |a: $T, b: $T| a + b),
+            BinaryOp::Sub => $func($($arg,)* |a: $T, b: $T| a - b),
+            BinaryOp::Mul => $func($($arg,)* |a: $T, b: $T| a * b),
+            BinaryOp::Div => $func($($arg,)* |a: $T, b: $T| a / b),
+            BinaryOp::Maximum => $func($($arg,)* |a: $T, b: $T| if a >= b { a } else { b }),
+            BinaryOp::Minimum => $func($($arg,)* |a: $T, b: $T| if a <= b { a } else { b }),
+            BinaryOp::Eq => $func($($arg,)* move |a: $T, b: $T| mask(a == b)),
+            BinaryOp::Gt => $func($($arg,)* move |a: $T, b: $T| mask(a > b)),
+            BinaryOp::Ge => $func($($arg,)* move |a: $T, b: $T| mask(a >= b)),
+            BinaryOp::Lt => $func($($arg,)* move |a: $T, b: $T| mask(a < b)),
+            BinaryOp::Le => $func($($arg,)* move |a: $T, b: $T| mask(a <= b)),
         }
+    }};
+}
+
+fn unary_with<T: Float>(data: &[T], l: &Layout, f: impl Fn(T) -> T + Sync + Send + Copy) -> Storage {
+    if l.is_contiguous() {
+        return wrap(map(&data[l.offset()..l.offset() + l.numel()], f));
     }
-    match op {
-        BinaryOp::Add => |a, b| a + b,
-        BinaryOp::Sub => |a, b| a - b,
-        BinaryOp::Mul => |a, b| a * b,
-        BinaryOp::Div => |a, b| a / b,
-        BinaryOp::Maximum => |a, b| if a >= b { a } else { b },
-        BinaryOp::Minimum => |a, b| if a <= b { a } else { b },
-        BinaryOp::Eq => |a, b| mask(a == b),
-        BinaryOp::Gt => |a, b| mask(a > b),
-        BinaryOp::Ge => |a, b| mask(a >= b),
-        BinaryOp::Lt => |a, b| mask(a < b),
-        BinaryOp::Le => |a, b| mask(a <= b),
-    }
+    wrap(fill_rows(l.shape(), [l.strides()], [l.offset()], &|out: &mut [T], [o]: [usize; 1], [s]: [usize; 1]| {
+        for (k, slot) in out.iter_mut().enumerate() {
+            *slot = f(data[o + k * s]);
+        }
+    }))
 }
 
 fn unary_kernel<T: Float>(op: UnaryOp, x: &Storage, l: &Layout) -> Result<Storage> {
     let data = slice::<T>(x)?;
-    let f = unary_fn::<T>(op);
-    if l.is_contiguous() {
-        return Ok(wrap(map(&data[l.offset()..l.offset() + l.numel()], f)));
-    }
-    let mut out = vec![T::zero(); l.numel()];
-    fill(&mut out, l.shape(), [l.strides()], [l.offset()], &|[o]| f(data[o]));
-    Ok(wrap(out))
+    Ok(unary_dispatch!(op, T, unary_with, data, l))
 }
 
-fn binary_kernel<T: Float>(op: BinaryOp, a: &Storage, la: &Layout, b: &Storage, lb: &Layout) -> Result<Storage> {
-    let (da, db) = (slice::<T>(a)?, slice::<T>(b)?);
-    let f = binary_fn::<T>(op);
+fn binary_with<T: Float>(
+    da: &[T],
+    la: &Layout,
+    db: &[T],
+    lb: &Layout,
+    f: impl Fn(T, T) -> T + Sync + Send + Copy,
+) -> Storage {
     let n = la.numel();
     if la.is_contiguous() && lb.is_contiguous() {
-        return Ok(wrap(zip(&da[la.offset()..la.offset() + n], &db[lb.offset()..lb.offset() + n], f)));
+        return wrap(zip(&da[la.offset()..la.offset() + n], &db[lb.offset()..lb.offset() + n], f));
     }
     // A tensor against a scalar (all strides 0): the common `x * 0.5` shape.
     if la.is_contiguous() && lb.strides().iter().all(|&s| s == 0) {
         let y = db[lb.offset()];
-        return Ok(wrap(map(&da[la.offset()..la.offset() + n], move |x| f(x, y))));
+        return wrap(map(&da[la.offset()..la.offset() + n], move |x| f(x, y)));
     }
-    let mut out = vec![T::zero(); n];
-    fill(&mut out, la.shape(), [la.strides(), lb.strides()], [la.offset(), lb.offset()], &|[i, j]| f(da[i], db[j]));
-    Ok(wrap(out))
+    // Everything else row by row; rows with unit or zero inner strides (a bias row, a column
+    // broadcast) run as plain slice loops.
+    wrap(fill_rows(
+        la.shape(),
+        [la.strides(), lb.strides()],
+        [la.offset(), lb.offset()],
+        &|out: &mut [T], [i, j]: [usize; 2], [si, sj]: [usize; 2]| {
+            let len = out.len();
+            match (si, sj) {
+                (1, 1) => {
+                    out.iter_mut().zip(&da[i..i + len]).zip(&db[j..j + len]).for_each(|((o, &a), &b)| *o = f(a, b))
+                }
+                (1, 0) => {
+                    let b = db[j];
+                    out.iter_mut().zip(&da[i..i + len]).for_each(|(o, &a)| *o = f(a, b))
+                }
+                (0, 1) => {
+                    let a = da[i];
+                    out.iter_mut().zip(&db[j..j + len]).for_each(|(o, &b)| *o = f(a, b))
+                }
+                _ => out.iter_mut().enumerate().for_each(|(k, o)| *o = f(da[i + k * si], db[j + k * sj])),
+            }
+        },
+    ))
+}
+
+fn binary_kernel<T: Float>(op: BinaryOp, a: &Storage, la: &Layout, b: &Storage, lb: &Layout) -> Result<Storage> {
+    let (da, db) = (slice::<T>(a)?, slice::<T>(b)?);
+    Ok(binary_dispatch!(op, T, binary_with, da, la, db, lb))
 }
 
 fn select_kernel<T: Float>(ls: [(&Storage, &Layout); 3]) -> Result<Storage> {
@@ -276,7 +300,13 @@ fn index_select_kernel<T: Float>(x: &Storage, l: &Layout, axis: usize, idx: &[us
     Ok(wrap(out))
 }
 
-fn index_add_kernel<T: Float>(src: &Storage, l: &Layout, axis: usize, idx: &[usize], shape: &[usize]) -> Result<Storage> {
+fn index_add_kernel<T: Float>(
+    src: &Storage,
+    l: &Layout,
+    axis: usize,
+    idx: &[usize],
+    shape: &[usize],
+) -> Result<Storage> {
     let g = gather(slice::<T>(src)?, l);
     let (outer, len, inner) = split(shape, axis);
     let mut out = vec![T::zero(); outer * len * inner];
@@ -292,35 +322,26 @@ fn index_add_kernel<T: Float>(src: &Storage, l: &Layout, axis: usize, idx: &[usi
     Ok(wrap(out))
 }
 
-fn random_kernel<T: Float>(dist: Distribution, seed: u64, counter: u64, len: usize, f32_math: bool) -> Storage {
-    let draw = move |i: usize| -> T {
-        let w = words(seed, counter.wrapping_add(i as u64));
-        let (unit, normal) = if f32_math {
-            (f64::from(unit_f32(w[0])), f64::from(normal_f32(w)))
-        } else {
-            (unit_f64(w[0], w[1]), normal_f64(w))
-        };
-        T::of(match dist {
-            Distribution::Uniform { lo, hi } => lo + (hi - lo) * unit,
-            Distribution::Normal { mean, std } => mean + std * normal,
-            Distribution::Rademacher => {
-                if w[3] & 1 == 1 {
-                    1.0
-                } else {
-                    -1.0
-                }
-            }
-        })
-    };
-    let v: Vec<T> = if len >= PAR_THRESHOLD {
-        (0..len).into_par_iter().with_min_len(4096).map(draw).collect()
+/// Random fills through `autodiff::rng`'s block functions (four f32 or two f64 draws per Philox
+/// block). Chunks start at their own counter, so the values do not depend on the thread count.
+fn random_kernel<T: Float>(len: usize, fill: impl Fn(u64, &mut [T]) + Sync) -> Storage {
+    let mut out = vec![T::zero(); len];
+    const CHUNK: usize = 8192;
+    if len >= PAR_THRESHOLD {
+        out.par_chunks_mut(CHUNK).enumerate().for_each(|(c, chunk)| fill((c * CHUNK) as u64, chunk));
     } else {
-        (0..len).map(draw).collect()
-    };
-    wrap(v)
+        fill(0, &mut out);
+    }
+    wrap(out)
 }
 
-fn adam_kernel<T: Float>(p: &mut Storage, g: &Storage, m: &mut Storage, v: &mut Storage, hp: &AdamParams) -> Result<()> {
+fn adam_kernel<T: Float>(
+    p: &mut Storage,
+    g: &Storage,
+    m: &mut Storage,
+    v: &mut Storage,
+    hp: &AdamParams,
+) -> Result<()> {
     let g = slice::<T>(g)?;
     let (p, m, v) = (slice_mut::<T>(p)?, slice_mut::<T>(m)?, slice_mut::<T>(v)?);
     if p.len() != g.len() || m.len() != g.len() || v.len() != g.len() {
@@ -469,7 +490,11 @@ impl Backend for CpuBackend {
     }
 
     fn random(&self, dist: Distribution, seed: u64, counter: u64, len: usize, dtype: DType) -> Result<Storage> {
-        Ok(with_dtype!(dtype, T => random_kernel::<T>(dist, seed, counter, len, dtype == DType::F32)))
+        let at = move |offset: u64| counter.wrapping_add(offset);
+        Ok(match dtype {
+            DType::F32 => random_kernel::<f32>(len, |o, out| fill_f32(dist, seed, at(o), out)),
+            DType::F64 => random_kernel::<f64>(len, |o, out| fill_f64(dist, seed, at(o), out)),
+        })
     }
 
     fn adam_step(&self, p: &mut Storage, g: &Storage, m: &mut Storage, v: &mut Storage, hp: &AdamParams) -> Result<()> {

@@ -30,4 +30,3 @@ pub fn device() -> Device {
 pub(crate) fn err(msg: impl Into<String>) -> autodiff::Error {
     autodiff::Error::Backend(msg.into())
 }
-

@@ -42,7 +42,9 @@ impl CpuStorage {
 }
 
 /// The float types the kernels are written for.
-pub(crate) trait Float: num_traits::Float + Send + Sync + std::fmt::Debug + std::iter::Sum + 'static {
+pub(crate) trait Float:
+    num_traits::Float + Default + Send + Sync + std::fmt::Debug + std::iter::Sum + 'static
+{
     fn slice(s: &CpuStorage) -> Option<&[Self]>;
     fn slice_mut(s: &mut CpuStorage) -> Option<&mut Vec<Self>>;
     fn wrap(v: Vec<Self>) -> CpuStorage;

@@ -78,6 +78,53 @@ fn fill_seq<T, const N: usize>(
     }
 }
 
+/// A new row-major buffer over `shape`, filled one innermost row at a time:
+/// `row(out_row, start_offsets, inner_strides)`. Rows are independent, so large outputs split
+/// across rayon's threads by rows.
+pub(crate) fn fill_rows<T: Copy + Default + Send, const N: usize>(
+    shape: &[usize],
+    strides: [&[usize]; N],
+    offsets: [usize; N],
+    row: &(impl Fn(&mut [T], [usize; N], [usize; N]) + Sync),
+) -> Vec<T> {
+    let n: usize = shape.iter().product();
+    let mut out = vec![T::default(); n];
+    if n == 0 {
+        return out;
+    }
+    let rank = shape.len();
+    if rank == 0 {
+        row(&mut out, offsets, [0; N]);
+        return out;
+    }
+    let inner = shape[rank - 1];
+    let inner_strides: [usize; N] = std::array::from_fn(|j| strides[j][rank - 1]);
+    let outer = &shape[..rank - 1];
+    // Storage offsets of the start of row r, by unravelling r over the outer axes.
+    let start = |mut r: usize| -> [usize; N] {
+        let mut o = offsets;
+        for ax in (0..outer.len()).rev() {
+            let i = r % outer[ax];
+            r /= outer[ax];
+            for j in 0..N {
+                o[j] += i * strides[j][ax];
+            }
+        }
+        o
+    };
+    if n >= PAR_THRESHOLD {
+        out.par_chunks_mut(inner)
+            .enumerate()
+            .with_min_len((PAR_THRESHOLD / inner).max(1))
+            .for_each(|(r, chunk)| row(chunk, start(r), inner_strides));
+    } else {
+        for (r, chunk) in out.chunks_mut(inner).enumerate() {
+            row(chunk, start(r), inner_strides);
+        }
+    }
+    out
+}
+
 /// The elements of a layout in row-major order: borrowed when already contiguous.
 pub(crate) fn gather<'a, T: Copy + Send + Sync>(data: &'a [T], layout: &Layout) -> Cow<'a, [T]> {
     let n = layout.numel();

@@ -1,0 +1,290 @@
+//! One end-to-end harness for the papers' networks (issue 6): the deterministic MLP, the BNN
+//! with the local reparameterization trick, and a 16-member repulsive ensemble, at widths 64
+//! and 128 and batches 256, 1024 and 4096. Each step is forward + backward + Adam, exactly the
+//! configurations of ../shared/bench/torch_reference.py, so the two can share a table.
+//!
+//! Reported per configuration: steps/s, samples/s, the share of the step spent in matmul
+//! kernels (timed by a backend wrapper), and the peak heap during steps against the bytes the
+//! step must hold (parameters, gradients, Adam moments, activations kept for backward).
+//!
+//!     cargo bench --bench train_step -- [--quick] [--json FILE] [--only mlp|bnn|re16]
+
+mod common;
+
+use common::{machine, measure, utc_now, BenchResult, Options, Report};
+use sigmagrad::nn::loss::gaussian_nll;
+use sigmagrad::nn::mlp::MlpSpec;
+use sigmagrad::nn::{
+    elbo_loss, repulsive_loss, Adam, EnsembleMlp, Module, Optimizer, RepulsionSpace, RepulsiveConfig,
+    VariationalConfig, VariationalMlp,
+};
+use sigmagrad::{
+    AdamParams, Backend, BinaryOp, DType, Device, Distribution, HostData, Layout, ReduceOp, Result, Rng, Storage,
+    Tensor, UnaryOp,
+};
+use std::alloc::{GlobalAlloc, Layout as AllocLayout, System};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+const N_TRAIN: usize = 600_000;
+
+// ----- peak heap: a counting allocator -------------------------------------------------------
+
+struct Counting;
+static CURRENT: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: every method forwards to the system allocator with the caller's arguments unchanged;
+// the counters are side bookkeeping that never touches the memory handed out.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, l: AllocLayout) -> *mut u8 {
+        let p = System.alloc(l);
+        if !p.is_null() {
+            let now = CURRENT.fetch_add(l.size(), Ordering::Relaxed) + l.size();
+            PEAK.fetch_max(now, Ordering::Relaxed);
+        }
+        p
+    }
+    unsafe fn dealloc(&self, p: *mut u8, l: AllocLayout) {
+        CURRENT.fetch_sub(l.size(), Ordering::Relaxed);
+        System.dealloc(p, l)
+    }
+}
+
+#[global_allocator]
+static ALLOC: Counting = Counting;
+
+// ----- matmul share: a timing wrapper around the CPU backend ---------------------------------
+
+#[derive(Debug)]
+struct Timed {
+    inner: backend_cpu::CpuBackend,
+    matmul_ns: AtomicU64,
+}
+
+macro_rules! forward {
+    ($self:ident . $m:ident ( $($a:expr),* )) => { $self.inner.$m($($a),*) };
+}
+
+impl Backend for Timed {
+    fn name(&self) -> String {
+        "cpu (timed)".into()
+    }
+    fn supports(&self, d: DType) -> bool {
+        forward!(self.supports(d))
+    }
+    fn upload(&self, d: &HostData) -> Result<Storage> {
+        forward!(self.upload(d))
+    }
+    fn to_host(&self, s: &Storage, l: &Layout) -> Result<HostData> {
+        forward!(self.to_host(s, l))
+    }
+    fn full(&self, v: f64, n: usize, d: DType) -> Result<Storage> {
+        forward!(self.full(v, n, d))
+    }
+    fn copy(&self, s: &Storage, l: &Layout) -> Result<Storage> {
+        forward!(self.copy(s, l))
+    }
+    fn cast(&self, s: &Storage, l: &Layout, d: DType) -> Result<Storage> {
+        forward!(self.cast(s, l, d))
+    }
+    fn unary(&self, op: UnaryOp, s: &Storage, l: &Layout) -> Result<Storage> {
+        forward!(self.unary(op, s, l))
+    }
+    fn binary(&self, op: BinaryOp, a: &Storage, la: &Layout, b: &Storage, lb: &Layout) -> Result<Storage> {
+        forward!(self.binary(op, a, la, b, lb))
+    }
+    fn select(&self, m: &Storage, lm: &Layout, a: &Storage, la: &Layout, b: &Storage, lb: &Layout) -> Result<Storage> {
+        forward!(self.select(m, lm, a, la, b, lb))
+    }
+    fn reduce(&self, op: ReduceOp, s: &Storage, l: &Layout, axes: &[usize]) -> Result<Storage> {
+        forward!(self.reduce(op, s, l, axes))
+    }
+    fn matmul(&self, a: &Storage, la: &Layout, b: &Storage, lb: &Layout) -> Result<Storage> {
+        let t = Instant::now();
+        let r = forward!(self.matmul(a, la, b, lb));
+        self.matmul_ns.fetch_add(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
+        r
+    }
+    fn concat(&self, parts: &[(&Storage, &Layout)], axis: usize) -> Result<Storage> {
+        forward!(self.concat(parts, axis))
+    }
+    fn index_select(&self, s: &Storage, l: &Layout, axis: usize, idx: &[usize]) -> Result<Storage> {
+        forward!(self.index_select(s, l, axis, idx))
+    }
+    fn index_add(&self, s: &Storage, l: &Layout, axis: usize, idx: &[usize], shape: &[usize]) -> Result<Storage> {
+        forward!(self.index_add(s, l, axis, idx, shape))
+    }
+    fn random(&self, d: Distribution, seed: u64, c: u64, n: usize, dt: DType) -> Result<Storage> {
+        forward!(self.random(d, seed, c, n, dt))
+    }
+    fn adam_step(&self, p: &mut Storage, g: &Storage, m: &mut Storage, v: &mut Storage, hp: &AdamParams) -> Result<()> {
+        forward!(self.adam_step(p, g, m, v, hp))
+    }
+    fn sgd_step(&self, p: &mut Storage, g: &Storage, v: Option<&mut Storage>, lr: f64, mo: f64, wd: f64) -> Result<()> {
+        forward!(self.sgd_step(p, g, v, lr, mo, wd))
+    }
+}
+
+// ----- the three networks --------------------------------------------------------------------
+
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    Mlp,
+    Bnn,
+    Re16,
+}
+
+impl Kind {
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Mlp => "mlp",
+            Kind::Bnn => "bnn",
+            Kind::Re16 => "re16",
+        }
+    }
+}
+
+type LossFn = Box<dyn Fn(&dyn Module, &Tensor, &Tensor) -> Result<Tensor>>;
+
+/// A model and its loss on a fixed batch, behind one object-safe step.
+struct Setup {
+    model: Box<dyn Module>,
+    loss: LossFn,
+    /// Parameters per member times members (what Adam keeps three more copies of).
+    params: usize,
+    /// Elements of activations a step keeps for backward, roughly: every layer's output and
+    /// its activation (twice that for the BNN's mean and variance paths).
+    activations: usize,
+}
+
+fn setup(kind: Kind, width: usize, batch: usize, dev: &Device) -> Result<Setup> {
+    let spec = MlpSpec::new(15, &[width; 3], 2); // ReLU, as in torch_reference.py
+    let per_layer = batch * (3 * width + 2);
+    Ok(match kind {
+        Kind::Mlp => {
+            let m = spec.build(DType::F32, dev, 0)?;
+            let params = m.num_params();
+            Setup {
+                model: Box::new(m),
+                loss: Box::new(|m, x, y| gaussian_nll(&m.forward(x)?, y)),
+                params,
+                activations: 2 * per_layer,
+            }
+        }
+        Kind::Bnn => {
+            let m = VariationalMlp::new(&spec, VariationalConfig::default(), DType::F32, dev, 0)?;
+            let params = m.num_params();
+            Setup {
+                model: Box::new(m),
+                loss: Box::new(|m, x, y| elbo_loss(&gaussian_nll(&m.forward(x)?, y)?, m, N_TRAIN)),
+                params,
+                activations: 5 * per_layer,
+            }
+        }
+        Kind::Re16 => {
+            let m = EnsembleMlp::new(&spec, 16, DType::F32, dev, 0)?;
+            let params = m.num_params();
+            let cfg =
+                RepulsiveConfig { beta: 1.0, space: RepulsionSpace::Predictions, prior_sigma: None, n_train: N_TRAIN };
+            // The loss needs the concrete type; the model is boxed for the uniform step below.
+            let ens: &'static EnsembleMlp = Box::leak(Box::new(m));
+            Setup {
+                model: Box::new(EnsembleRef(ens)),
+                loss: Box::new(move |_, x, y| repulsive_loss(ens, x, y, &cfg)),
+                params,
+                activations: 16 * 2 * per_layer,
+            }
+        }
+    })
+}
+
+/// Lets a leaked ensemble sit in the boxed-module slot.
+struct EnsembleRef(&'static EnsembleMlp);
+
+impl Module for EnsembleRef {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        self.0.forward(x)
+    }
+    fn params(&self) -> Vec<sigmagrad::nn::Param> {
+        self.0.params()
+    }
+}
+
+fn main() -> BenchResult {
+    let opts = Options::from_args()?;
+    let args: Vec<String> = std::env::args().collect();
+    let only = args.iter().position(|a| a == "--only").and_then(|i| args.get(i + 1)).cloned();
+    let quick = args.iter().any(|a| a == "--quick");
+    let timed = Arc::new(Timed { inner: backend_cpu::CpuBackend, matmul_ns: AtomicU64::new(0) });
+    let dev = Device::new(timed.clone());
+
+    let mut report = Report::new(
+        &format!(
+            "Training step (forward + backward + Adam), {} threads, {}, {}",
+            rayon::current_num_threads(),
+            machine(),
+            utc_now()
+        ),
+        &["model", "width", "batch", "steps/s", "samples/s", "matmul share", "peak heap", "held", "peak/held"],
+    );
+    let kinds = [Kind::Mlp, Kind::Bnn, Kind::Re16];
+    let configs: Vec<(Kind, usize, usize)> = if quick {
+        kinds.iter().map(|&k| (k, 64, 1024)).collect()
+    } else {
+        kinds
+            .iter()
+            .flat_map(|&k| [64, 128].into_iter().flat_map(move |w| [256, 1024, 4096].map(|b| (k, w, b))))
+            .collect()
+    };
+    for (kind, width, batch) in configs {
+        if only.as_deref().is_some_and(|o| o != kind.name()) {
+            continue;
+        }
+        let s = setup(kind, width, batch, &dev)?;
+        let mut rng = Rng::new(0);
+        let x = rng.normal(&[batch, 15], DType::F32, &dev)?;
+        let y = rng.normal(&[batch], DType::F32, &dev)?;
+        let mut opt = Adam::new(s.model.params(), 1e-3);
+        let mut step = || -> Result<()> {
+            let loss = (s.loss)(s.model.as_ref(), &x, &y)?;
+            let grads = loss.backward()?;
+            opt.step(&grads)
+        };
+        for _ in 0..5 {
+            step()?;
+        }
+        // Memory: the peak over a few steps, above what was live before them.
+        let base = CURRENT.load(Ordering::Relaxed);
+        PEAK.store(base, Ordering::Relaxed);
+        for _ in 0..3 {
+            step()?;
+        }
+        let peak = PEAK.load(Ordering::Relaxed) - base;
+        // Bytes the step must hold: weights' gradients + activations (parameters and Adam
+        // moments were already live in `base`).
+        let held = 4 * (s.params + s.activations);
+        timed.matmul_ns.store(0, Ordering::Relaxed);
+        let t0 = Instant::now();
+        let timing = measure(&opts, &mut step)?;
+        let share = timed.matmul_ns.load(Ordering::Relaxed) as f64 * 1e-9 / t0.elapsed().as_secs_f64();
+        let rate = 1.0 / timing.median;
+        let shape = format!("{}x{}x{}", kind.name(), width, batch);
+        report.row(vec![
+            kind.name().into(),
+            width.to_string(),
+            batch.to_string(),
+            format!("{rate:.1}"),
+            format!("{:.0}", rate * batch as f64),
+            format!("{:.0}%", 100.0 * share),
+            format!("{:.1} MiB", peak as f64 / 1048576.0),
+            format!("{:.1} MiB", held as f64 / 1048576.0),
+            format!("{:.2}", peak as f64 / held as f64),
+        ]);
+        report.record("train_step", &shape, rate, "steps/s");
+        report.record("train_step_matmul_share", &shape, share, "fraction");
+        report.record("train_step_peak_over_held", &shape, peak as f64 / held as f64, "ratio");
+    }
+    report.finish(&opts)
+}
