@@ -7,7 +7,7 @@
 //! to the next is never written before the commands that read its old contents. The only
 //! `queue.write_buffer` goes to the parameter arena, which no pooled tensor shares.
 
-use crate::DeviceOptions;
+use crate::{DeviceOptions, Tuning};
 use autodiff::{Error, Result};
 use std::collections::{HashMap, VecDeque};
 use std::sync::{mpsc, Arc, Mutex, MutexGuard};
@@ -66,6 +66,8 @@ pub(crate) struct Context {
     queue: wgpu::Queue,
     pub info: wgpu::AdapterInfo,
     pub limits: wgpu::Limits,
+    /// Whether to use the kernel variants for software adapters (see `Tuning`).
+    pub cpu_tuning: bool,
     arena: wgpu::Buffer,
     arena_align: usize,
     dispatches_per_submit: usize,
@@ -221,7 +223,13 @@ impl Context {
             usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
+        let cpu_tuning = match options.tuning {
+            Tuning::Auto => info.device_type == wgpu::DeviceType::Cpu,
+            Tuning::Cpu => true,
+            Tuning::Gpu => false,
+        };
         Ok(Context {
+            cpu_tuning,
             arena_align: limits.min_storage_buffer_offset_alignment.max(4) as usize,
             dispatches_per_submit: if options.dispatches_per_submit == 0 { 64 } else { options.dispatches_per_submit },
             pool_limit: options.pool_limit_bytes.unwrap_or(1 << 30),
@@ -341,7 +349,9 @@ impl Context {
         }
         let max = self.limits.max_compute_workgroups_per_dimension;
         if groups.iter().any(|&g| g > max) {
-            return Err(err(format!("a dispatch of {groups:?} workgroups exceeds the adapter's limit of {max} per dimension")));
+            return Err(err(format!(
+                "a dispatch of {groups:?} workgroups exceeds the adapter's limit of {max} per dimension"
+            )));
         }
         let words: &[u32] = if params.is_empty() { &[0] } else { params };
         let bytes: &[u8] = bytemuck::cast_slice(words);
@@ -394,11 +404,20 @@ impl Context {
     }
 
     fn encoder<'b>(&self, batch: &'b mut Batch) -> &'b mut wgpu::CommandEncoder {
-        batch.encoder.get_or_insert_with(|| self.device.create_command_encoder(&wgpu::CommandEncoderDescriptor::default()))
+        batch
+            .encoder
+            .get_or_insert_with(|| self.device.create_command_encoder(&wgpu::CommandEncoderDescriptor::default()))
     }
 
     /// Records a buffer-to-buffer copy in the shared encoder.
-    pub(crate) fn copy(&self, src: &wgpu::Buffer, src_offset: u64, dst: &wgpu::Buffer, dst_offset: u64, bytes: u64) -> Result<()> {
+    pub(crate) fn copy(
+        &self,
+        src: &wgpu::Buffer,
+        src_offset: u64,
+        dst: &wgpu::Buffer,
+        dst_offset: u64,
+        bytes: u64,
+    ) -> Result<()> {
         if bytes == 0 {
             return Ok(());
         }
@@ -409,23 +428,20 @@ impl Context {
         self.check_errors()
     }
 
-    /// Copies host bytes into `dst` in recording order (see the module note on ordering).
-    pub(crate) fn upload(&self, data: &[u8], dst: &wgpu::Buffer) -> Result<()> {
-        if data.is_empty() {
+    /// Copies host words into `dst` in recording order (see the module note on ordering).
+    pub(crate) fn upload(&self, words: &[u32], dst: &wgpu::Buffer) -> Result<()> {
+        if words.is_empty() {
             return Ok(());
         }
-        let padded;
-        let data = if data.len() % 4 == 0 {
-            data
-        } else {
-            padded = [data, &[0u8; 3][..4 - data.len() % 4]].concat();
-            &padded
-        };
         let staging = wgpu::util::DeviceExt::create_buffer_init(
             &self.device,
-            &wgpu::util::BufferInitDescriptor { label: None, contents: data, usage: wgpu::BufferUsages::COPY_SRC },
+            &wgpu::util::BufferInitDescriptor {
+                label: None,
+                contents: bytemuck::cast_slice(words),
+                usage: wgpu::BufferUsages::COPY_SRC,
+            },
         );
-        self.copy(&staging, 0, dst, 0, data.len() as u64)
+        self.copy(&staging, 0, dst, 0, words.len() as u64 * 4)
     }
 
     /// Submits what was recorded. Called with the batch lock held.

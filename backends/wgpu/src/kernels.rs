@@ -87,19 +87,13 @@ impl WgpuBackend {
         WgpuStorage::alloc(&self.ctx, len, what)
     }
 
-    /// A 1-D problem of `n` threads as a grid of 256-thread workgroups, 2-D when it needs more
-    /// than one dimension holds.
+    /// Workgroups for a 1-D problem of `n` elements. The kernels loop with a grid stride, so
+    /// this caps the count: a GPU still gets thousands of workgroups, a software adapter (where
+    /// each workgroup is a task with a fixed cost) a few per core.
     fn grid(&self, n: usize) -> Result<[u32; 3]> {
-        let groups = n.div_ceil(WORKGROUP as usize);
+        let cap = if self.ctx.cpu_tuning { 32 } else { 8192 };
         let max = self.ctx.limits.max_compute_workgroups_per_dimension as usize;
-        if groups <= max {
-            return Ok([groups as u32, 1, 1]);
-        }
-        let y = groups.div_ceil(max);
-        if y > max {
-            return Err(err(format!("{n} elements need more workgroups than a dispatch can hold")));
-        }
-        Ok([max as u32, y as u32, 1])
+        Ok([n.div_ceil(WORKGROUP as usize).clamp(1, cap.min(max)) as u32, 1, 1])
     }
 
     /// Runs an element-wise kernel: `out` (with its own strides and offset) gets `op(inputs)`
@@ -119,9 +113,17 @@ impl WgpuBackend {
         }
         let mut all: Vec<&[usize]> = vec![out.1];
         all.extend(inputs.iter().map(|(_, l)| l.strides()));
-        let (cshape, cstrides) = collapse(shape, &all);
+        let (mut cshape, mut cstrides) = collapse(shape, &all);
+        if cshape.is_empty() {
+            // A single element: a rank-1 walk of length 1.
+            cshape.push(1);
+            cstrides.iter_mut().for_each(|s| s.push(0));
+        }
         if cshape.len() > MAX_RANK {
-            return Err(err(format!("{key}: rank {} after merging axes exceeds the wgpu kernels' {MAX_RANK}", cshape.len())));
+            return Err(err(format!(
+                "{key}: rank {} after merging axes exceeds the wgpu kernels' {MAX_RANK}",
+                cshape.len()
+            )));
         }
         let offsets: Vec<usize> = std::iter::once(out.2).chain(inputs.iter().map(|(_, l)| l.offset())).collect();
         let mut p: Vec<u32> = vec![n as u32, cshape.len() as u32];
@@ -132,7 +134,10 @@ impl WgpuBackend {
             p.extend(u32s(strides));
         }
         let nin = inputs.len();
-        let kernel = self.ctx.kernel(&format!("map{nin}:{key}"), || shaders::elementwise(nin, body))?;
+        let flat = cshape.len() == 1;
+        let kernel = self.ctx.kernel(&format!("map{nin}:{key}:{}", if flat { "flat" } else { "strided" }), || {
+            shaders::elementwise(nin, body, flat)
+        })?;
         let mut binds = vec![out.0.bind()?];
         for (s, _) in inputs {
             binds.push(s.bind()?);
@@ -202,7 +207,14 @@ impl WgpuBackend {
         if kshape.len() > MAX_RANK || rshape.len() > MAX_RANK {
             return Err(err(format!("reduce: rank exceeds the wgpu kernels' {MAX_RANK}")));
         }
-        let mut p = vec![out_len as u32, red_len as u32, kshape.len() as u32, rshape.len() as u32, offset as u32, init.to_bits()];
+        let mut p = vec![
+            out_len as u32,
+            red_len as u32,
+            kshape.len() as u32,
+            rshape.len() as u32,
+            offset as u32,
+            init.to_bits(),
+        ];
         p.extend(u32s(&kshape));
         p.extend(u32s(kstrides));
         p.extend(u32s(&rshape));
@@ -213,8 +225,9 @@ impl WgpuBackend {
             ReduceOp::Min => "min",
         };
         let binds = [out.bind()?, x.bind()?];
-        // Long reductions get a workgroup each; short ones a thread each.
-        if red_len >= 256 || (red_len >= 32 && out_len <= 4096) {
+        // Long reductions get a workgroup each on a GPU; short ones, and all of them on a
+        // software adapter (where a workgroup barrier suspends every thread), a thread each.
+        if !self.ctx.cpu_tuning && (red_len >= 256 || (red_len >= 32 && out_len <= 4096)) {
             let kernel = self.ctx.kernel(&format!("reduce_group:{name}"), || shaders::reduce_group(op))?;
             let max = self.ctx.limits.max_compute_workgroups_per_dimension as usize;
             let x = out_len.min(max);
@@ -228,7 +241,7 @@ impl WgpuBackend {
     /// Uploads host indices as a u32 buffer.
     fn upload_u32(&self, values: &[u32], what: &str) -> Result<WgpuStorage> {
         let buf = WgpuStorage::alloc_words(&self.ctx, values.len(), what)?;
-        self.ctx.upload(bytemuck::cast_slice(values), buf.buffer()?)?;
+        self.ctx.upload(values, buf.buffer()?)?;
         Ok(buf)
     }
 
@@ -260,7 +273,10 @@ impl Backend for WgpuBackend {
 
     fn upload(&self, data: &HostData) -> Result<Storage> {
         let HostData::F32(values) = data else {
-            return Err(Error::DType { op: "upload", msg: format!("the wgpu backend holds f32 only, not {}", data.dtype()) });
+            return Err(Error::DType {
+                op: "upload",
+                msg: format!("the wgpu backend holds f32 only, not {}", data.dtype()),
+            });
         };
         let out = self.out(values.len(), "upload")?;
         self.ctx.upload(bytemuck::cast_slice(values), out.buffer()?)?;
@@ -305,7 +321,15 @@ impl Backend for WgpuBackend {
         self.map_new(key, body, [0.0; 4], &[(a, la), (b, lb)])
     }
 
-    fn select(&self, mask: &Storage, lm: &Layout, a: &Storage, la: &Layout, b: &Storage, lb: &Layout) -> Result<Storage> {
+    fn select(
+        &self,
+        mask: &Storage,
+        lm: &Layout,
+        a: &Storage,
+        la: &Layout,
+        b: &Storage,
+        lb: &Layout,
+    ) -> Result<Storage> {
         self.map_new("select", "return select(x2, x1, x0 != 0.0);", [0.0; 4], &[(mask, lm), (a, la), (b, lb)])
     }
 
@@ -331,7 +355,11 @@ impl Backend for WgpuBackend {
         check_bounds("matmul", ga, la)?;
         check_bounds("matmul", gb, lb)?;
         let r = la.rank();
-        if r < 2 || lb.rank() != r || la.shape()[..r - 2] != lb.shape()[..r - 2] || la.shape()[r - 1] != lb.shape()[r - 2] {
+        if r < 2
+            || lb.rank() != r
+            || la.shape()[..r - 2] != lb.shape()[..r - 2]
+            || la.shape()[r - 1] != lb.shape()[r - 2]
+        {
             return Err(err(format!("matmul: layouts {:?} and {:?} do not multiply", la.shape(), lb.shape())));
         }
         let (m, k, n) = (la.shape()[r - 2], la.shape()[r - 1], lb.shape()[r - 1]);
@@ -360,6 +388,8 @@ impl Backend for WgpuBackend {
         let target = partial.as_ref().unwrap_or(&out);
         let (kernel, key) = if skinny {
             (self.ctx.kernel("matmul_skinny", shaders::matmul_skinny)?, "skinny")
+        } else if self.ctx.cpu_tuning {
+            (self.ctx.kernel("matmul_register", shaders::matmul_register)?, "register")
         } else {
             (self.ctx.kernel("matmul_tiled", shaders::matmul_tiled)?, "tiled")
         };
@@ -443,7 +473,14 @@ impl Backend for WgpuBackend {
         Ok(Arc::new(out))
     }
 
-    fn index_add(&self, src: &Storage, layout: &Layout, axis: usize, indices: &[usize], shape: &[usize]) -> Result<Storage> {
+    fn index_add(
+        &self,
+        src: &Storage,
+        layout: &Layout,
+        axis: usize,
+        indices: &[usize],
+        shape: &[usize],
+    ) -> Result<Storage> {
         let g = self.gpu(src)?;
         check_bounds("index_add", g, layout)?;
         if axis >= shape.len()
@@ -508,7 +545,14 @@ impl Backend for WgpuBackend {
         Ok(Arc::new(out))
     }
 
-    fn adam_step(&self, param: &mut Storage, grad: &Storage, m: &mut Storage, v: &mut Storage, hp: &AdamParams) -> Result<()> {
+    fn adam_step(
+        &self,
+        param: &mut Storage,
+        grad: &Storage,
+        m: &mut Storage,
+        v: &mut Storage,
+        hp: &AdamParams,
+    ) -> Result<()> {
         let n = grad.len();
         if param.len() != n || m.len() != n || v.len() != n {
             return Err(err("adam_step: parameter, gradient and moments differ in length"));

@@ -45,9 +45,9 @@ impl GpuApi {
             "gl" | "gles" | "opengl" => Ok(GpuApi::Gl),
             "metal" | "mtl" => Ok(GpuApi::Metal),
             "dx12" | "d3d12" => Ok(GpuApi::Dx12),
-            other => Err(Error::Backend(format!(
-                "unknown wgpu backend {other:?}: expected one of vulkan, gl, metal, dx12"
-            ))),
+            other => {
+                Err(Error::Backend(format!("unknown wgpu backend {other:?}: expected one of vulkan, gl, metal, dx12")))
+            }
         }
     }
 
@@ -59,6 +59,22 @@ impl GpuApi {
             GpuApi::Dx12 => wgpu::Backends::DX12,
         }
     }
+}
+
+/// Which kernel variants a device uses.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Tuning {
+    /// `Cpu` on software adapters (lavapipe and the like), `Gpu` elsewhere.
+    #[default]
+    Auto,
+    /// Matmul tiles staged through workgroup memory, a workgroup per long reduction, and
+    /// thousands of workgroups per dispatch.
+    Gpu,
+    /// Variants for adapters that run shaders on the CPU, where workgroup memory is plain
+    /// memory behind barriers that suspend every thread and each workgroup is a task with a
+    /// fixed cost: matmul reads straight from the buffers, reductions take a thread per
+    /// output, and a dispatch has a few dozen workgroups.
+    Cpu,
 }
 
 /// How to pick and drive the adapter. `Default` picks the best adapter of the first-tier APIs
@@ -73,6 +89,8 @@ pub struct DeviceOptions {
     pub dispatches_per_submit: usize,
     /// Bytes of idle buffers the pool keeps before it frees them; None means 1 GiB.
     pub pool_limit_bytes: Option<u64>,
+    /// Kernel variants; `Auto` picks by adapter type.
+    pub tuning: Tuning,
 }
 
 impl DeviceOptions {
@@ -100,6 +118,11 @@ impl DeviceOptions {
 
     pub fn adapter(mut self, substring: impl Into<String>) -> Self {
         self.adapter = Some(substring.into());
+        self
+    }
+
+    pub fn tuning(mut self, tuning: Tuning) -> Self {
+        self.tuning = tuning;
         self
     }
 

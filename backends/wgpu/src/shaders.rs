@@ -2,15 +2,23 @@
 //! `Context::kernel`. Shapes, strides and scalars travel in a `array<u32>` parameter block at
 //! binding 0 (floats as bit patterns), so one pipeline serves every shape.
 //!
-//! Threads map to output elements through `global_invocation_id.x + y * (num_workgroups.x *
-//! 256)`: large tensors use a 2-D grid because a dimension holds at most 65535 workgroups.
+//! 1-D kernels define `fn item(i: u32)` for one element and share a grid-stride entry point.
 
 use autodiff::{BinaryOp, ReduceOp, UnaryOp};
 
 const HEADER: &str = "@group(0) @binding(0) var<storage, read> P: array<u32>;\n";
 
-/// Element index of this thread in a 1-D problem laid out on a 2-D grid.
-const INDEX: &str = "fn flat(gid: vec3<u32>, nwg: vec3<u32>) -> u32 { return gid.x + gid.y * nwg.x * 256u; }\n";
+/// The entry point of every 1-D kernel: a grid-stride loop calling `item(i)` for each element
+/// index i < P[0]. The host launches at most a few thousand workgroups (a few dozen on software
+/// adapters, where each workgroup is a task with a fixed cost of microseconds) and each thread
+/// takes every `stride`-th element.
+const INDEX: &str = "
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let stride = nwg.x * nwg.y * 256u;
+    for (var i = gid.x + gid.y * nwg.x * 256u; i < P[0]; i += stride) { item(i); }
+}
+";
 
 /// log(1 + y) for y in [0, 1] without the cancellation of log(1.0 + y): with s = y / (2 + y),
 /// log1p(y) = 2 atanh(s) = 2 (s + s^3/3 + s^5/5 + ...), all terms positive and s <= 1/3, so
@@ -115,10 +123,13 @@ pub(crate) fn binary_body(op: BinaryOp) -> (&'static str, &'static str) {
 }
 
 /// An element-wise kernel over `nin` strided inputs writing a strided output (operand 0).
+/// `flat` is the variant for walks the host collapsed to rank <= 1, where an operand's index is
+/// `offset + i * stride` with no division.
 ///
 /// Parameters: `[n, rank, s0, s1, s2, s3, shape[rank], then per operand (output first):
-/// offset, strides[rank]]`.
-pub(crate) fn elementwise(nin: usize, body: &str) -> String {
+/// offset, strides[rank]]`. Operands are unrolled into separate variables: software adapters
+/// vectorise across threads, and a per-thread array indexed at run time becomes a gather there.
+pub(crate) fn elementwise(nin: usize, body: &str, flat: bool) -> String {
     let nops = nin + 1;
     let mut src = String::from(HEADER);
     src += "@group(0) @binding(1) var<storage, read_write> OUT: array<f32>;\n";
@@ -131,26 +142,29 @@ pub(crate) fn elementwise(nin: usize, body: &str) -> String {
     src += "fn s(k: u32) -> f32 { return bitcast<f32>(P[2u + k]); }\n";
     let args: Vec<String> = (0..nin).map(|i| format!("x{i}: f32")).collect();
     src += &format!("fn op({}) -> f32 {{\n    {body}\n}}\n", args.join(", "));
-    let loads: Vec<String> = (0..nin).map(|i| format!("X{i}[o[{}]]", i + 1)).collect();
+    let loads: Vec<String> = (0..nin).map(|i| format!("X{i}[o{}]", i + 1)).collect();
+    let mut index = String::new();
+    if flat {
+        for j in 0..nops {
+            index += &format!("    let o{j} = P[{}u] + i * P[{}u];\n", 7 + 2 * j, 8 + 2 * j);
+        }
+    } else {
+        for j in 0..nops {
+            index += &format!("    var o{j} = P[ops + {j}u * (rank + 1u)];\n");
+        }
+        index += "    var rem = i;\n    for (var d = rank; d > 0u; d--) {\n        let ax = d - 1u;\n";
+        index += "        let size = P[6u + ax];\n        let q = rem / size;\n        let c = rem - q * size;\n        rem = q;\n";
+        for j in 0..nops {
+            index += &format!("        o{j} += c * P[ops + {j}u * (rank + 1u) + 1u + ax];\n");
+        }
+        index += "    }\n";
+    }
     src += &format!(
         "
-@compute @workgroup_size(256)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {{
-    let i = flat(gid, nwg);
-    if (i >= P[0]) {{ return; }}
+fn item(i: u32) {{
     let rank = P[1];
     let ops = 6u + rank;
-    var o: array<u32, {nops}>;
-    for (var j = 0u; j < {nops}u; j++) {{ o[j] = P[ops + j * (rank + 1u)]; }}
-    var rem = i;
-    for (var d = rank; d > 0u; d--) {{
-        let ax = d - 1u;
-        let size = P[6u + ax];
-        let c = rem % size;
-        rem = rem / size;
-        for (var j = 0u; j < {nops}u; j++) {{ o[j] += c * P[ops + j * (rank + 1u) + 1u + ax]; }}
-    }}
-    OUT[o[0]] = op({});
+{index}    OUT[o0] = op({});
 }}
 ",
         loads.join(", ")
@@ -177,8 +191,9 @@ fn kept_offset(i: u32) -> u32 {
     for (var d = kr; d > 0u; d--) {
         let ax = d - 1u;
         let size = P[6u + ax];
-        off += (rem % size) * P[6u + kr + ax];
-        rem = rem / size;
+        let q = rem / size;
+        off += (rem - q * size) * P[6u + kr + ax];
+        rem = q;
     }
     return off;
 }
@@ -191,8 +206,9 @@ fn red_offset(r: u32) -> u32 {
     for (var d = rr; d > 0u; d--) {
         let ax = d - 1u;
         let size = P[base + ax];
-        off += (rem % size) * P[base + rr + ax];
-        rem = rem / size;
+        let q = rem / size;
+        off += (rem - q * size) * P[base + rr + ax];
+        rem = q;
     }
     return off;
 }
@@ -204,10 +220,7 @@ pub(crate) fn reduce_thread(op: ReduceOp) -> String {
         "{HEADER}@group(0) @binding(1) var<storage, read_write> OUT: array<f32>;
 @group(0) @binding(2) var<storage, read> X: array<f32>;
 {INDEX}{}{REDUCE_COMMON}
-@compute @workgroup_size(256)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {{
-    let i = flat(gid, nwg);
-    if (i >= P[0]) {{ return; }}
+fn item(i: u32) {{
     let base = kept_offset(i);
     // The innermost reduced axis runs as a tight loop.
     let kr = P[2];
@@ -294,7 +307,7 @@ fn problem(z: u32) -> Problem {
 /// threads read neighbouring addresses whichever operand axis is the contiguous one.
 pub(crate) fn matmul_tiled() -> String {
     format!(
-        "{HEADER}{MATMUL_COMMON}
+        "{HEADER}{MATMUL_COMMON}{STORE}
 var<workgroup> As: array<f32, 1024>; // [k][64 rows]
 var<workgroup> Bs: array<f32, 1024>; // [k][64 cols]
 @compute @workgroup_size(16, 16)
@@ -311,7 +324,10 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
     let tid = lid.y * 16u + lid.x;
     let a_k_fast = a_ks == 1u;
     let b_c_fast = b_cs == 1u || b_ks != 1u;
-    var acc: array<vec4<f32>, 4>;
+    var c0 = vec4<f32>(0.0);
+    var c1 = vec4<f32>(0.0);
+    var c2 = vec4<f32>(0.0);
+    var c3 = vec4<f32>(0.0);
     for (var k0 = pr.k0; k0 < pr.k1; k0 += 16u) {{
         for (var j = 0u; j < 4u; j++) {{
             let t = tid + 256u * j;
@@ -333,22 +349,78 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
             let bi = kk * 64u + lid.x * 4u;
             let a = vec4<f32>(As[ai], As[ai + 1u], As[ai + 2u], As[ai + 3u]);
             let b = vec4<f32>(Bs[bi], Bs[bi + 1u], Bs[bi + 2u], Bs[bi + 3u]);
-            acc[0] += a.x * b;
-            acc[1] += a.y * b;
-            acc[2] += a.z * b;
-            acc[3] += a.w * b;
+            c0 += a.x * b;
+            c1 += a.y * b;
+            c2 += a.z * b;
+            c3 += a.w * b;
         }}
         workgroupBarrier();
     }}
-    for (var i = 0u; i < 4u; i++) {{
-        let row = row0 + lid.y * 4u + i;
-        if (row < M) {{
-            for (var j = 0u; j < 4u; j++) {{
-                let col = col0 + lid.x * 4u + j;
-                if (col < N) {{ C[pr.c + row * N + col] = acc[i][j]; }}
-            }}
-        }}
+    store(pr.c, row0 + lid.y * 4u, col0 + lid.x * 4u, c0, c1, c2, c3);
+}}
+"
+    )
+}
+
+/// Writes a thread's 4x4 block, unrolled: a loop indexing the accumulators at run time would be
+/// a per-thread array in memory on software adapters.
+const STORE: &str = "
+fn store_row(c: u32, row: u32, col: u32, v: vec4<f32>) {
+    let M = P[0];
+    let N = P[1];
+    if (row >= M) { return; }
+    let base = c + row * N + col;
+    if (col < N) { C[base] = v.x; }
+    if (col + 1u < N) { C[base + 1u] = v.y; }
+    if (col + 2u < N) { C[base + 2u] = v.z; }
+    if (col + 3u < N) { C[base + 3u] = v.w; }
+}
+fn store(c: u32, row: u32, col: u32, v0: vec4<f32>, v1: vec4<f32>, v2: vec4<f32>, v3: vec4<f32>) {
+    store_row(c, row, col, v0);
+    store_row(c, row + 1u, col, v1);
+    store_row(c, row + 2u, col, v2);
+    store_row(c, row + 3u, col, v3);
+}
+";
+
+/// The same 4x4-per-thread blocking without workgroup memory, for software adapters: there
+/// workgroup memory is ordinary memory behind a barrier that suspends every thread, and the
+/// CPU's caches already do what the tile staging does on a GPU.
+pub(crate) fn matmul_register() -> String {
+    format!(
+        "{HEADER}{MATMUL_COMMON}{STORE}
+@compute @workgroup_size(16, 16)
+fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {{
+    let M = P[0];
+    let N = P[1];
+    let a_ks = P[5];
+    let b_ks = P[7];
+    let pr = problem(wid.z);
+    let row = wid.y * 64u + lid.y * 4u;
+    let col = wid.x * 64u + lid.x * 4u;
+    // Rows and columns past the edge read the last valid one (in bounds); the store drops them.
+    let a0 = pr.a + min(row, M - 1u) * P[4];
+    let a1 = pr.a + min(row + 1u, M - 1u) * P[4];
+    let a2 = pr.a + min(row + 2u, M - 1u) * P[4];
+    let a3 = pr.a + min(row + 3u, M - 1u) * P[4];
+    let b0 = pr.b + min(col, N - 1u) * P[8];
+    let b1 = pr.b + min(col + 1u, N - 1u) * P[8];
+    let b2 = pr.b + min(col + 2u, N - 1u) * P[8];
+    let b3 = pr.b + min(col + 3u, N - 1u) * P[8];
+    var c0 = vec4<f32>(0.0);
+    var c1 = vec4<f32>(0.0);
+    var c2 = vec4<f32>(0.0);
+    var c3 = vec4<f32>(0.0);
+    for (var k = pr.k0; k < pr.k1; k++) {{
+        let ka = k * a_ks;
+        let kb = k * b_ks;
+        let b = vec4<f32>(B[b0 + kb], B[b1 + kb], B[b2 + kb], B[b3 + kb]);
+        c0 += A[a0 + ka] * b;
+        c1 += A[a1 + ka] * b;
+        c2 += A[a2 + ka] * b;
+        c3 += A[a3 + ka] * b;
     }}
+    store(pr.c, row, col, c0, c1, c2, c3);
 }}
 "
     )
@@ -358,7 +430,7 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
 /// sums in a register vector; a 64-wide tile would leave most of its columns idle.
 pub(crate) fn matmul_skinny() -> String {
     format!(
-        "{HEADER}{MATMUL_COMMON}
+        "{HEADER}{MATMUL_COMMON}{STORE}
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {{
     let M = P[0];
@@ -367,15 +439,17 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
     if (row >= M) {{ return; }}
     let pr = problem(wid.z);
     let a_base = pr.a + row * P[4];
+    // Columns past n read column 0 (in bounds); the store drops them.
+    let b0 = pr.b;
+    let b1 = pr.b + select(0u, P[8], N > 1u);
+    let b2 = pr.b + select(0u, 2u * P[8], N > 2u);
+    let b3 = pr.b + select(0u, 3u * P[8], N > 3u);
     var acc = vec4<f32>(0.0);
     for (var k = pr.k0; k < pr.k1; k++) {{
-        let a = A[a_base + k * P[5]];
-        let bb = pr.b + k * P[7];
-        var b = vec4<f32>(0.0);
-        for (var j = 0u; j < N; j++) {{ b[j] = B[bb + j * P[8]]; }}
-        acc += a * b;
+        let kb = k * P[7];
+        acc += A[a_base + k * P[5]] * vec4<f32>(B[b0 + kb], B[b1 + kb], B[b2 + kb], B[b3 + kb]);
     }}
-    for (var j = 0u; j < N; j++) {{ C[pr.c + row * N + j] = acc[j]; }}
+    store_row(pr.c, row, 0u, acc);
 }}
 "
     )
@@ -389,10 +463,7 @@ pub(crate) fn index_select() -> String {
 @group(0) @binding(2) var<storage, read> X: array<f32>;
 @group(0) @binding(3) var<storage, read> IDX: array<u32>;
 {INDEX}
-@compute @workgroup_size(256)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {{
-    let i = flat(gid, nwg);
-    if (i >= P[0]) {{ return; }}
+fn item(i: u32) {{
     let rank = P[1];
     let axis = P[2];
     var off = P[3];
@@ -423,10 +494,7 @@ pub(crate) fn index_add() -> String {
 @group(0) @binding(3) var<storage, read> STARTS: array<u32>;
 @group(0) @binding(4) var<storage, read> JS: array<u32>;
 {INDEX}
-@compute @workgroup_size(256)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {{
-    let i = flat(gid, nwg);
-    if (i >= P[0]) {{ return; }}
+fn item(i: u32) {{
     let rank = P[1];
     let axis = P[2];
     var off = P[3];
@@ -448,9 +516,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     )
 }
 
-/// Philox4x32-10 exactly as `autodiff::rng`, so CPU and GPU draw the same numbers.
-/// Parameters: `[n, seed lo, seed hi, counter lo, counter hi, kind, a, b]` with kind 0 uniform
-/// (a + b u), 1 normal (a + b z), 2 Rademacher.
+/// Philox4x32-10 and the block mapping of `autodiff::rng::block_f32` (element a is lane a % 4
+/// of block a / 4), so CPU and GPU draw the same numbers. Parameters: `[n, seed lo, seed hi,
+/// counter lo, counter hi, kind, a, b]` with kind 0 uniform (a + b u), 1 normal (a + b z),
+/// 2 Rademacher.
 pub(crate) fn random() -> String {
     format!(
         "{HEADER}@group(0) @binding(1) var<storage, read_write> OUT: array<f32>;
@@ -467,34 +536,46 @@ fn mulhi(a: u32, b: u32) -> u32 {{
     let mid = (ll >> 16u) + (lh & 0xffffu) + (hl & 0xffffu);
     return ah * bh + (lh >> 16u) + (hl >> 16u) + (mid >> 16u);
 }}
+fn philox_round(c: vec4<u32>, k: vec2<u32>) -> vec4<u32> {{
+    return vec4<u32>(mulhi(0xCD9E8D57u, c.z) ^ c.y ^ k.x, 0xCD9E8D57u * c.z, mulhi(0xD2511F53u, c.x) ^ c.w ^ k.y,
+        0xD2511F53u * c.x);
+}}
+// Ten rounds, unrolled, with the key bumped by the Weyl constants before each after the first.
 fn philox(ctr: vec4<u32>, key: vec2<u32>) -> vec4<u32> {{
-    var c = ctr;
-    var k = key;
-    for (var r = 0u; r < 10u; r++) {{
-        if (r > 0u) {{ k = k + vec2<u32>(0x9E3779B9u, 0xBB67AE85u); }}
-        let hi0 = mulhi(0xD2511F53u, c.x);
-        let lo0 = 0xD2511F53u * c.x;
-        let hi1 = mulhi(0xCD9E8D57u, c.z);
-        let lo1 = 0xCD9E8D57u * c.z;
-        c = vec4<u32>(hi1 ^ c.y ^ k.x, lo1, hi0 ^ c.w ^ k.y, lo0);
-    }}
-    return c;
+    let w = vec2<u32>(0x9E3779B9u, 0xBB67AE85u);
+    var c = philox_round(ctr, key);
+    c = philox_round(c, key + w);
+    c = philox_round(c, key + 2u * w);
+    c = philox_round(c, key + 3u * w);
+    c = philox_round(c, key + 4u * w);
+    c = philox_round(c, key + 5u * w);
+    c = philox_round(c, key + 6u * w);
+    c = philox_round(c, key + 7u * w);
+    c = philox_round(c, key + 8u * w);
+    return philox_round(c, key + 9u * w);
 }}
 fn unit(w: u32) -> f32 {{ return (f32(w >> 9u) + 0.5) * (1.0 / 8388608.0); }}
-@compute @workgroup_size(256)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {{
-    let i = flat(gid, nwg);
-    if (i >= P[0]) {{ return; }}
+fn item(i: u32) {{
+    // Element a = counter + i (64-bit) is lane a % 4 of Philox block a / 4.
     let lo = P[3] + i;
     let hi = P[4] + select(0u, 1u, lo < i);
-    let w = philox(vec4<u32>(lo, hi, 0u, 0u), vec2<u32>(P[1], P[2]));
+    let lane = lo & 3u;
+    let w = philox(vec4<u32>((lo >> 2u) | (hi << 30u), hi >> 2u, 0u, 0u), vec2<u32>(P[1], P[2]));
     let a = bitcast<f32>(P[6]);
     let b = bitcast<f32>(P[7]);
+    let mine = select(select(w.x, w.y, lane == 1u), select(w.z, w.w, lane == 3u), lane >= 2u);
     var v: f32;
     switch P[5] {{
-        case 0u: {{ v = a + b * unit(w.x); }}
-        case 1u: {{ v = a + b * (sqrt(-2.0 * log(unit(w.x))) * cos(6.2831855 * unit(w.y))); }}
-        default: {{ v = select(-1.0, 1.0, (w.w & 1u) == 1u); }}
+        case 0u: {{ v = a + b * unit(mine); }}
+        case 1u: {{
+            // Box-Muller pairs: lanes 0, 1 from words (x, y), lanes 2, 3 from (z, w);
+            // even lanes take r cos t, odd lanes r sin t.
+            let pair = select(w.xy, w.zw, lane >= 2u);
+            let r = sqrt(-2.0 * log(unit(pair.x)));
+            let t = 6.2831855 * unit(pair.y);
+            v = a + b * r * select(cos(t), sin(t), (lane & 1u) == 1u);
+        }}
+        default: {{ v = select(-1.0, 1.0, (mine >> 31u) == 1u); }}
     }}
     OUT[i] = v;
 }}
@@ -512,10 +593,7 @@ pub(crate) fn adam() -> String {
 @group(0) @binding(4) var<storage, read_write> M2: array<f32>;
 {INDEX}
 fn f(k: u32) -> f32 {{ return bitcast<f32>(P[k]); }}
-@compute @workgroup_size(256)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {{
-    let i = flat(gid, nwg);
-    if (i >= P[0]) {{ return; }}
+fn item(i: u32) {{
     let b1 = f(1u);
     let b2 = f(2u);
     let g = GRAD[i];
@@ -546,10 +624,7 @@ pub(crate) fn sgd(momentum: bool) -> String {
 @group(0) @binding(2) var<storage, read> GRAD: array<f32>;
 {binding}{INDEX}
 fn f(k: u32) -> f32 {{ return bitcast<f32>(P[k]); }}
-@compute @workgroup_size(256)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {{
-    let i = flat(gid, nwg);
-    if (i >= P[0]) {{ return; }}
+fn item(i: u32) {{
     {body}
 }}
 "

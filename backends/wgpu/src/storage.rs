@@ -73,10 +73,8 @@ impl BackendStorage for WgpuStorage {
 /// The wgpu buffer behind a storage handle, or an error if another backend (or another wgpu
 /// device) made it.
 pub(crate) fn gpu<'a>(s: &'a Storage, ctx: &Arc<Context>) -> Result<&'a WgpuStorage> {
-    let g = s
-        .as_any()
-        .downcast_ref::<WgpuStorage>()
-        .ok_or_else(|| err(format!("storage {s:?} is not a wgpu buffer")))?;
+    let g =
+        s.as_any().downcast_ref::<WgpuStorage>().ok_or_else(|| err(format!("storage {s:?} is not a wgpu buffer")))?;
     if !Arc::ptr_eq(&g.ctx, ctx) {
         return Err(err("storage belongs to another wgpu device"));
     }

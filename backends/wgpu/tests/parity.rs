@@ -31,6 +31,14 @@ fn gpu() -> Option<Device> {
     }
 }
 
+/// The same adapter with the other kernel variants (GPU variants on lavapipe, CPU variants on
+/// a GPU), so both sets are checked on whatever adapter the tests run on.
+fn gpu_other_tuning(default: &Device) -> Device {
+    let tuning = if backend_wgpu::is_software(default) { backend_wgpu::Tuning::Gpu } else { backend_wgpu::Tuning::Cpu };
+    let opts = backend_wgpu::DeviceOptions::from_env().expect("options").tuning(tuning);
+    backend_wgpu::device_with(&opts).expect("a second device on the same adapter")
+}
+
 macro_rules! gpu_or_skip {
     () => {
         match gpu() {
@@ -47,7 +55,20 @@ fn values(n: usize, seed: u64, lo: f32, hi: f32) -> Vec<f32> {
 
 /// Values in [lo, hi) with |x| >= margin: away from kinks (relu, abs, sign at 0).
 fn away_from_zero(n: usize, seed: u64, lo: f32, hi: f32, margin: f32) -> Vec<f32> {
-    values(n, seed, lo, hi).into_iter().map(|x| if x.abs() < margin { if x < 0.0 { -margin } else { margin } } else { x }).collect()
+    values(n, seed, lo, hi)
+        .into_iter()
+        .map(|x| {
+            if x.abs() < margin {
+                if x < 0.0 {
+                    -margin
+                } else {
+                    margin
+                }
+            } else {
+                x
+            }
+        })
+        .collect()
 }
 
 #[derive(Clone, Copy)]
@@ -87,7 +108,13 @@ fn host(t: &Tensor) -> Vec<f32> {
 
 /// Runs `f` on the same inputs on both devices, compares the outputs, then the gradients of
 /// <f(x), c> for a fixed random cotangent c.
-fn parity(what: &str, gpu: &Device, inputs: &[(Vec<usize>, Vec<f32>)], tol: Tol, f: impl Fn(&[Tensor]) -> Result<Tensor>) {
+fn parity(
+    what: &str,
+    gpu: &Device,
+    inputs: &[(Vec<usize>, Vec<f32>)],
+    tol: Tol,
+    f: impl Fn(&[Tensor]) -> Result<Tensor>,
+) {
     let make = |dev: &Device| -> Vec<Tensor> {
         inputs.iter().map(|(s, v)| Tensor::from_vec(v.clone(), s, dev).expect("upload").requires_grad()).collect()
     };
@@ -100,7 +127,10 @@ fn parity(what: &str, gpu: &Device, inputs: &[(Vec<usize>, Vec<f32>)], tol: Tol,
     let cot = values(yc.numel(), 99, -1.0, 1.0);
     let backward = |y: &Tensor, dev: &Device| {
         let c = Tensor::from_vec(cot.clone(), y.shape(), dev).expect("upload");
-        y.mul(&c).and_then(|p| p.sum_all()).and_then(|l| l.backward()).unwrap_or_else(|e| panic!("{what} backward: {e}"))
+        y.mul(&c)
+            .and_then(|p| p.sum_all())
+            .and_then(|l| l.backward())
+            .unwrap_or_else(|e| panic!("{what} backward: {e}"))
     };
     let (gc, gg) = (backward(&yc, &cpu()), backward(&yg, gpu));
     for (i, (c, g)) in xc.iter().zip(&xg).enumerate() {
@@ -182,15 +212,24 @@ const BINARY: [BinaryCase; 11] = [
 fn binary_inputs(sa: &[usize], sb: &[usize], seed: u64) -> Vec<(Vec<usize>, Vec<f32>)> {
     let a = input(sa, seed, -2.0, 2.0);
     // Positive b keeps div away from 0; rounding to quarters makes some ties for eq/max/min.
-    let b = (sb.to_vec(), values(sb.iter().product(), seed + 1, 0.25, 2.0).into_iter().map(|x| (x * 4.0).round() / 4.0).collect());
+    let b = (
+        sb.to_vec(),
+        values(sb.iter().product(), seed + 1, 0.25, 2.0).into_iter().map(|x| (x * 4.0).round() / 4.0).collect(),
+    );
     vec![a, b]
 }
 
 #[test]
 fn binary_ops_with_broadcasting_match_the_cpu() {
     let dev = gpu_or_skip!();
-    let pairs: [(&[usize], &[usize]); 6] =
-        [(&[3, 5], &[3, 5]), (&[17, 33], &[33]), (&[4, 1], &[1, 6]), (&[2, 3, 4], &[3, 1]), (&[], &[3, 2]), (&[1, 1], &[1, 1])];
+    let pairs: [(&[usize], &[usize]); 6] = [
+        (&[3, 5], &[3, 5]),
+        (&[17, 33], &[33]),
+        (&[4, 1], &[1, 6]),
+        (&[2, 3, 4], &[3, 1]),
+        (&[], &[3, 2]),
+        (&[1, 1], &[1, 1]),
+    ];
     for (name, f) in BINARY {
         for (i, (sa, sb)) in pairs.iter().enumerate() {
             parity(&format!("{name} {sa:?} {sb:?}"), &dev, &binary_inputs(sa, sb, i as u64), ELEM, |x| f(&x[0], &x[1]));
@@ -230,6 +269,12 @@ fn sum_tol(n: usize) -> Tol {
 #[test]
 fn reductions_match_the_cpu() {
     let dev = gpu_or_skip!();
+    reductions(&dev);
+    reductions(&gpu_other_tuning(&dev));
+}
+
+fn reductions(dev: &Device) {
+    let dev = dev.clone();
     let shapes: [&[usize]; 6] = [&[1, 1], &[3, 5], &[17, 33], &[2, 3, 4], &[3, 300], &[65, 63]];
     for (i, shape) in shapes.iter().enumerate() {
         let x = [input(shape, 20 + i as u64, -2.0, 2.0)];
@@ -241,7 +286,9 @@ fn reductions_match_the_cpu() {
             parity(&format!("sum axis {axis} {shape:?}"), &dev, &x, sum_tol(n), |x| x[0].sum(&[axis], false));
             parity(&format!("max axis {axis} {shape:?}"), &dev, &x, ELEM, |x| x[0].max(&[axis], true));
             parity(&format!("min axis {axis} {shape:?}"), &dev, &x, ELEM, |x| x[0].min(&[axis], false));
-            parity(&format!("logsumexp axis {axis} {shape:?}"), &dev, &x, sum_tol(n), |x| x[0].logsumexp(&[axis], false));
+            parity(&format!("logsumexp axis {axis} {shape:?}"), &dev, &x, sum_tol(n), |x| {
+                x[0].logsumexp(&[axis], false)
+            });
         }
         if rank == 3 {
             parity("sum axes 0,2", &dev, &x, sum_tol(n), |x| x[0].sum(&[0, 2], true));
@@ -250,7 +297,9 @@ fn reductions_match_the_cpu() {
         }
     }
     // Reductions of broadcast (stride 0) views.
-    parity("sum of a broadcast", &dev, &[input(&[5], 30, -1.0, 1.0)], sum_tol(40), |x| x[0].broadcast_to(&[8, 5])?.sum(&[0], false));
+    parity("sum of a broadcast", &dev, &[input(&[5], 30, -1.0, 1.0)], sum_tol(40), |x| {
+        x[0].broadcast_to(&[8, 5])?.sum(&[0], false)
+    });
 }
 
 fn mm_tol(k: usize) -> Tol {
@@ -260,6 +309,12 @@ fn mm_tol(k: usize) -> Tol {
 #[test]
 fn matmuls_match_the_cpu() {
     let dev = gpu_or_skip!();
+    matmuls(&dev);
+    matmuls(&gpu_other_tuning(&dev));
+}
+
+fn matmuls(dev: &Device) {
+    let dev = dev.clone();
     // (m, k, n): single elements, not multiples of the 64x64 tile or the 16-deep k step,
     // skinny heads (n <= 4), and long k with few tiles (the split-k path).
     let sizes = [
@@ -315,24 +370,33 @@ fn shape_ops_match_the_cpu() {
     });
 }
 
+type Draw = dyn Fn(&mut Rng, &Device) -> Result<Tensor>;
+
 #[test]
 fn random_draws_equal_the_cpu() {
     let dev = gpu_or_skip!();
     // Counters just below 2^32 check the carry into the counter's high word.
     for (seed, counter) in [(0u64, 0u64), (42, 7), (0xDEAD_BEEF_0123_4567, u32::MAX as u64 - 100)] {
-        let draw = |d: &Device, f: &dyn Fn(&mut Rng, &Device) -> Result<Tensor>| {
+        let draw = |d: &Device, f: &Draw| {
             let mut rng = Rng::new(seed);
             rng.set_counter(counter);
             host(&f(&mut rng, d).expect("draw"))
         };
-        let cases: [(&str, &dyn Fn(&mut Rng, &Device) -> Result<Tensor>); 4] = [
+        let cases: [(&str, &Draw); 4] = [
             ("uniform", &|r, d| r.uniform(-2.0, 3.0, &[1000], DType::F32, d)),
             ("normal", &|r, d| r.normal(&[1000], DType::F32, d)),
-            ("scaled normal", &|r, d| r.sample(autodiff::Distribution::Normal { mean: 1.5, std: 0.5 }, &[7, 9], DType::F32, d)),
+            ("scaled normal", &|r, d| {
+                r.sample(autodiff::Distribution::Normal { mean: 1.5, std: 0.5 }, &[7, 9], DType::F32, d)
+            }),
             ("rademacher", &|r, d| r.rademacher(&[1000], DType::F32, d)),
         ];
         for (name, f) in cases {
-            assert_close(&format!("{name} seed {seed} counter {counter}"), &draw(&cpu(), f), &draw(&dev, f), Tol { rtol: 1e-5, atol: 1e-5 });
+            assert_close(
+                &format!("{name} seed {seed} counter {counter}"),
+                &draw(&cpu(), f),
+                &draw(&dev, f),
+                Tol { rtol: 1e-5, atol: 1e-5 },
+            );
         }
     }
 }
@@ -352,7 +416,7 @@ fn f64_is_refused_with_a_dtype_error() {
 fn unknown_adapter_is_an_error_not_a_panic() {
     let Some(_) = gpu() else { return };
     let opts = backend_wgpu::DeviceOptions::default().adapter("no such adapter 1234");
-    let e = backend_wgpu::device_with(&opts).err().expect("no adapter should match");
+    let e = backend_wgpu::device_with(&opts).expect_err("no adapter should match");
     assert!(e.to_string().contains("no such adapter 1234"), "{e}");
     assert!(backend_wgpu::GpuApi::parse("cuda").is_err());
 }
@@ -391,7 +455,11 @@ fn optimizer_kernels_match_the_cpu() {
     let run = |d: &Device| -> Vec<Vec<f32>> {
         let p = Tensor::from_vec(values(37, 1, -1.0, 1.0), &[37], d).expect("p");
         let g = Tensor::from_vec(values(37, 2, -1.0, 1.0), &[37], d).expect("g");
-        let (mut ps, mut m, mut v) = (p.storage().clone(), d.backend().full(0.0, 37, DType::F32).expect("m"), d.backend().full(0.0, 37, DType::F32).expect("v"));
+        let (mut ps, mut m, mut v) = (
+            p.storage().clone(),
+            d.backend().full(0.0, 37, DType::F32).expect("m"),
+            d.backend().full(0.0, 37, DType::F32).expect("v"),
+        );
         let shared = ps.clone(); // the update must not write through this second handle
         for step in 1..=3 {
             let hp = AdamParams { lr: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.1, step };
@@ -405,7 +473,10 @@ fn optimizer_kernels_match_the_cpu() {
             d.backend().sgd_step(&mut rs, g.storage(), None, 0.05, 0.0, 0.01).expect("sgd");
         }
         let l = Layout::contiguous(&[37]);
-        [&ps, &m, &v, &shared, &qs, &vel, &rs].iter().map(|s| d.backend().to_host(s, &l).expect("read").into_f32()).collect()
+        [&ps, &m, &v, &shared, &qs, &vel, &rs]
+            .iter()
+            .map(|s| d.backend().to_host(s, &l).expect("read").into_f32())
+            .collect()
     };
     let (c, g) = (run(&cpu()), run(&dev));
     for (i, (c, g)) in c.iter().zip(&g).enumerate() {
