@@ -14,6 +14,14 @@ pub fn cpu() -> Device {
     backend_cpu::device()
 }
 
+/// The GPU device through wgpu (Vulkan, Metal, DX12 or GL), f32 only. Picks the best adapter
+/// once per process, or the one `SIGMAGRAD_WGPU_BACKEND` / `SIGMAGRAD_WGPU_ADAPTER` pin; an
+/// `Error::Backend` saying how to get one where the machine has none. See `backend_wgpu` for
+/// choosing a device in code.
+pub fn wgpu() -> Result<Device> {
+    backend_wgpu::device()
+}
+
 // The code blocks of README.md run as doctests (`cargo test --doc`), so the README stays true.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
