@@ -17,6 +17,7 @@ pub mod optim;
 pub mod plot;
 pub mod predictive;
 pub mod schedule;
+pub mod toy;
 pub mod train;
 pub mod variational;
 
