@@ -188,7 +188,10 @@ impl Context {
     pub(crate) fn new(options: &DeviceOptions) -> Result<Context> {
         let adapter = choose_adapter(options)?;
         let info = adapter.get_info();
-        let limits = adapter.limits();
+        let mut limits = adapter.limits();
+        if let Some(cap) = options.max_storage_binding_bytes {
+            limits.max_storage_buffer_binding_size = limits.max_storage_buffer_binding_size.min(cap.max(4));
+        }
         // The kernels are written for WebGPU's guaranteed compute limits; GL ES adapters may
         // offer less.
         if limits.max_compute_invocations_per_workgroup < WORKGROUP

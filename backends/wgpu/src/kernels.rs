@@ -464,6 +464,9 @@ impl Backend for WgpuBackend {
         if n == 0 {
             return Ok(Arc::new(out));
         }
+        if shape.len() > MAX_RANK {
+            return Err(err(format!("index_select: rank {} exceeds the wgpu kernels' {MAX_RANK}", shape.len())));
+        }
         let idx = self.upload_u32(&self.indices(indices, "index_select")?, "index_select")?;
         let mut p = vec![n as u32, shape.len() as u32, axis as u32, layout.offset() as u32];
         p.extend(u32s(&shape));
@@ -489,6 +492,9 @@ impl Backend for WgpuBackend {
             || indices.iter().any(|&i| i >= shape[axis])
         {
             return Err(err("index_add: indices do not match the shapes"));
+        }
+        if shape.len() > MAX_RANK {
+            return Err(err(format!("index_add: rank {} exceeds the wgpu kernels' {MAX_RANK}", shape.len())));
         }
         let n: usize = shape.iter().product();
         let out = self.out(n, "index_add")?;

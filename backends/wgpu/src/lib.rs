@@ -91,6 +91,9 @@ pub struct DeviceOptions {
     pub pool_limit_bytes: Option<u64>,
     /// Kernel variants; `Auto` picks by adapter type.
     pub tuning: Tuning,
+    /// Requests a smaller `max_storage_buffer_binding_size` than the adapter offers (it never
+    /// requests more), to check that a model fits a smaller device such as a browser's 128 MiB.
+    pub max_storage_binding_bytes: Option<u64>,
 }
 
 impl DeviceOptions {

@@ -12,6 +12,7 @@
 use autodiff::rng::words;
 use autodiff::{AdamParams, DType, Device, Error, Layout, Result, Rng, Tensor, Var};
 use proptest::prelude::*;
+use std::io::Write;
 
 fn cpu() -> Device {
     backend_cpu::device()
@@ -25,7 +26,9 @@ fn gpu() -> Option<Device> {
             if std::env::var("SIGMAGRAD_REQUIRE_WGPU").is_ok_and(|v| v == "1") {
                 panic!("SIGMAGRAD_REQUIRE_WGPU=1 but no wgpu device: {e}");
             }
-            println!("SKIPPED: no wgpu adapter ({e})");
+            // Straight to the stderr handle: the test harness captures println!/eprintln!, and
+            // a skip must stay visible in a passing run.
+            let _ = writeln!(std::io::stderr(), "SKIPPED: no wgpu adapter ({e})");
             None
         }
     }
@@ -419,6 +422,22 @@ fn unknown_adapter_is_an_error_not_a_panic() {
     let e = backend_wgpu::device_with(&opts).expect_err("no adapter should match");
     assert!(e.to_string().contains("no such adapter 1234"), "{e}");
     assert!(backend_wgpu::GpuApi::parse("cuda").is_err());
+}
+
+#[test]
+fn a_tensor_over_the_binding_limit_is_an_error_naming_it() {
+    let Some(_) = gpu() else { return };
+    let opts = backend_wgpu::DeviceOptions {
+        max_storage_binding_bytes: Some(1024),
+        ..backend_wgpu::DeviceOptions::from_env().expect("options")
+    };
+    let dev = backend_wgpu::device_with(&opts).expect("device");
+    assert!(Tensor::zeros(&[256], DType::F32, &dev).is_ok());
+    let e = Tensor::zeros(&[257], DType::F32, &dev).expect_err("over the limit");
+    assert!(e.to_string().contains("max_storage_buffer_binding_size"), "{e}");
+    let x = Tensor::ones(&[16, 4], DType::F32, &dev).expect("fits");
+    let e = x.matmul(&Tensor::ones(&[4, 17], DType::F32, &dev).expect("fits")).expect_err("output over the limit");
+    assert!(e.to_string().contains("1024"), "{e}");
 }
 
 #[test]
