@@ -196,12 +196,12 @@ impl Context {
         // offer less.
         if limits.max_compute_invocations_per_workgroup < WORKGROUP
             || limits.max_compute_workgroup_size_x < WORKGROUP
-            || limits.max_compute_workgroup_storage_size < 8192
+            || limits.max_compute_workgroup_storage_size < 8704
             || limits.max_storage_buffers_per_shader_stage < 6
         {
             return Err(err(format!(
                 "wgpu adapter {} lacks the compute limits the kernels need (256 invocations per \
-                 workgroup, 8 KiB workgroup memory, 6 storage buffers per stage)",
+                 workgroup, 8.5 KiB workgroup memory, 6 storage buffers per stage)",
                 describe(&info)
             )));
         }

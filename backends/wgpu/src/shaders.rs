@@ -302,14 +302,17 @@ fn problem(z: u32) -> Problem {
 ";
 
 /// The general product: a 64x64 output tile per 16x16 workgroup, 4x4 outputs per thread, A and
-/// B staged through workgroup memory 16 deep along k (8 KiB, half of WebGPU's guaranteed 16 KiB).
-/// Tile loads read any strides; the element each thread loads is chosen so that neighbouring
-/// threads read neighbouring addresses whichever operand axis is the contiguous one.
+/// B staged through workgroup memory 16 deep along k (8.5 KiB, about half of WebGPU's guaranteed
+/// 16 KiB). Tile loads read any strides; the element each thread loads is chosen so that
+/// neighbouring threads read neighbouring addresses whichever operand axis is the contiguous one.
+/// Rows of the staged tiles are 68 floats apart, not 64: when 16 neighbouring threads store one
+/// k-column, a 64-float pitch puts all 16 stores in one memory bank; 68 spreads them over 8
+/// banks while keeping each thread's 4-float reads 16-byte aligned.
 pub(crate) fn matmul_tiled() -> String {
     format!(
         "{HEADER}{MATMUL_COMMON}{STORE}
-var<workgroup> As: array<f32, 1024>; // [k][64 rows]
-var<workgroup> Bs: array<f32, 1024>; // [k][64 cols]
+var<workgroup> As: array<f32, 1088>; // [k][64 rows + 4 padding]
+var<workgroup> Bs: array<f32, 1088>; // [k][64 cols + 4 padding]
 @compute @workgroup_size(16, 16)
 fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {{
     let M = P[0];
@@ -336,17 +339,17 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
             if (a_k_fast) {{ r = t / 16u; kk = t % 16u; }} else {{ r = t % 64u; kk = t / 64u; }}
             var v = 0.0;
             if (row0 + r < M && k0 + kk < pr.k1) {{ v = A[pr.a + (row0 + r) * a_rs + (k0 + kk) * a_ks]; }}
-            As[kk * 64u + r] = v;
+            As[kk * 68u + r] = v;
             var c: u32;
             if (b_c_fast) {{ kk = t / 64u; c = t % 64u; }} else {{ kk = t % 16u; c = t / 16u; }}
             var w = 0.0;
             if (col0 + c < N && k0 + kk < pr.k1) {{ w = B[pr.b + (k0 + kk) * b_ks + (col0 + c) * b_cs]; }}
-            Bs[kk * 64u + c] = w;
+            Bs[kk * 68u + c] = w;
         }}
         workgroupBarrier();
         for (var kk = 0u; kk < 16u; kk++) {{
-            let ai = kk * 64u + lid.y * 4u;
-            let bi = kk * 64u + lid.x * 4u;
+            let ai = kk * 68u + lid.y * 4u;
+            let bi = kk * 68u + lid.x * 4u;
             let a = vec4<f32>(As[ai], As[ai + 1u], As[ai + 2u], As[ai + 3u]);
             let b = vec4<f32>(Bs[bi], Bs[bi + 1u], Bs[bi + 2u], Bs[bi + 3u]);
             c0 += a.x * b;
