@@ -438,6 +438,12 @@ impl Backend for WgpuBackend {
         if axis >= shape.len() {
             return Err(err(format!("concat: axis {axis} out of range for {shape:?}")));
         }
+        let agree = |l: &Layout| {
+            l.rank() == shape.len() && l.shape().iter().zip(&shape).enumerate().all(|(i, (a, b))| i == axis || a == b)
+        };
+        if let Some((_, bad)) = parts.iter().find(|(_, l)| !agree(l)) {
+            return Err(err(format!("concat: part {:?} does not match {shape:?} off axis {axis}", bad.shape())));
+        }
         shape[axis] = parts.iter().map(|(_, l)| l.shape()[axis]).sum();
         let out = self.out(shape.iter().product(), "concat")?;
         let strides = autodiff::layout::contiguous_strides(&shape);
