@@ -36,7 +36,7 @@ fn present(x: &Tensor, how: Operand, out_shape: &[usize]) -> Result<Tensor> {
 fn pair<S1, S2>(
     va: impl Fn(usize) -> S1 + Clone,
     vb: impl Fn(usize) -> S2 + Clone,
-) -> impl Strategy<Value = ((Vec<usize>, Vec<f64>), (Vec<usize>, Vec<f64>))>
+) -> impl Strategy<Value = (Data, Data)>
 where
     S1: Strategy<Value = Vec<f64>>,
     S2: Strategy<Value = Vec<f64>>,
@@ -48,8 +48,8 @@ where
 }
 
 fn binary_case(
-    (sa, a): &(Vec<usize>, Vec<f64>),
-    (sb, b): &(Vec<usize>, Vec<f64>),
+    (sa, a): &Data,
+    (sb, b): &Data,
     (how_a, how_b): (Operand, Operand),
     op: impl Fn(&Tensor, &Tensor) -> Result<Tensor>,
     reference: impl Fn(f64, f64) -> f64,
@@ -138,7 +138,8 @@ proptest! {
     #[test]
     fn comparisons((a, b) in pair(small_ints, small_ints), how in (operand_strategy(), operand_strategy())) {
         type Cmp = fn(&Tensor, &Tensor) -> Result<Tensor>;
-        let cases: [(Cmp, fn(f64, f64) -> bool); 5] = [
+        type Holds = fn(f64, f64) -> bool;
+        let cases: [(Cmp, Holds); 5] = [
             (Tensor::eq_mask, |x, y| x == y),
             (Tensor::gt, |x, y| x > y),
             (Tensor::ge, |x, y| x >= y),

@@ -157,7 +157,7 @@ fn leaf_shapes() -> impl Strategy<Value = Vec<Vec<usize>>> {
     })
 }
 
-fn leaves() -> impl Strategy<Value = Vec<(Vec<usize>, Vec<f64>)>> {
+fn leaves() -> impl Strategy<Value = Vec<Data>> {
     leaf_shapes().prop_flat_map(|shapes| {
         shapes
             .into_iter()

@@ -23,7 +23,7 @@ fn fail(e: sigmagrad::Error) -> TestCaseError {
 // ----- matmul ---------------------------------------------------------------------------------
 
 /// Host reference: [..batch_a, m, k] @ [..batch_b, k, n] with broadcast batch axes.
-fn matmul_ref(a: &[f64], sa: &[usize], b: &[f64], sb: &[usize]) -> (Vec<usize>, Vec<f64>) {
+fn matmul_ref(a: &[f64], sa: &[usize], b: &[f64], sb: &[usize]) -> Data {
     let (ra, rb) = (sa.len(), sb.len());
     let (m, k, n) = (sa[ra - 2], sa[ra - 1], sb[rb - 1]);
     let (ba, bb) = (&sa[..ra - 2], &sb[..rb - 2]);
@@ -54,11 +54,7 @@ fn operand_view() -> impl Strategy<Value = View> {
     prop_oneof![Just(View::Contiguous), Just(View::Transposed), Just(View::Narrowed)]
 }
 
-fn matmul_case(
-    (sa, a): (Vec<usize>, Vec<f64>),
-    (sb, b): (Vec<usize>, Vec<f64>),
-    (va, vb): (View, View),
-) -> std::result::Result<(), TestCaseError> {
+fn matmul_case((sa, a): Data, (sb, b): Data, (va, vb): (View, View)) -> std::result::Result<(), TestCaseError> {
     let (expected_shape, expected) = matmul_ref(&a, &sa, &b, &sb);
     let (ta, tb) = (t64(&a, &sa), t64(&b, &sb));
     let f = |x: &[Tensor]| apply_view(&x[0], va)?.matmul(&apply_view(&x[1], vb)?);
@@ -69,10 +65,7 @@ fn matmul_case(
     Ok(())
 }
 
-fn matrices(
-    batch_a: Vec<usize>,
-    batch_b: Vec<usize>,
-) -> impl Strategy<Value = ((Vec<usize>, Vec<f64>), (Vec<usize>, Vec<f64>))> {
+fn matrices(batch_a: Vec<usize>, batch_b: Vec<usize>) -> impl Strategy<Value = (Data, Data)> {
     (1usize..=4, 1usize..=4, 1usize..=4).prop_flat_map(move |(m, k, n)| {
         let sa = [&batch_a[..], &[m, k]].concat();
         let sb = [&batch_b[..], &[k, n]].concat();
@@ -116,7 +109,7 @@ fn matmul_hand_computed_and_transposed_operands() {
     assert_eq!(g.get(&ag).unwrap().to_vec_f64().unwrap(), vec![15.0, 19.0, 23.0, 15.0, 19.0, 23.0]);
     // Gram matrix X^T X with X used twice, once transposed.
     let x = t64(&[0.5, -1.0, 2.0, 0.25, 1.5, -0.75], &[3, 2]);
-    grads_ok(|x| x[0].t()?.matmul(&x[0]), &[x.clone()]).unwrap();
+    grads_ok(|x| x[0].t()?.matmul(&x[0]), std::slice::from_ref(&x)).unwrap();
     grads_ok(|x| x[0].matmul(&x[0].t()?)?.tanh(), &[x]).unwrap();
 }
 
@@ -158,7 +151,7 @@ fn matmul_reads_broadcast_operands() {
 
 // ----- permute, transpose, reshape, broadcast_to, squeeze, unsqueeze --------------------------
 
-fn tensor(max_rank: usize, max_dim: usize) -> impl Strategy<Value = (Vec<usize>, Vec<f64>)> {
+fn tensor(max_rank: usize, max_dim: usize) -> impl Strategy<Value = Data> {
     shaped(max_rank, max_dim, vals)
 }
 
@@ -255,7 +248,7 @@ proptest! {
         // Row-major order is what reshape keeps, whatever the input's memory layout.
         prop_assert_eq!(y.to_vec_f64().unwrap(), v.clone());
         let t2 = target.clone();
-        prop_grads!(grads_ok(move |x| apply_view(&x[0], view)?.reshape(&t2)?.sigmoid(), &[x.clone()]));
+        prop_grads!(grads_ok(move |x| apply_view(&x[0], view)?.reshape(&t2)?.sigmoid(), std::slice::from_ref(&x)));
         // And back.
         let back = y.reshape(&shape).unwrap();
         prop_assert_eq!(back.to_vec_f64().unwrap(), v);
@@ -428,10 +421,10 @@ proptest! {
         let vv = view_values(&v, view);
         let s = apply_view(&x, view).unwrap().sum_all().unwrap();
         prop_assert_eq!(s.shape(), &[] as &[usize]);
-        prop_close!(s.to_vec_f64().unwrap(), vec![vv.iter().sum::<f64>()], 1e-12, 1e-12);
+        prop_close!(s.to_vec_f64().unwrap(), [vv.iter().sum::<f64>()], 1e-12, 1e-12);
         let m = apply_view(&x, view).unwrap().mean_all().unwrap();
-        prop_close!(m.to_vec_f64().unwrap(), vec![vv.iter().sum::<f64>() / vv.len() as f64], 1e-12, 1e-12);
-        prop_grads!(grads_ok(move |x| apply_view(&x[0], view)?.sum_all(), &[x.clone()]));
+        prop_close!(m.to_vec_f64().unwrap(), [vv.iter().sum::<f64>() / vv.len() as f64], 1e-12, 1e-12);
+        prop_grads!(grads_ok(move |x| apply_view(&x[0], view)?.sum_all(), std::slice::from_ref(&x)));
         prop_grads!(grads_ok(move |x| apply_view(&x[0], view)?.square()?.mean_all(), &[x]));
     }
 }
@@ -531,7 +524,7 @@ fn logsumexp_is_stable_with_large_values() {
 // ----- concat, narrow, index_select, stack ------------------------------------------------------
 
 /// `count` tensors that agree on every axis but `axis`, with sizes 1..=3 along it.
-fn concat_parts() -> impl Strategy<Value = (usize, Vec<(Vec<usize>, Vec<f64>)>)> {
+fn concat_parts() -> impl Strategy<Value = (usize, Vec<Data>)> {
     (shape(1, 3, 3), 1usize..=3).prop_flat_map(|(base, count)| {
         let r = base.len();
         (0..r, prop::collection::vec(1usize..=3, count)).prop_flat_map(move |(axis, sizes)| {
@@ -549,7 +542,7 @@ fn concat_parts() -> impl Strategy<Value = (usize, Vec<(Vec<usize>, Vec<f64>)>)>
     })
 }
 
-fn concat_ref(parts: &[(Vec<usize>, Vec<f64>)], axis: usize) -> Vec<f64> {
+fn concat_ref(parts: &[Data], axis: usize) -> Vec<f64> {
     let outer: usize = parts[0].0[..axis].iter().product();
     let mut out = Vec::new();
     for o in 0..outer {
@@ -683,7 +676,7 @@ proptest! {
         let c = viewed.contiguous().unwrap();
         prop_assert!(c.layout().is_contiguous());
         prop_assert_eq!(c.to_vec_f64().unwrap(), view_values(&v, view));
-        prop_grads!(grads_ok(move |x| apply_view(&x[0], view)?.contiguous()?.square(), &[x.clone()]));
+        prop_grads!(grads_ok(move |x| apply_view(&x[0], view)?.contiguous()?.square(), std::slice::from_ref(&x)));
 
         // f64 -> f32 rounds like `as f32`; f32 -> f64 is exact; same dtype is the identity.
         let f = viewed.to_dtype(DType::F32).unwrap();

@@ -7,6 +7,9 @@ use proptest::prelude::*;
 use sigmagrad::check::{check_grads, check_jacobian, check_vjp, CheckOptions, GradReport};
 use sigmagrad::{cpu, DType, Device, Result, Tensor};
 
+/// A shape and its values in row-major order.
+pub type Data = (Vec<usize>, Vec<f64>);
+
 pub fn dev() -> Device {
     cpu()
 }
@@ -142,13 +145,7 @@ pub fn broadcast_shapes(a: &[usize], b: &[usize]) -> Vec<usize> {
 }
 
 /// Host reference of a broadcasting binary op.
-pub fn broadcast_zip(
-    a: &[f64],
-    sa: &[usize],
-    b: &[f64],
-    sb: &[usize],
-    f: impl Fn(f64, f64) -> f64,
-) -> (Vec<usize>, Vec<f64>) {
+pub fn broadcast_zip(a: &[f64], sa: &[usize], b: &[f64], sb: &[usize], f: impl Fn(f64, f64) -> f64) -> Data {
     let out = broadcast_shapes(sa, sb);
     let vals = (0..numel(&out))
         .map(|i| {
@@ -243,7 +240,7 @@ pub fn shaped<S: Strategy<Value = Vec<f64>>>(
     max_rank: usize,
     max_dim: usize,
     values: impl Fn(usize) -> S + Clone,
-) -> impl Strategy<Value = (Vec<usize>, Vec<f64>)> {
+) -> impl Strategy<Value = Data> {
     strategies::shape(0, max_rank, max_dim).prop_flat_map(move |s| {
         let n = numel(&s);
         (Just(s), values(n))
