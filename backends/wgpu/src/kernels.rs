@@ -262,6 +262,22 @@ impl WgpuBackend {
     }
 }
 
+/// Whether the tiled matmul can load its tiles as vec4: A contiguous along k and B along n,
+/// every row and batch entry of both starting on a 16-byte boundary, k and n multiples of 4, and
+/// buffers whose sizes are whole vec4s.
+fn tiles_vec4(la: &Layout, lb: &Layout, ga: &WgpuStorage, gb: &WgpuStorage) -> Result<bool> {
+    let r = la.rank();
+    let aligned = |l: &Layout| l.offset().is_multiple_of(4) && l.strides()[..r - 1].iter().all(|s| s.is_multiple_of(4));
+    Ok(la.strides()[r - 1] == 1
+        && lb.strides()[r - 1] == 1
+        && la.shape()[r - 1].is_multiple_of(4)
+        && lb.shape()[r - 1].is_multiple_of(4)
+        && aligned(la)
+        && aligned(lb)
+        && ga.buffer()?.size().is_multiple_of(16)
+        && gb.buffer()?.size().is_multiple_of(16))
+}
+
 impl Backend for WgpuBackend {
     fn name(&self) -> String {
         self.name.clone()
@@ -390,8 +406,10 @@ impl Backend for WgpuBackend {
             (self.ctx.kernel("matmul_skinny", shaders::matmul_skinny)?, "skinny")
         } else if self.ctx.cpu_tuning {
             (self.ctx.kernel("matmul_register", shaders::matmul_register)?, "register")
+        } else if tiles_vec4(la, lb, ga, gb)? {
+            (self.ctx.kernel("matmul_tiled_vec4", || shaders::matmul_tiled(true))?, "tiled_vec4")
         } else {
-            (self.ctx.kernel("matmul_tiled", shaders::matmul_tiled)?, "tiled")
+            (self.ctx.kernel("matmul_tiled", || shaders::matmul_tiled(false))?, "tiled")
         };
         let max = self.ctx.limits.max_compute_workgroups_per_dimension as usize;
         if gx > max || gy > max || splits > max {
@@ -421,7 +439,13 @@ impl Backend for WgpuBackend {
             p.extend(u32s(&bshape));
             p.extend(u32s(&bstrides[0]));
             p.extend(u32s(&bstrides[1]));
-            let binds = [target.bind()?, ga.bind()?, gb.bind()?];
+            let (mut a_bind, mut b_bind) = (ga.bind()?, gb.bind()?);
+            if key == "tiled_vec4" {
+                // A vec4 array binds whole vec4s (the buffers' sizes were checked to allow it).
+                a_bind.bytes = a_bind.bytes.div_ceil(16) * 16;
+                b_bind.bytes = b_bind.bytes.div_ceil(16) * 16;
+            }
+            let binds = [target.bind()?, a_bind, b_bind];
             self.ctx.dispatch(&kernel, &p, &binds, [gx as u32, gy as u32, (count * splits) as u32])?;
             base += count;
         }

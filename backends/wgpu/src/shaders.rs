@@ -308,9 +308,19 @@ fn problem(z: u32) -> Problem {
 /// Rows of the staged tiles are 68 floats apart, not 64: when 16 neighbouring threads store one
 /// k-column, a 64-float pitch puts all 16 stores in one memory bank; 68 spreads them over 8
 /// banks while keeping each thread's 4-float reads 16-byte aligned.
-pub(crate) fn matmul_tiled() -> String {
+pub(crate) fn matmul_tiled(vec4: bool) -> String {
+    let (common, loads) = if vec4 {
+        (
+            MATMUL_COMMON
+                .replace("var<storage, read> A: array<f32>;", "var<storage, read> A4: array<vec4<f32>>;")
+                .replace("var<storage, read> B: array<f32>;", "var<storage, read> B4: array<vec4<f32>>;"),
+            TILE_LOADS_VEC4,
+        )
+    } else {
+        (MATMUL_COMMON.to_string(), TILE_LOADS)
+    };
     format!(
-        "{HEADER}{MATMUL_COMMON}{STORE}
+        "{HEADER}{common}{STORE}
 var<workgroup> As: array<f32, 1088>; // [k][64 rows + 4 padding]
 var<workgroup> Bs: array<f32, 1088>; // [k][64 cols + 4 padding]
 @compute @workgroup_size(16, 16)
@@ -332,21 +342,7 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
     var c2 = vec4<f32>(0.0);
     var c3 = vec4<f32>(0.0);
     for (var k0 = pr.k0; k0 < pr.k1; k0 += 16u) {{
-        for (var j = 0u; j < 4u; j++) {{
-            let t = tid + 256u * j;
-            var r: u32;
-            var kk: u32;
-            if (a_k_fast) {{ r = t / 16u; kk = t % 16u; }} else {{ r = t % 64u; kk = t / 64u; }}
-            var v = 0.0;
-            if (row0 + r < M && k0 + kk < pr.k1) {{ v = A[pr.a + (row0 + r) * a_rs + (k0 + kk) * a_ks]; }}
-            As[kk * 68u + r] = v;
-            var c: u32;
-            if (b_c_fast) {{ kk = t / 64u; c = t % 64u; }} else {{ kk = t % 16u; c = t / 16u; }}
-            var w = 0.0;
-            if (col0 + c < N && k0 + kk < pr.k1) {{ w = B[pr.b + (k0 + kk) * b_ks + (col0 + c) * b_cs]; }}
-            Bs[kk * 68u + c] = w;
-        }}
-        workgroupBarrier();
+{loads}        workgroupBarrier();
         for (var kk = 0u; kk < 16u; kk++) {{
             let ai = kk * 68u + lid.y * 4u;
             let bi = kk * 68u + lid.x * 4u;
@@ -364,6 +360,45 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
 "
     )
 }
+
+/// Tile loads for any strides, one scalar per load.
+const TILE_LOADS: &str = "        for (var j = 0u; j < 4u; j++) {
+            let t = tid + 256u * j;
+            var r: u32;
+            var kk: u32;
+            if (a_k_fast) { r = t / 16u; kk = t % 16u; } else { r = t % 64u; kk = t / 64u; }
+            var v = 0.0;
+            if (row0 + r < M && k0 + kk < pr.k1) { v = A[pr.a + (row0 + r) * a_rs + (k0 + kk) * a_ks]; }
+            As[kk * 68u + r] = v;
+            var c: u32;
+            if (b_c_fast) { kk = t / 64u; c = t % 64u; } else { kk = t % 16u; c = t / 16u; }
+            var w = 0.0;
+            if (col0 + c < N && k0 + kk < pr.k1) { w = B[pr.b + (k0 + kk) * b_ks + (col0 + c) * b_cs]; }
+            Bs[kk * 68u + c] = w;
+        }
+";
+
+/// Tile loads when A is k-contiguous, B is n-contiguous, both 16-byte aligned and k and n are
+/// multiples of 4: each thread reads one vec4 of A (4 k of a row) and one of B (4 columns of a
+/// k), a quarter of the load instructions.
+const TILE_LOADS_VEC4: &str = "        let ar = tid / 4u;
+        let ak = 4u * (tid % 4u);
+        var va = vec4<f32>(0.0);
+        if (row0 + ar < M && k0 + ak < pr.k1) { va = A4[(pr.a + (row0 + ar) * a_rs + k0 + ak) / 4u]; }
+        As[ak * 68u + ar] = va.x;
+        As[(ak + 1u) * 68u + ar] = va.y;
+        As[(ak + 2u) * 68u + ar] = va.z;
+        As[(ak + 3u) * 68u + ar] = va.w;
+        let bk = tid / 16u;
+        let bc = 4u * (tid % 16u);
+        var vb = vec4<f32>(0.0);
+        if (k0 + bk < pr.k1 && col0 + bc < N) { vb = B4[(pr.b + (k0 + bk) * b_ks + col0 + bc) / 4u]; }
+        let bi = bk * 68u + bc;
+        Bs[bi] = vb.x;
+        Bs[bi + 1u] = vb.y;
+        Bs[bi + 2u] = vb.z;
+        Bs[bi + 3u] = vb.w;
+";
 
 /// Writes a thread's 4x4 block, unrolled: a loop indexing the accumulators at run time would be
 /// a per-thread array in memory on software adapters.

@@ -330,6 +330,10 @@ fn matmuls(dev: &Device) {
         (5, 600, 7),
         (3, 1000, 2),
         (1, 70, 65),
+        // k and n multiples of 4: the vec4 tile loads (with split-k in the second).
+        (65, 64, 68),
+        (5, 640, 8),
+        (3, 20, 12),
     ];
     for (i, &(m, k, n)) in sizes.iter().enumerate() {
         let inputs = vec![input(&[m, k], 40 + i as u64, -1.0, 1.0), input(&[k, n], 60 + i as u64, -1.0, 1.0)];
@@ -339,13 +343,26 @@ fn matmuls(dev: &Device) {
         parity(&format!("matmul {m}x{k}^T @ {k}x{n}^T"), &dev, &inputs_t, mm_tol(k), |x| x[0].t()?.matmul(&x[1].t()?));
     }
     // Batched, with a broadcast (stride 0) batch axis on either side.
-    let batched: [(&[usize], &[usize]); 4] =
-        [(&[3, 17, 33], &[3, 33, 5]), (&[2, 1, 5, 7], &[3, 7, 6]), (&[4, 9, 8], &[8, 3]), (&[2, 6], &[3, 6, 66])];
+    let batched: [(&[usize], &[usize]); 5] = [
+        (&[3, 17, 33], &[3, 33, 5]),
+        (&[2, 1, 5, 7], &[3, 7, 6]),
+        (&[4, 9, 8], &[8, 3]),
+        (&[2, 6], &[3, 6, 66]),
+        (&[2, 1, 9, 8], &[3, 8, 12]),
+    ];
     for (i, (sa, sb)) in batched.iter().enumerate() {
         let k = sa[sa.len() - 1];
         let inputs = vec![input(sa, 100 + i as u64, -1.0, 1.0), input(sb, 110 + i as u64, -1.0, 1.0)];
         parity(&format!("matmul {sa:?} @ {sb:?}"), &dev, &inputs, mm_tol(k), |x| x[0].matmul(&x[1]));
     }
+    // Offset views: 16-byte aligned (vec4 loads) and not (scalar loads).
+    let inputs = vec![input(&[6, 24], 122, -1.0, 1.0), input(&[24, 20], 123, -1.0, 1.0)];
+    parity("matmul of aligned narrow views", &dev, &inputs, mm_tol(16), |x| {
+        x[0].narrow(1, 4, 16)?.matmul(&x[1].narrow(0, 8, 16)?.narrow(1, 4, 12)?)
+    });
+    parity("matmul of unaligned narrow views", &dev, &inputs, mm_tol(16), |x| {
+        x[0].narrow(1, 1, 16)?.matmul(&x[1].narrow(0, 3, 16)?.narrow(1, 1, 12)?)
+    });
     // A batched transpose: [b, k, m]^T with batch strides.
     let inputs = vec![input(&[3, 20, 10], 120, -1.0, 1.0), input(&[3, 20, 6], 121, -1.0, 1.0)];
     parity("batched A^T B", &dev, &inputs, mm_tol(20), |x| x[0].transpose(1, 2)?.matmul(&x[1]));
