@@ -118,7 +118,7 @@ fn layer_moments(x: &[f64], l: &VariationalLinear) -> (Vec<f64>, Vec<f64>) {
 
 // ----- the derivation, equation by equation ------------------------------------------------
 
-/// Eq. (5): KL[N(mu, s^2) || N(0, sp^2)] = 1/2 [(s^2 + mu^2)/sp^2 - 1 - ln s^2 + ln sp^2],
+/// Eq. (4): KL[N(mu, s^2) || N(0, sp^2)] = 1/2 [(s^2 + mu^2)/sp^2 - 1 - ln s^2 + ln sp^2],
 /// against its definition E_q[ln q(w) - ln p(w)] estimated with draws w = mu + s xi.
 #[test]
 fn kl_closed_form_matches_monte_carlo() {
@@ -147,7 +147,7 @@ fn kl_closed_form_matches_monte_carlo() {
     assert!((mc - closed).abs() < 4.0 * se, "closed form {closed} vs Monte Carlo {mc} +- {se}");
 }
 
-/// Eq. (5) differentiated: dKL/dmu = mu / sp^2 and dKL/dl = (e^l / sp^2 - 1) / 2 for
+/// Eq. (5), eq. (4) differentiated: dKL/dmu = mu / sp^2 and dKL/dl = (e^l / sp^2 - 1) / 2 for
 /// l = ln s^2, and zero where l is clamped.
 #[test]
 fn kl_gradient_matches_closed_form() {
@@ -165,7 +165,7 @@ fn kl_gradient_matches_closed_form() {
     assert_close(&host(g.get_id(l.logsig2.id()).unwrap()), &want_ls, 1e-12, "dKL/dlogsig2");
 }
 
-/// Eq. (7): the heteroscedastic NLL L = r^2 e^-l / 2 + l / 2 (r = y - mu) has
+/// Eq. (6): the heteroscedastic NLL L = r^2 e^-l / 2 + l / 2 (r = y - mu) has
 /// dL/dmu = -r e^-l and dL/dl = 1/2 - r^2 e^-l / 2 per sample (divided by B for the batch mean).
 #[test]
 fn heteroscedastic_nll_gradient_matches_closed_form() {
@@ -183,7 +183,7 @@ fn heteroscedastic_nll_gradient_matches_closed_form() {
     }
 }
 
-/// Eq. (4): N times the per-batch loss (batch-mean NLL + KL / N) is an unbiased estimate of
+/// Eq. (3): N times the per-batch loss (batch-mean NLL + KL / N) is an unbiased estimate of
 /// the negative ELBO, sum_n E_q[-ln p(y_n | x_n, theta)] + KL[q || p] (both without the
 /// constant N ln(2 pi) / 2), for every estimator. The direct estimate draws whole networks
 /// theta ~ q and evaluates the full data set with each.
@@ -244,7 +244,7 @@ fn batch_loss_times_n_estimates_the_negative_elbo() {
     }
 }
 
-/// Eq. (9)-(10): the moments of the mixture (1/M) sum_m N(mu_m, s_m^2), drawn by hand, are
+/// Eq. (8)-(9): the moments of the mixture (1/M) sum_m N(mu_m, s_m^2), drawn by hand, are
 /// the prediction <mu> and sigma_tot^2 = <s^2> + Var(mu) = sigma_syst^2 + sigma_stat^2.
 #[test]
 fn predictive_moments_obey_the_law_of_total_variance() {
@@ -287,7 +287,7 @@ fn predictive_moments_obey_the_law_of_total_variance() {
     }
 }
 
-/// Eq. (13)-(14): the gradient of the repulsion term with respect to particle i is
+/// Eq. (12)-(13): the gradient of the repulsion term with respect to particle i is
 /// beta/N sum_j grad_i k(f_i, f_j) / sum_j k(f_i, f_j) = -beta/N sum_j k_ij (f_i - f_j) / h / sum_j k_ij,
 /// the kernel-density estimate of grad ln rho(f_i), with k_ij = exp(-|f_i - f_j|^2 / 2h) and
 /// h = median_ij |f_i - f_j|^2 / (2 ln(M + 1)). The term itself is zero: only its gradient acts.
@@ -534,7 +534,7 @@ fn map_mode_uses_the_means() {
     }
 }
 
-/// Every estimator samples the pre-activation x W + b with mean x mu + b and variance
+/// Eq. (7): every estimator samples the pre-activation x W + b with mean x mu + b and variance
 /// x^2 sigma^2 (local reparameterization adds its 1e-8); they differ only in how the noise is
 /// shared across a batch (next test).
 #[test]
