@@ -11,7 +11,9 @@
 use sigmagrad::nn::loss::gaussian_nll;
 use sigmagrad::nn::mlp::MlpSpec;
 use sigmagrad::nn::train::{Control, TrainConfig, Trainer};
-use sigmagrad::nn::{predict, Activation, Adam, Checkpoint, Dataset, Module, Schedule, VariationalConfig, VariationalMlp};
+use sigmagrad::nn::{
+    predict, Activation, Adam, Checkpoint, Dataset, Module, Schedule, VariationalConfig, VariationalMlp,
+};
 use sigmagrad::{cpu, DType, Rng, Tensor};
 use std::error::Error;
 use std::path::PathBuf;
@@ -83,8 +85,15 @@ fn main() -> Result<(), Box<dyn Error>> {
         );
     }
     let head = Checkpoint::read_header(out.join("bnn.h5"))?;
-    println!("\nbest validation loss {:.4} at epoch {}", history.best_val_loss.unwrap_or(f64::NAN), history.best_epoch.map_or(0, |e| e + 1));
+    println!(
+        "\nbest validation loss {:.4} at epoch {}",
+        history.best_val_loss.unwrap_or(f64::NAN),
+        history.best_epoch.map_or(0, |e| e + 1)
+    );
     println!("checkpoint: {} (epoch {}, {} parameters)", out.join("bnn.h5").display(), head.epoch, bnn.num_params());
-    println!("inspect it: python3 -c \"import h5py; f = h5py.File('{}'); f.visit(print)\"", out.join("bnn.h5").display());
+    println!(
+        "inspect it: python3 -c \"import h5py; f = h5py.File('{}'); f.visit(print)\"",
+        out.join("bnn.h5").display()
+    );
     Ok(())
 }

@@ -53,9 +53,15 @@ pub enum UnaryOp {
     /// x^p.
     Powf(f64),
     /// a*x + b.
-    Affine { mul: f64, add: f64 },
+    Affine {
+        mul: f64,
+        add: f64,
+    },
     /// max(x, lo) then min(., hi).
-    Clamp { lo: f64, hi: f64 },
+    Clamp {
+        lo: f64,
+        hi: f64,
+    },
     /// x where x > 0, slope*x otherwise.
     LeakyRelu(f64),
 }

@@ -13,26 +13,22 @@ pub fn shape(min_rank: usize, max_rank: usize, max_dim: usize) -> impl Strategy<
 /// Two shapes that broadcast against each other: some axes of either collapse to 1, and the
 /// shorter one may drop leading axes. Scalars, 1xN and Nx1 all appear.
 pub fn broadcast_pair(max_rank: usize, max_dim: usize) -> impl Strategy<Value = (Vec<usize>, Vec<usize>)> {
-    shape(0, max_rank, max_dim).prop_flat_map(|full| {
-        let n = full.len();
-        (Just(full), prop::collection::vec(0u8..4, n), prop::collection::vec(0u8..4, n), 0..=n, 0..=n)
-    })
-    .prop_map(|(full, ma, mb, drop_a, drop_b)| {
-        // 0 collapses an axis to 1 in a, 1 collapses it in b, anything else keeps it.
-        let a: Vec<usize> = full.iter().zip(&ma).map(|(&d, &m)| if m == 0 { 1 } else { d }).collect();
-        let b: Vec<usize> = full.iter().zip(&mb).map(|(&d, &m)| if m == 1 { 1 } else { d }).collect();
-        let (drop_a, drop_b) = if drop_a > 0 && drop_b > 0 { (drop_a, 0) } else { (drop_a, drop_b) };
-        (a[drop_a.min(a.len())..].to_vec(), b[drop_b.min(b.len())..].to_vec())
-    })
+    shape(0, max_rank, max_dim)
+        .prop_flat_map(|full| {
+            let n = full.len();
+            (Just(full), prop::collection::vec(0u8..4, n), prop::collection::vec(0u8..4, n), 0..=n, 0..=n)
+        })
+        .prop_map(|(full, ma, mb, drop_a, drop_b)| {
+            // 0 collapses an axis to 1 in a, 1 collapses it in b, anything else keeps it.
+            let a: Vec<usize> = full.iter().zip(&ma).map(|(&d, &m)| if m == 0 { 1 } else { d }).collect();
+            let b: Vec<usize> = full.iter().zip(&mb).map(|(&d, &m)| if m == 1 { 1 } else { d }).collect();
+            let (drop_a, drop_b) = if drop_a > 0 && drop_b > 0 { (drop_a, 0) } else { (drop_a, drop_b) };
+            (a[drop_a.min(a.len())..].to_vec(), b[drop_b.min(b.len())..].to_vec())
+        })
 }
 
 /// Values in [-range, range] at least `margin` away from each point in `kinks`.
-pub fn values_away_from(
-    len: usize,
-    range: f64,
-    kinks: Vec<f64>,
-    margin: f64,
-) -> impl Strategy<Value = Vec<f64>> {
+pub fn values_away_from(len: usize, range: f64, kinks: Vec<f64>, margin: f64) -> impl Strategy<Value = Vec<f64>> {
     prop::collection::vec(-range..range, len).prop_map(move |mut v| {
         for x in v.iter_mut() {
             for &k in &kinks {

@@ -234,23 +234,24 @@ impl Tensor {
         let lm = mask.layout().broadcast_to("select", &shape)?;
         let la = on_true.layout().broadcast_to("select", &shape)?;
         let lb = on_false.layout().broadcast_to("select", &shape)?;
-        let storage = mask.device().backend().select(
-            mask.storage(),
-            &lm,
-            on_true.storage(),
-            &la,
-            on_false.storage(),
-            &lb,
-        )?;
+        let storage =
+            mask.device().backend().select(mask.storage(), &lm, on_true.storage(), &la, on_false.storage(), &lb)?;
         let m = mask.detach();
-        Ok(Tensor::from_op("select", storage, Layout::contiguous(&shape), on_true, &[mask, on_true, on_false], move |_, g, n| {
-            let zero = g.zeros_like()?;
-            Ok(vec![
-                None,
-                when(n[1], || Tensor::select(&m, g, &zero))?,
-                when(n[2], || Tensor::select(&m, &zero, g))?,
-            ])
-        }))
+        Ok(Tensor::from_op(
+            "select",
+            storage,
+            Layout::contiguous(&shape),
+            on_true,
+            &[mask, on_true, on_false],
+            move |_, g, n| {
+                let zero = g.zeros_like()?;
+                Ok(vec![
+                    None,
+                    when(n[1], || Tensor::select(&m, g, &zero))?,
+                    when(n[2], || Tensor::select(&m, &zero, g))?,
+                ])
+            },
+        ))
     }
 }
 
