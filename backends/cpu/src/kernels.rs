@@ -1,6 +1,6 @@
 //! The kernels of `autodiff::Backend` for the CPU.
 
-use crate::storage::{cpu, slice, slice_mut, wrap, CpuStorage, Float};
+use crate::storage::{alloc, alloc_filled, cpu, slice, slice_mut, wrap, CpuStorage, Float};
 use crate::strided::{fill, fill_rows, gather, map, zip};
 use crate::{err, CpuBackend, PAR_THRESHOLD};
 use autodiff::rng::{fill_f32, fill_f64};
@@ -164,7 +164,7 @@ fn binary_kernel<T: Float>(op: BinaryOp, a: &Storage, la: &Layout, b: &Storage, 
 fn select_kernel<T: Float>(ls: [(&Storage, &Layout); 3]) -> Result<Storage> {
     let (m, a, b) = (slice::<T>(ls[0].0)?, slice::<T>(ls[1].0)?, slice::<T>(ls[2].0)?);
     let l = ls[0].1;
-    let mut out = vec![T::zero(); l.numel()];
+    let mut out = alloc::<T>(l.numel());
     let strides = [ls[0].1.strides(), ls[1].1.strides(), ls[2].1.strides()];
     let offsets = [ls[0].1.offset(), ls[1].1.offset(), ls[2].1.offset()];
     fill(&mut out, l.shape(), strides, offsets, &|[i, j, k]| if m[i] != T::zero() { a[j] } else { b[k] });
@@ -191,7 +191,7 @@ fn reduce_kernel<T: Float>(op: ReduceOp, x: &Storage, l: &Layout, axes: &[usize]
     let leading = axes.iter().enumerate().all(|(i, &a)| i == a);
     if l.is_contiguous() && leading && red_len * out_len >= 1 {
         let src = &data[l.offset()..l.offset() + l.numel()];
-        let mut out = vec![init; out_len];
+        let mut out = alloc_filled(out_len, init);
         for row in src.chunks(out_len.max(1)) {
             for (o, &v) in out.iter_mut().zip(row) {
                 *o = combine(*o, v);
@@ -205,7 +205,7 @@ fn reduce_kernel<T: Float>(op: ReduceOp, x: &Storage, l: &Layout, axes: &[usize]
     let (kept_shape, red_shape) = p.shape().split_at(kept.len());
     let (kept_strides, red_strides) = p.strides().split_at(kept.len());
     let inner = Layout::new(red_shape.to_vec(), red_strides.to_vec(), 0);
-    let mut out = vec![init; out_len];
+    let mut out = alloc_filled(out_len, init);
     fill(&mut out, kept_shape, [kept_strides], [p.offset()], &|[base]| {
         let mut acc = init;
         autodiff::layout::for_each_offset(&inner, |o| acc = combine(acc, data[base + o]));
@@ -223,8 +223,10 @@ fn matmul_kernel<T: Float>(a: &Storage, la: &Layout, b: &Storage, lb: &Layout, g
     let (m, k, n) = (la.shape()[r - 2], la.shape()[r - 1], lb.shape()[r - 1]);
     let batch_shape = &la.shape()[..r - 2];
     let batch: usize = batch_shape.iter().product();
-    let mut out = vec![T::zero(); batch * m * n];
+    // beta = 0 below: matrixmultiply overwrites C without reading it.
+    let mut out = alloc::<T>(batch * m * n);
     if m == 0 || n == 0 || k == 0 {
+        out.fill(T::zero());
         return Ok(wrap(out));
     }
     // Storage offsets of every batch entry of both operands.
@@ -309,7 +311,7 @@ fn index_add_kernel<T: Float>(
 ) -> Result<Storage> {
     let g = gather(slice::<T>(src)?, l);
     let (outer, len, inner) = split(shape, axis);
-    let mut out = vec![T::zero(); outer * len * inner];
+    let mut out = alloc_filled(outer * len * inner, T::zero());
     for o in 0..outer {
         for (j, &i) in idx.iter().enumerate() {
             let from = &g[(o * idx.len() + j) * inner..][..inner];
@@ -325,7 +327,7 @@ fn index_add_kernel<T: Float>(
 /// Random fills through `autodiff::rng`'s block functions (four f32 or two f64 draws per Philox
 /// block). Chunks start at their own counter, so the values do not depend on the thread count.
 fn random_kernel<T: Float>(len: usize, fill: impl Fn(u64, &mut [T]) + Sync) -> Storage {
-    let mut out = vec![T::zero(); len];
+    let mut out = alloc::<T>(len);
     const CHUNK: usize = 8192;
     if len >= PAR_THRESHOLD {
         out.par_chunks_mut(CHUNK).enumerate().for_each(|(c, chunk)| fill((c * CHUNK) as u64, chunk));
@@ -418,7 +420,7 @@ impl Backend for CpuBackend {
     }
 
     fn full(&self, value: f64, len: usize, dtype: DType) -> Result<Storage> {
-        Ok(with_dtype!(dtype, T => wrap(vec![T::of(value); len])))
+        Ok(with_dtype!(dtype, T => wrap(alloc_filled(len, T::of(value)))))
     }
 
     fn copy(&self, s: &Storage, l: &Layout) -> Result<Storage> {

@@ -6,6 +6,7 @@
 //!   above it: small ops are where other frameworks lose to thread overhead.
 
 mod kernels;
+mod pool;
 mod storage;
 mod strided;
 
@@ -25,6 +26,13 @@ pub struct CpuBackend;
 pub fn device() -> Device {
     static DEVICE: OnceLock<Device> = OnceLock::new();
     DEVICE.get_or_init(|| Device::new(Arc::new(CpuBackend))).clone()
+}
+
+/// Frees the buffers the CPU backend keeps for reuse (they are otherwise kept for the next
+/// op of the same size; call this after a large job to hand the memory back).
+pub fn release_pooled_buffers() {
+    pool::POOL_F32.clear();
+    pool::POOL_F64.clear();
 }
 
 pub(crate) fn err(msg: impl Into<String>) -> autodiff::Error {

@@ -1,6 +1,7 @@
 //! CPU buffers: a plain `Vec` of f32 or f64.
 
 use crate::err;
+use crate::pool::{Pool, POOL_F32, POOL_F64};
 use autodiff::{BackendStorage, DType, HostData, Result, Storage};
 use std::any::Any;
 use std::sync::Arc;
@@ -32,6 +33,15 @@ impl BackendStorage for CpuStorage {
     }
 }
 
+impl Drop for CpuStorage {
+    fn drop(&mut self) {
+        match self {
+            CpuStorage::F32(v) => POOL_F32.put(std::mem::take(v)),
+            CpuStorage::F64(v) => POOL_F64.put(std::mem::take(v)),
+        }
+    }
+}
+
 impl CpuStorage {
     pub fn from_host(data: &HostData) -> Self {
         match data {
@@ -49,10 +59,24 @@ pub(crate) trait Float:
     fn slice_mut(s: &mut CpuStorage) -> Option<&mut Vec<Self>>;
     fn wrap(v: Vec<Self>) -> CpuStorage;
     fn of(x: f64) -> Self;
+    fn pool() -> &'static Pool<Self>;
+}
+
+/// An output buffer of `len` elements with unspecified (but initialised) values: reused when
+/// the pool has one of that length.
+pub(crate) fn alloc<T: Float>(len: usize) -> Vec<T> {
+    T::pool().take(len)
+}
+
+/// An output buffer filled with `value`.
+pub(crate) fn alloc_filled<T: Float>(len: usize, value: T) -> Vec<T> {
+    let mut v = alloc(len);
+    v.fill(value);
+    v
 }
 
 macro_rules! float {
-    ($t:ty, $variant:ident) => {
+    ($t:ty, $variant:ident, $pool:ident) => {
         impl Float for $t {
             fn slice(s: &CpuStorage) -> Option<&[Self]> {
                 match s {
@@ -72,11 +96,14 @@ macro_rules! float {
             fn of(x: f64) -> Self {
                 x as $t
             }
+            fn pool() -> &'static Pool<Self> {
+                &$pool
+            }
         }
     };
 }
-float!(f32, F32);
-float!(f64, F64);
+float!(f32, F32, POOL_F32);
+float!(f64, F64, POOL_F64);
 
 /// The CPU buffer behind a storage handle, or an error if another backend made it.
 pub(crate) fn cpu(s: &Storage) -> Result<&CpuStorage> {

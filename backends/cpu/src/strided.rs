@@ -2,6 +2,7 @@
 //! The innermost axis is a tight loop; the outer axes run as an odometer. Above the parallel
 //! threshold the first axis is split across rayon's threads.
 
+use crate::storage::{alloc, Float};
 use crate::PAR_THRESHOLD;
 use autodiff::Layout;
 use rayon::prelude::*;
@@ -81,14 +82,14 @@ fn fill_seq<T, const N: usize>(
 /// A new row-major buffer over `shape`, filled one innermost row at a time:
 /// `row(out_row, start_offsets, inner_strides)`. Rows are independent, so large outputs split
 /// across rayon's threads by rows.
-pub(crate) fn fill_rows<T: Copy + Default + Send, const N: usize>(
+pub(crate) fn fill_rows<T: Float, const N: usize>(
     shape: &[usize],
     strides: [&[usize]; N],
     offsets: [usize; N],
     row: &(impl Fn(&mut [T], [usize; N], [usize; N]) + Sync),
 ) -> Vec<T> {
     let n: usize = shape.iter().product();
-    let mut out = vec![T::default(); n];
+    let mut out = alloc::<T>(n);
     if n == 0 {
         return out;
     }
@@ -136,20 +137,29 @@ pub(crate) fn gather<'a, T: Copy + Send + Sync>(data: &'a [T], layout: &Layout) 
     Cow::Owned(out)
 }
 
-/// Maps `f` over a contiguous slice, in parallel when it is large.
-pub(crate) fn map<T: Copy + Send + Sync, U: Send>(src: &[T], f: impl Fn(T) -> U + Sync + Send) -> Vec<U> {
+/// Maps `f` over a contiguous slice into a pooled buffer, in parallel when it is large.
+pub(crate) fn map<T: Float>(src: &[T], f: impl Fn(T) -> T + Sync + Send) -> Vec<T> {
+    let mut out = alloc::<T>(src.len());
     if src.len() >= PAR_THRESHOLD {
-        src.par_iter().with_min_len(PAR_THRESHOLD / 4).map(|&x| f(x)).collect()
+        out.par_chunks_mut(PAR_THRESHOLD / 4).zip(src.par_chunks(PAR_THRESHOLD / 4)).for_each(|(o, s)| {
+            o.iter_mut().zip(s).for_each(|(o, &x)| *o = f(x));
+        });
     } else {
-        src.iter().map(|&x| f(x)).collect()
+        out.iter_mut().zip(src).for_each(|(o, &x)| *o = f(x));
     }
+    out
 }
 
-/// Zips two contiguous slices through `f`, in parallel when they are large.
-pub(crate) fn zip<T: Copy + Send + Sync, U: Send>(a: &[T], b: &[T], f: impl Fn(T, T) -> U + Sync + Send) -> Vec<U> {
+/// Zips two contiguous slices through `f` into a pooled buffer, in parallel when large.
+pub(crate) fn zip<T: Float>(a: &[T], b: &[T], f: impl Fn(T, T) -> T + Sync + Send) -> Vec<T> {
+    let mut out = alloc::<T>(a.len());
     if a.len() >= PAR_THRESHOLD {
-        a.par_iter().zip(b.par_iter()).with_min_len(PAR_THRESHOLD / 4).map(|(&x, &y)| f(x, y)).collect()
+        let chunk = PAR_THRESHOLD / 4;
+        out.par_chunks_mut(chunk).zip(a.par_chunks(chunk)).zip(b.par_chunks(chunk)).for_each(|((o, a), b)| {
+            o.iter_mut().zip(a).zip(b).for_each(|((o, &x), &y)| *o = f(x, y));
+        });
     } else {
-        a.iter().zip(b).map(|(&x, &y)| f(x, y)).collect()
+        out.iter_mut().zip(a).zip(b).for_each(|((o, &x), &y)| *o = f(x, y));
     }
+    out
 }
