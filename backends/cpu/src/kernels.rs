@@ -172,30 +172,53 @@ fn select_kernel<T: Float>(ls: [(&Storage, &Layout); 3]) -> Result<Storage> {
 }
 
 fn reduce_kernel<T: Float>(op: ReduceOp, x: &Storage, l: &Layout, axes: &[usize]) -> Result<Storage> {
+    // One monomorphised copy per op, so `combine` inlines and the row loop vectorises (a
+    // function pointer here made the bias gradient cost more than its matmul).
+    match op {
+        ReduceOp::Sum => reduce_with(x, l, axes, T::zero(), |a, b| a + b),
+        ReduceOp::Max => reduce_with(x, l, axes, T::neg_infinity(), |a, b| if b > a || b.is_nan() { b } else { a }),
+        ReduceOp::Min => reduce_with(x, l, axes, T::infinity(), |a, b| if b < a || b.is_nan() { b } else { a }),
+    }
+}
+
+fn reduce_with<T: Float>(
+    x: &Storage,
+    l: &Layout,
+    axes: &[usize],
+    init: T,
+    combine: impl Fn(T, T) -> T + Sync,
+) -> Result<Storage> {
     let data = slice::<T>(x)?;
     let rank = l.rank();
-    let combine: fn(T, T) -> T = match op {
-        ReduceOp::Sum => |a, b| a + b,
-        ReduceOp::Max => |a, b| if b > a || b.is_nan() { b } else { a },
-        ReduceOp::Min => |a, b| if b < a || b.is_nan() { b } else { a },
-    };
-    let init = match op {
-        ReduceOp::Sum => T::zero(),
-        ReduceOp::Max => T::neg_infinity(),
-        ReduceOp::Min => T::infinity(),
-    };
     let kept: Vec<usize> = (0..rank).filter(|a| !axes.contains(a)).collect();
     let out_len: usize = kept.iter().map(|&a| l.shape()[a]).product();
     let red_len: usize = axes.iter().map(|&a| l.shape()[a]).product();
-    // Leading axes of a contiguous tensor (the bias gradient): accumulate whole rows, in order.
-    let leading = axes.iter().enumerate().all(|(i, &a)| i == a);
-    if l.is_contiguous() && leading && red_len * out_len >= 1 {
+    // A contiguous tensor reduced over one run of adjacent axes, viewed as [outer, red, inner]:
+    // the bias gradient (leading axes), a per-member bias gradient [M, batch, n] (a middle
+    // axis), a row sum (trailing axes). Rows of `inner` accumulate in order, which vectorises.
+    let mut sorted = axes.to_vec();
+    sorted.sort_unstable();
+    let adjacent = sorted.windows(2).all(|w| w[1] == w[0] + 1);
+    if l.is_contiguous() && adjacent && !sorted.is_empty() && red_len * out_len >= 1 {
         let src = &data[l.offset()..l.offset() + l.numel()];
+        let inner: usize = l.shape()[sorted[sorted.len() - 1] + 1..].iter().product();
         let mut out = alloc_filled(out_len, init);
-        for row in src.chunks(out_len.max(1)) {
-            for (o, &v) in out.iter_mut().zip(row) {
-                *o = combine(*o, v);
+        let block = |(o, x): (&mut [T], &[T])| {
+            if inner == 1 {
+                o[0] = fold_lanes(x, init, &combine);
+            } else {
+                for row in x.chunks(inner) {
+                    for (o, &v) in o.iter_mut().zip(row) {
+                        *o = combine(*o, v);
+                    }
+                }
             }
+        };
+        let outer = out_len / inner;
+        if src.len() >= PAR_THRESHOLD && outer > 1 {
+            out.par_chunks_mut(inner).zip(src.par_chunks(red_len * inner)).for_each(block);
+        } else {
+            out.chunks_mut(inner).zip(src.chunks(red_len * inner)).for_each(block);
         }
         return Ok(wrap(out));
     }
@@ -214,7 +237,26 @@ fn reduce_kernel<T: Float>(op: ReduceOp, x: &Storage, l: &Layout, axes: &[usize]
     Ok(wrap(out))
 }
 
+/// Folds a contiguous slice in eight interleaved lanes, combined at the end: independent
+/// accumulators let the loop vectorise where one running total could not.
+fn fold_lanes<T: Float>(x: &[T], init: T, combine: &impl Fn(T, T) -> T) -> T {
+    let mut lanes = [init; 8];
+    let mut chunks = x.chunks_exact(8);
+    for c in &mut chunks {
+        for (a, &v) in lanes.iter_mut().zip(c) {
+            *a = combine(*a, v);
+        }
+    }
+    let tail = chunks.remainder().iter().fold(init, |a, &v| combine(a, v));
+    lanes.iter().fold(tail, |a, &v| combine(a, v))
+}
+
 /// One matrix product per batch entry through matrixmultiply, strides passed straight through.
+///
+/// Threads come from rayon alone: large products split their rows of C (or, batched, their
+/// batch entries) over rayon's pool and each piece runs single-threaded sgemm. matrixmultiply's
+/// own pool (its `threading` feature) is left off: its workers wait by spinning on
+/// `sched_yield`, and beside rayon's that cost a quarter of an MLP step (benches/README.md).
 fn matmul_kernel<T: Float>(a: &Storage, la: &Layout, b: &Storage, lb: &Layout, gemm: Gemm<T>) -> Result<Storage> {
     check_bounds("matmul", a, la)?;
     check_bounds("matmul", b, lb)?;
@@ -237,31 +279,75 @@ fn matmul_kernel<T: Float>(a: &Storage, la: &Layout, b: &Storage, lb: &Layout, g
         v
     };
     let (oa, ob) = (offsets(la), offsets(lb));
-    let (sa, sb) = (&la.strides()[r - 2..], &lb.strides()[r - 2..]);
-    for (i, c) in out.chunks_mut(m * n).enumerate() {
-        // SAFETY: matrixmultiply reads A at oa[i] + p*sa[0] + q*sa[1] for p < m, q < k, which is
-        // at most la.max_index_bound() - 1 < da.len() (checked above); likewise for B. C is a
-        // distinct, exclusively borrowed chunk of m*n elements written with strides (n, 1).
+    let (sa, sb) = ([la.strides()[r - 2], la.strides()[r - 1]], [lb.strides()[r - 2], lb.strides()[r - 1]]);
+    // Rows [r0, r0 + c.len() / n) of batch entry i.
+    let rows = |i: usize, r0: usize, c: &mut [T]| {
+        let p = Product { a: da, oa: oa[i] + r0 * sa[0], sa, b: db, ob: ob[i], sb, k, n };
+        p.run(gemm, c);
+    };
+    let flops = 2 * m * k * n;
+    let threads = rayon::current_num_threads();
+    if threads > 1 && batch > 1 && batch * flops >= PAR_FLOPS {
+        out.par_chunks_mut(m * n).enumerate().for_each(|(i, c)| rows(i, 0, c));
+    } else if threads > 1 && flops >= PAR_FLOPS && m >= 2 * MIN_ROWS {
+        let per = m.div_ceil(threads).next_multiple_of(MIN_ROWS);
+        for (i, c) in out.chunks_mut(m * n).enumerate() {
+            c.par_chunks_mut(per * n).enumerate().for_each(|(j, part)| rows(i, j * per, part));
+        }
+    } else {
+        for (i, c) in out.chunks_mut(m * n).enumerate() {
+            rows(i, 0, c);
+        }
+    }
+    Ok(wrap(out))
+}
+
+/// Flops (2mkn) from which a product is split over rayon's threads: about 30 us of sgemm on one
+/// Zen 3 core, well above a rayon hand-off (a few us).
+const PAR_FLOPS: usize = 1 << 21;
+/// Rows of C per parallel piece, at least: a multiple of sgemm's 8-row micro-kernel.
+const MIN_ROWS: usize = 16;
+
+/// A block of rows of one product C = A B: A's rows start at `oa` in `a`, B at `ob` in `b`;
+/// C is row-major with `n` columns and holds as many rows as its length says.
+struct Product<'a, T> {
+    a: &'a [T],
+    oa: usize,
+    sa: [usize; 2],
+    b: &'a [T],
+    ob: usize,
+    sb: [usize; 2],
+    k: usize,
+    n: usize,
+}
+
+impl<T: Float> Product<'_, T> {
+    fn run(&self, gemm: Gemm<T>, c: &mut [T]) {
+        let rows = c.len() / self.n;
+        // SAFETY: matrixmultiply reads A at oa + p*sa[0] + q*sa[1] for p < rows, q < k. For the
+        // rows [r0, r0 + rows) of an m-row operand, oa = offset + r0*sa[0] and r0 + rows <= m,
+        // so every index is below the layout's max_index_bound <= a.len() (check_bounds in
+        // matmul_kernel); B likewise with its full k x n extent. C is an exclusively borrowed
+        // slice of exactly rows*n elements, written with strides (n, 1).
         unsafe {
             gemm(
-                m,
-                k,
-                n,
+                rows,
+                self.k,
+                self.n,
                 T::one(),
-                da.as_ptr().add(oa[i]),
-                sa[0] as isize,
-                sa[1] as isize,
-                db.as_ptr().add(ob[i]),
-                sb[0] as isize,
-                sb[1] as isize,
+                self.a.as_ptr().add(self.oa),
+                self.sa[0] as isize,
+                self.sa[1] as isize,
+                self.b.as_ptr().add(self.ob),
+                self.sb[0] as isize,
+                self.sb[1] as isize,
                 T::zero(),
                 c.as_mut_ptr(),
-                n as isize,
+                self.n as isize,
                 1,
             );
         }
     }
-    Ok(wrap(out))
 }
 
 type Gemm<T> =
