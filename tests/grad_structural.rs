@@ -93,6 +93,52 @@ proptest! {
     }
 }
 
+/// matmul_add against matmul then add, for every way a bias can broadcast onto the product:
+/// a row [n], a column [m, 1], a scalar, a full [.., m, n], per batch entry [b, 1, n]; on
+/// 2-D products, stacks that fold into one tall product, and batched ones.
+fn matmul_add_case(
+    batch: Vec<usize>,
+    rhs_batched: bool,
+    (m, k, n): (usize, usize, usize),
+    bias_kind: u8,
+    seed: u64,
+) -> std::result::Result<(), TestCaseError> {
+    let sa = [&batch[..], &[m, k]].concat();
+    let sb = if rhs_batched { [&batch[..], &[k, n]].concat() } else { vec![k, n] };
+    let sc = match bias_kind {
+        0 => vec![n],
+        1 => vec![m, 1],
+        2 => vec![],
+        3 => [&batch[..], &[m, n]].concat(),
+        _ => [&batch[..], &[1, n]].concat(),
+    };
+    let v = |s: &[usize], salt: u64| -> Vec<f64> {
+        (0..numel(s)).map(|i| ((i as u64 * 7919 + seed * 31 + salt) as f64 * 0.618).sin() * 1.5).collect()
+    };
+    let (a, b, c) = (t64(&v(&sa, 1), &sa), t64(&v(&sb, 2), &sb), t64(&v(&sc, 3), &sc));
+    let fused = a.matmul_add(&b, &c).map_err(fail)?;
+    let plain = a.matmul(&b).and_then(|p| p.add(&c)).map_err(fail)?;
+    prop_assert_eq!(fused.shape(), plain.shape());
+    prop_close!(fused.to_vec_f64().unwrap(), plain.to_vec_f64().unwrap(), 1e-12, 1e-12);
+    prop_grads!(grads_ok(|x| x[0].matmul_add(&x[1], &x[2])?.tanh(), &[a, b, c]));
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(CASES))]
+
+    #[test]
+    fn matmul_add_equals_matmul_then_add(
+        batch in prop::collection::vec(1usize..=3, 0..=2),
+        rhs_batched: bool,
+        dims in (1usize..=4, 1usize..=4, 1usize..=4),
+        bias_kind in 0u8..5,
+        seed in 0u64..1000,
+    ) {
+        matmul_add_case(batch, rhs_batched, dims, bias_kind, seed)?;
+    }
+}
+
 #[test]
 fn matmul_hand_computed_and_transposed_operands() {
     let a = t64(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3]);

@@ -147,6 +147,21 @@ pub trait Backend: Send + Sync + Debug {
     /// Batched matmul: `la` is [..batch, m, k], `lb` is [..batch, k, n] with equal batch shapes
     /// (broadcast batch axes have stride 0). Any strides are allowed, so transposes cost no copy.
     fn matmul(&self, a: &Storage, la: &Layout, b: &Storage, lb: &Layout) -> Result<Storage>;
+    /// `matmul` plus `c`, whose layout `lc` is already broadcast to the product's shape. The
+    /// default adds in a second kernel; a backend whose gemm accumulates into C can start
+    /// from `c` instead.
+    fn matmul_add(
+        &self,
+        a: &Storage,
+        la: &Layout,
+        b: &Storage,
+        lb: &Layout,
+        c: &Storage,
+        lc: &Layout,
+    ) -> Result<Storage> {
+        let product = self.matmul(a, la, b, lb)?;
+        self.binary(BinaryOp::Add, &product, &Layout::contiguous(lc.shape()), c, lc)
+    }
     /// Joins tensors along `axis`; all shapes agree elsewhere.
     fn concat(&self, parts: &[(&Storage, &Layout)], axis: usize) -> Result<Storage>;
     /// Picks entries `indices` along `axis`. Indices were checked against the axis length.

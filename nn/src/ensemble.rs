@@ -78,7 +78,7 @@ impl Module for EnsembleMlp {
         let last = self.weights.len() - 1;
         let mut h = x.clone();
         for (i, (w, b)) in self.weights.iter().zip(&self.biases).enumerate() {
-            h = h.matmul(&w.tensor())?.add(&b.tensor())?;
+            h = h.matmul_add(&w.tensor(), &b.tensor())?;
             h = if i < last { self.spec.activation.apply(&h)? } else { self.spec.output_activation.apply(&h)? };
         }
         Ok(h)

@@ -75,10 +75,9 @@ impl Linear {
 
 impl Module for Linear {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let y = x.matmul(&self.weight.tensor())?;
         match &self.bias {
-            Some(b) => y.add(&b.tensor()),
-            None => Ok(y),
+            Some(b) => x.matmul_add(&self.weight.tensor(), &b.tensor()),
+            None => x.matmul(&self.weight.tensor()),
         }
     }
 

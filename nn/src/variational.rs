@@ -128,7 +128,7 @@ impl Module for VariationalLinear {
         let mut st = self.lock();
         let b = self.bias.tensor();
         if st.map {
-            return x.matmul(&self.mu.tensor())?.add(&b);
+            return x.matmul_add(&self.mu.tensor(), &b);
         }
         if !st.training {
             if st.cached.is_none() {
@@ -139,13 +139,14 @@ impl Module for VariationalLinear {
                 .cached
                 .as_ref()
                 .ok_or_else(|| Error::Invalid { op: "VariationalLinear", msg: "no sample".into() })?;
-            return x.matmul(w)?.add(&b);
+            return x.matmul_add(w, &b);
         }
         match self.config.estimator {
-            Estimator::Reparameterization => x.matmul(&self.sample_weight(&mut st.rng)?)?.add(&b),
+            Estimator::Reparameterization => x.matmul_add(&self.sample_weight(&mut st.rng)?, &b),
             Estimator::LocalReparameterization => {
-                let mean = x.matmul(&self.mu.tensor())?.add(&b)?;
-                let var = x.square()?.matmul(&self.clamped_logsig2()?.exp()?)?.add_scalar(VAR_EPS)?;
+                let mean = x.matmul_add(&self.mu.tensor(), &b)?;
+                let eps_var = Tensor::scalar(VAR_EPS, x.dtype(), x.device())?;
+                let var = x.square()?.matmul_add(&self.clamped_logsig2()?.exp()?, &eps_var)?;
                 let eps = st.rng.normal(mean.shape(), mean.dtype(), mean.device())?;
                 mean.add(&var.sqrt()?.mul(&eps)?)
             }
@@ -158,7 +159,7 @@ impl Module for VariationalLinear {
                 let out_shape = [rows, &[mu.shape()[1]]].concat();
                 let s_out = st.rng.rademacher(&out_shape, x.dtype(), x.device())?;
                 let perturbation = x.mul(&s_in)?.matmul(&dw)?.mul(&s_out)?;
-                x.matmul(&mu)?.add(&perturbation)?.add(&b)
+                x.matmul_add(&mu, &b)?.add(&perturbation)
             }
         }
     }

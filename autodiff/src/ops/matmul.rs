@@ -9,6 +9,18 @@ impl Tensor {
     /// `[.., m, k] @ [.., k, n] -> [.., m, n]`. Transposed operands (from `t()`) are read
     /// through their strides: no copy.
     pub fn matmul(&self, rhs: &Tensor) -> Result<Tensor> {
+        self.product(rhs, None)
+    }
+
+    /// `self @ rhs + bias`, the bias broadcast to the product's shape: a layer's pre-activation
+    /// in one op. The CPU backend starts the product from the bias (beta = 1) instead of adding
+    /// it in a second pass, and the graph keeps one tensor per layer instead of two.
+    pub fn matmul_add(&self, rhs: &Tensor, bias: &Tensor) -> Result<Tensor> {
+        self.same_device_dtype("matmul_add", bias)?;
+        self.product(rhs, Some(bias))
+    }
+
+    fn product(&self, rhs: &Tensor, bias: Option<&Tensor>) -> Result<Tensor> {
         self.same_device_dtype("matmul", rhs)?;
         let (ra, rb) = (self.rank(), rhs.rank());
         if ra < 2 || rb < 2 {
@@ -29,10 +41,13 @@ impl Tensor {
         if ra > 2 && rb == 2 {
             // (Not numel / k: with k = 0 that would lose the batch.)
             let rows: usize = self.shape()[..ra - 1].iter().product();
-            if let Some(_view) = self.layout().reshape_view(&[rows, k]) {
+            // A bias that varies along the batch axes would not fold; it takes the batched path.
+            let bias_folds = bias.is_none_or(|c| c.rank() <= 1 || c.shape()[..c.rank() - 1].iter().all(|&d| d == 1));
+            if let (Some(_view), true) = (self.layout().reshape_view(&[rows, k]), bias_folds) {
                 let mut out_shape = self.shape().to_vec();
                 out_shape[ra - 1] = n;
-                return self.reshape(&[rows, k])?.matmul(rhs)?.reshape(&out_shape);
+                let bias = bias.map(|c| c.reshape(&[c.shape().last().copied().unwrap_or(1)])).transpose()?;
+                return self.reshape(&[rows, k])?.product(rhs, bias.as_ref())?.reshape(&out_shape);
             }
         }
         let batch = broadcast_shape("matmul", &self.shape()[..ra - 2], &rhs.shape()[..rb - 2]).map_err(|_| {
@@ -41,16 +56,33 @@ impl Tensor {
         let with = |b: &[usize], x: usize, y: usize| [b, &[x, y]].concat();
         let la = self.layout().broadcast_to("matmul", &with(&batch, m, k))?;
         let lb = rhs.layout().broadcast_to("matmul", &with(&batch, k, n))?;
-        let storage = self.device().backend().matmul(self.storage(), &la, rhs.storage(), &lb)?;
+        let out_shape = with(&batch, m, n);
+        let backend = self.device().backend();
+        let (storage, inputs) = match bias {
+            None => (backend.matmul(self.storage(), &la, rhs.storage(), &lb)?, vec![self, rhs]),
+            Some(c) => {
+                let lc = c.layout().broadcast_to("matmul_add", &out_shape).map_err(|_| {
+                    shape_err("matmul_add", format!("bias {:?} does not broadcast to {:?}", c.shape(), out_shape))
+                })?;
+                (backend.matmul_add(self.storage(), &la, rhs.storage(), &lb, c.storage(), &lc)?, vec![self, rhs, c])
+            }
+        };
         let (a, b) = (self.clone(), rhs.clone());
-        // dA = G B^T, dB = A^T G; broadcast batch axes are summed by backprop.
+        // dA = G B^T, dB = A^T G, dbias = G; broadcast axes (of the batch, of the bias) are
+        // summed by backprop.
         Ok(Tensor::from_op(
-            "matmul",
+            if bias.is_some() { "matmul_add" } else { "matmul" },
             storage,
-            Layout::contiguous(&with(&batch, m, n)),
+            Layout::contiguous(&out_shape),
             self,
-            &[self, rhs],
-            move |_, g, need| Ok(vec![when(need[0], || g.matmul(&b.t()?))?, when(need[1], || a.t()?.matmul(g))?]),
+            &inputs,
+            move |_, g, need| {
+                let mut grads = vec![when(need[0], || g.matmul(&b.t()?))?, when(need[1], || a.t()?.matmul(g))?];
+                if need.len() > 2 {
+                    grads.push(need[2].then(|| g.clone()));
+                }
+                Ok(grads)
+            },
         ))
     }
 }

@@ -257,7 +257,17 @@ fn fold_lanes<T: Float>(x: &[T], init: T, combine: &impl Fn(T, T) -> T) -> T {
 /// batch entries) over rayon's pool and each piece runs single-threaded sgemm. matrixmultiply's
 /// own pool (its `threading` feature) is left off: its workers wait by spinning on
 /// `sched_yield`, and beside rayon's that cost a quarter of an MLP step (benches/README.md).
-fn matmul_kernel<T: Float>(a: &Storage, la: &Layout, b: &Storage, lb: &Layout, gemm: Gemm<T>) -> Result<Storage> {
+///
+/// With `init` (a layout broadcast to the output), C starts as that tensor and the product is
+/// accumulated onto it (beta = 1): the bias of a layer costs a fill, not a second pass.
+fn matmul_kernel<T: Float>(
+    a: &Storage,
+    la: &Layout,
+    b: &Storage,
+    lb: &Layout,
+    init: Option<(&Storage, &Layout)>,
+    gemm: Gemm<T>,
+) -> Result<Storage> {
     check_bounds("matmul", a, la)?;
     check_bounds("matmul", b, lb)?;
     let (da, db) = (slice::<T>(a)?, slice::<T>(b)?);
@@ -265,10 +275,24 @@ fn matmul_kernel<T: Float>(a: &Storage, la: &Layout, b: &Storage, lb: &Layout, g
     let (m, k, n) = (la.shape()[r - 2], la.shape()[r - 1], lb.shape()[r - 1]);
     let batch_shape = &la.shape()[..r - 2];
     let batch: usize = batch_shape.iter().product();
-    // beta = 0 below: matrixmultiply overwrites C without reading it.
-    let mut out = alloc::<T>(batch * m * n);
+    let (mut out, beta) = match init {
+        Some((c, lc)) => {
+            check_bounds("matmul_add", c, lc)?;
+            let dc = slice::<T>(c)?;
+            let out = fill_rows(lc.shape(), [lc.strides()], [lc.offset()], &|row: &mut [T], [o], [s]| match s {
+                0 => row.fill(dc[o]),
+                1 => row.copy_from_slice(&dc[o..o + row.len()]),
+                _ => row.iter_mut().enumerate().for_each(|(i, x)| *x = dc[o + i * s]),
+            });
+            (out, T::one())
+        }
+        // beta = 0: matrixmultiply overwrites C without reading it.
+        None => (alloc::<T>(batch * m * n), T::zero()),
+    };
     if m == 0 || n == 0 || k == 0 {
-        out.fill(T::zero());
+        if init.is_none() {
+            out.fill(T::zero());
+        }
         return Ok(wrap(out));
     }
     // Storage offsets of every batch entry of both operands.
@@ -282,7 +306,7 @@ fn matmul_kernel<T: Float>(a: &Storage, la: &Layout, b: &Storage, lb: &Layout, g
     let (sa, sb) = ([la.strides()[r - 2], la.strides()[r - 1]], [lb.strides()[r - 2], lb.strides()[r - 1]]);
     // Rows [r0, r0 + c.len() / n) of batch entry i.
     let rows = |i: usize, r0: usize, c: &mut [T]| {
-        let p = Product { a: da, oa: oa[i] + r0 * sa[0], sa, b: db, ob: ob[i], sb, k, n };
+        let p = Product { a: da, oa: oa[i] + r0 * sa[0], sa, b: db, ob: ob[i], sb, k, n, beta };
         p.run(gemm, c);
     };
     let flops = 2 * m * k * n;
@@ -319,6 +343,8 @@ struct Product<'a, T> {
     sb: [usize; 2],
     k: usize,
     n: usize,
+    /// 0: C is overwritten; 1: the product is added to what C holds.
+    beta: T,
 }
 
 impl<T: Float> Product<'_, T> {
@@ -328,7 +354,8 @@ impl<T: Float> Product<'_, T> {
         // rows [r0, r0 + rows) of an m-row operand, oa = offset + r0*sa[0] and r0 + rows <= m,
         // so every index is below the layout's max_index_bound <= a.len() (check_bounds in
         // matmul_kernel); B likewise with its full k x n extent. C is an exclusively borrowed
-        // slice of exactly rows*n elements, written with strides (n, 1).
+        // slice of exactly rows*n initialised elements, read (beta = 1) and written with
+        // strides (n, 1).
         unsafe {
             gemm(
                 rows,
@@ -341,7 +368,7 @@ impl<T: Float> Product<'_, T> {
                 self.b.as_ptr().add(self.ob),
                 self.sb[0] as isize,
                 self.sb[1] as isize,
-                T::zero(),
+                self.beta,
                 c.as_mut_ptr(),
                 self.n as isize,
                 1,
@@ -548,8 +575,23 @@ impl Backend for CpuBackend {
 
     fn matmul(&self, a: &Storage, la: &Layout, b: &Storage, lb: &Layout) -> Result<Storage> {
         match a.dtype() {
-            DType::F32 => matmul_kernel::<f32>(a, la, b, lb, matrixmultiply::sgemm),
-            DType::F64 => matmul_kernel::<f64>(a, la, b, lb, matrixmultiply::dgemm),
+            DType::F32 => matmul_kernel::<f32>(a, la, b, lb, None, matrixmultiply::sgemm),
+            DType::F64 => matmul_kernel::<f64>(a, la, b, lb, None, matrixmultiply::dgemm),
+        }
+    }
+
+    fn matmul_add(
+        &self,
+        a: &Storage,
+        la: &Layout,
+        b: &Storage,
+        lb: &Layout,
+        c: &Storage,
+        lc: &Layout,
+    ) -> Result<Storage> {
+        match a.dtype() {
+            DType::F32 => matmul_kernel::<f32>(a, la, b, lb, Some((c, lc)), matrixmultiply::sgemm),
+            DType::F64 => matmul_kernel::<f64>(a, la, b, lb, Some((c, lc)), matrixmultiply::dgemm),
         }
     }
 
