@@ -117,6 +117,14 @@ proptest! {
         binary_case(&a, &b, how, |x, y| x.maximum(y), f64::max)?;
     }
 
+    /// relu's backward kernel: b only selects, so its finite-difference gradient is 0, as is
+    /// the rule's (b stays off 0, where the selection would jump).
+    #[test]
+    fn where_positive((a, b) in pair(|n| off_grid(n, 0.1, 0.9), |n| off_grid(n, 0.1, 0.9)),
+               how in (operand_strategy(), operand_strategy())) {
+        binary_case(&a, &b, how, |x, y| x.where_positive(y), |x, y| if y > 0.0 { x } else { 0.0 })?;
+    }
+
     #[test]
     fn minimum((a, b) in pair(|n| off_grid(n, 0.1, 0.4), |n| off_grid(n, 0.6, 0.9)),
                how in (operand_strategy(), operand_strategy())) {

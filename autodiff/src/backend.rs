@@ -81,6 +81,9 @@ pub enum BinaryOp {
     Ge,
     Lt,
     Le,
+    /// a where b > 0, else 0: relu's backward (the gradient passed where the input was
+    /// positive) in one pass instead of a mask and a product.
+    WherePositive,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -69,7 +69,7 @@ impl Tensor {
     }
     // d relu = 1 where x > 0 (0 at the kink)
     pub fn relu(&self) -> Result<Tensor> {
-        self.unary(UnaryOp::Relu, "relu", |x, _, g| g.mul(&x.step()?))
+        self.unary(UnaryOp::Relu, "relu", |x, _, g| g.where_positive(x))
     }
     // d leaky_relu = 1 where x > 0, slope elsewhere: step(x) (1 - slope) + slope
     pub fn leaky_relu(&self, slope: f64) -> Result<Tensor> {
@@ -153,6 +153,13 @@ impl Tensor {
     // d(a+b) = (1, 1)
     pub fn add(&self, rhs: &Tensor) -> Result<Tensor> {
         self.binary(rhs, BinaryOp::Add, "add", |_, _, _, g, _| Ok(vec![Some(g.clone()), Some(g.clone())]))
+    }
+    /// `self` where `by > 0`, zero elsewhere (relu's backward rule, as one kernel).
+    // d = (where_positive(g, by), 0): `by` only selects.
+    pub fn where_positive(&self, by: &Tensor) -> Result<Tensor> {
+        self.binary(by, BinaryOp::WherePositive, "where_positive", |_, by, _, g, n| {
+            Ok(vec![when(n[0], || g.where_positive(by))?, None])
+        })
     }
     // d(a-b) = (1, -1)
     pub fn sub(&self, rhs: &Tensor) -> Result<Tensor> {

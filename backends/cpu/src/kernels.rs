@@ -91,6 +91,7 @@ macro_rules! binary_dispatch {
             BinaryOp::Minimum => $func($($arg,)* |a: $T, b: $T| if a <= b { a } else { b }),
             BinaryOp::Eq => $func($($arg,)* move |a: $T, b: $T| mask(a == b)),
             BinaryOp::Gt => $func($($arg,)* move |a: $T, b: $T| mask(a > b)),
+            BinaryOp::WherePositive => $func($($arg,)* move |a: $T, b: $T| if b > <$T>::zero() { a } else { <$T>::zero() }),
             BinaryOp::Ge => $func($($arg,)* move |a: $T, b: $T| mask(a >= b)),
             BinaryOp::Lt => $func($($arg,)* move |a: $T, b: $T| mask(a < b)),
             BinaryOp::Le => $func($($arg,)* move |a: $T, b: $T| mask(a <= b)),

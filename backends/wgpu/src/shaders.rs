@@ -119,6 +119,7 @@ pub(crate) fn binary_body(op: BinaryOp) -> (&'static str, &'static str) {
         BinaryOp::Ge => ("ge", "return select(0.0, 1.0, x0 >= x1);"),
         BinaryOp::Lt => ("lt", "return select(0.0, 1.0, x0 < x1);"),
         BinaryOp::Le => ("le", "return select(0.0, 1.0, x0 <= x1);"),
+        BinaryOp::WherePositive => ("where_positive", "return select(0.0, x0, x1 > 0.0);"),
     }
 }
 

@@ -198,7 +198,7 @@ fn unary_ops_match_the_cpu() {
 
 type BinaryCase = (&'static str, fn(&Tensor, &Tensor) -> Result<Tensor>);
 
-const BINARY: [BinaryCase; 11] = [
+const BINARY: [BinaryCase; 12] = [
     ("add", |a, b| a.add(b)),
     ("sub", |a, b| a.sub(b)),
     ("mul", |a, b| a.mul(b)),
@@ -207,6 +207,7 @@ const BINARY: [BinaryCase; 11] = [
     ("minimum", |a, b| a.minimum(b)),
     ("eq", |a, b| a.eq_mask(b)),
     ("gt", |a, b| a.gt(b)),
+    ("where_positive", |a, b| a.where_positive(b)),
     ("ge", |a, b| a.ge(b)),
     ("lt", |a, b| a.lt(b)),
     ("le", |a, b| a.le(b)),
