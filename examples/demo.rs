@@ -4,19 +4,20 @@
 //! data in 1 < x < 2. A Bayesian network (variational layers, heteroscedastic Gaussian head,
 //! loss = mean NLL + KL / N_train) learns the mean, the noise width (sigma_syst), and how unsure
 //! it is where it saw no data (sigma_stat). It writes an HDF5 checkpoint that h5py can read,
-//! the training history, and a table of what it learned against the truth.
+//! the training history, a table of what it learned against the truth, and a plot of it.
 //!
 //!     cargo run --release --example demo [-- OUT_DIR]
 
 use sigmagrad::nn::loss::gaussian_nll;
 use sigmagrad::nn::mlp::MlpSpec;
+use sigmagrad::nn::plot::{grid as grid_svg, Figure};
 use sigmagrad::nn::train::{Control, TrainConfig, Trainer};
 use sigmagrad::nn::{
     predict, Activation, Adam, Checkpoint, Dataset, Module, Schedule, VariationalConfig, VariationalMlp,
 };
 use sigmagrad::{cpu, DType, Rng, Tensor};
 use std::error::Error;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 fn true_sigma(x: f64) -> f64 {
     0.05 + 0.05 * (x + 3.0)
@@ -39,6 +40,38 @@ fn toy(n: usize, seed: u64) -> Result<Dataset, Box<dyn Error>> {
         }
     }
     Ok(Dataset::new(x, 1, y, 1)?)
+}
+
+/// Two panels on a fine grid: the mean with its total band against sin x, and the three widths
+/// against the true noise; the gap is marked in both.
+fn plot(bnn: &VariationalMlp, out: &Path) -> Result<(), Box<dyn Error>> {
+    let grid: Vec<f64> = (0..=120).map(|i| -3.0 + 0.05 * i as f64).collect();
+    let x = Tensor::from_f64s(&grid, &[grid.len(), 1], DType::F32, &cpu())?;
+    let p = predict(bnn, &x, 50)?;
+    let (tot, syst, stat) = (p.sigma_tot(), p.sigma_syst(), p.sigma_stat());
+    let lo: Vec<f64> = p.mean.iter().zip(&tot).map(|(m, s)| m - s).collect();
+    let hi: Vec<f64> = p.mean.iter().zip(&tot).map(|(m, s)| m + s).collect();
+    let sin: Vec<f64> = grid.iter().map(|x| x.sin()).collect();
+    let truth: Vec<f64> = grid.iter().map(|&x| true_sigma(x)).collect();
+    let mean = Figure::new("prediction")
+        .x_label("x")
+        .y_label("y")
+        .band("mean +- sigma_tot", &grid, &lo, &hi)
+        .line("mean", &grid, &p.mean)
+        .dashed("sin x", &grid, &sin)
+        .vline(1.0)
+        .vline(2.0);
+    let widths = Figure::new("uncertainties (gap between the vertical lines)")
+        .x_label("x")
+        .y_label("sigma")
+        .dashed("true noise", &grid, &truth)
+        .line("sigma_syst", &grid, &syst)
+        .line("sigma_stat", &grid, &stat)
+        .vline(1.0)
+        .vline(2.0);
+    std::fs::write(out.join("bnn.svg"), grid_svg(&[mean, widths], 2))?;
+    println!("\nplot: {}", out.join("bnn.svg").display());
+    Ok(())
 }
 
 fn main() -> Result<(), Box<dyn Error>> {
@@ -84,6 +117,7 @@ fn main() -> Result<(), Box<dyn Error>> {
             p.sigma_stat()[i]
         );
     }
+    plot(&bnn, &out)?;
     let head = Checkpoint::read_header(out.join("bnn.h5"))?;
     println!(
         "\nbest validation loss {:.4} at epoch {}",

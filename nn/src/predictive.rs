@@ -79,24 +79,27 @@ pub const DEFAULT_DRAWS: usize = 50;
 /// sigma_stat = 0 whatever `draws` is. The model is left in eval mode.
 pub fn predict(model: &dyn Module, x: &Tensor, draws: usize) -> Result<Prediction> {
     model.set_training(false);
-    let probe = no_grad(|| model.forward(x))?;
-    if probe.rank() == 3 {
-        // An ensemble: its forward pass already returns every member.
-        return predict_stacked(&probe);
-    }
-    let is_bayesian = model.kl()?.is_some();
-    let draws = if is_bayesian { draws.max(1) } else { 1 };
-    let (mut means, mut logvars) = (Vec::with_capacity(draws), Vec::with_capacity(draws));
     no_grad(|| {
-        for _ in 0..draws {
-            model.resample();
-            let (mu, lv) = split_mean_logvar(&model.forward(x)?)?;
+        model.resample();
+        let first = model.forward(x)?;
+        if first.rank() == 3 {
+            // An ensemble: its forward pass already returns every member.
+            return predict_stacked(&first);
+        }
+        let draws = if model.kl()?.is_some() { draws.max(1) } else { 1 };
+        let (mut means, mut logvars) = (Vec::with_capacity(draws), Vec::with_capacity(draws));
+        let mut out = first;
+        for draw in 0..draws {
+            if draw > 0 {
+                model.resample();
+                out = model.forward(x)?;
+            }
+            let (mu, lv) = split_mean_logvar(&out)?;
             means.push(mu.to_vec_f64()?);
             logvars.push(lv.to_vec_f64()?);
         }
-        Ok(())
-    })?;
-    Prediction::from_draws(&means, &logvars)
+        Prediction::from_draws(&means, &logvars)
+    })
 }
 
 /// Moments of a stack of draws: `out` of shape [M, B, 2] (an ensemble's forward output).
