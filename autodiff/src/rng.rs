@@ -125,8 +125,9 @@ fn sin_cos_turns(u: f32) -> (f32, f32) {
 }
 
 /// The normals of eight consecutive blocks from `first`, exactly as [`block_f32`] computes them,
-/// written lane by lane over arrays so that Philox's multiplies and the Box-Muller transform run
-/// on vector registers (libm's calls and a block at a time kept this loop scalar).
+/// written lane by lane over arrays so that the Box-Muller transform runs on vector registers
+/// (libm's calls and a block at a time kept it scalar). Philox's 32x32 -> 64-bit multiplies
+/// stay scalar on the x86-64 baseline (SSE2): LLVM does not use its one packed form for them.
 fn normals_8_blocks(seed: u64, first: u64, mean: f32, std: f32) -> [f32; 32] {
     let index = |j: usize| first.wrapping_add(j as u64);
     let mut c: [[u32; 8]; 4] =
