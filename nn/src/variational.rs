@@ -8,7 +8,7 @@
 use crate::activation::Activation;
 use crate::mlp::MlpSpec;
 use crate::module::{prefixed, Module, Param};
-use autodiff::{DType, Device, Error, Result, Rng, Tensor, Var};
+use autodiff::{no_grad, DType, Device, Error, Result, Rng, Tensor, Var};
 use serde::{Deserialize, Serialize};
 use std::sync::Mutex;
 
@@ -53,6 +53,18 @@ impl Default for VariationalConfig {
 /// Added to the local-reparameterization variance before the square root: its gradient
 /// 1/(2 sqrt(v)) is infinite at v = 0.
 const VAR_EPS: f64 = 1e-8;
+
+/// mean + sqrt(var) eps, recorded as one op. Composed from three ops, the graph would keep
+/// sqrt(var) and the product alive until backward as well: two more [batch, out] tensors per
+/// layer, which put the BNN's peak heap above twice what a step must hold. The backward rule
+/// recomputes sqrt(var) instead: d/dmean = g, d/dvar = g eps / (2 sqrt(var)).
+fn sample_pre_activation(mean: &Tensor, var: &Tensor, eps: Tensor) -> Result<Tensor> {
+    let value = no_grad(|| mean.add(&var.sqrt()?.mul(&eps)?))?;
+    Tensor::custom_op("local_reparameterization", &value, &[mean, var], move |ins, _, g| {
+        let dvar = g.mul(&eps)?.div(&ins[1].sqrt()?)?.mul_scalar(0.5)?;
+        Ok(vec![g.clone(), dvar])
+    })
+}
 
 struct Sampling {
     training: bool,
@@ -148,7 +160,7 @@ impl Module for VariationalLinear {
                 let eps_var = Tensor::scalar(VAR_EPS, x.dtype(), x.device())?;
                 let var = x.square()?.matmul_add(&self.clamped_logsig2()?.exp()?, &eps_var)?;
                 let eps = st.rng.normal(mean.shape(), mean.dtype(), mean.device())?;
-                mean.add(&var.sqrt()?.mul(&eps)?)
+                sample_pre_activation(&mean, &var, eps)
             }
             Estimator::Flipout => {
                 let mu = self.mu.tensor();
