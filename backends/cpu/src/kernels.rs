@@ -1,7 +1,7 @@
 //! The kernels of `autodiff::Backend` for the CPU.
 
 use crate::storage::{alloc, alloc_filled, cpu, slice, slice_mut, wrap, CpuStorage, Float};
-use crate::strided::{fill, fill_rows, gather, map, zip};
+use crate::strided::{fill, fill_rows, gather, map, materialize, zip};
 use crate::{err, CpuBackend, PAR_THRESHOLD};
 use autodiff::rng::{fill_f32, fill_f64};
 use autodiff::{
@@ -279,13 +279,7 @@ fn matmul_kernel<T: Float>(
     let (mut out, beta) = match init {
         Some((c, lc)) => {
             check_bounds("matmul_add", c, lc)?;
-            let dc = slice::<T>(c)?;
-            let out = fill_rows(lc.shape(), [lc.strides()], [lc.offset()], &|row: &mut [T], [o], [s]| match s {
-                0 => row.fill(dc[o]),
-                1 => row.copy_from_slice(&dc[o..o + row.len()]),
-                _ => row.iter_mut().enumerate().for_each(|(i, x)| *x = dc[o + i * s]),
-            });
-            (out, T::one())
+            (materialize(slice::<T>(c)?, lc), T::one())
         }
         // beta = 0: matrixmultiply overwrites C without reading it.
         None => (alloc::<T>(batch * m * n), T::zero()),
@@ -539,7 +533,7 @@ impl Backend for CpuBackend {
 
     fn copy(&self, s: &Storage, l: &Layout) -> Result<Storage> {
         check_bounds("copy", s, l)?;
-        with_dtype!(s.dtype(), T => Ok(wrap(gather(slice::<T>(s)?, l).into_owned())))
+        with_dtype!(s.dtype(), T => Ok(wrap(materialize(slice::<T>(s)?, l))))
     }
 
     fn cast(&self, s: &Storage, l: &Layout, dtype: DType) -> Result<Storage> {

@@ -137,6 +137,16 @@ pub(crate) fn gather<'a, T: Copy + Send + Sync>(data: &'a [T], layout: &Layout) 
     Cow::Owned(out)
 }
 
+/// `data` as seen through `layout`, in a new row-major pooled buffer. Rows with unit or zero
+/// inner stride (a contiguous slice, a broadcast bias) copy or fill instead of indexing.
+pub(crate) fn materialize<T: Float>(data: &[T], layout: &Layout) -> Vec<T> {
+    fill_rows(layout.shape(), [layout.strides()], [layout.offset()], &|row: &mut [T], [o], [s]| match s {
+        0 => row.fill(data[o]),
+        1 => row.copy_from_slice(&data[o..o + row.len()]),
+        _ => row.iter_mut().enumerate().for_each(|(i, x)| *x = data[o + i * s]),
+    })
+}
+
 /// Maps `f` over a contiguous slice into a pooled buffer, in parallel when it is large.
 pub(crate) fn map<T: Float>(src: &[T], f: impl Fn(T) -> T + Sync + Send) -> Vec<T> {
     let mut out = alloc::<T>(src.len());
