@@ -1,0 +1,1 @@
+//! Figures (SVG) and self-contained HTML pages shared by the study apps.
