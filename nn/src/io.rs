@@ -1,0 +1,593 @@
+//! The file rules every sigmagrad reader and writer follows: checkpoints, and the study apps'
+//! data, table and prediction files.
+//!
+//! - **Only regular files are opened.** A named pipe given as a path would block `open` forever,
+//!   and a directory or a device gives HDF5 errors that say nothing useful; each is refused with
+//!   a message that says what the path is.
+//! - **Nothing is allocated from a size the file claims until the file could hold it.** A bit
+//!   flip in a dataset's shape turns a few kilobytes into a 256 GiB allocation, which aborts the
+//!   process before any Rust error can be returned. [`H5File::read_f64`] compares the shape with
+//!   the bytes the dataset really stores (and with the file's own size) first.
+//! - **Values are checked as they are read**: only floating-point data is accepted as floats (a
+//!   bool or integer dataset is an error, not silently 0/1), never-written datasets are errors,
+//!   and [`H5File::read_finite_f64`] refuses NaN and infinities with the count and first index.
+//! - **Writes are atomic and durable.** [`write_atomically`] writes to a unique temporary name in
+//!   the target's directory, fsyncs it, renames it into place and fsyncs the directory, so a
+//!   reader sees the old file or the new one, never a part; a failed write removes its temporary
+//!   file, two writers never delete each other's, and [`remove_stale_temporaries`] clears those
+//!   that killed processes left behind.
+//!
+//! Every error is a [`FileError`] that names the file and, where one is involved, the dataset,
+//! column or attribute.
+
+use hdf5::types::{FixedAscii, FixedUnicode, FloatSize, TypeDescriptor, VarLenAscii, VarLenUnicode};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// A file that cannot be read or written as asked, with the item (dataset, column, attribute or
+/// group) involved where there is one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FileError {
+    pub path: PathBuf,
+    /// What inside the file, e.g. `dataset 'clusterE'` or `attribute 'version'`.
+    pub item: Option<String>,
+    pub msg: String,
+}
+
+impl FileError {
+    pub fn new(path: &Path, msg: impl Into<String>) -> Self {
+        FileError { path: path.to_path_buf(), item: None, msg: msg.into() }
+    }
+
+    /// An error about one item of the file (`what` reads like "dataset 'x'").
+    pub fn item(path: &Path, what: impl Into<String>, msg: impl Into<String>) -> Self {
+        FileError { path: path.to_path_buf(), item: Some(what.into()), msg: msg.into() }
+    }
+}
+
+impl fmt::Display for FileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.item {
+            Some(item) => write!(f, "{}: {item}: {}", self.path.display(), self.msg),
+            None => write!(f, "{}: {}", self.path.display(), self.msg),
+        }
+    }
+}
+
+impl std::error::Error for FileError {}
+
+pub type FileResult<T> = std::result::Result<T, FileError>;
+
+/// Checks that `path` is a readable regular file (symbolic links are followed) and returns its
+/// size in bytes. Refuses directories, named pipes, sockets and devices without opening them.
+pub fn check_regular_file(path: &Path) -> FileResult<u64> {
+    let meta = std::fs::metadata(path).map_err(|e| FileError::new(path, describe_io(&e)))?;
+    if !meta.is_file() {
+        return Err(FileError::new(path, format!("is {}, not a regular file", file_kind(&meta))));
+    }
+    // Opening a regular file never blocks; it reports a permission problem as such.
+    std::fs::File::open(path).map_err(|e| FileError::new(path, describe_io(&e)))?;
+    Ok(meta.len())
+}
+
+fn describe_io(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file".into(),
+        std::io::ErrorKind::PermissionDenied => format!("permission denied ({e})"),
+        _ => e.to_string(),
+    }
+}
+
+fn file_kind(meta: &std::fs::Metadata) -> &'static str {
+    let t = meta.file_type();
+    if t.is_dir() {
+        return "a directory";
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_fifo() {
+            return "a named pipe (FIFO)";
+        }
+        if t.is_socket() {
+            return "a socket";
+        }
+        if t.is_block_device() || t.is_char_device() {
+            return "a device";
+        }
+    }
+    "not a regular file"
+}
+
+/// A dataset may claim at most this many bytes per byte the file holds. Compressed float data
+/// rarely shrinks below a tenth; 1000 leaves room for long runs of zeros while still refusing a
+/// shape whose product a bit flip has multiplied by 2^k.
+const MAX_EXPANSION: u64 = 1000;
+
+/// The element type of a floating-point dataset as stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FloatKind {
+    F32,
+    F64,
+}
+
+/// An HDF5 file opened for reading under the rules above.
+pub struct H5File {
+    pub path: PathBuf,
+    pub file: hdf5::File,
+    size: u64,
+}
+
+impl H5File {
+    /// Opens `path` read-only: a regular file that HDF5 recognises.
+    pub fn open(path: impl AsRef<Path>) -> FileResult<H5File> {
+        let path = path.as_ref();
+        let size = check_regular_file(path)?;
+        hdf5::silence_errors(true);
+        let file = hdf5::File::open(path).map_err(|e| {
+            FileError::new(path, format!("not a readable HDF5 file (truncated, damaged or another format): {e}"))
+        })?;
+        Ok(H5File { path: path.to_path_buf(), file, size })
+    }
+
+    /// The file's size on disk in bytes.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// The names of the objects in the root group (or in `group`), sorted.
+    pub fn members(&self, group: &str) -> FileResult<Vec<String>> {
+        let g = self.group(group)?;
+        let mut names = g.member_names().map_err(|e| FileError::item(&self.path, group_name(group), e.to_string()))?;
+        names.sort();
+        Ok(names)
+    }
+
+    /// Whether `name` (a path such as `params/layers.0.weight`) exists.
+    pub fn exists(&self, name: &str) -> bool {
+        self.file.link_exists(name)
+    }
+
+    pub fn group(&self, name: &str) -> FileResult<hdf5::Group> {
+        if name.is_empty() || name == "/" {
+            return self.file.group("/").map_err(|e| FileError::new(&self.path, e.to_string()));
+        }
+        if !self.file.link_exists(name) {
+            return Err(FileError::item(&self.path, group_name(name), "is missing"));
+        }
+        self.file.group(name).map_err(|_| FileError::item(&self.path, group_name(name), "is not a group"))
+    }
+
+    pub fn dataset(&self, name: &str) -> FileResult<hdf5::Dataset> {
+        if !self.file.link_exists(name) {
+            return Err(FileError::item(&self.path, dataset_name(name), "is missing"));
+        }
+        self.file.dataset(name).map_err(|_| FileError::item(&self.path, dataset_name(name), "is not a dataset"))
+    }
+
+    /// The shape and float kind of dataset `name`; an error unless it holds f32 or f64.
+    pub fn float_shape(&self, name: &str) -> FileResult<(Vec<usize>, FloatKind)> {
+        let ds = self.dataset(name)?;
+        let what = dataset_name(name);
+        let desc = ds
+            .dtype()
+            .and_then(|t| t.to_descriptor())
+            .map_err(|e| FileError::item(&self.path, &what, format!("has an unreadable type ({e})")))?;
+        let kind = match desc {
+            TypeDescriptor::Float(FloatSize::U4) => FloatKind::F32,
+            TypeDescriptor::Float(FloatSize::U8) => FloatKind::F64,
+            other => {
+                return Err(FileError::item(&self.path, what, format!("holds {other}, expected float32 or float64")))
+            }
+        };
+        Ok((ds.shape(), kind))
+    }
+
+    /// Reads dataset `name` as f64 (f32 is widened), after checking that it holds floats, that
+    /// its shape equals `expected` when one is given, and that the file really stores the bytes
+    /// the shape claims. Returns the values in row-major order and the shape.
+    pub fn read_f64(&self, name: &str, expected: Option<&[usize]>) -> FileResult<(Vec<f64>, Vec<usize>)> {
+        let (shape, kind) = self.float_shape(name)?;
+        let what = dataset_name(name);
+        if let Some(e) = expected {
+            if shape != e {
+                return Err(FileError::item(&self.path, what, format!("has shape {shape:?}, expected {e:?}")));
+            }
+        }
+        let ds = self.dataset(name)?;
+        self.check_stored_size(&ds, &shape, kind, &what)?;
+        let values = ds
+            .read_raw::<f64>()
+            .map_err(|e| FileError::item(&self.path, &what, format!("cannot be read (damaged data?): {e}")))?;
+        Ok((values, shape))
+    }
+
+    /// [`read_f64`](Self::read_f64), and then an error if any value is NaN or infinite, with the
+    /// count and the first offending index.
+    pub fn read_finite_f64(&self, name: &str, expected: Option<&[usize]>) -> FileResult<(Vec<f64>, Vec<usize>)> {
+        let (values, shape) = self.read_f64(name, expected)?;
+        if let Some(first) = values.iter().position(|v| !v.is_finite()) {
+            let bad = values.iter().filter(|v| !v.is_finite()).count();
+            return Err(FileError::item(
+                &self.path,
+                dataset_name(name),
+                format!(
+                    "{bad} of {} values are not finite (the first, at flat index {first}, is {})",
+                    values.len(),
+                    values[first]
+                ),
+            ));
+        }
+        Ok((values, shape))
+    }
+
+    /// Refuses a dataset whose shape claims more data than it stores: the check that keeps a
+    /// damaged shape from turning into an allocation the process cannot survive.
+    fn check_stored_size(&self, ds: &hdf5::Dataset, shape: &[usize], kind: FloatKind, what: &str) -> FileResult<()> {
+        let elem = match kind {
+            FloatKind::F32 => 4u64,
+            FloatKind::F64 => 8,
+        };
+        let claimed = shape
+            .iter()
+            .try_fold(elem, |acc, &d| acc.checked_mul(d as u64))
+            .ok_or_else(|| FileError::item(&self.path, what, format!("has an impossible shape {shape:?}")))?;
+        if claimed == 0 {
+            return Ok(());
+        }
+        let stored = ds.storage_size();
+        if stored == 0 {
+            return Err(FileError::item(&self.path, what, "was created but never written"));
+        }
+        let filtered = ds.is_chunked() && !ds.filters().is_empty();
+        let too_big = claimed > self.size.max(1).saturating_mul(MAX_EXPANSION);
+        // Without filters the stored bytes are the claimed bytes (chunked storage may round up
+        // to whole chunks); with filters only the expansion bound applies.
+        if too_big || (!filtered && stored < claimed) {
+            return Err(FileError::item(
+                &self.path,
+                what,
+                format!(
+                    "its shape {shape:?} claims {claimed} bytes but it stores {stored} (file size {}): the file is damaged",
+                    self.size
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// A string attribute of `object` ("" for the root), stored as a variable- or fixed-length,
+    /// ASCII or UTF-8 string (h5py, pandas and PyTables write all four).
+    pub fn attr_string(&self, object: &str, name: &str) -> FileResult<String> {
+        let attr = self.attr(object, name)?;
+        let what = attr_name(object, name);
+        let desc = attr
+            .dtype()
+            .and_then(|t| t.to_descriptor())
+            .map_err(|e| FileError::item(&self.path, &what, format!("has an unreadable type ({e})")))?;
+        let read_err = |e: hdf5::Error| FileError::item(&self.path, &what, format!("cannot be read: {e}"));
+        if !attr.is_scalar() {
+            return Err(FileError::item(&self.path, &what, format!("has shape {:?}, expected a scalar", attr.shape())));
+        }
+        match desc {
+            TypeDescriptor::VarLenUnicode => {
+                attr.read_scalar::<VarLenUnicode>().map(|s| s.as_str().to_string()).map_err(read_err)
+            }
+            TypeDescriptor::VarLenAscii => {
+                attr.read_scalar::<VarLenAscii>().map(|s| s.as_str().to_string()).map_err(read_err)
+            }
+            TypeDescriptor::FixedAscii(n) if n <= 4096 => {
+                attr.read_scalar::<FixedAscii<4096>>().map(|s| s.as_str().to_string()).map_err(read_err)
+            }
+            TypeDescriptor::FixedUnicode(n) if n <= 4096 => {
+                attr.read_scalar::<FixedUnicode<4096>>().map(|s| s.as_str().to_string()).map_err(read_err)
+            }
+            other => Err(FileError::item(&self.path, what, format!("holds {other}, expected a string"))),
+        }
+    }
+
+    /// A non-negative integer attribute: any integer type whose value fits, never a float (2.7
+    /// is not an epoch count) and never a negative number.
+    pub fn attr_u64(&self, object: &str, name: &str) -> FileResult<u64> {
+        let attr = self.attr(object, name)?;
+        let what = attr_name(object, name);
+        let desc = attr
+            .dtype()
+            .and_then(|t| t.to_descriptor())
+            .map_err(|e| FileError::item(&self.path, &what, format!("has an unreadable type ({e})")))?;
+        if !attr.is_scalar() {
+            return Err(FileError::item(&self.path, &what, format!("has shape {:?}, expected a scalar", attr.shape())));
+        }
+        let read_err = |e: hdf5::Error| FileError::item(&self.path, &what, format!("cannot be read: {e}"));
+        match desc {
+            TypeDescriptor::Unsigned(_) => attr.read_scalar::<u64>().map_err(read_err),
+            TypeDescriptor::Integer(_) => {
+                let v = attr.read_scalar::<i64>().map_err(read_err)?;
+                u64::try_from(v).map_err(|_| FileError::item(&self.path, &what, format!("is {v}, expected >= 0")))
+            }
+            other => Err(FileError::item(&self.path, what, format!("holds {other}, expected an unsigned integer"))),
+        }
+    }
+
+    /// A finite floating-point (or integer) scalar attribute.
+    pub fn attr_f64(&self, object: &str, name: &str) -> FileResult<f64> {
+        let attr = self.attr(object, name)?;
+        let what = attr_name(object, name);
+        let desc = attr
+            .dtype()
+            .and_then(|t| t.to_descriptor())
+            .map_err(|e| FileError::item(&self.path, &what, format!("has an unreadable type ({e})")))?;
+        if !attr.is_scalar() {
+            return Err(FileError::item(&self.path, &what, format!("has shape {:?}, expected a scalar", attr.shape())));
+        }
+        let v = match desc {
+            TypeDescriptor::Float(_) | TypeDescriptor::Integer(_) | TypeDescriptor::Unsigned(_) => attr
+                .read_scalar::<f64>()
+                .map_err(|e| FileError::item(&self.path, &what, format!("cannot be read: {e}")))?,
+            other => return Err(FileError::item(&self.path, what, format!("holds {other}, expected a number"))),
+        };
+        if !v.is_finite() {
+            return Err(FileError::item(&self.path, what, format!("is {v}, expected a finite number")));
+        }
+        Ok(v)
+    }
+
+    /// Whether `object` ("" for the root) has attribute `name`.
+    pub fn has_attr(&self, object: &str, name: &str) -> bool {
+        self.location(object).ok().and_then(|l| l.attr_names().ok()).is_some_and(|n| n.iter().any(|a| a == name))
+    }
+
+    fn location(&self, object: &str) -> FileResult<hdf5::Location> {
+        if object.is_empty() || object == "/" {
+            let root: &hdf5::Location = &self.file;
+            return Ok(root.clone());
+        }
+        if !self.file.link_exists(object) {
+            return Err(FileError::item(&self.path, format!("'{object}'"), "is missing"));
+        }
+        if let Ok(d) = self.file.dataset(object) {
+            let loc: &hdf5::Location = &d;
+            return Ok(loc.clone());
+        }
+        let g = self.file.group(object).map_err(|e| FileError::item(&self.path, object, e.to_string()))?;
+        let loc: &hdf5::Location = &g;
+        Ok(loc.clone())
+    }
+
+    fn attr(&self, object: &str, name: &str) -> FileResult<hdf5::Attribute> {
+        let loc = self.location(object)?;
+        if !self.has_attr(object, name) {
+            return Err(FileError::item(&self.path, attr_name(object, name), "is missing"));
+        }
+        loc.attr(name).map_err(|e| FileError::item(&self.path, attr_name(object, name), e.to_string()))
+    }
+}
+
+fn dataset_name(name: &str) -> String {
+    format!("dataset '{}'", name.trim_start_matches('/'))
+}
+
+fn group_name(name: &str) -> String {
+    format!("group '/{}'", name.trim_start_matches('/'))
+}
+
+fn attr_name(object: &str, name: &str) -> String {
+    match object.trim_start_matches('/') {
+        "" => format!("attribute '{name}'"),
+        o => format!("attribute '{name}' of '{o}'"),
+    }
+}
+
+/// Temporary files are named `.<file name>.<pid>.<sequence>.tmp` beside their target: unique
+/// per writer (the pid) and per write (the sequence), so concurrent writers never collide.
+fn temporary_name(path: &Path) -> FileResult<PathBuf> {
+    static SEQUENCE: AtomicU64 = AtomicU64::new(0);
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .ok_or_else(|| FileError::new(path, "the path has no usable file name"))?;
+    let seq = SEQUENCE.fetch_add(1, Ordering::Relaxed);
+    Ok(path.with_file_name(format!(".{name}.{}.{seq}.tmp", std::process::id())))
+}
+
+/// Writes `path` atomically: `write` fills a temporary file beside it (its path is passed in),
+/// which is then flushed to disk, renamed over `path`, and the directory entry made durable. On
+/// any error the temporary file is removed and `path` is left as it was.
+pub fn write_atomically(path: &Path, write: impl FnOnce(&Path) -> Result<(), String>) -> FileResult<()> {
+    let tmp = temporary_name(path)?;
+    let result = write(&tmp).and_then(|()| sync_file(&tmp)).and_then(|()| {
+        std::fs::rename(&tmp, path).map_err(|e| format!("cannot rename the temporary file into place: {e}"))
+    });
+    if let Err(msg) = result {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(FileError::new(path, format!("cannot write: {msg}")));
+    }
+    sync_dir(path);
+    Ok(())
+}
+
+fn sync_file(path: &Path) -> Result<(), String> {
+    std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| format!("cannot flush the temporary file to disk: {e}"))
+}
+
+/// Makes a rename durable. Best effort: some file systems cannot fsync a directory, and the
+/// rename itself has already happened atomically.
+fn sync_dir(path: &Path) {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+}
+
+/// Removes the temporary files that writes of `path` by processes no longer running left behind
+/// (a write killed mid-way). Returns how many were removed. A temporary file of a live process
+/// is left alone, so this is safe while another process is writing.
+pub fn remove_stale_temporaries(path: &Path) -> usize {
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name().and_then(|n| n.to_str())) else { return 0 };
+    let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+    let prefix = format!(".{name}.");
+    let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let file = entry.file_name();
+        let Some(file) = file.to_str() else { continue };
+        let Some(rest) = file.strip_prefix(&prefix).and_then(|r| r.strip_suffix(".tmp")) else { continue };
+        let Some(pid) = rest.split('.').next().and_then(|p| p.parse::<u32>().ok()) else { continue };
+        if pid != std::process::id() && !process_alive(pid) && std::fs::remove_file(entry.path()).is_ok() {
+            removed += 1;
+        }
+    }
+    removed
+}
+
+fn process_alive(pid: u32) -> bool {
+    let proc = Path::new("/proc");
+    if proc.is_dir() {
+        proc.join(pid.to_string()).exists()
+    } else {
+        // Without /proc nothing tells a dead writer from a live one: keep the file.
+        true
+    }
+}
+
+/// Writes a floating-point dataset with HDF5's Fletcher32 checksum, so that a flipped byte in
+/// its data is an error on reading rather than a silently different number. The checksum needs
+/// chunked storage; the chunk is the whole dataset up to about 4 MiB, then split along the first
+/// axis. Empty datasets are stored plainly (HDF5 cannot chunk a zero-length axis).
+pub fn write_checked<T: hdf5::H5Type>(
+    group: &hdf5::Group,
+    name: &str,
+    shape: &[usize],
+    data: &[T],
+) -> Result<(), String> {
+    let numel: usize = shape.iter().product();
+    if numel != data.len() {
+        return Err(format!("dataset {name}: {} values for shape {shape:?}", data.len()));
+    }
+    let builder = group.new_dataset::<T>().shape(shape);
+    let result = if numel == 0 {
+        builder.create(name).and_then(|d| d.write_raw(data))
+    } else {
+        let row: usize = shape.iter().skip(1).product::<usize>().max(1);
+        let max_rows = ((1usize << 22) / (row * std::mem::size_of::<T>()).max(1)).max(1);
+        let mut chunk = shape.to_vec();
+        if let Some(first) = chunk.first_mut() {
+            *first = (*first).clamp(1, max_rows);
+        }
+        let chunk = if shape.is_empty() { vec![] } else { chunk };
+        if chunk.is_empty() {
+            // A scalar dataset cannot be chunked either.
+            builder.create(name).and_then(|d| d.write_raw(data))
+        } else {
+            builder.chunk(chunk).fletcher32().create(name).and_then(|d| d.write_raw(data))
+        }
+    };
+    result.map_err(|e| format!("dataset {name}: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dir() -> PathBuf {
+        let d = std::env::temp_dir().join(format!("sigmagrad-io-{}", std::process::id()));
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    #[test]
+    fn refuses_what_is_not_a_regular_file() {
+        let d = dir();
+        let err = check_regular_file(&d).unwrap_err();
+        assert!(err.msg.contains("directory"), "{err}");
+        let err = check_regular_file(&d.join("absent.h5")).unwrap_err();
+        assert!(err.msg.contains("no such file"), "{err}");
+        #[cfg(unix)]
+        {
+            let fifo = d.join("pipe.h5");
+            let _ = std::fs::remove_file(&fifo);
+            let status = std::process::Command::new("mkfifo").arg(&fifo).status();
+            if status.is_ok_and(|s| s.success()) {
+                let err = H5File::open(&fifo).err().unwrap();
+                assert!(err.msg.contains("named pipe"), "{err}");
+            }
+        }
+    }
+
+    #[test]
+    fn an_atomic_write_that_fails_leaves_the_old_file_and_no_temporary() {
+        let d = dir();
+        let path = d.join("atomic.txt");
+        write_atomically(&path, |tmp| std::fs::write(tmp, "old").map_err(|e| e.to_string())).unwrap();
+        let err = write_atomically(&path, |tmp| {
+            std::fs::write(tmp, "half").map_err(|e| e.to_string())?;
+            Err("disk full".into())
+        })
+        .unwrap_err();
+        assert!(err.msg.contains("disk full"), "{err}");
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "old");
+        let leftovers = std::fs::read_dir(&d)
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with(".atomic.txt."))
+            .count();
+        assert_eq!(leftovers, 0);
+    }
+
+    #[test]
+    fn stale_temporaries_of_dead_writers_are_removed_and_live_ones_kept() {
+        let d = dir();
+        let path = d.join("stale.h5");
+        // pid 4194304 is above Linux's pid_max limit, so no process can have it.
+        let dead = d.join(".stale.h5.4194304.0.tmp");
+        let mine = d.join(format!(".stale.h5.{}.7.tmp", std::process::id()));
+        std::fs::write(&dead, "x").unwrap();
+        std::fs::write(&mine, "x").unwrap();
+        assert_eq!(remove_stale_temporaries(&path), 1);
+        assert!(!dead.exists() && mine.exists());
+        std::fs::remove_file(mine).unwrap();
+    }
+
+    #[test]
+    fn checked_datasets_round_trip_and_typed_reads_refuse_other_types() {
+        let d = dir();
+        let path = d.join("typed.h5");
+        let file = hdf5::File::create(&path).unwrap();
+        write_checked(&file, "w", &[3, 2], &[1.0f64, 2.0, 3.0, 4.0, 5.0, f64::NAN]).unwrap();
+        write_checked(&file, "v", &[4], &[1.0f32, 2.0, 3.0, 4.0]).unwrap();
+        file.new_dataset::<i32>().shape([2]).create("ints").unwrap().write_raw(&[1, 2]).unwrap();
+        file.new_dataset::<f64>().shape([5]).create("unwritten").unwrap();
+        file.new_attr::<FixedAscii<8>>()
+            .create("fixed")
+            .unwrap()
+            .write_scalar(&FixedAscii::<8>::from_ascii("abc").unwrap())
+            .unwrap();
+        file.new_attr::<f64>().create("epoch").unwrap().write_scalar(&2.7).unwrap();
+        file.new_attr::<i64>().create("neg").unwrap().write_scalar(&-1).unwrap();
+        drop(file);
+        let f = H5File::open(&path).unwrap();
+        assert_eq!(f.read_f64("v", Some(&[4])).unwrap().0, vec![1.0, 2.0, 3.0, 4.0]);
+        assert!(f.dataset("w").unwrap().filters().iter().any(|f| matches!(f, hdf5::filters::Filter::Fletcher32)));
+        let e = f.read_finite_f64("w", None).unwrap_err();
+        assert!(e.to_string().contains("dataset 'w'") && e.msg.contains("1 of 6"), "{e}");
+        let e = f.read_f64("w", Some(&[2, 3])).unwrap_err();
+        assert!(e.msg.contains("[3, 2]"), "{e}");
+        assert!(f.read_f64("ints", None).unwrap_err().msg.contains("int32"));
+        assert!(f.read_f64("unwritten", None).unwrap_err().msg.contains("never written"));
+        assert!(f.read_f64("nothing", None).unwrap_err().msg.contains("missing"));
+        assert_eq!(f.attr_string("", "fixed").unwrap(), "abc");
+        let e = f.attr_u64("", "epoch").unwrap_err();
+        assert!(e.to_string().contains("attribute 'epoch'") && e.msg.contains("float64"), "{e}");
+        assert!(f.attr_u64("", "neg").unwrap_err().msg.contains("-1"));
+        assert!(f.attr_string("", "absent").unwrap_err().msg.contains("missing"));
+    }
+}
