@@ -112,6 +112,31 @@ pub enum FloatKind {
     F64,
 }
 
+impl FloatKind {
+    pub fn bytes(self) -> u64 {
+        match self {
+            FloatKind::F32 => 4,
+            FloatKind::F64 => 8,
+        }
+    }
+}
+
+/// The element type of a numeric dataset as stored: a float kind, or an integer of so many bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NumberKind {
+    Float(FloatKind),
+    Integer(usize),
+}
+
+impl NumberKind {
+    pub fn bytes(self) -> u64 {
+        match self {
+            NumberKind::Float(k) => k.bytes(),
+            NumberKind::Integer(b) => b as u64,
+        }
+    }
+}
+
 /// An HDF5 file opened for reading under the rules above.
 pub struct H5File {
     pub path: PathBuf,
@@ -168,6 +193,19 @@ impl H5File {
 
     /// The shape and float kind of dataset `name`; an error unless it holds f32 or f64.
     pub fn float_shape(&self, name: &str) -> FileResult<(Vec<usize>, FloatKind)> {
+        match self.numeric_shape(name)? {
+            (shape, NumberKind::Float(kind)) => Ok((shape, kind)),
+            (_, NumberKind::Integer(bytes)) => Err(FileError::item(
+                &self.path,
+                dataset_name(name),
+                format!("holds {}-bit integers, expected float32 or float64", 8 * bytes),
+            )),
+        }
+    }
+
+    /// The shape and element kind of dataset `name`; an error unless it holds numbers (floats
+    /// or integers; bools, strings and compounds are refused).
+    pub fn numeric_shape(&self, name: &str) -> FileResult<(Vec<usize>, NumberKind)> {
         let ds = self.dataset(name)?;
         let what = dataset_name(name);
         let desc = ds
@@ -175,13 +213,32 @@ impl H5File {
             .and_then(|t| t.to_descriptor())
             .map_err(|e| FileError::item(&self.path, &what, format!("has an unreadable type ({e})")))?;
         let kind = match desc {
-            TypeDescriptor::Float(FloatSize::U4) => FloatKind::F32,
-            TypeDescriptor::Float(FloatSize::U8) => FloatKind::F64,
-            other => {
-                return Err(FileError::item(&self.path, what, format!("holds {other}, expected float32 or float64")))
-            }
+            TypeDescriptor::Float(FloatSize::U4) => NumberKind::Float(FloatKind::F32),
+            TypeDescriptor::Float(FloatSize::U8) => NumberKind::Float(FloatKind::F64),
+            TypeDescriptor::Integer(s) | TypeDescriptor::Unsigned(s) => NumberKind::Integer(s as usize),
+            other => return Err(FileError::item(&self.path, what, format!("holds {other}, expected numbers"))),
         };
         Ok((ds.shape(), kind))
+    }
+
+    /// Like [`read_f64`](Self::read_f64) but also accepts integer datasets (a vertex count
+    /// written as int32, say), converted exactly up to 2^53.
+    pub fn read_numeric_f64(&self, name: &str, expected: Option<&[usize]>) -> FileResult<(Vec<f64>, Vec<usize>)> {
+        let (shape, kind) = self.numeric_shape(name)?;
+        let what = dataset_name(name);
+        if let Some(e) = expected {
+            if shape != e {
+                return Err(FileError::item(&self.path, what, format!("has shape {shape:?}, expected {e:?}")));
+            }
+        }
+        let ds = self.dataset(name)?;
+        self.check_stored_size(&ds, &shape, kind.bytes(), &what)?;
+        let values = match kind {
+            NumberKind::Float(_) => ds.read_raw::<f64>(),
+            NumberKind::Integer(_) => ds.read_raw::<i64>().map(|v| v.into_iter().map(|x| x as f64).collect()),
+        }
+        .map_err(|e| FileError::item(&self.path, &what, format!("cannot be read (damaged data?): {e}")))?;
+        Ok((values, shape))
     }
 
     /// Reads dataset `name` as f64 (f32 is widened), after checking that it holds floats, that
@@ -196,7 +253,7 @@ impl H5File {
             }
         }
         let ds = self.dataset(name)?;
-        self.check_stored_size(&ds, &shape, kind, &what)?;
+        self.check_stored_size(&ds, &shape, kind.bytes(), &what)?;
         let values = ds
             .read_raw::<f64>()
             .map_err(|e| FileError::item(&self.path, &what, format!("cannot be read (damaged data?): {e}")))?;
@@ -224,11 +281,7 @@ impl H5File {
 
     /// Refuses a dataset whose shape claims more data than it stores: the check that keeps a
     /// damaged shape from turning into an allocation the process cannot survive.
-    fn check_stored_size(&self, ds: &hdf5::Dataset, shape: &[usize], kind: FloatKind, what: &str) -> FileResult<()> {
-        let elem = match kind {
-            FloatKind::F32 => 4u64,
-            FloatKind::F64 => 8,
-        };
+    fn check_stored_size(&self, ds: &hdf5::Dataset, shape: &[usize], elem: u64, what: &str) -> FileResult<()> {
         let claimed = shape
             .iter()
             .try_fold(elem, |acc, &d| acc.checked_mul(d as u64))
@@ -581,7 +634,8 @@ mod tests {
         assert!(e.to_string().contains("dataset 'w'") && e.msg.contains("1 of 6"), "{e}");
         let e = f.read_f64("w", Some(&[2, 3])).unwrap_err();
         assert!(e.msg.contains("[3, 2]"), "{e}");
-        assert!(f.read_f64("ints", None).unwrap_err().msg.contains("int32"));
+        assert!(f.read_f64("ints", None).unwrap_err().msg.contains("32-bit integers"));
+        assert_eq!(f.read_numeric_f64("ints", Some(&[2])).unwrap().0, vec![1.0, 2.0]);
         assert!(f.read_f64("unwritten", None).unwrap_err().msg.contains("never written"));
         assert!(f.read_f64("nothing", None).unwrap_err().msg.contains("missing"));
         assert_eq!(f.attr_string("", "fixed").unwrap(), "abc");
