@@ -1,1 +1,17 @@
-//! The calibration study.
+//! The calibration study (arXiv:2412.04370 on synthetic data with exact truth): topo-cluster
+//! tables in and out (HDF5 and ROOT), the selection cuts, the synthetic generator, the LCW-like
+//! baseline, prediction files and the metrics of spec §6.1, behind the `calibration` command.
+
+pub mod columns;
+pub mod cuts;
+pub mod error;
+pub mod evaluate;
+pub mod generator;
+pub mod lcw;
+pub mod metrics;
+pub mod normal;
+pub mod predictions;
+pub mod progress;
+pub mod table;
+
+pub use error::{Error, Result};

@@ -1,0 +1,39 @@
+//! One error type for the whole app, so that every command ends in a message a physicist can act
+//! on: a file problem names the file and the column ([`FileError`]), anything else says which
+//! argument or which inputs disagree.
+
+use nn::io::FileError;
+use std::fmt;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Error {
+    /// A file that cannot be read or written as asked; it names the file and the column.
+    File(FileError),
+    /// An argument or a combination of inputs that cannot work, said in the study's terms.
+    Invalid(String),
+}
+
+impl Error {
+    pub fn invalid(msg: impl Into<String>) -> Self {
+        Error::Invalid(msg.into())
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::File(e) => write!(f, "{e}"),
+            Error::Invalid(msg) => write!(f, "{msg}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<FileError> for Error {
+    fn from(e: FileError) -> Self {
+        Error::File(e)
+    }
+}
+
+pub type Result<T> = std::result::Result<T, Error>;

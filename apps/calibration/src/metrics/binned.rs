@@ -1,0 +1,73 @@
+//! Linearity and resolution of a response in bins of a variable (spec §6.1):
+//! L = median(r), σ/E = (Q84 − Q16) / (2 median), with at least `min_entries` per bin (Loch's
+//! plotting default 50); a bin with fewer is reported with its count and no values.
+
+use super::quantile::{quantile_sorted, sorted_finite};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BinSummary {
+    pub lo: f64,
+    pub hi: f64,
+    /// Entries with lo ≤ v < hi.
+    pub n: usize,
+    /// None when n < the minimum.
+    pub median: Option<f64>,
+    pub q16: Option<f64>,
+    pub q84: Option<f64>,
+    /// (Q84 − Q16) / (2 median).
+    pub resolution: Option<f64>,
+}
+
+/// The indices of the entries of each bin [e_i, e_i+1); values outside are in no bin.
+pub fn bin_members(var: &[f64], edges: &[f64]) -> Vec<Vec<usize>> {
+    let bins = edges.len().saturating_sub(1);
+    let mut members = vec![Vec::new(); bins];
+    for (i, &v) in var.iter().enumerate() {
+        if !v.is_finite() || bins == 0 || v < edges[0] || v >= edges[bins] {
+            continue;
+        }
+        let b = edges.partition_point(|&e| e <= v) - 1;
+        members[b.min(bins - 1)].push(i);
+    }
+    members
+}
+
+/// Summary of `values` restricted to `idx`.
+pub fn summarise(values: &[f64], idx: &[usize], lo: f64, hi: f64, min_entries: usize) -> BinSummary {
+    let sorted = sorted_finite(idx.iter().map(|&i| values[i]));
+    let mut s = BinSummary { lo, hi, n: idx.len(), median: None, q16: None, q84: None, resolution: None };
+    if sorted.len() < min_entries.max(1) {
+        return s;
+    }
+    s.median = quantile_sorted(&sorted, 0.5);
+    s.q16 = quantile_sorted(&sorted, 0.16);
+    s.q84 = quantile_sorted(&sorted, 0.84);
+    if let (Some(m), Some(a), Some(b)) = (s.median, s.q16, s.q84) {
+        s.resolution = if m != 0.0 { Some((b - a) / (2.0 * m)) } else { None };
+    }
+    s
+}
+
+/// Linearity and resolution of `response` in bins of `var`.
+pub fn response_in_bins(response: &[f64], var: &[f64], edges: &[f64], min_entries: usize) -> Vec<BinSummary> {
+    bin_members(var, edges)
+        .iter()
+        .enumerate()
+        .map(|(b, idx)| summarise(response, idx, edges[b], edges[b + 1], min_entries))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_perfect_response_has_linearity_one_and_no_width() {
+        let var: Vec<f64> = (0..200).map(|i| i as f64 / 100.0).collect();
+        let bins = response_in_bins(&vec![1.0; 200], &var, &[0.0, 1.0, 2.0, 3.0], 50);
+        assert_eq!(bins[0].median, Some(1.0));
+        assert_eq!(bins[0].resolution, Some(0.0));
+        assert_eq!((bins[2].n, bins[2].median), (0, None));
+    }
+}
