@@ -2,6 +2,7 @@
 //! tables in and out (HDF5 and ROOT), the selection cuts, the synthetic generator, the LCW-like
 //! baseline, prediction files and the metrics of spec §6.1, behind the `calibration` command.
 
+pub mod cli;
 pub mod columns;
 pub mod cuts;
 pub mod error;

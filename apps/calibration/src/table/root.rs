@@ -92,7 +92,15 @@ pub fn read(path: &Path, tree: Option<&str>, schema: &Schema) -> Result<ClusterT
             .into())
         }
         None if trees.len() == 1 => trees[0].clone(),
-        None if trees.is_empty() => return Err(FileError::new(path, "holds no TTree").into()),
+        None if trees.is_empty() => {
+            let others = guarded(path, "listing its keys", || {
+                Ok(file.keys().iter().map(|k| format!("{} ({})", k.name(), k.class_name())).collect::<Vec<_>>())
+            })?;
+            let others = if others.is_empty() { "nothing".to_string() } else { others.join(", ") };
+            return Err(
+                FileError::new(path, format!("holds no TTree (it has: {others}); only TTrees can be read")).into()
+            );
+        }
         None => {
             return Err(FileError::new(
                 path,

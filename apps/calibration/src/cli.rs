@@ -1,0 +1,248 @@
+//! The `calibration` command line. Each subcommand's work is a library function; this module
+//! only parses, checks the arguments in the study's terms and prints. The lead's `train`,
+//! `predict`, `study` and `scan` subcommands join [`Command`].
+
+use crate::cuts::read_selected;
+use crate::error::{Error, Result};
+use crate::evaluate::{evaluate, summary_table, EvaluateOptions};
+use crate::generator::{generate, ClassChoice, GeneratorConfig, Sample};
+use crate::lcw::{build, Labelled};
+use crate::metrics::Binning;
+use crate::table::{ClusterTable, DataSource, Schema, TargetPolicy};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "calibration",
+    version,
+    about = "Calibrate calorimeter topo-clusters with uncertainties (ATLAS, arXiv:2412.04370), on synthetic data with exact truth or on real ntuples",
+    long_about = None
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    /// Print no progress bars and no cut flow.
+    #[arg(long, global = true)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Generate synthetic topo-clusters with their exact truth (spec section 7) as HDF5.
+    Generate(GenerateArgs),
+    /// Build the LCW-like look-up tables from a sample without pile-up (spec section 1.5).
+    Lcw(LcwArgs),
+    /// Convert a ROOT ntuple (or an HDF5 file) into the HDF5 cluster layout, without cuts.
+    Convert(ConvertArgs),
+    /// Compare calibrations: linearity, resolution, closure, pulls; writes DIR/metrics.json.
+    Evaluate(EvaluateArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ClassArg {
+    /// Both classes, 30% EM (the jet-like mixture).
+    Mixed,
+    /// EM clusters only (a single-pi0-like sample).
+    Em,
+    /// Hadronic clusters only (a single-pi+-like sample).
+    Had,
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// Output HDF5 file; replaced atomically if it exists.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Number of clusters to generate (all with E_EM > 0; about 3/4 pass the selection cuts).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
+    pub n: u64,
+    /// Random seed. The first N clusters of a seed are the same for any larger N.
+    #[arg(long, value_name = "S")]
+    pub seed: u64,
+    /// Generate the single-particle-like sample without pile-up (mu = 0, N_PV = 1, log-uniform
+    /// energies) from which the LCW-like tables are built.
+    #[arg(long)]
+    pub pu0: bool,
+    /// Which cluster classes to generate.
+    #[arg(long, value_enum, default_value_t = ClassArg::Mixed)]
+    pub class: ClassArg,
+}
+
+#[derive(Debug, Args)]
+pub struct LcwArgs {
+    /// A PU0 cluster file holding both classes, labelled by --class-column.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["pu0_em", "pu0_had"], required_unless_present_all = ["pu0_em", "pu0_had"])]
+    pub pu0: Option<String>,
+    /// The column of --pu0 that labels each cluster: 1 EM (pi0-like), 0 hadronic (pi+-like).
+    #[arg(long, value_name = "NAME", default_value = "truth_class", requires = "pu0")]
+    pub class_column: String,
+    /// A single-pi0-like PU0 file: all its clusters are EM (use with --pu0-had).
+    #[arg(long, value_name = "FILE", requires = "pu0_had")]
+    pub pu0_em: Option<String>,
+    /// A single-pi+-like PU0 file: all its clusters are hadronic (use with --pu0-em).
+    #[arg(long, value_name = "FILE", requires = "pu0_em")]
+    pub pu0_had: Option<String>,
+    /// Output HDF5 file for the tables.
+    #[arg(long, value_name = "TABLES.h5")]
+    pub out: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct ConvertArgs {
+    /// Input: ntuple.root (its only TTree), ntuple.root:TreeName, or an HDF5 cluster file.
+    #[arg(long, value_name = "FILE[:TREE]")]
+    pub data: String,
+    /// Output HDF5 file: one dataset per column, every row kept (cuts are applied on reading).
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct EvaluateArgs {
+    /// The cluster file to evaluate on (HDF5 or ROOT, FILE[:TREE]); it must hold the target
+    /// cluster_ENG_CALIB_TOT. The selection cuts are applied.
+    #[arg(long, value_name = "FILE[:TREE]")]
+    pub data: String,
+    /// A prediction file of `calibration predict`, named for the report: NAME=FILE.h5.
+    /// Repeat for several methods.
+    #[arg(long = "pred", value_name = "NAME=FILE.h5", value_parser = parse_named_file)]
+    pub predictions: Vec<(String, PathBuf)>,
+    /// LCW-like tables of `calibration lcw`, to include the LCW-like baseline.
+    #[arg(long, value_name = "TABLES.h5")]
+    pub lcw: Option<PathBuf>,
+    /// Output directory for metrics.json (created if needed).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+}
+
+/// NAME=FILE with a non-empty name and file.
+pub fn parse_named_file(arg: &str) -> std::result::Result<(String, PathBuf), String> {
+    match arg.split_once('=') {
+        Some((name, file)) if !name.trim().is_empty() && !file.is_empty() => {
+            Ok((name.trim().to_string(), PathBuf::from(file)))
+        }
+        _ => Err(format!("'{arg}' is not NAME=FILE.h5 (for example --pred bnn=out/bnn/pred.h5)")),
+    }
+}
+
+/// Refuses an output path whose directory does not exist, before any work is done.
+pub fn check_output_file(path: &Path, flag: &str) -> Result<()> {
+    if path.is_dir() {
+        return Err(Error::invalid(format!("{flag} {} is a directory; give a file name", path.display())));
+    }
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() && !dir.is_dir() => {
+            Err(Error::invalid(format!("{flag} {}: the directory {} does not exist", path.display(), dir.display())))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> Result<()> {
+    let show = !cli.quiet && std::io::stderr().is_terminal();
+    let say = |s: &str| {
+        if !cli.quiet {
+            eprint!("{s}");
+        }
+    };
+    match cli.command {
+        Command::Generate(a) => {
+            check_output_file(&a.out, "--out")?;
+            let class = match a.class {
+                ClassArg::Mixed => ClassChoice::Mixed,
+                ClassArg::Em => ClassChoice::EmOnly,
+                ClassArg::Had => ClassChoice::HadOnly,
+            };
+            let n = usize::try_from(a.n).map_err(|_| Error::invalid("--n is too large for this machine"))?;
+            let config =
+                GeneratorConfig { n, seed: a.seed, sample: if a.pu0 { Sample::Pu0 } else { Sample::PileUp }, class };
+            let start = std::time::Instant::now();
+            let table = generate(&config, show)?;
+            say(&format!(
+                "generated {n} clusters in {:.1} s; writing {}\n",
+                start.elapsed().as_secs_f64(),
+                a.out.display()
+            ));
+            table.write_hdf5(&a.out)
+        }
+        Command::Lcw(a) => {
+            check_output_file(&a.out, "--out")?;
+            let read = |arg: &str| -> Result<ClusterTable> {
+                let (table, cuts) = read_selected(&DataSource::parse(arg)?, TargetPolicy::Required)?;
+                say(&cuts.summary());
+                Ok(table)
+            };
+            let tables = match (&a.pu0, &a.pu0_em, &a.pu0_had) {
+                (Some(file), _, _) => {
+                    let t = read(file)?;
+                    build(
+                        &[Labelled::from_column(&t, &a.class_column)?],
+                        &format!("{file} (class from {})", a.class_column),
+                    )?
+                }
+                (None, Some(em), Some(had)) => {
+                    let (e, h) = (read(em)?, read(had)?);
+                    build(&[Labelled::all(&e, true), Labelled::all(&h, false)], &format!("EM: {em}; HAD: {had}"))?
+                }
+                _ => return Err(Error::invalid("give --pu0 FILE, or both --pu0-em FILE and --pu0-had FILE")),
+            };
+            say(&format!(
+                "LCW-like tables from {} EM and {} hadronic clusters -> {}\n",
+                tables.n_em,
+                tables.n_had,
+                a.out.display()
+            ));
+            tables.write(&a.out)
+        }
+        Command::Convert(a) => {
+            check_output_file(&a.out, "--out")?;
+            let source = DataSource::parse(&a.data)?;
+            if same_file(&source.path, &a.out) {
+                return Err(Error::invalid("--out is the input file; choose another name"));
+            }
+            let table = ClusterTable::read(&source, &Schema::clusters(TargetPolicy::IfPresent))?;
+            for note in &table.notes {
+                say(&format!("note: {note}\n"));
+            }
+            say(&format!(
+                "{}: {} clusters, {} columns -> {}\n",
+                source.display(),
+                table.len(),
+                table.names().len(),
+                a.out.display()
+            ));
+            table.write_hdf5(&a.out)
+        }
+        Command::Evaluate(a) => {
+            if a.out.exists() && !a.out.is_dir() {
+                return Err(Error::invalid(format!(
+                    "--out {} is a file; give a directory for metrics.json",
+                    a.out.display()
+                )));
+            }
+            std::fs::create_dir_all(&a.out)
+                .map_err(|e| Error::invalid(format!("--out {}: cannot create the directory: {e}", a.out.display())))?;
+            let options = EvaluateOptions {
+                data: DataSource::parse(&a.data)?,
+                predictions: a.predictions,
+                lcw: a.lcw,
+                binning: Binning::default(),
+            };
+            let report = evaluate(&options, &a.out)?;
+            say(&report.cuts.summary());
+            println!("{}", summary_table(&report));
+            say(&format!("wrote {}\n", a.out.join("metrics.json").display()));
+            Ok(())
+        }
+    }
+}
