@@ -1,1 +1,24 @@
-//! The genweights study.
+//! The genweights study (arXiv:2305.16774): a classifier between a truth sample and a generated
+//! sample gives per-event weights w(x) = p_data(x)/p_model(x) that show where a generator
+//! fails. This crate holds everything that does not need a network:
+//!
+//! - [`io`]: readers (detected from content) and writers for the paper's four layouts;
+//! - [`features`]: the physics observables per kind, as named columns;
+//! - [`toys`]: synthetic truth/generated pairs with exact per-event weights;
+//! - [`diagnostics`]: AUC, weight histograms, calibration, identities, isotonic recalibration,
+//!   clustering, reweighting and learned-against-exact comparisons (numbers, serde-serialisable);
+//! - [`logistic`]: a closed-form check of the toys and diagnostics with no network;
+//! - [`cli`]: the `genweights` command line.
+
+pub mod cli;
+pub mod diagnostics;
+pub mod error;
+pub mod features;
+pub mod io;
+pub mod logistic;
+pub mod quadrature;
+pub mod special;
+pub mod stats;
+pub mod toys;
+
+pub use error::{Error, Result};

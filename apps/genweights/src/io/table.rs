@@ -1,0 +1,67 @@
+//! A plain table: root dataset `features` (N, D) f32 or f64, and an optional scalar string
+//! attribute `columns` on it holding D comma-separated names. Forced with `--kind table`, a
+//! pandas DataFrame is read as a table too (every numeric column a feature).
+
+use crate::error::Result;
+use nn::io::{FileError, H5File};
+use std::path::Path;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Table {
+    pub n: usize,
+    pub columns: Vec<String>,
+    /// N × D row-major.
+    pub values: Vec<f64>,
+}
+
+pub fn read(file: &H5File) -> Result<Table> {
+    if !file.exists("features") && !super::pandas::pandas_groups(file)?.is_empty() {
+        let frame = super::pandas::read_frame(file)?;
+        super::pandas::refuse_non_finite(file, &frame)?;
+        return Ok(Table { n: frame.rows, columns: frame.labels, values: frame.values });
+    }
+    let (shape, _) = file.float_shape("features")?;
+    let (n, d) = match shape.as_slice() {
+        [n, d] if *d > 0 => (*n, *d),
+        _ => {
+            return Err(FileError::item(
+                &file.path,
+                "dataset 'features'",
+                format!("has shape {shape:?}, expected (N, D): one row of D features per event"),
+            )
+            .into())
+        }
+    };
+    let (values, _) = file.read_finite_f64("features", Some(&shape))?;
+    let columns = if file.has_attr("features", "columns") {
+        let s = file.attr_string("features", "columns")?;
+        let names: Vec<String> = s.split(',').map(|c| c.trim().to_string()).collect();
+        if names.len() != d {
+            return Err(FileError::item(
+                &file.path,
+                "attribute 'columns' of 'features'",
+                format!("names {} columns ({s:?}) but the dataset has {d}", names.len()),
+            )
+            .into());
+        }
+        names
+    } else {
+        (0..d).map(|i| format!("x{i}")).collect()
+    };
+    Ok(Table { n, columns, values })
+}
+
+pub fn write(path: &Path, t: &Table, exact_log_w: Option<&[f64]>) -> Result<()> {
+    let d = t.columns.len();
+    nn::io::write_atomically(path, |tmp| {
+        let f = hdf5::File::create(tmp).map_err(|e| e.to_string())?;
+        nn::io::write_checked(&f, "features", &[t.n, d], &t.values)?;
+        let ds = f.dataset("features").map_err(|e| e.to_string())?;
+        super::pandas::write_string_attr(&ds, "columns", &t.columns.join(","))?;
+        if let Some(w) = exact_log_w {
+            super::exact::write_exact_log_w(&f, w)?;
+        }
+        Ok(())
+    })?;
+    Ok(())
+}
