@@ -279,6 +279,56 @@ impl H5File {
         Ok((values, shape))
     }
 
+    /// Reads a 1-D dataset of strings (fixed- or variable-length, ASCII or UTF-8: pandas writes
+    /// its column labels as fixed-length byte strings, h5py writes variable-length ones), after
+    /// the same stored-size check as the numeric reads. Trailing NUL padding is removed.
+    pub fn read_strings(&self, name: &str) -> FileResult<Vec<String>> {
+        let ds = self.dataset(name)?;
+        let what = dataset_name(name);
+        let desc = ds
+            .dtype()
+            .and_then(|t| t.to_descriptor())
+            .map_err(|e| FileError::item(&self.path, &what, format!("has an unreadable type ({e})")))?;
+        let shape = ds.shape();
+        if shape.len() != 1 {
+            return Err(FileError::item(
+                &self.path,
+                what,
+                format!("has shape {shape:?}, expected one axis of strings"),
+            ));
+        }
+        let read_err =
+            |e: hdf5::Error| FileError::item(&self.path, &what, format!("cannot be read (damaged data?): {e}"));
+        let clean = |s: &str| s.trim_end_matches('\0').to_string();
+        match desc {
+            TypeDescriptor::FixedAscii(n) | TypeDescriptor::FixedUnicode(n) if n > 4096 => {
+                Err(FileError::item(&self.path, what, format!("holds strings of {n} bytes, more than the 4096 read")))
+            }
+            TypeDescriptor::FixedAscii(n) | TypeDescriptor::FixedUnicode(n) => {
+                self.check_stored_size(&ds, &shape, n as u64, &what)?;
+                // Memory strings only as wide as needed, so a long list of short labels stays small.
+                let v = match n {
+                    0..=64 => read_fixed::<64>(&ds, &desc),
+                    65..=512 => read_fixed::<512>(&ds, &desc),
+                    _ => read_fixed::<4096>(&ds, &desc),
+                }
+                .map_err(read_err)?;
+                Ok(v.iter().map(|s| clean(s)).collect())
+            }
+            TypeDescriptor::VarLenAscii => {
+                self.check_stored_size(&ds, &shape, 16, &what)?;
+                let v = ds.read_raw::<VarLenAscii>().map_err(read_err)?;
+                Ok(v.iter().map(|s| clean(s.as_str())).collect())
+            }
+            TypeDescriptor::VarLenUnicode => {
+                self.check_stored_size(&ds, &shape, 16, &what)?;
+                let v = ds.read_raw::<VarLenUnicode>().map_err(read_err)?;
+                Ok(v.iter().map(|s| clean(s.as_str())).collect())
+            }
+            other => Err(FileError::item(&self.path, what, format!("holds {other}, expected strings"))),
+        }
+    }
+
     /// Refuses a dataset whose shape claims more data than it stores: the check that keeps a
     /// damaged shape from turning into an allocation the process cannot survive.
     fn check_stored_size(&self, ds: &hdf5::Dataset, shape: &[usize], elem: u64, what: &str) -> FileResult<()> {
@@ -415,6 +465,16 @@ impl H5File {
         }
         loc.attr(name).map_err(|e| FileError::item(&self.path, attr_name(object, name), e.to_string()))
     }
+}
+
+/// Reads fixed-length strings into `N`-byte memory strings (HDF5 converts the width).
+fn read_fixed<const N: usize>(ds: &hdf5::Dataset, desc: &TypeDescriptor) -> hdf5::Result<Vec<String>> {
+    Ok(match desc {
+        TypeDescriptor::FixedUnicode(_) => {
+            ds.read_raw::<FixedUnicode<N>>()?.iter().map(|s| s.as_str().to_string()).collect()
+        }
+        _ => ds.read_raw::<FixedAscii<N>>()?.iter().map(|s| s.as_str().to_string()).collect(),
+    })
 }
 
 fn dataset_name(name: &str) -> String {
@@ -643,5 +703,28 @@ mod tests {
         assert!(e.to_string().contains("attribute 'epoch'") && e.msg.contains("float64"), "{e}");
         assert!(f.attr_u64("", "neg").unwrap_err().msg.contains("-1"));
         assert!(f.attr_string("", "absent").unwrap_err().msg.contains("missing"));
+    }
+
+    #[test]
+    fn string_datasets_of_every_width_and_encoding_read_as_strings() {
+        let d = dir();
+        let path = d.join("strings.h5");
+        let file = hdf5::File::create(&path).unwrap();
+        let fixed: Vec<FixedAscii<6>> =
+            ["E_mu1", "px", ""].iter().map(|s| FixedAscii::from_ascii(s).unwrap()).collect();
+        file.new_dataset::<FixedAscii<6>>().shape([3]).create("fixed").unwrap().write_raw(&fixed).unwrap();
+        let wide: Vec<FixedAscii<100>> = vec![FixedAscii::from_ascii(&"x".repeat(100)).unwrap()];
+        file.new_dataset::<FixedAscii<100>>().shape([1]).create("wide").unwrap().write_raw(&wide).unwrap();
+        let var: Vec<VarLenUnicode> = ["η_rel", "φ"].iter().map(|s| s.parse().unwrap()).collect();
+        file.new_dataset::<VarLenUnicode>().shape([2]).create("var").unwrap().write_raw(&var).unwrap();
+        file.new_dataset::<f64>().shape([2]).create("numbers").unwrap().write_raw(&[1.0, 2.0]).unwrap();
+        drop(file);
+        let f = H5File::open(&path).unwrap();
+        assert_eq!(f.read_strings("fixed").unwrap(), vec!["E_mu1", "px", ""]);
+        assert_eq!(f.read_strings("wide").unwrap(), vec!["x".repeat(100)]);
+        assert_eq!(f.read_strings("var").unwrap(), vec!["η_rel", "φ"]);
+        let e = f.read_strings("numbers").unwrap_err();
+        assert!(e.to_string().contains("dataset 'numbers'") && e.msg.contains("expected strings"), "{e}");
+        assert!(f.read_strings("absent").unwrap_err().msg.contains("missing"));
     }
 }
