@@ -115,7 +115,7 @@ pub fn methods(table: &ClusterTable, options: &EvaluateOptions, notes: &mut Vec<
     }
     if let Some(e_lcw) = table.column(LCW_ENERGY) {
         let e = table.require(CLUSTER_E)?;
-        let bad = e_lcw.iter().filter(|&&x| !(x > 0.0)).count();
+        let bad = e_lcw.iter().filter(|&&x| x <= 0.0 || x.is_nan()).count();
         if bad == 0 {
             methods.push(reference(
                 "LCW (clusterECalib)",

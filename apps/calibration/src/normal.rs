@@ -129,6 +129,8 @@ fn inverse_lower_tail(p: f64) -> f64 {
 }
 
 #[cfg(test)]
+// The reference values keep the digits mpmath printed.
+#[allow(clippy::excessive_precision)]
 mod tests {
     use super::*;
 
@@ -181,7 +183,7 @@ mod tests {
         for (p, want) in reference {
             assert!(rel(inverse_phi(p), want) < 1e-12, "inverse_phi({p}) = {}, want {want}", inverse_phi(p));
         }
-        assert_eq!(inverse_phi(0.5), 0.0);
+        assert!(inverse_phi(0.5).abs() < 1e-15);
         assert!(rel(inverse_phi_upper(1e-10), 6.3613409024040562047) < 1e-12);
         for z in [-37.0, -25.0, -12.5, -4.0, -0.1, 0.3, 3.0] {
             assert!((inverse_phi(phi(z)) - z).abs() < 1e-10 * z.abs().max(1.0), "z = {z}");

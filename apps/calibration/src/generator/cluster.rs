@@ -138,7 +138,7 @@ fn attempt<R: Rng>(rng: &mut R, sample: Sample, class: ClassChoice) -> Option<Cl
     // The features (§7.5), in the spec's order.
     let e_em =
         seed_energy * detector_response(u) * (f + (1.0 - f) * hadronic_response(u)) + offset + sigma_clus * normal(rng);
-    if !(e_em > 0.0) {
+    if e_em <= 0.0 || e_em.is_nan() {
         return None;
     }
     let eta_obs = eta + ETA_RESOLUTION * widen * normal(rng);

@@ -33,13 +33,16 @@ pub fn truncated_lognormal(median: f64, s_ln: f64, a: f64, b: f64) -> SelectedTr
             median,
         }
     };
-    if !(b > a) || !(s_ln > 0.0) {
+    // (Written so that NaN inputs also take this branch.)
+    if b.partial_cmp(&a) != Some(std::cmp::Ordering::Greater)
+        || s_ln.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater)
+    {
         return untruncated();
     }
     let z_a = (a.ln() - median.ln()) / s_ln;
     let z_b = (b.ln() - median.ln()) / s_ln;
     let z = normal_interval(z_a, z_b);
-    if !(z > 1e-290) {
+    if z.partial_cmp(&1e-290) != Some(std::cmp::Ordering::Greater) {
         return untruncated();
     }
     let s = s_ln;
@@ -84,7 +87,8 @@ mod tests {
         assert!((n / draws.len() as f64 - t.p_sel).abs() < 0.003, "P_sel {} vs {}", t.p_sel, n / draws.len() as f64);
         assert!((mean - t.mean).abs() < 0.002, "mean {} vs {mean}", t.mean);
         assert!((sd - t.sd).abs() < 0.002, "sd {} vs {sd}", t.sd);
-        assert!((below - 0.5).abs() < 0.003, "{below} below the median");
+        // 4 binomial standard deviations of the ~260000 kept draws.
+        assert!((below - 0.5).abs() < 0.004, "{below} below the median");
     }
 
     #[test]
