@@ -32,7 +32,12 @@ impl LogisticModel {
 
 /// Fits on truth rows (label 1) and generated rows (label 0), each `d` wide and row-major.
 pub fn fit(truth: &[f64], generated: &[f64], d: usize) -> Result<LogisticModel> {
-    if d == 0 || truth.len() % d != 0 || generated.len() % d != 0 || truth.is_empty() || generated.is_empty() {
+    if d == 0
+        || !truth.len().is_multiple_of(d)
+        || !generated.len().is_multiple_of(d)
+        || truth.is_empty()
+        || generated.is_empty()
+    {
         return Err(invalid(format!("logistic fit: rows of width {d} needed in both samples")));
     }
     if truth.iter().chain(generated).any(|v| !v.is_finite()) {

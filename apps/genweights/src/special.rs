@@ -191,7 +191,7 @@ pub fn sigmoid(x: f64) -> f64 {
 /// ln Σ exp(x_i), exact for entries of −∞ (and −∞ for an empty or all −∞ slice).
 pub fn log_sum_exp(xs: &[f64]) -> f64 {
     let max = xs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    if max == f64::NEG_INFINITY || max == f64::INFINITY {
+    if max.is_infinite() {
         return max;
     }
     max + xs.iter().map(|x| (x - max).exp()).sum::<f64>().ln()

@@ -46,8 +46,8 @@ pub fn combine_members(members: &[Vec<f64>]) -> Result<CombinedLogW> {
     let mut col = vec![0.0; m];
     let (mut log_d, mut log_1md) = (vec![0.0; m], vec![0.0; m]);
     for i in 0..n {
-        for k in 0..m {
-            let f = members[k][i];
+        for (k, member) in members.iter().enumerate() {
+            let f = member[i];
             col[k] = f;
             log_d[k] = -softplus(-f);
             log_1md[k] = -softplus(f);

@@ -87,7 +87,7 @@ pub fn classifier_inputs(e: &Events, jets: Option<usize>) -> Result<FeatureMatri
                 None => row.extend([0.0; 4]),
             }
         }
-        row.push(mu1.add(mu2).mass());
+        row.push((mu1 + mu2).mass());
         for &(a, b, need) in &PAIRS {
             if layout >= need {
                 row.push(match (js.get(a), js.get(b)) {
@@ -148,7 +148,7 @@ pub fn observables(e: &Events, jets: Option<usize>) -> Result<FeatureMatrix> {
         for jet in js.iter().take(layout) {
             row.extend([jet.pt(), jet.eta(), jet.phi(), jet.mass()]);
         }
-        row.push(mu1.add(mu2).mass());
+        row.push((mu1 + mu2).mass());
         if jets.is_none() {
             row.push(js.len() as f64);
         }

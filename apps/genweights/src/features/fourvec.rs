@@ -22,10 +22,6 @@ impl FourVector {
         FourVector { e: (px * px + py * py + pz * pz + m * m).sqrt(), px, py, pz }
     }
 
-    pub fn add(self, o: FourVector) -> FourVector {
-        FourVector { e: self.e + o.e, px: self.px + o.px, py: self.py + o.py, pz: self.pz + o.pz }
-    }
-
     pub fn pt(&self) -> f64 {
         self.px.hypot(self.py)
     }
@@ -54,6 +50,13 @@ impl FourVector {
     /// Whether the object is present (zero-padded objects have E = 0).
     pub fn is_present(&self) -> bool {
         self.e != 0.0
+    }
+}
+
+impl std::ops::Add for FourVector {
+    type Output = FourVector;
+    fn add(self, o: FourVector) -> FourVector {
+        FourVector { e: self.e + o.e, px: self.px + o.px, py: self.py + o.py, pz: self.pz + o.pz }
     }
 }
 

@@ -152,15 +152,17 @@ pub(crate) fn read_frame(file: &H5File) -> Result<Frame> {
     let ptype = file.attr_string(&key, "pandas_type")?;
     match ptype.as_str() {
         "frame" => {}
-        "frame_table" => return Err(FileError::item(
-            &file.path,
-            group_item(&key),
-            format!(
+        "frame_table" => {
+            return Err(FileError::item(
+                &file.path,
+                group_item(&key),
+                format!(
                 "is a pandas table (format=\"table\", pandas_type 'frame_table'), which is not read: re-save it with \
                      pd.read_hdf(path).to_hdf(path2, key=\"{key}\", format=\"fixed\")"
             ),
-        )
-        .into()),
+            )
+            .into())
+        }
         other => {
             return Err(FileError::item(
                 &file.path,

@@ -130,11 +130,11 @@ fn shower<R: Rng>(case: Case, model: bool, s: &Setup, r: &mut R, out: &mut Showe
     };
     out.energy[i] = e;
     let mut noisy = false;
-    for k in 0..3 {
+    for (k, fk) in f.iter().enumerate() {
         let c = layer_cells(k);
         let dst = &mut out.layers[k][i * c..(i + 1) * c];
         for (v, t) in dst.iter_mut().zip(&s.templates[k]) {
-            *v = u * e * f[k] * t * 1000.0;
+            *v = u * e * fk * t * 1000.0;
             if case == Case::Noise && model && *t == 0.0 && r.random_bool(s.q) {
                 *v = s.noise.sample(r);
                 noisy = true;
