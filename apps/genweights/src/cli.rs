@@ -1,6 +1,7 @@
 //! The `genweights` command line: argument parsing (clap) and thin dispatch to the library.
 //! The lead adds `run` and `study` to [`Command`].
 
+use crate::diagnostics;
 use crate::error::{invalid, Result};
 use crate::features::{self, FeatureOptions};
 use crate::io::{read_sample, Kind, ReadOptions};
@@ -88,8 +89,15 @@ fn toy(a: ToyArgs) -> Result<()> {
     let toy = toys::generate(a.case, n, a.seed, &bar)?;
     bar.finish_and_clear();
     let files = toys::write(&a.out, &toy)?;
+    let (t, g) = (&toy.truth_log_w, &toy.generated_log_w);
+    let id = diagnostics::normalisation_identities(t, g)?;
+    let show = |i: &diagnostics::Identity, exact: f64| match (i.estimate, i.error) {
+        (Some(m), Some(e)) => format!("{m:.5} ± {e:.5} (exact {exact:.5})"),
+        _ => format!("undefined (exact {exact:.5})"),
+    };
     println!(
-        "{} ({}): {} truth and {} generated events\n  {}\n  {}\n  {}\n  exact weight: {}",
+        "{} ({}): {} truth and {} generated events\n  {}\n  {}\n  {}\n  exact weight: {}\n  with the exact \
+         weights: AUC {:.5}, BCE {:.5}, E_gen[w] = {}, E_truth[1/w] = {}",
         a.case,
         toy.info.description,
         toy.truth.len(),
@@ -97,7 +105,11 @@ fn toy(a: ToyArgs) -> Result<()> {
         files.truth.display(),
         files.generated.display(),
         files.info.display(),
-        toy.info.exact_weight
+        toy.info.exact_weight,
+        diagnostics::auc(t, g)?,
+        diagnostics::bce(t, g)?,
+        show(&id.gen_mean_w, toy.info.expected_gen_mean_w),
+        show(&id.truth_mean_inverse_w, toy.info.expected_truth_mean_inverse_w)
     );
     Ok(())
 }

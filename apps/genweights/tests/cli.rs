@@ -27,6 +27,15 @@ fn toy_writes_both_files_and_inspect_reads_them() {
     assert!(out.status.success() && text.contains("events with 500 events") && text.contains("M_mumu"), "{text}");
     let (t, g) = genweights::io::read_pair(&d.join("truth.h5"), &d.join("generated.h5"), &Default::default()).unwrap();
     assert_eq!((t.len(), g.len()), (500, 500));
+    let (ft, fg) = genweights::features::pair_inputs(&t, &g, &Default::default()).unwrap();
+    assert_eq!((ft.rows + fg.rows, ft.width(), fg.columns[17].name.as_str()), (1000, 21, "M_mumu"));
+    // The exact weights are row-aligned with the file; M_mumu carries them.
+    let w = genweights::io::read_exact_log_w(&d.join("generated.h5"), &g).unwrap().unwrap();
+    let m = fg.column_named("M_mumu").unwrap();
+    let peak = genweights::toys::events::SmearedPeak::new(1.0);
+    for (lw, m) in w.iter().zip(&m) {
+        assert!((lw - peak.log_w(*m)).abs() < 1e-6, "log w {lw} at M = {m}");
+    }
 }
 
 #[test]

@@ -19,28 +19,30 @@ pub struct Identity {
     pub estimate: Option<f64>,
     pub error: Option<f64>,
     pub expected: f64,
-    /// (estimate − expected)/error.
+    /// The binomial error of `expected` where it is estimated from a fraction (0 otherwise).
+    pub expected_error: f64,
+    /// (estimate − expected)/√(error² + expected_error²).
     pub pull: Option<f64>,
 }
 
 impl Identity {
-    fn new(values: &[f64], expected: f64) -> Identity {
+    fn new(values: &[f64], expected: f64, expected_error: f64) -> Identity {
         let (estimate, error) = match mean_and_error(values) {
             Some((m, e)) if m.is_finite() && e.is_finite() => (Some(m), Some(e)),
             _ => (None, None),
         };
         let pull = match (estimate, error) {
-            (Some(m), Some(e)) if e > 0.0 => finite((m - expected) / e),
+            (Some(m), Some(e)) if e > 0.0 || expected_error > 0.0 => finite((m - expected) / e.hypot(expected_error)),
             _ => None,
         };
-        Identity { estimate, error, expected, pull }
+        Identity { estimate, error, expected, expected_error, pull }
     }
 
-    /// Whether the estimate is within `sigmas` standard errors of the expectation (an exact
-    /// match counts when the error is 0).
+    /// Whether the estimate is within `sigmas` combined standard errors of the expectation
+    /// (an exact match counts when both errors are 0).
     pub fn holds_within(&self, sigmas: f64) -> bool {
         match (self.estimate, self.error) {
-            (Some(m), Some(e)) => (m - self.expected).abs() <= sigmas * e + 1e-12,
+            (Some(m), Some(e)) => (m - self.expected).abs() <= sigmas * e.hypot(self.expected_error) + 1e-12,
             _ => false,
         }
     }
@@ -65,8 +67,8 @@ pub fn normalisation_identities(truth: &[f64], generated: &[f64]) -> Result<Norm
     let w: Vec<f64> = generated.iter().map(|l| l.exp()).collect();
     let inv: Vec<f64> = truth.iter().map(|l| (-l).exp()).collect();
     Ok(NormalisationIdentities {
-        gen_mean_w: Identity::new(&w, 1.0 - inf),
-        truth_mean_inverse_w: Identity::new(&inv, 1.0 - zero),
+        gen_mean_w: Identity::new(&w, 1.0 - inf, (inf * (1.0 - inf) / truth.len() as f64).sqrt()),
+        truth_mean_inverse_w: Identity::new(&inv, 1.0 - zero, (zero * (1.0 - zero) / generated.len() as f64).sqrt()),
         truth_infinite_fraction: inf,
         gen_zero_fraction: zero,
     })

@@ -150,6 +150,27 @@ pub fn observables(sample: &Sample, options: &FeatureOptions) -> Result<FeatureM
     Ok(m)
 }
 
+/// The classifier inputs of a truth and a generated sample (as `io::read_pair` returns them),
+/// refused unless both have the same columns in the same order.
+pub fn pair_inputs(
+    truth: &Sample,
+    generated: &Sample,
+    options: &FeatureOptions,
+) -> Result<(FeatureMatrix, FeatureMatrix)> {
+    let (t, g) = (classifier_inputs(truth, options)?, classifier_inputs(generated, options)?);
+    if t.columns != g.columns {
+        let names = |m: &FeatureMatrix| m.columns.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", ");
+        return Err(crate::Error::Mismatch(format!(
+            "truth and generated inputs differ: truth has {} columns ({}), generated {} ({})",
+            t.width(),
+            names(&t),
+            g.width(),
+            names(&g)
+        )));
+    }
+    Ok((t, g))
+}
+
 fn table_matrix(t: &crate::io::Table) -> FeatureMatrix {
     FeatureMatrix {
         columns: t.columns.iter().map(|c| Column::new(c.clone(), "")).collect(),
