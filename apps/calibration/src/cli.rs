@@ -150,6 +150,7 @@ fn same_file(a: &Path, b: &Path) -> bool {
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> Result<()> {
     let show = !cli.quiet && std::io::stderr().is_terminal();
+    crate::progress::set_enabled(show);
     let say = |s: &str| {
         if !cli.quiet {
             eprint!("{s}");

@@ -158,7 +158,16 @@ pub fn evaluate(options: &EvaluateOptions, out_dir: &Path) -> Result<MetricsRepo
             "the file has no generator truth: closure, sigma_syst/truth and the gap ratio are not computed".into(),
         );
     }
-    let metrics: Vec<MethodMetrics> = methods.iter().map(|m| method_metrics(m, &data, &options.binning)).collect();
+    let bar = crate::progress::task(methods.len() as u64, "evaluating methods");
+    let metrics: Vec<MethodMetrics> = methods
+        .iter()
+        .map(|m| {
+            let out = method_metrics(m, &data, &options.binning);
+            bar.inc(1);
+            out
+        })
+        .collect();
+    bar.finish_and_clear();
     let mut comparisons = Vec::new();
     for (i, a) in methods.iter().enumerate() {
         for b in &methods[i + 1..] {

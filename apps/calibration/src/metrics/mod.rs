@@ -319,7 +319,7 @@ pub fn method_metrics(method: &Method, data: &EvalData, binning: &Binning) -> Me
     });
     let pulls = method.sigmas.as_ref().map(|s| {
         let all: Vec<usize> = (0..data.len()).collect();
-        let (lo, hi) = (binning.e_em[0], binning.e_em.last().copied().unwrap_or(f64::MAX));
+        let (lo, hi) = (binning.e_em.first().copied().unwrap_or(0.0), binning.e_em.last().copied().unwrap_or(f64::MAX));
         PullMetrics {
             overall: pull_bin(&method.r_pred, &r_em, s, &all, lo, hi, min),
             by_e_em: bin_members(&data.e_em, &binning.e_em)

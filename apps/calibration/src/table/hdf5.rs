@@ -5,6 +5,7 @@
 use super::layout::{check_finite, plan, ColumnInfo, Schema, StoredType};
 use super::ClusterTable;
 use crate::error::Result;
+use crate::progress;
 use nn::io::{write_atomically, write_checked, H5File, NumberKind};
 use std::path::Path;
 
@@ -28,15 +29,19 @@ pub fn read(path: &Path, schema: &Schema) -> Result<ClusterTable> {
     let plan = plan(path, "dataset", &infos, schema)?;
     let mut table = ClusterTable::new(&path.display().to_string());
     table.input_index = (0..plan.rows as u64).collect();
+    let bar = progress::task((plan.strict.len() + plan.carried.len()) as u64, "reading columns");
     for name in &plan.strict {
         let (values, _) = file.read_numeric_f64(name, Some(&[plan.rows]))?;
         check_finite(path, "dataset", name, &values)?;
         table.insert(name, values)?;
+        bar.inc(1);
     }
     for name in &plan.carried {
         let (values, _) = file.read_numeric_f64(name, Some(&[plan.rows]))?;
         table.insert(name, values)?;
+        bar.inc(1);
     }
+    bar.finish_and_clear();
     table.notes = plan.skipped;
     table.sort_columns();
     Ok(table)
@@ -51,10 +56,13 @@ fn describe(msg: &str) -> String {
 pub fn write(table: &ClusterTable, path: &Path) -> Result<()> {
     write_atomically(path, |tmp| {
         let file = hdf5::File::create(tmp).map_err(|e| e.to_string())?;
+        let bar = progress::task(table.names().len() as u64, "writing columns");
         for name in table.names() {
             let values = table.column(name).unwrap_or_default();
             write_checked(&file, name, &[values.len()], values)?;
+            bar.inc(1);
         }
+        bar.finish_and_clear();
         file.close().map_err(|e| e.to_string())
     })?;
     Ok(())

@@ -126,8 +126,10 @@ pub fn read(path: &Path, tree: Option<&str>, schema: &Schema) -> Result<ClusterT
     let plan = plan(path, "branch", &infos, schema)?;
     let mut table = ClusterTable::new(&display);
     table.input_index = (0..plan.rows as u64).collect();
+    let bar = crate::progress::task((plan.strict.len() + plan.carried.len()) as u64, "reading branches");
     for (strict, names) in [(true, &plan.strict), (false, &plan.carried)] {
         for column in names {
+            bar.inc(1);
             let values = guarded(path, &format!("reading branch '{column}'"), || {
                 let branch = reader
                     .branch(column)
@@ -153,6 +155,7 @@ pub fn read(path: &Path, tree: Option<&str>, schema: &Schema) -> Result<ClusterT
             table.insert(column, values)?;
         }
     }
+    bar.finish_and_clear();
     table.notes = plan.skipped;
     table.sort_columns();
     Ok(table)
