@@ -38,7 +38,8 @@ pub struct ToyArgs {
     /// Directory to write truth.h5, generated.h5 and toy.json to (created if missing).
     #[arg(long)]
     pub out: PathBuf,
-    /// Events per sample (default: 100000, or 50000 for showers).
+    /// Events per sample (default: 100000, or 50000 for showers; at most 1e6 showers, 4e6 jets,
+    /// 2e7 events).
     #[arg(long, value_parser = clap::value_parser!(u64).range(2..=50_000_000))]
     pub n: Option<u64>,
     /// Seed of the random streams (the same seed gives the same files).

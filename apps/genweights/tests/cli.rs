@@ -45,6 +45,8 @@ fn bad_arguments_are_refused_with_a_message() {
     assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("tailcut"));
     let out = genweights().args(["toy", "--case", "null", "--n", "1", "--out"]).arg(&d).output().unwrap();
     assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("--n"));
+    let out = genweights().args(["toy", "--case", "noise", "--n", "2000000", "--out"]).arg(&d).output().unwrap();
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("at most 1000000"));
     let out = genweights().args(["inspect", "/nonexistent.h5"]).output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && err.contains("/nonexistent.h5") && err.contains("no such file"), "{err}");

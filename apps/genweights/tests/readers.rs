@@ -191,10 +191,8 @@ fn bad_pandas_files_name_the_file_and_the_dataset() {
     write_sample(&p, &Sample::Events(narrow), None, Precision::F64).unwrap();
     assert_eq!(read(&p).unwrap().len(), 2);
 
-    let p = d.join("narrow.h5");
-    let t = genweights::io::Table { n: 2, columns: vec!["a".into(), "b".into(), "c".into()], values: vec![1.0; 6] };
-    write_sample(&d.join("t.h5"), &Sample::Table(t), None, Precision::F64).unwrap();
     // A frame with 3 columns, written as pandas' layout by hand.
+    let p = d.join("narrow.h5");
     let f = hdf5::File::create(&p).unwrap();
     let g = f.create_group("df").unwrap();
     let s: hdf5::types::VarLenUnicode = "frame".parse().unwrap();
@@ -329,6 +327,12 @@ fn pairs_of_different_kinds_or_shapes_are_refused_naming_both() {
         };
         write_sample(p, &Sample::Table(t), None, Precision::F64).unwrap();
     }
+    let bad = genweights::io::Table { n: 1, columns: vec!["a,b".into()], values: vec![0.0] };
+    names(
+        &write_sample(&d.join("bad.h5"), &Sample::Table(bad), None, Precision::F64).unwrap_err(),
+        &d.join("bad.h5"),
+        "comma",
+    );
     let e = read_pair(&a, &b, &ReadOptions::default()).unwrap_err().to_string();
     assert!(e.contains("3 features") && e.contains("4 features"), "{e}");
     assert!(read_pair(&a, &a, &ReadOptions::default()).is_ok());

@@ -109,8 +109,6 @@ pub fn read_sample(path: &Path, options: &ReadOptions) -> Result<Sample> {
 /// layout and the same per-event shape. The refusal names both files and both shapes.
 pub fn read_pair(truth: &Path, generated: &Path, options: &ReadOptions) -> Result<(Sample, Sample)> {
     let t = read_sample(truth, options)?;
-    // A generated file is read in the truth's layout unless a kind was forced: a mismatch is
-    // then reported as such rather than as a detection failure.
     let g = read_sample(generated, options)?;
     if t.kind() != g.kind() || t.event_shape() != g.event_shape() {
         return Err(Error::Mismatch(format!(

@@ -53,6 +53,13 @@ pub fn read(file: &H5File) -> Result<Table> {
 
 pub fn write(path: &Path, t: &Table, exact_log_w: Option<&[f64]>) -> Result<()> {
     let d = t.columns.len();
+    if let Some(c) = t.columns.iter().find(|c| c.contains(',') || c.trim() != c.as_str()) {
+        return Err(FileError::new(
+            path,
+            format!("column name {c:?}: names are stored comma-separated, so none may hold a comma or edge spaces"),
+        )
+        .into());
+    }
     nn::io::write_atomically(path, |tmp| {
         let f = hdf5::File::create(tmp).map_err(|e| e.to_string())?;
         nn::io::write_checked(&f, "features", &[t.n, d], &t.values)?;

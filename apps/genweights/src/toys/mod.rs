@@ -91,6 +91,16 @@ impl Case {
         }
     }
 
+    /// The most events per sample a toy generates: both samples are held in memory as f64
+    /// (a shower is 504 voxels, a jet 120 numbers).
+    pub fn max_events(self) -> usize {
+        match self.kind() {
+            Kind::Calo => 1_000_000,
+            Kind::Jets => 4_000_000,
+            _ => 20_000_000,
+        }
+    }
+
     /// Events per sample when none is asked for: showers are 504 voxels each, so fewer.
     pub fn default_events(self) -> usize {
         match self.kind() {
@@ -162,6 +172,12 @@ pub const MODEL_STREAM: u64 = 3;
 pub fn generate(case: Case, events: usize, seed: u64, progress: &ProgressBar) -> Result<Toy> {
     if events < 2 {
         return Err(invalid(format!("a toy needs at least 2 events per sample, not {events}")));
+    }
+    if events > case.max_events() {
+        return Err(invalid(format!(
+            "{case} generates at most {} events per sample (memory), not {events}",
+            case.max_events()
+        )));
     }
     progress.set_length(2 * events as u64);
     match case.kind() {
