@@ -626,7 +626,8 @@ mod tests {
             .unwrap();
         file.new_attr::<f64>().create("epoch").unwrap().write_scalar(&2.7).unwrap();
         file.new_attr::<i64>().create("neg").unwrap().write_scalar(&-1).unwrap();
-        drop(file);
+        // close(), not drop: HDF5 keeps a file open (and locked) while any handle into it lives.
+        file.close().unwrap();
         let f = H5File::open(&path).unwrap();
         assert_eq!(f.read_f64("v", Some(&[4])).unwrap().0, vec![1.0, 2.0, 3.0, 4.0]);
         assert!(f.dataset("w").unwrap().filters().iter().any(|f| matches!(f, hdf5::filters::Filter::Fletcher32)));

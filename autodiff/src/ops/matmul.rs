@@ -7,9 +7,16 @@ use crate::tensor::Tensor;
 
 impl Tensor {
     /// `[.., m, k] @ [.., k, n] -> [.., m, n]`. Transposed operands (from `t()`) are read
-    /// through their strides: no copy.
+    /// through their strides: no copy. One-dimensional operands follow NumPy: a vector on the
+    /// left is a row `[1, k]`, on the right a column `[k, 1]`, and the added axis is removed
+    /// again, so vector @ vector is the dot product (a scalar).
     pub fn matmul(&self, rhs: &Tensor) -> Result<Tensor> {
-        self.product(rhs, None)
+        match (self.rank(), rhs.rank()) {
+            (1, 1) => self.unsqueeze(0)?.product(&rhs.unsqueeze(1)?, None)?.reshape(&[0usize; 0]),
+            (1, _) => self.unsqueeze(0)?.product(rhs, None)?.squeeze(-2),
+            (_, 1) => self.product(&rhs.unsqueeze(1)?, None)?.squeeze(-1),
+            _ => self.product(rhs, None),
+        }
     }
 
     /// `self @ rhs + bias`, the bias broadcast to the product's shape: a layer's pre-activation
