@@ -218,13 +218,12 @@ pub struct PredictOptions {
     pub draws: usize,
     /// Rows per forward pass: bounds the memory a prediction needs.
     pub batch_size: usize,
-    pub dtype: DType,
     pub progress: bool,
 }
 
 impl Default for PredictOptions {
     fn default() -> Self {
-        PredictOptions { draws: DEFAULT_DRAWS, batch_size: 8192, dtype: DType::F32, progress: false }
+        PredictOptions { draws: DEFAULT_DRAWS, batch_size: 8192, progress: false }
     }
 }
 
@@ -268,6 +267,8 @@ pub fn predict_rows(
             .unwrap_or_else(|_| ProgressStyle::default_bar())
             .progress_chars("=> "),
     );
+    // Inputs take the parameters' dtype (a model is all f32 or all f64).
+    let dtype = model.params().first().map_or(DType::F32, |p| p.var.tensor().dtype());
     let _mode = with_mode(model, Mode::Eval { draw: 0 });
     let mut started = false;
     no_grad(|| {
@@ -275,7 +276,7 @@ pub fn predict_rows(
             model.set_mode(Mode::Eval { draw: pass as u64 });
             for c in 0..chunks {
                 let (lo, hi) = (c * batch, ((c + 1) * batch).min(rows));
-                let xt = Tensor::from_f64s(&x[lo * features..hi * features], &[hi - lo, features], opts.dtype, device)?;
+                let xt = Tensor::from_f64s(&x[lo * features..hi * features], &[hi - lo, features], dtype, device)?;
                 let out = model.forward(&xt)?;
                 let outputs = out.shape().last().copied().unwrap_or(1);
                 if !started {
@@ -324,7 +325,7 @@ pub fn predict(model: &dyn Module, x: &Tensor, draws: usize) -> Result<Predictio
         });
     }
     let mut moments = Moments::for_model(model);
-    let opts = PredictOptions { draws, batch_size: x.shape()[0].max(1), dtype: x.dtype(), progress: false };
+    let opts = PredictOptions { draws, batch_size: x.shape()[0].max(1), progress: false };
     predict_rows(model, &x.to_vec_f64()?, x.shape()[1], &opts, x.device(), &mut moments)?;
     moments.finish()
 }

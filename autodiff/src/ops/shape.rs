@@ -229,7 +229,8 @@ impl Tensor {
 }
 
 /// A target shape for [`Tensor::reshape`]: sizes as `usize`, or as signed integers where one
-/// entry may be -1 (inferred). Integer literals are `i32`, so `reshape(&[2, -1])` works too.
+/// entry may be -1 (inferred). Integer literals are `i32`, so `reshape(&[2, -1])` works too. Shapes
+/// are always passed by reference, as slices, arrays or vectors.
 pub trait IntoShape {
     fn resolve(self, op: &'static str, from: &[usize]) -> Result<Vec<usize>>;
 }
@@ -244,17 +245,7 @@ impl IntoShape for &Vec<usize> {
         Ok(self.clone())
     }
 }
-impl IntoShape for Vec<usize> {
-    fn resolve(self, _: &'static str, _: &[usize]) -> Result<Vec<usize>> {
-        Ok(self)
-    }
-}
 impl<const N: usize> IntoShape for &[usize; N] {
-    fn resolve(self, _: &'static str, _: &[usize]) -> Result<Vec<usize>> {
-        Ok(self.to_vec())
-    }
-}
-impl<const N: usize> IntoShape for [usize; N] {
     fn resolve(self, _: &'static str, _: &[usize]) -> Result<Vec<usize>> {
         Ok(self.to_vec())
     }
@@ -274,11 +265,6 @@ impl<const N: usize> IntoShape for &[i32; N] {
         infer_axis(op, self.iter().map(|&d| i64::from(d)), from)
     }
 }
-impl<const N: usize> IntoShape for [i32; N] {
-    fn resolve(self, op: &'static str, from: &[usize]) -> Result<Vec<usize>> {
-        infer_axis(op, self.iter().map(|&d| i64::from(d)), from)
-    }
-}
 
 /// Signed sizes with at most one -1, which takes whatever size makes the element counts agree.
 fn infer_axis(op: &'static str, dims: impl Iterator<Item = i64>, from: &[usize]) -> Result<Vec<usize>> {
@@ -291,7 +277,7 @@ fn infer_axis(op: &'static str, dims: impl Iterator<Item = i64>, from: &[usize])
     let known: usize = dims.iter().filter(|&&d| d >= 0).map(|&d| d as usize).product();
     let mut shape: Vec<usize> = dims.iter().map(|&d| d.max(0) as usize).collect();
     if let Some(&i) = unknown.first() {
-        if known == 0 || total % known != 0 {
+        if known == 0 || !total.is_multiple_of(known) {
             return Err(shape_err(op, format!("cannot infer the -1 in {dims:?} for {total} elements ({from:?})")));
         }
         shape[i] = total / known;
