@@ -30,7 +30,7 @@
 //! leaves model and optimizer exactly as they were.
 
 use crate::data::Standardizer;
-use crate::io::{remove_stale_temporaries, write_atomically, write_checked, FileError, FloatKind, H5File};
+use crate::io::{create_h5, remove_stale_temporaries, write_atomically, write_checked, FileError, FloatKind, H5File};
 use crate::model::ModelSpec;
 use crate::module::{Module, StreamState};
 use crate::optim::{NamedState, Optimizer};
@@ -158,7 +158,7 @@ impl Checkpoint {
         remove_stale_temporaries(path);
         hdf5::silence_errors(true);
         write_atomically(path, |tmp| {
-            let file = hdf5::File::create(tmp).map_err(|e| e.to_string())?;
+            let file = create_h5(tmp)?;
             let attr_str = |name: &str, value: &str| -> Result<(), String> {
                 let v: VarLenUnicode = value.parse().map_err(|e| format!("attribute {name}: {e}"))?;
                 file.new_attr::<VarLenUnicode>()
