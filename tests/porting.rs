@@ -58,7 +58,9 @@ fn argmax_and_argmin_give_the_first_position_of_the_extremum() {
     let x = t64(&[1.0, 5.0, 5.0, -2.0, 0.0, 3.0, 3.0, -2.0], &[2, 4]);
     assert_eq!(x.argmax(1, false).unwrap().to_vec_f64().unwrap(), vec![1.0, 1.0]);
     assert_eq!(x.argmin(1, false).unwrap().to_vec_f64().unwrap(), vec![3.0, 3.0]);
-    assert_eq!(x.argmax(0, false).unwrap().to_vec_f64().unwrap(), vec![0.0, 0.0, 0.0, 1.0]);
+    // Column 3 is a tie (-2, -2): the first row wins.
+    assert_eq!(x.argmax(0, false).unwrap().to_vec_f64().unwrap(), vec![0.0, 0.0, 0.0, 0.0]);
+    assert_eq!(x.argmin(0, false).unwrap().to_vec_f64().unwrap(), vec![1.0, 1.0, 1.0, 0.0]);
     assert_eq!(x.argmax(-1, true).unwrap().shape(), &[2, 1]);
     assert!(!x.requires_grad().argmax(0, false).unwrap().tracks_grad(), "indices take no part in gradients");
     assert!(Tensor::zeros(&[0, 3], sigmagrad::DType::F64, &dev()).unwrap().argmax(0, false).is_err());
