@@ -12,15 +12,14 @@
 mod common;
 
 use common::{machine, measure, utc_now, BenchResult, Options, Report};
-use sigmagrad::nn::loss::gaussian_nll;
 use sigmagrad::nn::mlp::MlpSpec;
 use sigmagrad::nn::{
-    elbo_loss, repulsive_loss, Adam, EnsembleMlp, Module, Optimizer, RepulsionSpace, RepulsiveConfig,
-    VariationalConfig, VariationalMlp,
+    Adam, Batch, Head, Init, Likelihood, ModelSpec, Module, Objective, Optimizer, Regulariser, RepulsionSpace,
+    VariationalConfig,
 };
 use sigmagrad::{
     AdamParams, Backend, BinaryOp, DType, Device, Distribution, HostData, Layout, ReduceOp, Result, Rng, Storage,
-    Tensor, UnaryOp,
+    UnaryOp,
 };
 use std::alloc::{GlobalAlloc, Layout as AllocLayout, System};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -160,12 +159,10 @@ impl Kind {
     }
 }
 
-type LossFn = Box<dyn Fn(&dyn Module, &Tensor, &Tensor) -> Result<Tensor>>;
-
 /// A model and its loss on a fixed batch, behind one object-safe step.
 struct Setup {
     model: Box<dyn Module>,
-    loss: LossFn,
+    objective: Objective,
     /// Parameters per member times members (what Adam keeps three more copies of).
     params: usize,
     /// Elements of activations a step keeps for backward, roughly: every layer's output and
@@ -174,56 +171,24 @@ struct Setup {
 }
 
 fn setup(kind: Kind, width: usize, batch: usize, dev: &Device) -> Result<Setup> {
-    let spec = MlpSpec::new(15, &[width; 3], 2); // ReLU, as in torch_reference.py
+    let mlp = MlpSpec::new(15, &[width; 3], 2); // ReLU, as in torch_reference.py
     let per_layer = batch * (3 * width + 2);
-    Ok(match kind {
-        Kind::Mlp => {
-            let m = spec.build(DType::F32, dev, 0)?;
-            let params = m.num_params();
-            Setup {
-                model: Box::new(m),
-                loss: Box::new(|m, x, y| gaussian_nll(&m.forward(x)?, y)),
-                params,
-                activations: 2 * per_layer,
-            }
-        }
-        Kind::Bnn => {
-            let m = VariationalMlp::new(&spec, VariationalConfig::default(), DType::F32, dev, 0)?;
-            let params = m.num_params();
-            Setup {
-                model: Box::new(m),
-                loss: Box::new(|m, x, y| elbo_loss(&gaussian_nll(&m.forward(x)?, y)?, m, N_TRAIN)),
-                params,
-                activations: 5 * per_layer,
-            }
-        }
-        Kind::Re16 => {
-            let m = EnsembleMlp::new(&spec, 16, DType::F32, dev, 0)?;
-            let params = m.num_params();
-            let cfg =
-                RepulsiveConfig { beta: 1.0, space: RepulsionSpace::Predictions, prior_sigma: None, n_train: N_TRAIN };
-            // The loss needs the concrete type; the model is boxed for the uniform step below.
-            let ens: &'static EnsembleMlp = Box::leak(Box::new(m));
-            Setup {
-                model: Box::new(EnsembleRef(ens)),
-                loss: Box::new(move |_, x, y| repulsive_loss(ens, x, y, &cfg)),
-                params,
-                activations: 16 * 2 * per_layer,
-            }
-        }
-    })
-}
-
-/// Lets a leaked ensemble sit in the boxed-module slot.
-struct EnsembleRef(&'static EnsembleMlp);
-
-impl Module for EnsembleRef {
-    fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        self.0.forward(x)
-    }
-    fn params(&self) -> Vec<sigmagrad::nn::Param> {
-        self.0.params()
-    }
+    let (spec, regulariser, activations) = match kind {
+        Kind::Mlp => (ModelSpec::deterministic(mlp, Head::Gaussian), Regulariser::None, 2 * per_layer),
+        Kind::Bnn => (
+            ModelSpec::variational(mlp.init(Init::NormalFanIn), VariationalConfig::default(), Head::Gaussian),
+            Regulariser::Kl,
+            5 * per_layer,
+        ),
+        Kind::Re16 => (
+            ModelSpec::ensemble(mlp, 16, Head::Gaussian),
+            Regulariser::Repulsion { beta: 1.0, space: RepulsionSpace::Predictions, prior_sigma: None },
+            16 * 2 * per_layer,
+        ),
+    };
+    let model = spec.build(DType::F32, dev, 0)?;
+    let params = model.num_params();
+    Ok(Setup { model, objective: Objective::new(Likelihood::Gaussian, regulariser), params, activations })
 }
 
 fn main() -> BenchResult {
@@ -264,7 +229,8 @@ fn main() -> BenchResult {
         let y = rng.normal(&[batch], DType::F32, &dev)?;
         let mut opt = Adam::new(s.model.params(), 1e-3);
         let mut step = || -> Result<()> {
-            let loss = (s.loss)(s.model.as_ref(), &x, &y)?;
+            let batch = Batch { x: x.clone(), y: y.clone(), w: None };
+            let loss = s.objective.loss(s.model.as_ref(), &batch, N_TRAIN)?;
             let grads = loss.backward()?;
             opt.step(&grads)
         };

@@ -8,12 +8,12 @@
 //!
 //!     cargo run --release --example demo [-- OUT_DIR]
 
-use sigmagrad::nn::loss::gaussian_nll;
 use sigmagrad::nn::mlp::MlpSpec;
 use sigmagrad::nn::plot::{grid as grid_svg, Figure};
 use sigmagrad::nn::train::{Control, TrainConfig, Trainer};
 use sigmagrad::nn::{
-    predict, Activation, Adam, Checkpoint, Dataset, Module, Schedule, VariationalConfig, VariationalMlp,
+    predict, Activation, Adam, Checkpoint, Dataset, Head, Init, Likelihood, ModelSpec, Module, Objective, Regulariser,
+    Schedule, VariationalConfig, VariationalMlp,
 };
 use sigmagrad::{cpu, DType, Rng, Tensor};
 use std::error::Error;
@@ -84,7 +84,8 @@ fn main() -> Result<(), Box<dyn Error>> {
     println!("training on {n_train} points, validating on {}\n", val.len());
 
     let spec = MlpSpec::new(1, &[32, 32], 2).activation(Activation::Tanh);
-    let bnn = VariationalMlp::new(&spec, VariationalConfig::default(), DType::F32, &dev, 7)?;
+    let spec = ModelSpec::variational(spec.init(Init::NormalFanIn), VariationalConfig::default(), Head::Gaussian);
+    let bnn = VariationalMlp::new(&spec, DType::F32, &dev, 7)?;
     let mut opt = Adam::new(bnn.params(), 3e-3);
     let epochs = 40;
     let steps = (epochs * n_train.div_ceil(256)) as u64;
@@ -92,15 +93,11 @@ fn main() -> Result<(), Box<dyn Error>> {
         epochs,
         batch_size: 256,
         schedule: Schedule::Cosine { total: steps, min_lr: 1e-4 },
-        checkpoint: Some(out.join("bnn.h5")),
+        dir: Some(out.to_path_buf()),
         ..TrainConfig::default()
     };
-    let loss = |m: &VariationalMlp, x: &Tensor, y: &Tensor| {
-        let nll = gaussian_nll(&m.forward(x)?, &y.reshape(&[y.shape()[0]])?)?;
-        sigmagrad::nn::elbo_loss(&nll, m, n_train)
-    };
-    let history = Trainer::new(cfg, &dev).fit(&bnn, &mut opt, &train, Some(&val), loss, |_| Control::Continue)?;
-    history.save_csv(out.join("history.csv"))?;
+    let objective = Objective::new(Likelihood::Gaussian, Regulariser::Kl);
+    let history = Trainer::new(cfg, &dev).fit(&bnn, &mut opt, &train, Some(&val), &objective, |_| Control::Continue)?;
 
     let grid: Vec<f64> = (0..13).map(|i| -3.0 + 0.5 * i as f64).collect();
     let x = Tensor::from_f64s(&grid, &[grid.len(), 1], DType::F32, &dev)?;
@@ -118,16 +115,16 @@ fn main() -> Result<(), Box<dyn Error>> {
         );
     }
     plot(&bnn, &out)?;
-    let head = Checkpoint::read_header(out.join("bnn.h5"))?;
+    let head = Checkpoint::read_header(out.join("best.h5"))?;
     println!(
         "\nbest validation loss {:.4} at epoch {}",
         history.best_val_loss.unwrap_or(f64::NAN),
         history.best_epoch.map_or(0, |e| e + 1)
     );
-    println!("checkpoint: {} (epoch {}, {} parameters)", out.join("bnn.h5").display(), head.epoch, bnn.num_params());
+    println!("checkpoint: {} (epoch {}, {} parameters)", out.join("best.h5").display(), head.epoch, bnn.num_params());
     println!(
         "inspect it: python3 -c \"import h5py; f = h5py.File('{}'); f.visit(print)\"",
-        out.join("bnn.h5").display()
+        out.join("best.h5").display()
     );
     Ok(())
 }

@@ -14,12 +14,30 @@ pub fn cpu() -> Device {
     backend_cpu::device()
 }
 
-/// The GPU device through wgpu (Vulkan, Metal, DX12 or GL), f32 only. Picks the best adapter
+/// The GPU device through wgpu (the default-on `wgpu` feature) (Vulkan, Metal, DX12 or GL), f32 only. Picks the best adapter
 /// once per process, or the one `SIGMAGRAD_WGPU_BACKEND` / `SIGMAGRAD_WGPU_ADAPTER` pin; an
 /// `Error::Backend` saying how to get one where the machine has none. See `backend_wgpu` for
 /// choosing a device in code.
+#[cfg(feature = "wgpu")]
 pub fn wgpu() -> Result<Device> {
     backend_wgpu::device()
+}
+
+/// Without the `wgpu` feature there is no GPU device: this says how to get one.
+#[cfg(not(feature = "wgpu"))]
+pub fn wgpu() -> Result<Device> {
+    Err(Error::Backend(
+        "this build of sigmagrad has no GPU backend: build with the `wgpu` feature (on by default)".into(),
+    ))
+}
+
+/// A device by name: `cpu` or `wgpu`, as command lines take it.
+pub fn device(name: &str) -> Result<Device> {
+    match name.trim().to_ascii_lowercase().as_str() {
+        "cpu" => Ok(cpu()),
+        "wgpu" | "gpu" => wgpu(),
+        other => Err(Error::Backend(format!("unknown device {other:?}: expected cpu or wgpu"))),
+    }
 }
 
 // The code blocks of README.md run as doctests (`cargo test --doc`), so the README stays true.

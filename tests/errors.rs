@@ -75,7 +75,8 @@ fn device_mismatch_is_an_error_and_never_a_silent_copy() {
 #[test]
 fn matmul_errors_name_both_shapes() {
     expect_err(z(&[2, 3]).matmul(&z(&[4, 5])), "matmul", &["[2, 3]", "[4, 5]"]);
-    expect_err(z(&[3]).matmul(&z(&[3, 2])), "matmul", &["[3]", "[3, 2]"]);
+    expect_err(z(&[4]).matmul(&z(&[3, 2])), "matmul", &["[4]", "[3, 2]"]);
+    expect_err(z(&[]).matmul(&z(&[3, 2])), "matmul", &["[]", "[3, 2]"]);
     expect_err(z(&[2, 2, 3]).matmul(&z(&[4, 3, 5])), "matmul", &["[2, 2, 3]", "[4, 3, 5]"]);
     expect_err(z(&[3]).t(), "t", &["[3]"]);
 }

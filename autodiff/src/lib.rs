@@ -34,6 +34,6 @@ pub use dtype::{DType, Element, HostData};
 pub use error::{Error, Result};
 pub use grad_mode::{is_grad_enabled, no_grad, NoGradGuard};
 pub use layout::Layout;
-pub use ops::Rng;
+pub use ops::{IntoShape, Rng};
 pub use tensor::{Tensor, TensorId};
-pub use var::Var;
+pub use var::{StateBuffer, Var};

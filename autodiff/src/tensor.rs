@@ -159,7 +159,9 @@ impl Tensor {
 
     // ----- graph -------------------------------------------------------------------------
 
-    /// A leaf that asks for its gradient, sharing this tensor's storage.
+    /// A leaf that asks for its gradient, sharing this tensor's storage. It returns a new
+    /// tensor and leaves `self` as it was: `let x = x.requires_grad();`.
+    #[must_use = "requires_grad returns a new tensor; the original still takes no gradient"]
     pub fn requires_grad(&self) -> Tensor {
         self.leaf_with(TensorId::fresh(), true)
     }
@@ -178,6 +180,7 @@ impl Tensor {
     }
 
     /// The same values, cut off from the graph: no gradient flows through the result.
+    #[must_use = "detach returns a new tensor; the original is still in the graph"]
     pub fn detach(&self) -> Tensor {
         self.leaf_with(TensorId::fresh(), false)
     }

@@ -84,10 +84,10 @@ fn report(name: &str, c: &Calibration, out: &mut String) {
 
 /// Pull diagnostics from nn::diagnostics on the held-out points outside the gap.
 fn pull_details(model: &dyn Module, test: &nn::Dataset, draws: usize, dev: &Device, out: &mut String) -> Res<Vec<f64>> {
-    let p = toy::predict_at(model, &test.x, draws, dev)?;
-    let keep: Vec<usize> = (0..test.len()).filter(|&i| !toy::in_gap(test.x[i])).collect();
+    let p = toy::predict_at(model, test.x(), draws, dev)?;
+    let keep: Vec<usize> = (0..test.len()).filter(|&i| !toy::in_gap(test.x()[i])).collect();
     let pick = |v: &[f64]| keep.iter().map(|&i| v[i]).collect::<Vec<f64>>();
-    let q = pulls(&pick(&test.y), &pick(&p.mean), &pick(&p.sigma_tot()));
+    let q = pulls(&pick(test.y()), &pick(&p.mean), &pick(&p.sigma_tot()));
     let fit = gauss_core_fit(&q);
     let line = format!(
         "{:<22} Gaussian core fit of the pulls: mean {:+.3}, width {:.3}; coverage of +-1 sigma {:.3} (0.683), +-2 sigma {:.3} (0.954)",
@@ -223,7 +223,7 @@ fn main() -> Res<()> {
         .hline(1.0)
         .line("median sigma_syst / sigma", &ns, &syst_ratio);
     let pts: Vec<usize> = (0..train.len()).step_by(20).collect();
-    let (px, py): (Vec<f64>, Vec<f64>) = pts.iter().map(|&i| (train.x[i], train.y[i])).unzip();
+    let (px, py): (Vec<f64>, Vec<f64>) = pts.iter().map(|&i| (train.x()[i], train.y()[i])).unzip();
     let mean: Vec<f64> = grid.iter().map(|&x| toy::true_mean(x)).collect();
     let tot = bnn.sigma_tot();
     let lo: Vec<f64> = bnn.mean.iter().zip(&tot).map(|(m, s)| m - 2.0 * s).collect();

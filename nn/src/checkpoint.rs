@@ -1,52 +1,57 @@
-//! HDF5 checkpoints that h5py can read and a killed process cannot corrupt.
+//! Self-describing HDF5 checkpoints: a checkpoint rebuilds its model, h5py can read it, a killed
+//! process cannot corrupt it, and a damaged or foreign file is refused before anything changes.
 //!
-//! File layout (format "sigmagrad-checkpoint", version 1):
+//! File layout (format "sigmagrad-checkpoint", version 2):
 //!
 //! ```text
-//! /                       attributes: format (str), version (u32), architecture (str),
-//!                         epoch (u64), optimizer_steps (u64), standardizer (JSON str, optional),
-//!                         meta (JSON object of strings: anything the caller wants to keep)
-//! /params/<name>          one dataset per parameter, named as Module::params names it
-//!                         (e.g. "layers.0.weight"), in the parameter's shape and dtype
-//! /optimizer/<name>       optimizer state (e.g. "adam.m.layers.0.weight"), same shapes
+//! /                   attributes (all scalars):
+//!                       format           str   "sigmagrad-checkpoint"
+//!                       version          u64   2
+//!                       fingerprint      str   parameter names and shapes, "name[shape];..."
+//!                       model            str   JSON ModelSpec (absent for hand-built modules)
+//!                       standardizer     str   JSON Standardizer (optional)
+//!                       meta             str   JSON object of strings (anything the caller keeps)
+//!                       epoch            u64   epochs completed
+//!                       optimizer_steps  u64   updates taken
+//!                       streams          str   JSON [{name, seed, counter}]: every random stream
+//!                       trainer          str   JSON TrainerState (optional: best loss, patience,
+//!                                              scheduler, history), for exact resume
+//! /params/<name>      one dataset per parameter, named as Module::params names it
+//!                     ("layers.0.weight"), in the parameter's shape and dtype, Fletcher32-checked
+//! /optimizer/<name>   optimizer state ("adam.m.layers.0.weight"), likewise; present whenever the
+//!                     checkpoint was saved with an optimizer (empty before its first step)
 //! ```
 //!
-//! Files are written to `<path>.tmp` and renamed into place, so a reader only ever sees a
-//! complete file. Loading checks the architecture string and every dataset's presence and
-//! shape before touching the model.
+//! Writing goes through [`crate::io::write_atomically`] (unique temporary name, fsync, rename);
+//! reading follows [`crate::io`]'s rules (regular files only, sizes checked before allocation,
+//! typed attributes). Loading reads and checks everything (every attribute, every dataset's
+//! presence, type, shape and finiteness, the optimizer state's completeness and sign, the
+//! standardizer's consistency) before it assigns anything: a load either succeeds completely or
+//! leaves model and optimizer exactly as they were.
 
 use crate::data::Standardizer;
-use crate::module::Module;
+use crate::io::{create_h5, remove_stale_temporaries, write_atomically, write_checked, FileError, FloatKind, H5File};
+use crate::model::ModelSpec;
+use crate::module::{Module, StreamState};
 use crate::optim::{NamedState, Optimizer};
-use autodiff::{DType, HostData, Tensor};
+use crate::train::TrainerState;
+use autodiff::{DType, Device, HostData, Tensor};
 use hdf5::types::VarLenUnicode;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-const FORMAT: &str = "sigmagrad-checkpoint";
-const VERSION: u32 = 1;
+pub const FORMAT: &str = "sigmagrad-checkpoint";
+pub const VERSION: u64 = 2;
 
 #[derive(Debug)]
 pub enum CheckpointError {
-    /// The file is missing, truncated, not HDF5, or not a sigmagrad checkpoint.
-    Unreadable {
-        path: PathBuf,
-        msg: String,
-    },
-    /// The file holds a different network.
-    Architecture {
-        path: PathBuf,
-        expected: String,
-        found: String,
-    },
-    /// A parameter or state dataset is absent or has the wrong shape.
-    Dataset {
-        path: PathBuf,
-        name: String,
-        msg: String,
-    },
-    Write {
+    /// The file cannot be used: missing, not a regular file, not HDF5, not a sigmagrad
+    /// checkpoint, of another format version, or damaged; the message names the file and the
+    /// dataset or attribute.
+    File(FileError),
+    /// The file is a sound checkpoint of another network than the one to load it into.
+    Mismatch {
         path: PathBuf,
         msg: String,
     },
@@ -56,16 +61,8 @@ pub enum CheckpointError {
 impl fmt::Display for CheckpointError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            CheckpointError::Unreadable { path, msg } => write!(f, "cannot read checkpoint {}: {msg}", path.display()),
-            CheckpointError::Architecture { path, expected, found } => write!(
-                f,
-                "checkpoint {} holds a different architecture:\n  file:  {found}\n  model: {expected}",
-                path.display()
-            ),
-            CheckpointError::Dataset { path, name, msg } => {
-                write!(f, "checkpoint {}: dataset {name}: {msg}", path.display())
-            }
-            CheckpointError::Write { path, msg } => write!(f, "cannot write checkpoint {}: {msg}", path.display()),
+            CheckpointError::File(e) => write!(f, "checkpoint {e}"),
+            CheckpointError::Mismatch { path, msg } => write!(f, "checkpoint {}: {msg}", path.display()),
             CheckpointError::Tensor(e) => write!(f, "checkpoint: {e}"),
         }
     }
@@ -79,204 +76,351 @@ impl From<autodiff::Error> for CheckpointError {
     }
 }
 
-/// What a checkpoint holds besides the parameters.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Checkpoint {
-    pub architecture: String,
-    pub epoch: u64,
-    pub optimizer_steps: u64,
-    pub standardizer: Option<Standardizer>,
-    pub meta: BTreeMap<String, String>,
+impl From<FileError> for CheckpointError {
+    fn from(e: FileError) -> Self {
+        CheckpointError::File(e)
+    }
 }
 
-fn str_attr(s: &str) -> Result<VarLenUnicode, String> {
-    s.parse::<VarLenUnicode>().map_err(|e| e.to_string())
+type CkResult<T> = std::result::Result<T, CheckpointError>;
+
+/// What a checkpoint holds besides the tensors.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Checkpoint {
+    /// The model's description; on save, the model's own [`Module::spec`] when this is None.
+    pub spec: Option<ModelSpec>,
+    pub standardizer: Option<Standardizer>,
+    pub meta: BTreeMap<String, String>,
+    pub epoch: u64,
+    pub optimizer_steps: u64,
+    /// The random streams' positions (filled from the model on save, from the file on load).
+    pub streams: Vec<StreamState>,
+    pub trainer: Option<TrainerState>,
+}
+
+/// A model rebuilt from its checkpoint, ready to predict.
+pub struct LoadedModel {
+    pub model: Box<dyn Module>,
+    pub checkpoint: Checkpoint,
+}
+
+impl LoadedModel {
+    pub fn spec(&self) -> Option<&ModelSpec> {
+        self.checkpoint.spec.as_ref()
+    }
+}
+
+fn host_f32(t: &Tensor) -> Result<Vec<f32>, String> {
+    match t.to_host().map_err(|e| e.to_string())? {
+        HostData::F32(v) => Ok(v),
+        HostData::F64(v) => Ok(v.into_iter().map(|x| x as f32).collect()),
+    }
 }
 
 fn write_tensor(group: &hdf5::Group, name: &str, t: &Tensor) -> Result<(), String> {
-    let shape = t.shape().to_vec();
-    match t.to_host().map_err(|e| e.to_string())? {
-        HostData::F32(v) => group.new_dataset::<f32>().shape(shape).create(name).and_then(|d| d.write_raw(&v[..])),
-        HostData::F64(v) => group.new_dataset::<f64>().shape(shape).create(name).and_then(|d| d.write_raw(&v[..])),
+    match t.dtype() {
+        DType::F32 => write_checked(group, name, t.shape(), &host_f32(t)?),
+        DType::F64 => write_checked(group, name, t.shape(), &t.to_vec_f64().map_err(|e| e.to_string())?),
     }
-    .map_err(|e| format!("dataset {name}: {e}"))
+}
+
+fn json<T: serde::Serialize>(v: &T) -> Result<String, String> {
+    serde_json::to_string(v).map_err(|e| e.to_string())
 }
 
 impl Checkpoint {
-    /// Saves `model` (and optionally the optimizer state) atomically to `path`.
+    /// Saves `model` (and optionally the optimizer state) atomically to `path`, refusing
+    /// parameters that are not finite: a checkpoint never holds a broken network.
     pub fn save<M: Module + ?Sized>(
         &self,
         path: impl AsRef<Path>,
         model: &M,
         optimizer: Option<&dyn Optimizer>,
-    ) -> Result<(), CheckpointError> {
+    ) -> CkResult<()> {
         let path = path.as_ref();
-        let tmp = path.with_extension(format!("{}.tmp", path.extension().and_then(|e| e.to_str()).unwrap_or("h5")));
-        let werr = |msg: String| CheckpointError::Write { path: path.to_path_buf(), msg };
+        let params = model.params();
+        let mut values = Vec::with_capacity(params.len());
+        for p in &params {
+            let t = p.var.tensor();
+            if t.to_vec_f64()?.iter().any(|v| !v.is_finite()) {
+                return Err(CheckpointError::File(FileError::item(
+                    path,
+                    format!("parameter '{}'", p.name),
+                    "has values that are not finite; the checkpoint was not written",
+                )));
+            }
+            values.push((p.name.clone(), t));
+        }
+        let state = optimizer.map(|o| o.state()).transpose()?;
+        let spec = self.spec.clone().or_else(|| model.spec().cloned());
+        let streams: Vec<StreamState> = model.noise_streams().iter().map(|s| s.state()).collect();
+        let steps = optimizer.map_or(self.optimizer_steps, |o| o.steps());
+        remove_stale_temporaries(path);
         hdf5::silence_errors(true);
-        let result = (|| -> Result<(), String> {
-            let file = hdf5::File::create(&tmp).map_err(|e| e.to_string())?;
+        write_atomically(path, |tmp| {
+            let file = create_h5(tmp)?;
             let attr_str = |name: &str, value: &str| -> Result<(), String> {
+                let v: VarLenUnicode = value.parse().map_err(|e| format!("attribute {name}: {e}"))?;
                 file.new_attr::<VarLenUnicode>()
                     .create(name)
-                    .and_then(|a| a.write_scalar(&str_attr(value)?))
+                    .and_then(|a| a.write_scalar(&v))
+                    .map_err(|e| format!("attribute {name}: {e}"))
+            };
+            let attr_u64 = |name: &str, value: u64| -> Result<(), String> {
+                file.new_attr::<u64>()
+                    .create(name)
+                    .and_then(|a| a.write_scalar(&value))
                     .map_err(|e| format!("attribute {name}: {e}"))
             };
             attr_str("format", FORMAT)?;
-            attr_str("architecture", &model.architecture())?;
-            let meta = serde_json::to_string(&self.meta).map_err(|e| e.to_string())?;
-            attr_str("meta", &meta)?;
+            attr_u64("version", VERSION)?;
+            attr_str("fingerprint", &model.fingerprint())?;
+            if let Some(spec) = &spec {
+                attr_str("model", &json(spec)?)?;
+            }
             if let Some(s) = &self.standardizer {
-                attr_str("standardizer", &serde_json::to_string(s).map_err(|e| e.to_string())?)?;
+                attr_str("standardizer", &json(s)?)?;
             }
-            for (name, value) in
-                [("epoch", self.epoch), ("optimizer_steps", optimizer.map_or(self.optimizer_steps, |o| o.steps()))]
-            {
-                file.new_attr::<u64>().create(name).and_then(|a| a.write_scalar(&value)).map_err(|e| e.to_string())?;
+            attr_str("meta", &json(&self.meta)?)?;
+            attr_u64("epoch", self.epoch)?;
+            attr_u64("optimizer_steps", steps)?;
+            attr_str("streams", &json(&streams)?)?;
+            if let Some(t) = &self.trainer {
+                attr_str("trainer", &json(t)?)?;
             }
-            file.new_attr::<u32>()
-                .create("version")
-                .and_then(|a| a.write_scalar(&VERSION))
-                .map_err(|e| e.to_string())?;
-            let params = file.create_group("params").map_err(|e| e.to_string())?;
-            for p in model.params() {
-                write_tensor(&params, &p.name, &p.var.tensor())?;
+            let group = file.create_group("params").map_err(|e| e.to_string())?;
+            for (name, t) in &values {
+                write_tensor(&group, name, t)?;
             }
-            if let Some(opt) = optimizer {
+            if let Some(state) = &state {
                 let group = file.create_group("optimizer").map_err(|e| e.to_string())?;
-                for (name, t) in opt.state().map_err(|e| e.to_string())? {
-                    write_tensor(&group, &name, &t)?;
+                for (name, t) in state {
+                    write_tensor(&group, name, t)?;
                 }
             }
             file.flush().map_err(|e| e.to_string())?;
-            Ok(())
-        })();
-        if let Err(msg) = result {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(werr(msg));
-        }
-        std::fs::rename(&tmp, path).map_err(|e| werr(e.to_string()))
+            file.close().map_err(|e| e.to_string())
+        })?;
+        Ok(())
     }
 
-    /// Reads the header of a checkpoint without touching any model.
-    pub fn read_header(path: impl AsRef<Path>) -> Result<Checkpoint, CheckpointError> {
-        let path = path.as_ref();
-        let file = open(path)?;
-        header(&file, path)
+    /// Reads and checks the attributes of a checkpoint without touching any model.
+    pub fn read_header(path: impl AsRef<Path>) -> CkResult<Checkpoint> {
+        let file = H5File::open(path.as_ref())?;
+        header(&file).map(|(c, _)| c)
     }
 
-    /// Loads parameters (and optionally optimizer state) into `model`, after checking that the
-    /// file holds this architecture and every dataset has the right shape.
+    /// Loads parameters, random-stream positions and (optionally) optimizer state into `model`,
+    /// after checking everything; on any error `model` and `optimizer` are unchanged.
     pub fn load<M: Module + ?Sized>(
         path: impl AsRef<Path>,
         model: &M,
         optimizer: Option<&mut dyn Optimizer>,
-    ) -> Result<Checkpoint, CheckpointError> {
+    ) -> CkResult<Checkpoint> {
+        let file = H5File::open(path.as_ref())?;
+        let (head, fingerprint) = header(&file)?;
+        load_into(&file, head, &fingerprint, model, optimizer)
+    }
+
+    /// Rebuilds the model a checkpoint describes on `device`, with its weights and
+    /// standardizer: everything `predict` needs. A checkpoint without a model description
+    /// (written for a hand-built module, or before format version 2) is an error that says so.
+    pub fn load_model(path: impl AsRef<Path>, device: &Device) -> CkResult<LoadedModel> {
         let path = path.as_ref();
-        let file = open(path)?;
-        let head = header(&file, path)?;
-        if head.architecture != model.architecture() {
-            return Err(CheckpointError::Architecture {
-                path: path.to_path_buf(),
-                expected: model.architecture(),
-                found: head.architecture,
-            });
-        }
-        let params = group(&file, "params", path)?;
-        // Read and check everything first, then assign: a bad file leaves the model untouched.
-        let mut values = Vec::new();
-        for p in model.params() {
-            let current = p.var.tensor();
-            let t = read_tensor(&params, &p.name, current.shape(), current.dtype(), current.device(), path)?;
-            values.push((p.var, t));
-        }
-        let mut state: NamedState = Vec::new();
-        if let Some(opt) = &optimizer {
-            if let Ok(g) = file.group("optimizer") {
-                let names = g.member_names().map_err(|e| unreadable(path, e))?;
-                let expected = opt.state()?;
-                for name in names {
-                    let like = expected.iter().find(|(n, _)| *n == name).map(|(_, t)| t.clone());
-                    let dev = values.first().map(|(v, _)| v.tensor().device().clone());
-                    let (Some(dev), shape) = (dev, like.map(|t| t.shape().to_vec())) else { continue };
-                    let ds = g.dataset(&name).map_err(|e| unreadable(path, e))?;
-                    let shape = shape.unwrap_or_else(|| ds.shape());
-                    state.push((name.clone(), read_tensor(&g, &name, &shape, DType::F64, &dev, path)?));
-                }
+        let file = H5File::open(path)?;
+        let (head, fingerprint) = header(&file)?;
+        let spec = head.spec.clone().ok_or_else(|| {
+            FileError::item(path, "attribute 'model'", "is missing: this checkpoint does not describe its model (a hand-built module); build the model in code and use Checkpoint::load")
+        })?;
+        let dtype = params_dtype(&file)?;
+        let model = spec.build(dtype, device, 0)?;
+        let checkpoint = load_into(&file, head, &fingerprint, model.as_ref(), None)?;
+        Ok(LoadedModel { model, checkpoint })
+    }
+}
+
+fn params_dtype(file: &H5File) -> CkResult<DType> {
+    let names = file.members("params")?;
+    let first = names.first().ok_or_else(|| FileError::item(&file.path, "group '/params'", "holds no parameters"))?;
+    Ok(match file.float_shape(&format!("params/{first}"))?.1 {
+        FloatKind::F32 => DType::F32,
+        FloatKind::F64 => DType::F64,
+    })
+}
+
+fn parse_json<T: serde::de::DeserializeOwned>(file: &H5File, name: &str) -> CkResult<T> {
+    let text = file.attr_string("", name)?;
+    serde_json::from_str(&text).map_err(|e| {
+        CheckpointError::File(FileError::item(&file.path, format!("attribute '{name}'"), format!("is not valid: {e}")))
+    })
+}
+
+/// Every attribute, read and checked; returns the header and the file's fingerprint.
+fn header(file: &H5File) -> CkResult<(Checkpoint, String)> {
+    let path = &file.path;
+    if !file.has_attr("", "format") {
+        return Err(
+            FileError::new(path, "is an HDF5 file but not a sigmagrad checkpoint (no 'format' attribute)").into()
+        );
+    }
+    let format = file.attr_string("", "format")?;
+    if format != FORMAT {
+        return Err(FileError::item(path, "attribute 'format'", format!("is '{format}', expected '{FORMAT}'")).into());
+    }
+    let version = file.attr_u64("", "version")?;
+    if version != VERSION {
+        let msg = if version == 1 {
+            "is 1: this checkpoint was written before checkpoints described their model (format version 1) and \
+             cannot be loaded; retrain the model"
+                .to_string()
+        } else {
+            format!("is {version}, which this sigmagrad does not know (it reads version {VERSION}); is the file from a newer release?")
+        };
+        return Err(FileError::item(path, "attribute 'version'", msg).into());
+    }
+    let spec: Option<ModelSpec> = if file.has_attr("", "model") { Some(parse_json(file, "model")?) } else { None };
+    if let Some(s) = &spec {
+        s.validate().map_err(|e| FileError::item(path, "attribute 'model'", e.to_string()))?;
+    }
+    let standardizer: Option<Standardizer> =
+        if file.has_attr("", "standardizer") { Some(parse_json(file, "standardizer")?) } else { None };
+    if let Some(s) = &standardizer {
+        s.validate().map_err(|e| FileError::item(path, "attribute 'standardizer'", e.to_string()))?;
+        if let Some(spec) = &spec {
+            if s.features() != spec.mlp.inputs {
+                return Err(FileError::item(
+                    path,
+                    "attribute 'standardizer'",
+                    format!("standardizes {} features, the model takes {}", s.features(), spec.mlp.inputs),
+                )
+                .into());
             }
         }
-        for (var, t) in values {
-            var.set(&t)?;
-        }
-        if let Some(opt) = optimizer {
-            opt.load_state(&state, head.optimizer_steps)?;
-        }
-        Ok(head)
     }
-}
-
-fn unreadable(path: &Path, e: impl fmt::Display) -> CheckpointError {
-    CheckpointError::Unreadable { path: path.to_path_buf(), msg: e.to_string() }
-}
-
-fn open(path: &Path) -> Result<hdf5::File, CheckpointError> {
-    hdf5::silence_errors(true);
-    if !path.exists() {
-        return Err(unreadable(path, "no such file"));
+    let trainer: Option<TrainerState> =
+        if file.has_attr("", "trainer") { Some(parse_json(file, "trainer")?) } else { None };
+    if let Some(t) = &trainer {
+        t.validate().map_err(|e| FileError::item(path, "attribute 'trainer'", e))?;
     }
-    hdf5::File::open(path).map_err(|e| unreadable(path, format!("not a readable HDF5 file ({e})")))
-}
-
-fn group(file: &hdf5::File, name: &str, path: &Path) -> Result<hdf5::Group, CheckpointError> {
-    file.group(name).map_err(|_| CheckpointError::Dataset {
-        path: path.to_path_buf(),
-        name: format!("/{name}"),
-        msg: "group is missing".into(),
-    })
-}
-
-fn header(file: &hdf5::File, path: &Path) -> Result<Checkpoint, CheckpointError> {
-    let s = |name: &str| -> Result<String, CheckpointError> {
-        file.attr(name)
-            .and_then(|a| a.read_scalar::<VarLenUnicode>())
-            .map(|v| v.as_str().to_string())
-            .map_err(|_| unreadable(path, format!("attribute '{name}' is missing: not a sigmagrad checkpoint")))
-    };
-    let format = s("format")?;
-    if format != FORMAT {
-        return Err(unreadable(path, format!("format is '{format}', expected '{FORMAT}'")));
-    }
-    let u = |name: &str| file.attr(name).and_then(|a| a.read_scalar::<u64>()).map_err(|e| unreadable(path, e));
-    let standardizer = match file.attr("standardizer") {
-        Ok(a) => {
-            let json = a.read_scalar::<VarLenUnicode>().map_err(|e| unreadable(path, e))?;
-            Some(serde_json::from_str(json.as_str()).map_err(|e| unreadable(path, format!("standardizer: {e}")))?)
-        }
-        Err(_) => None,
-    };
-    let meta = serde_json::from_str(&s("meta")?).map_err(|e| unreadable(path, format!("meta: {e}")))?;
-    Ok(Checkpoint {
-        architecture: s("architecture")?,
-        epoch: u("epoch")?,
-        optimizer_steps: u("optimizer_steps")?,
+    let head = Checkpoint {
+        spec,
         standardizer,
-        meta,
-    })
+        meta: parse_json(file, "meta")?,
+        epoch: file.attr_u64("", "epoch")?,
+        optimizer_steps: file.attr_u64("", "optimizer_steps")?,
+        streams: parse_json(file, "streams")?,
+        trainer,
+    };
+    Ok((head, file.attr_string("", "fingerprint")?))
 }
 
-fn read_tensor(
-    group: &hdf5::Group,
-    name: &str,
-    shape: &[usize],
-    dtype: DType,
-    device: &autodiff::Device,
-    path: &Path,
-) -> Result<Tensor, CheckpointError> {
-    let derr = |msg: String| CheckpointError::Dataset { path: path.to_path_buf(), name: name.to_string(), msg };
-    let ds = group.dataset(name).map_err(|_| derr("is missing".into()))?;
-    if ds.shape() != shape {
-        return Err(derr(format!("has shape {:?}, the model expects {shape:?}", ds.shape())));
+/// The model-independent half of loading: check against `model`, read every tensor, then assign.
+fn load_into<M: Module + ?Sized>(
+    file: &H5File,
+    head: Checkpoint,
+    fingerprint: &str,
+    model: &M,
+    optimizer: Option<&mut dyn Optimizer>,
+) -> CkResult<Checkpoint> {
+    let path = &file.path;
+    let mismatch = |msg: String| CheckpointError::Mismatch { path: path.clone(), msg };
+    if let (Some(file_spec), Some(model_spec)) = (&head.spec, model.spec()) {
+        if file_spec != model_spec {
+            return Err(mismatch(format!(
+                "it holds a {}, the model is a {}",
+                file_spec.describe(),
+                model_spec.describe()
+            )));
+        }
     }
-    let data = ds.read_raw::<f64>().map_err(|e| derr(format!("cannot be read as floats ({e})")))?;
-    Ok(Tensor::from_f64s(&data, shape, dtype, device)?)
+    if fingerprint != model.fingerprint() {
+        return Err(mismatch(format!(
+            "its parameters differ from the model's:\n  file:  {fingerprint}\n  model: {}",
+            model.fingerprint()
+        )));
+    }
+    // Parameters: exactly the model's, each of its shape, finite.
+    let params = model.params();
+    let names = file.members("params")?;
+    if let Some(extra) = names.iter().find(|n| !params.iter().any(|p| &p.name == *n)) {
+        return Err(
+            FileError::item(path, format!("dataset 'params/{extra}'"), "is not a parameter of this model").into()
+        );
+    }
+    let mut values = Vec::with_capacity(params.len());
+    for p in &params {
+        let current = p.var.tensor();
+        let (data, _) = file.read_finite_f64(&format!("params/{}", p.name), Some(current.shape()))?;
+        values.push(Tensor::from_f64s(&data, current.shape(), current.dtype(), current.device())?);
+    }
+    // Random streams: exactly the model's.
+    let streams = model.noise_streams();
+    let stream_err = |msg: String| CheckpointError::File(FileError::item(path, "attribute 'streams'", msg));
+    if head.streams.len() != streams.len() || streams.iter().any(|s| !head.streams.iter().any(|h| h.name == s.name())) {
+        let have: Vec<&str> = head.streams.iter().map(|s| s.name.as_str()).collect();
+        let want: Vec<&str> = streams.iter().map(|s| s.name()).collect();
+        return Err(stream_err(format!("names streams {have:?}, the model draws from {want:?}")));
+    }
+    // Optimizer state: complete (or empty before the first step), shaped, finite, signed.
+    let mut state: NamedState = Vec::new();
+    if let Some(opt) = &optimizer {
+        if !file.exists("optimizer") {
+            return Err(FileError::item(
+                path,
+                "group '/optimizer'",
+                "is missing: the checkpoint holds no optimizer state (load it without an optimizer to start a fresh one)",
+            )
+            .into());
+        }
+        let spec = opt.state_spec();
+        let names = file.members("optimizer")?;
+        if let Some(extra) = names.iter().find(|n| !spec.iter().any(|s| &s.name == *n)) {
+            return Err(FileError::item(
+                path,
+                format!("dataset 'optimizer/{extra}'"),
+                "is not state of this optimizer",
+            )
+            .into());
+        }
+        if !names.is_empty() || head.optimizer_steps > 0 {
+            let dev = params.first().map(|p| p.var.tensor().device().clone());
+            for s in &spec {
+                let what = format!("optimizer/{}", s.name);
+                if !file.exists(&what) {
+                    return Err(FileError::item(
+                        path,
+                        format!("dataset '{what}'"),
+                        format!("is missing, though the optimizer took {} steps", head.optimizer_steps),
+                    )
+                    .into());
+                }
+                let (data, _) = file.read_finite_f64(&what, Some(&s.shape))?;
+                if s.nonnegative {
+                    if let Some(v) = data.iter().find(|v| **v < 0.0) {
+                        return Err(FileError::item(
+                            path,
+                            format!("dataset '{what}'"),
+                            format!("holds {v}, but must be >= 0"),
+                        )
+                        .into());
+                    }
+                }
+                let Some(dev) = &dev else { break };
+                state.push((s.name.clone(), Tensor::from_f64s(&data, &s.shape, DType::F64, dev)?));
+            }
+        }
+    }
+    // Everything is read and checked: assign.
+    if let Some(opt) = optimizer {
+        opt.load_state(&state, head.optimizer_steps)?;
+    }
+    for (p, t) in params.iter().zip(&values) {
+        p.var.set(t)?;
+    }
+    for s in &streams {
+        if let Some(h) = head.streams.iter().find(|h| h.name == s.name()) {
+            s.set_state(h);
+        }
+    }
+    Ok(head)
 }

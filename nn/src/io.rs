@@ -150,7 +150,7 @@ impl H5File {
         let path = path.as_ref();
         let size = check_regular_file(path)?;
         hdf5::silence_errors(true);
-        let file = hdf5::File::open(path).map_err(|e| {
+        let file = hdf5::File::with_options().with_fapl(|p| p.file_locking(false)).open(path).map_err(|e| {
             FileError::new(path, format!("not a readable HDF5 file (truncated, damaged or another format): {e}"))
         })?;
         Ok(H5File { path: path.to_path_buf(), file, size })
@@ -492,6 +492,16 @@ fn attr_name(object: &str, name: &str) -> String {
     }
 }
 
+/// Creates (truncating) an HDF5 file for writing, without HDF5's file locks, as every writer in
+/// sigmagrad should (readers open without them too). The locks add nothing to the write-then-rename
+/// protocol (no reader ever sees a file being written), and they break as soon as a process is
+/// spawned while a file is open: HDF5 opens files without close-on-exec, the child inherits the
+/// descriptor and with it the lock, and every open of that file fails with "unable to lock
+/// file" until the child exits.
+pub fn create_h5(path: &Path) -> Result<hdf5::File, String> {
+    hdf5::File::with_options().with_fapl(|p| p.file_locking(false)).create(path).map_err(|e| e.to_string())
+}
+
 /// Temporary files are named `.<file name>.<pid>.<sequence>.tmp` beside their target: unique
 /// per writer (the pid) and per write (the sequence), so concurrent writers never collide.
 fn temporary_name(path: &Path) -> FileResult<PathBuf> {
@@ -674,7 +684,7 @@ mod tests {
     fn checked_datasets_round_trip_and_typed_reads_refuse_other_types() {
         let d = dir();
         let path = d.join("typed.h5");
-        let file = hdf5::File::create(&path).unwrap();
+        let file = create_h5(&path).unwrap();
         write_checked(&file, "w", &[3, 2], &[1.0f64, 2.0, 3.0, 4.0, 5.0, f64::NAN]).unwrap();
         write_checked(&file, "v", &[4], &[1.0f32, 2.0, 3.0, 4.0]).unwrap();
         file.new_dataset::<i32>().shape([2]).create("ints").unwrap().write_raw(&[1, 2]).unwrap();
@@ -686,7 +696,8 @@ mod tests {
             .unwrap();
         file.new_attr::<f64>().create("epoch").unwrap().write_scalar(&2.7).unwrap();
         file.new_attr::<i64>().create("neg").unwrap().write_scalar(&-1).unwrap();
-        drop(file);
+        // close(), not drop: HDF5 keeps a file open (and locked) while any handle into it lives.
+        file.close().unwrap();
         let f = H5File::open(&path).unwrap();
         assert_eq!(f.read_f64("v", Some(&[4])).unwrap().0, vec![1.0, 2.0, 3.0, 4.0]);
         assert!(f.dataset("w").unwrap().filters().iter().any(|f| matches!(f, hdf5::filters::Filter::Fletcher32)));

@@ -1,8 +1,10 @@
 //! The dense layer y = x W + b, with W stored as [in, out] so the forward product needs no
 //! transpose and the weight gradient x^T g comes out contiguous.
 
-use crate::module::{Module, Param};
-use autodiff::{DType, Device, Result, Rng, Tensor, Var};
+use crate::model::{ModelKind, ModelSpec};
+use crate::module::{Mode, Module, Param, Sampling};
+use crate::stack::Layer;
+use autodiff::{DType, Device, Error, Result, Rng, Tensor, Var};
 use serde::{Deserialize, Serialize};
 
 /// Weight initialisations by fan-in/fan-out, all drawn from a seeded `Rng`.
@@ -20,21 +22,39 @@ pub enum Init {
 }
 
 impl Init {
-    /// A [fan_in, fan_out] weight matrix.
-    pub fn weight(&self, fan_in: usize, fan_out: usize, dtype: DType, dev: &Device, rng: &mut Rng) -> Result<Tensor> {
-        let shape = [fan_in, fan_out];
+    /// A weight of `shape` (whose last two axes are [fan_in, fan_out]).
+    pub fn weight_shaped(&self, shape: &[usize], dtype: DType, dev: &Device, rng: &mut Rng) -> Result<Tensor> {
+        let r = shape.len();
+        let (fan_in, fan_out) = (shape[r - 2], shape[r - 1]);
         let fi = fan_in.max(1) as f64;
         match self {
             Init::KaimingUniform => {
                 let a = 1.0 / fi.sqrt();
-                rng.uniform(-a, a, &shape, dtype, dev)
+                rng.uniform(-a, a, shape, dtype, dev)
             }
-            Init::KaimingNormal => rng.normal(&shape, dtype, dev)?.mul_scalar((2.0 / fi).sqrt()),
+            Init::KaimingNormal => rng.normal(shape, dtype, dev)?.mul_scalar((2.0 / fi).sqrt()),
             Init::XavierUniform => {
                 let a = (6.0 / (fi + fan_out as f64)).sqrt();
-                rng.uniform(-a, a, &shape, dtype, dev)
+                rng.uniform(-a, a, shape, dtype, dev)
             }
-            Init::NormalFanIn => rng.normal(&shape, dtype, dev)?.mul_scalar(1.0 / fi.sqrt()),
+            Init::NormalFanIn => rng.normal(shape, dtype, dev)?.mul_scalar(1.0 / fi.sqrt()),
+        }
+    }
+
+    /// A [fan_in, fan_out] weight matrix.
+    pub fn weight(&self, fan_in: usize, fan_out: usize, dtype: DType, dev: &Device, rng: &mut Rng) -> Result<Tensor> {
+        self.weight_shaped(&[fan_in, fan_out], dtype, dev, rng)
+    }
+
+    /// The bias that goes with this initialisation: uniform like the weight for Kaiming
+    /// uniform (PyTorch's `nn.Linear`), zero otherwise (the papers' layers).
+    pub fn bias(&self, fan_in: usize, shape: &[usize], dtype: DType, dev: &Device, rng: &mut Rng) -> Result<Tensor> {
+        match self {
+            Init::KaimingUniform => {
+                let a = 1.0 / (fan_in.max(1) as f64).sqrt();
+                rng.uniform(-a, a, shape, dtype, dev)
+            }
+            _ => Tensor::zeros(shape, dtype, dev),
         }
     }
 }
@@ -45,17 +65,10 @@ pub struct Linear {
 }
 
 impl Linear {
-    /// A layer with seeded weights; the bias follows PyTorch (uniform for Kaiming-uniform,
-    /// zero otherwise).
+    /// A layer with seeded weights; the bias follows [`Init::bias`].
     pub fn new(fan_in: usize, fan_out: usize, init: Init, dtype: DType, dev: &Device, rng: &mut Rng) -> Result<Self> {
         let weight = Var::new(&init.weight(fan_in, fan_out, dtype, dev, rng)?)?;
-        let bias = match init {
-            Init::KaimingUniform => {
-                let a = 1.0 / (fan_in.max(1) as f64).sqrt();
-                rng.uniform(-a, a, &[fan_out], dtype, dev)?
-            }
-            _ => Tensor::zeros(&[fan_out], dtype, dev)?,
-        };
+        let bias = init.bias(fan_in, &[fan_out], dtype, dev, rng)?;
         Ok(Linear { weight, bias: Some(Var::new(&bias)?) })
     }
 
@@ -70,6 +83,41 @@ impl Linear {
 
     pub fn fan_out(&self) -> usize {
         self.weight.shape()[1]
+    }
+}
+
+impl Layer for Linear {
+    fn check(spec: &ModelSpec) -> Result<()> {
+        match spec.kind {
+            ModelKind::Deterministic => Ok(()),
+            other => {
+                Err(Error::Invalid { op: "Mlp", msg: format!("a deterministic MLP cannot be built as {other:?}") })
+            }
+        }
+    }
+
+    fn build(
+        index: usize,
+        fan_in: usize,
+        fan_out: usize,
+        spec: &ModelSpec,
+        dtype: DType,
+        dev: &Device,
+        root: &Rng,
+    ) -> Result<Self> {
+        Linear::new(fan_in, fan_out, spec.mlp.init, dtype, dev, &mut root.fork(index as u64))
+    }
+
+    fn forward(&self, x: &Tensor, _mode: Mode) -> Result<Tensor> {
+        Module::forward(self, x)
+    }
+
+    fn params(&self) -> Vec<Param> {
+        Module::params(self)
+    }
+
+    fn sampling(_spec: &ModelSpec) -> Sampling {
+        Sampling::Fixed
     }
 }
 

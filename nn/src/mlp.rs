@@ -1,13 +1,15 @@
-//! A multi-layer perceptron built from widths, the workhorse of both studies.
+//! The widths and activations of a multi-layer perceptron, the workhorse of both studies, and
+//! the deterministic MLP built from them.
 
 use crate::activation::Activation;
-use crate::dropout::Dropout;
 use crate::linear::{Init, Linear};
-use crate::module::{prefixed, Module, Param};
-use autodiff::{DType, Device, Error, Result, Rng, Tensor};
+use crate::model::{Head, ModelKind, ModelSpec};
+use crate::stack::Stack;
+use autodiff::{DType, Device, Error, Result};
 use serde::{Deserialize, Serialize};
 
-/// Everything that defines an MLP's architecture; stored in checkpoints.
+/// The layer widths and functions of an MLP. Which kind of layer it is built from (plain,
+/// variational, an ensemble) and what its outputs mean are the [`ModelSpec`]'s business.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MlpSpec {
     pub inputs: usize,
@@ -16,7 +18,9 @@ pub struct MlpSpec {
     pub activation: Activation,
     /// Applied to the output layer (Identity for a regression head).
     pub output_activation: Activation,
+    /// How weights (the means, for variational layers) and biases start.
     pub init: Init,
+    /// Dropout after every hidden activation, in training only.
     pub dropout: f64,
 }
 
@@ -49,71 +53,34 @@ impl MlpSpec {
         self
     }
 
-    /// Builds the network with weights drawn from `seed`.
-    pub fn build(&self, dtype: DType, dev: &Device, seed: u64) -> Result<Mlp> {
+    /// inputs, hidden..., outputs.
+    pub fn widths(&self) -> Vec<usize> {
+        std::iter::once(self.inputs).chain(self.hidden.iter().copied()).chain([self.outputs]).collect()
+    }
+
+    pub fn validate(&self) -> Result<()> {
         if self.inputs == 0 || self.outputs == 0 || self.hidden.contains(&0) {
-            return Err(Error::Invalid { op: "Mlp", msg: format!("layer widths must be positive: {self:?}") });
+            return Err(Error::Invalid {
+                op: "MlpSpec",
+                msg: format!("layer widths must be positive: {:?}", self.widths()),
+            });
         }
-        let rng = Rng::new(seed);
-        let widths: Vec<usize> =
-            std::iter::once(self.inputs).chain(self.hidden.iter().copied()).chain([self.outputs]).collect();
-        let layers = widths
-            .windows(2)
-            .enumerate()
-            .map(|(i, w)| Linear::new(w[0], w[1], self.init, dtype, dev, &mut rng.fork(i as u64)))
-            .collect::<Result<Vec<_>>>()?;
-        let dropout = if self.dropout > 0.0 { Some(Dropout::new(self.dropout, seed ^ 0xD0D0)?) } else { None };
-        Ok(Mlp { spec: self.clone(), layers, dropout })
-    }
-}
-
-pub struct Mlp {
-    pub spec: MlpSpec,
-    pub layers: Vec<Linear>,
-    dropout: Option<Dropout>,
-}
-
-impl Mlp {
-    /// Shorthand for `MlpSpec::new(..).activation(a).build(..)`.
-    pub fn new(
-        inputs: usize,
-        hidden: &[usize],
-        outputs: usize,
-        activation: Activation,
-        dev: &Device,
-        seed: u64,
-    ) -> Result<Mlp> {
-        MlpSpec::new(inputs, hidden, outputs).activation(activation).build(DType::F32, dev, seed)
-    }
-}
-
-impl Module for Mlp {
-    fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let last = self.layers.len() - 1;
-        let mut h = x.clone();
-        for (i, layer) in self.layers.iter().enumerate() {
-            h = layer.forward(&h)?;
-            if i < last {
-                h = self.spec.activation.apply(&h)?;
-                if let Some(d) = &self.dropout {
-                    h = d.forward(&h)?;
-                }
-            }
+        if !(0.0..1.0).contains(&self.dropout) {
+            return Err(Error::Invalid {
+                op: "MlpSpec",
+                msg: format!("dropout probability {} is not in [0, 1)", self.dropout),
+            });
         }
-        self.spec.output_activation.apply(&h)
+        Ok(())
     }
 
-    fn params(&self) -> Vec<Param> {
-        self.layers.iter().enumerate().flat_map(|(i, l)| prefixed(&format!("layers.{i}"), l.params())).collect()
-    }
-
-    fn set_training(&self, on: bool) {
-        if let Some(d) = &self.dropout {
-            d.set_training(on);
-        }
-    }
-
-    fn architecture(&self) -> String {
-        serde_json::to_string(&self.spec).unwrap_or_else(|_| format!("{:?}", self.spec))
+    /// Builds the deterministic network with weights drawn from `seed`; two outputs are read as
+    /// a (mean, log variance) head, any other number as point predictions.
+    pub fn build(&self, dtype: DType, dev: &Device, seed: u64) -> Result<Mlp> {
+        let spec = ModelSpec::new(self.clone(), ModelKind::Deterministic, Head::infer(self.outputs));
+        Mlp::new(&spec, dtype, dev, seed)
     }
 }
+
+/// A deterministic MLP.
+pub type Mlp = Stack<Linear>;

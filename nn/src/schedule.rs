@@ -42,13 +42,14 @@ pub struct Scheduler {
     pub schedule: Schedule,
     pub base_lr: f64,
     plateau_lr: f64,
-    best: f64,
+    /// The best validation loss so far (None before the first epoch: JSON has no infinity).
+    best: Option<f64>,
     bad_epochs: usize,
 }
 
 impl Scheduler {
     pub fn new(schedule: Schedule, base_lr: f64) -> Self {
-        Scheduler { schedule, base_lr, plateau_lr: base_lr, best: f64::INFINITY, bad_epochs: 0 }
+        Scheduler { schedule, base_lr, plateau_lr: base_lr, best: None, bad_epochs: 0 }
     }
 
     /// The learning rate for update number `step` (0-based).
@@ -76,8 +77,8 @@ impl Scheduler {
     /// Tells the schedule an epoch ended with this validation loss.
     pub fn end_epoch(&mut self, val_loss: f64) {
         if let Schedule::ReduceOnPlateau { factor, patience, threshold, min_lr } = self.schedule {
-            if self.best.is_infinite() || val_loss < self.best - self.best.abs() * threshold {
-                self.best = val_loss;
+            if self.best.is_none_or(|b| val_loss < b - b.abs() * threshold) {
+                self.best = Some(val_loss);
                 self.bad_epochs = 0;
             } else {
                 self.bad_epochs += 1;

@@ -12,15 +12,17 @@
 
 use crate::activation::Activation;
 use crate::data::Dataset;
-use crate::ensemble::{repulsive_loss, EnsembleMlp, RepulsionSpace, RepulsiveConfig};
-use crate::loss::gaussian_nll;
+use crate::ensemble::{EnsembleMlp, RepulsionSpace};
+use crate::linear::Init;
 use crate::mlp::MlpSpec;
+use crate::model::{Head, ModelSpec};
 use crate::module::Module;
+use crate::objective::{Likelihood, Objective, Regulariser};
 use crate::optim::Adam;
 use crate::predictive::{predict, Prediction};
 use crate::schedule::Schedule;
 use crate::train::{Control, History, TrainConfig, TrainError, Trainer};
-use crate::variational::{elbo_loss, VariationalConfig, VariationalMlp};
+use crate::variational::{VariationalConfig, VariationalMlp};
 use autodiff::rng::{derive_seed, normal_f64, unit_f64, words};
 use autodiff::{DType, Device, Result, Tensor};
 
@@ -132,21 +134,20 @@ impl Recipe {
 }
 
 /// Trains the BNN of the calibration study on `train`: mean-field variational layers with local
-/// reparameterization, prior N(0, 1), loss = batch-mean heteroscedastic NLL + KL / N.
+/// reparameterization, prior N(0, 1), the papers' N(0, 1/fan_in) mean initialisation, loss =
+/// batch-mean heteroscedastic NLL + KL / N.
 pub fn fit_bnn(
     train: &Dataset,
     recipe: &Recipe,
     dev: &Device,
 ) -> std::result::Result<(VariationalMlp, History), TrainError> {
-    let model = VariationalMlp::new(&recipe.spec(), recipe.variational, DType::F32, dev, recipe.seed)?;
+    let spec = ModelSpec::variational(recipe.spec().init(Init::NormalFanIn), recipe.variational, Head::Gaussian);
+    let model = VariationalMlp::new(&spec, DType::F32, dev, recipe.seed)?;
     let mut opt = Adam::new(model.params(), recipe.lr);
-    let n = train.len();
-    let loss = move |m: &VariationalMlp, x: &Tensor, y: &Tensor| {
-        let nll = gaussian_nll(&m.forward(x)?, &y.reshape(&[y.numel()])?)?;
-        elbo_loss(&nll, m, n)
-    };
+    let objective = Objective::new(Likelihood::Gaussian, Regulariser::Kl);
     let history =
-        Trainer::new(recipe.train_config(n), dev).fit(&model, &mut opt, train, None, loss, |_| Control::Continue)?;
+        Trainer::new(recipe.train_config(train.len()), dev)
+            .fit(&model, &mut opt, train, None, &objective, |_| Control::Continue)?;
     Ok((model, history))
 }
 
@@ -159,13 +160,14 @@ pub fn fit_repulsive(
     recipe: &Recipe,
     dev: &Device,
 ) -> std::result::Result<(EnsembleMlp, History), TrainError> {
-    let model = EnsembleMlp::new(&recipe.spec(), members, DType::F32, dev, recipe.seed)?;
+    let model =
+        EnsembleMlp::new(&ModelSpec::ensemble(recipe.spec(), members, Head::Gaussian), DType::F32, dev, recipe.seed)?;
     let mut opt = Adam::new(model.params(), recipe.lr);
-    let cfg = RepulsiveConfig { beta, space: RepulsionSpace::Losses, prior_sigma: Some(1.0), n_train: train.len() };
-    let loss = move |m: &EnsembleMlp, x: &Tensor, y: &Tensor| repulsive_loss(m, x, y, &cfg);
+    let regulariser = Regulariser::Repulsion { beta, space: RepulsionSpace::Losses, prior_sigma: Some(1.0) };
+    let objective = Objective::new(Likelihood::Gaussian, regulariser);
     let history =
         Trainer::new(recipe.train_config(train.len()), dev)
-            .fit(&model, &mut opt, train, None, loss, |_| Control::Continue)?;
+            .fit(&model, &mut opt, train, None, &objective, |_| Control::Continue)?;
     Ok((model, history))
 }
 
@@ -214,16 +216,16 @@ fn median(v: &mut [f64]) -> f64 {
 
 /// Measures `model` on held-out data `test` drawn over the whole range (see [`heteroscedastic`]).
 pub fn calibration(model: &dyn Module, test: &Dataset, draws: usize, dev: &Device) -> Result<Calibration> {
-    let p = predict_at(model, &test.x, draws, dev)?;
+    let p = predict_at(model, test.x(), draws, dev)?;
     let (syst, stat, tot) = (p.sigma_syst(), p.sigma_stat(), p.sigma_tot());
     let (mut ratio, mut stat_bulk, mut stat_gap, mut pulls) = (vec![], vec![], vec![], vec![]);
-    for (i, &x) in test.x.iter().enumerate() {
+    for (i, &x) in test.x().iter().enumerate() {
         if in_gap(x) {
             stat_gap.push(stat[i]);
         } else {
             ratio.push(syst[i] / true_sigma(x));
             stat_bulk.push(stat[i]);
-            pulls.push((test.y[i] - p.mean[i]) / tot[i]);
+            pulls.push((test.y()[i] - p.mean[i]) / tot[i]);
         }
     }
     let n = pulls.len() as f64;
@@ -249,19 +251,19 @@ mod tests {
     fn training_data_avoid_the_gap_and_fill_the_rest() {
         let d = heteroscedastic_gap(20_000, 3);
         assert_eq!(d.len(), 20_000);
-        assert!(d.x.iter().all(|&x| (X_RANGE.0..=X_RANGE.1).contains(&x) && !in_gap(x)));
+        assert!(d.x().iter().all(|&x| (X_RANGE.0..=X_RANGE.1).contains(&x) && !in_gap(x)));
         // Uniform on a support of length 5: [-3, 1] holds 4/5 of the points.
-        let left = d.x.iter().filter(|&&x| x <= GAP.0).count() as f64 / d.len() as f64;
+        let left = d.x().iter().filter(|&&x| x <= GAP.0).count() as f64 / d.len() as f64;
         assert!((left - 0.8).abs() < 0.01, "{left}");
         let full = heteroscedastic(20_000, 3);
-        let inside = full.x.iter().filter(|&&x| in_gap(x)).count() as f64 / full.len() as f64;
+        let inside = full.x().iter().filter(|&&x| in_gap(x)).count() as f64 / full.len() as f64;
         assert!((inside - 1.0 / 6.0).abs() < 0.01, "{inside}");
     }
 
     #[test]
     fn residuals_have_the_stated_width() {
         let d = heteroscedastic(50_000, 4);
-        let pulls: Vec<f64> = d.x.iter().zip(&d.y).map(|(&x, &y)| (y - true_mean(x)) / true_sigma(x)).collect();
+        let pulls: Vec<f64> = d.x().iter().zip(d.y()).map(|(&x, &y)| (y - true_mean(x)) / true_sigma(x)).collect();
         let mean = pulls.iter().sum::<f64>() / pulls.len() as f64;
         let var = pulls.iter().map(|p| (p - mean).powi(2)).sum::<f64>() / pulls.len() as f64;
         assert!(mean.abs() < 0.02 && (var.sqrt() - 1.0).abs() < 0.02, "mean {mean}, std {}", var.sqrt());

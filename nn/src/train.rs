@@ -1,18 +1,43 @@
-//! A training loop users do not have to rewrite: epochs, minibatches, a learning-rate
-//! schedule, validation each epoch, early stopping, best-weight restore, a progress bar, a
-//! per-epoch hook, and a clear stop when the loss stops being a number.
+//! A training loop users do not have to rewrite: epochs, minibatches from one sample or two, a
+//! learning-rate schedule, validation each epoch, early stopping, best-weight restore, a
+//! progress bar, a per-epoch hook, exact resume, and guards that stop a run with a clear error
+//! (naming the epoch and batch) before a broken model can replace a good one on disk.
+//!
+//! With `TrainConfig::dir` set, the trainer keeps two checkpoints there, each written atomically:
+//! `last.h5` (after every epoch: weights, optimizer state, every random stream's position, and
+//! the trainer's own state, so that [`Trainer::resume`] continues bit-identically) and `best.h5`
+//! (the weights of the best validation epoch so far, across resumes), plus `history.csv`.
 
 use crate::checkpoint::{Checkpoint, CheckpointError};
-use crate::data::{Dataset, Standardizer};
-use crate::module::Module;
+use crate::data::{Batch, BatchSource, Standardizer};
+use crate::module::{with_mode, Mode, Module};
+use crate::objective::Objective;
 use crate::optim::Optimizer;
 use crate::schedule::{Schedule, Scheduler};
 use autodiff::{no_grad, DType, Device, Result, Rng, Tensor};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
+
+/// Limits beyond which a run counts as diverged. A loss can stay finite while the network
+/// explodes (a clamped log variance keeps a Gaussian NLL near 1e32 while the weights reach 1e7);
+/// these catch that.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Guard {
+    /// No parameter may exceed this in absolute value.
+    pub max_abs_param: f64,
+    /// A batch loss may not exceed this many times the first batch's (at least 1 in magnitude).
+    pub max_loss_growth: f64,
+}
+
+impl Default for Guard {
+    fn default() -> Self {
+        Guard { max_abs_param: 1e6, max_loss_growth: 1e8 }
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct TrainConfig {
@@ -29,12 +54,13 @@ pub struct TrainConfig {
     pub dtype: DType,
     pub drop_last: bool,
     pub progress: bool,
-    /// Write a checkpoint here whenever the validation loss improves (and at the end).
-    pub checkpoint: Option<PathBuf>,
-    /// Stored in checkpoints so the preprocessing travels with the weights.
+    /// Where `last.h5`, `best.h5` and `history.csv` go (see the module docs).
+    pub dir: Option<PathBuf>,
+    /// Stored in the checkpoints so the preprocessing travels with the weights.
     pub standardizer: Option<Standardizer>,
-    /// Epochs already done (for resuming from a checkpoint).
-    pub start_epoch: usize,
+    /// Stored in the checkpoints too (anything the caller wants to keep with the model).
+    pub meta: BTreeMap<String, String>,
+    pub guard: Guard,
 }
 
 impl Default for TrainConfig {
@@ -49,9 +75,10 @@ impl Default for TrainConfig {
             dtype: DType::F32,
             drop_last: false,
             progress: true,
-            checkpoint: None,
+            dir: None,
             standardizer: None,
-            start_epoch: 0,
+            meta: BTreeMap::new(),
+            guard: Guard::default(),
         }
     }
 }
@@ -88,8 +115,54 @@ impl History {
         s
     }
 
-    pub fn save_csv(&self, path: impl AsRef<std::path::Path>) -> std::io::Result<()> {
-        std::fs::write(path, self.to_csv())
+    pub fn save_csv(&self, path: impl AsRef<Path>) -> std::result::Result<(), crate::io::FileError> {
+        let csv = self.to_csv();
+        crate::io::write_atomically(path.as_ref(), |tmp| std::fs::write(tmp, &csv).map_err(|e| e.to_string()))
+    }
+}
+
+/// Everything about a run besides weights, optimizer and random streams that the next epoch
+/// depends on: stored in `last.h5` so that a resumed run behaves as an uninterrupted one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainerState {
+    pub epochs_done: usize,
+    pub best_loss: Option<f64>,
+    pub best_epoch: Option<usize>,
+    pub since_best: usize,
+    pub scheduler: Scheduler,
+    /// The magnitude of the run's first batch loss, the reference for [`Guard::max_loss_growth`].
+    pub loss_scale: Option<f64>,
+    pub history: History,
+}
+
+impl TrainerState {
+    fn fresh(schedule: &Schedule, lr: f64) -> Self {
+        TrainerState {
+            epochs_done: 0,
+            best_loss: None,
+            best_epoch: None,
+            since_best: 0,
+            scheduler: Scheduler::new(schedule.clone(), lr),
+            loss_scale: None,
+            history: History::default(),
+        }
+    }
+
+    /// Checks a state read from a file.
+    pub fn validate(&self) -> std::result::Result<(), String> {
+        let finite = |v: Option<f64>| v.is_none_or(f64::is_finite);
+        if !finite(self.best_loss) || !finite(self.loss_scale) {
+            return Err("holds a best loss or loss scale that is not finite".into());
+        }
+        if self.history.epochs.len() > self.epochs_done || self.best_epoch.is_some_and(|e| e >= self.epochs_done) {
+            return Err(format!(
+                "is inconsistent: {} epochs done, {} in the history, best epoch {:?}",
+                self.epochs_done,
+                self.history.epochs.len(),
+                self.best_epoch
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -102,13 +175,23 @@ pub enum Control {
 
 #[derive(Debug)]
 pub enum TrainError {
-    /// The loss became NaN or infinite. The model holds the last good weights (those of the
-    /// best validation epoch, or of the end of the previous epoch); an on-disk checkpoint is
-    /// left as it was.
+    /// A batch loss became NaN or infinite. The model holds the weights of the end of the
+    /// previous epoch; the checkpoints on disk are as they were.
     NonFinite {
         epoch: usize,
         batch: usize,
         loss: f64,
+    },
+    /// The validation loss is not a number (a NaN in the validation data, or a broken model).
+    NonFiniteValidation {
+        epoch: usize,
+        loss: f64,
+    },
+    /// The run exploded (see [`Guard`]); `batch` is None when found at the end of the epoch.
+    Diverged {
+        epoch: usize,
+        batch: Option<usize>,
+        reason: String,
     },
     Tensor(autodiff::Error),
     Checkpoint(CheckpointError),
@@ -116,12 +199,24 @@ pub enum TrainError {
 
 impl fmt::Display for TrainError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kept = "the model holds the weights of the previous epoch and the checkpoints on disk are unchanged";
         match self {
             TrainError::NonFinite { epoch, batch, loss } => write!(
                 f,
-                "training stopped: the loss is {loss} at epoch {epoch}, batch {batch}; the model holds the last good \
-                 weights. Try a smaller learning rate, check the inputs for outliers, or clamp the head."
+                "training stopped: the loss is {loss} at epoch {}, batch {batch}; {kept}. Try a smaller learning rate, \
+                 check the inputs for outliers, or clamp the head.",
+                epoch + 1
             ),
+            TrainError::NonFiniteValidation { epoch, loss } => write!(
+                f,
+                "training stopped: the validation loss is {loss} after epoch {}; {kept}. Check the validation data \
+                 for NaN or infinite values.",
+                epoch + 1
+            ),
+            TrainError::Diverged { epoch, batch, reason } => {
+                let at = batch.map_or(String::new(), |b| format!(", batch {b}"));
+                write!(f, "training stopped: the run diverged at epoch {}{at}: {reason}; {kept}. Try a smaller learning rate.", epoch + 1)
+            }
             TrainError::Tensor(e) => write!(f, "training failed: {e}"),
             TrainError::Checkpoint(e) => write!(f, "training failed: {e}"),
         }
@@ -142,9 +237,29 @@ impl From<CheckpointError> for TrainError {
     }
 }
 
-/// The batch loss: given the model, a feature batch [b, d] and a target batch [b, t].
-pub trait LossFn<M: ?Sized>: Fn(&M, &Tensor, &Tensor) -> Result<Tensor> {}
-impl<M: ?Sized, F: Fn(&M, &Tensor, &Tensor) -> Result<Tensor>> LossFn<M> for F {}
+/// The batch loss the trainer minimises: given the model, a batch and the training-set size N.
+pub trait Loss<M: ?Sized> {
+    fn loss(&self, model: &M, batch: &Batch, n_train: usize) -> Result<Tensor>;
+    /// Checks before training that the loss fits the model.
+    fn check(&self, _model: &M) -> Result<()> {
+        Ok(())
+    }
+}
+
+impl<M: Module + ?Sized> Loss<M> for Objective {
+    fn loss(&self, model: &M, batch: &Batch, n_train: usize) -> Result<Tensor> {
+        Objective::loss(self, model, batch, n_train)
+    }
+    fn check(&self, model: &M) -> Result<()> {
+        Objective::check(self, model)
+    }
+}
+
+impl<M: ?Sized, F: Fn(&M, &Batch, usize) -> Result<Tensor>> Loss<M> for F {
+    fn loss(&self, model: &M, batch: &Batch, n_train: usize) -> Result<Tensor> {
+        self(model, batch, n_train)
+    }
+}
 
 pub struct Trainer {
     pub config: TrainConfig,
@@ -159,56 +274,137 @@ fn restore<M: Module + ?Sized>(model: &M, weights: &[Tensor]) -> Result<()> {
     model.params().iter().zip(weights).try_for_each(|(p, w)| p.var.set(w))
 }
 
+/// The first parameter that is not finite or exceeds `max_abs`, as a reason.
+fn bad_parameter<M: Module + ?Sized>(model: &M, max_abs: f64) -> Result<Option<String>> {
+    for p in model.params() {
+        let v = p.var.tensor().to_vec_f64()?;
+        if let Some(x) = v.iter().find(|x| !x.is_finite()) {
+            return Ok(Some(format!("parameter {} holds {x}", p.name)));
+        }
+        let biggest = v.iter().fold(0.0f64, |m, x| m.max(x.abs()));
+        if biggest > max_abs {
+            return Ok(Some(format!("parameter {} reached {biggest:.3e} (the limit is {max_abs:.0e})", p.name)));
+        }
+    }
+    Ok(None)
+}
+
+pub const LAST: &str = "last.h5";
+pub const BEST: &str = "best.h5";
+
 impl Trainer {
     pub fn new(config: TrainConfig, device: &Device) -> Self {
         Trainer { config, device: device.clone() }
     }
 
-    /// Mean loss over a dataset, in eval mode and without recording a graph.
-    pub fn evaluate<M: Module + ?Sized>(&self, model: &M, data: &Dataset, loss: &impl LossFn<M>) -> Result<f64> {
-        model.set_training(false);
-        let result = no_grad(|| {
+    /// Mean loss over `data` (weighted by batch size), without recording a graph, with the
+    /// model in evaluation mode (weight draw 0 of a Bayesian network); the mode is restored.
+    pub fn evaluate<M: Module + ?Sized>(
+        &self,
+        model: &M,
+        data: &dyn BatchSource,
+        loss: &impl Loss<M>,
+        n_train: usize,
+    ) -> Result<f64> {
+        let _mode = with_mode(model, Mode::Eval { draw: 0 });
+        no_grad(|| {
             let (mut total, mut n) = (0.0, 0usize);
-            for batch in data.batches(self.config.batch_size.max(1024), None, false, self.config.dtype, &self.device) {
-                let (x, y) = batch?;
-                let b = x.shape()[0];
-                total += loss(model, &x, &y)?.to_scalar()? * b as f64;
+            for batch in data.epoch(self.config.batch_size.max(1024), None, false, self.config.dtype, &self.device) {
+                let batch = batch?;
+                let b = batch.len();
+                total += loss.loss(model, &batch, n_train.max(1))?.to_scalar()? * b as f64;
                 n += b;
             }
             Ok(total / n.max(1) as f64)
-        });
-        model.set_training(true);
-        result
+        })
     }
 
-    /// Trains `model` on `train`, validating on `val` after each epoch. `on_epoch` sees each
-    /// epoch's record and may stop training.
+    /// Trains `model` on `train` from the start, validating on `val` after each epoch. `on_epoch`
+    /// sees each epoch's record and may stop training.
     pub fn fit<M: Module + ?Sized>(
         &self,
         model: &M,
         optimizer: &mut dyn Optimizer,
-        train: &Dataset,
-        val: Option<&Dataset>,
-        loss: impl LossFn<M>,
+        train: &dyn BatchSource,
+        val: Option<&dyn BatchSource>,
+        loss: &impl Loss<M>,
+        on_epoch: impl FnMut(&EpochRecord) -> Control,
+    ) -> std::result::Result<History, TrainError> {
+        let state = TrainerState::fresh(&self.config.schedule, optimizer.learning_rate());
+        self.run(model, optimizer, train, val, loss, on_epoch, state, None)
+    }
+
+    /// Continues the run whose checkpoints are in `dir` (its `last.h5`: weights, optimizer,
+    /// random streams, trainer state; and its `best.h5`), as if it had never stopped. The model
+    /// and optimizer must be built as for the original run.
+    #[allow(clippy::too_many_arguments)]
+    pub fn resume<M: Module + ?Sized>(
+        &self,
+        dir: &Path,
+        model: &M,
+        optimizer: &mut dyn Optimizer,
+        train: &dyn BatchSource,
+        val: Option<&dyn BatchSource>,
+        loss: &impl Loss<M>,
+        on_epoch: impl FnMut(&EpochRecord) -> Control,
+    ) -> std::result::Result<History, TrainError> {
+        // best.h5 is read through the model (the only place its weights fit), then last.h5
+        // overwrites weights and streams; if that fails, the model is put back as it was.
+        let before = snapshot(model);
+        let before_streams: Vec<_> = model.noise_streams().iter().map(|s| s.state()).collect();
+        let best = if dir.join(BEST).is_file() {
+            Checkpoint::load(dir.join(BEST), model, None)?;
+            Some(snapshot(model))
+        } else {
+            None
+        };
+        let head = match Checkpoint::load(dir.join(LAST), model, Some(optimizer)) {
+            Ok(h) => h,
+            Err(e) => {
+                restore(model, &before)?;
+                model.noise_streams().iter().zip(&before_streams).for_each(|(s, st)| s.set_state(st));
+                return Err(e.into());
+            }
+        };
+        let state = head.trainer.ok_or_else(|| {
+            TrainError::Checkpoint(CheckpointError::File(crate::io::FileError::item(
+                &dir.join(LAST),
+                "attribute 'trainer'",
+                "is missing: this checkpoint was not written by a training run and cannot be resumed",
+            )))
+        })?;
+        self.run(model, optimizer, train, val, loss, on_epoch, state, best)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn run<M: Module + ?Sized>(
+        &self,
+        model: &M,
+        optimizer: &mut dyn Optimizer,
+        train: &dyn BatchSource,
+        val: Option<&dyn BatchSource>,
+        loss: &impl Loss<M>,
         mut on_epoch: impl FnMut(&EpochRecord) -> Control,
+        mut state: TrainerState,
+        mut best: Option<Vec<Tensor>>,
     ) -> std::result::Result<History, TrainError> {
         let cfg = &self.config;
-        let steps_per_epoch = if cfg.drop_last {
-            train.len() / cfg.batch_size.max(1)
-        } else {
-            train.len().div_ceil(cfg.batch_size.max(1))
-        };
-        let mut scheduler = Scheduler::new(cfg.schedule.clone(), optimizer.learning_rate());
-        let mut history = History::default();
-        let mut best: Option<(f64, Vec<Tensor>)> = None;
+        loss.check(model)?;
+        if let Some(dir) = &cfg.dir {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                TrainError::Checkpoint(CheckpointError::File(crate::io::FileError::new(
+                    dir,
+                    format!("cannot create the directory: {e}"),
+                )))
+            })?;
+        }
+        let n_train = train.len();
+        let steps_per_epoch = train.steps(cfg.batch_size, cfg.drop_last);
+        let _mode = with_mode(model, Mode::Train);
         let mut last_good = snapshot(model);
-        let mut since_best = 0usize;
-        model.set_training(true);
-        let bar = if cfg.progress {
-            ProgressBar::new((steps_per_epoch * cfg.epochs.saturating_sub(cfg.start_epoch)) as u64)
-        } else {
-            ProgressBar::hidden()
-        };
+        let remaining = cfg.epochs.saturating_sub(state.epochs_done);
+        let bar =
+            if cfg.progress { ProgressBar::new((steps_per_epoch * remaining) as u64) } else { ProgressBar::hidden() };
         bar.set_style(
             ProgressStyle::with_template(
                 "{spinner} epoch {prefix} [{bar:30}] {pos}/{len} batches, {per_sec} ({eta} left) {msg}",
@@ -216,27 +412,39 @@ impl Trainer {
             .unwrap_or_else(|_| ProgressStyle::default_bar())
             .progress_chars("=> "),
         );
-        for epoch in cfg.start_epoch..cfg.epochs {
+        let fail = |e: TrainError, good: &[Tensor], bar: &ProgressBar| -> TrainError {
+            bar.abandon();
+            match restore(model, good) {
+                Ok(()) => e,
+                Err(r) => TrainError::Tensor(r),
+            }
+        };
+        for epoch in state.epochs_done..cfg.epochs {
             bar.set_prefix(format!("{}/{}", epoch + 1, cfg.epochs));
             let start = Instant::now();
             let mut shuffle = Rng::new(cfg.seed).fork(epoch as u64);
             let (mut total, mut seen) = (0.0, 0usize);
             for (b, batch) in
-                train.batches(cfg.batch_size, Some(&mut shuffle), cfg.drop_last, cfg.dtype, &self.device).enumerate()
+                train.epoch(cfg.batch_size, Some(&mut shuffle), cfg.drop_last, cfg.dtype, &self.device).enumerate()
             {
-                let (x, y) = batch?;
-                optimizer.set_learning_rate(scheduler.lr(optimizer.steps()));
-                let l = loss(model, &x, &y)?;
+                let batch = batch?;
+                optimizer.set_learning_rate(state.scheduler.lr(optimizer.steps()));
+                let l = loss.loss(model, &batch, n_train)?;
                 let value = l.to_scalar()?;
                 if !value.is_finite() {
-                    bar.abandon();
-                    let good = best.as_ref().map_or(&last_good, |(_, w)| w);
-                    restore(model, good)?;
-                    return Err(TrainError::NonFinite { epoch, batch: b, loss: value });
+                    return Err(fail(TrainError::NonFinite { epoch, batch: b, loss: value }, &last_good, &bar));
+                }
+                let scale = *state.loss_scale.get_or_insert(value.abs());
+                if value.abs() > cfg.guard.max_loss_growth * scale.max(1.0) {
+                    let reason = format!(
+                        "the batch loss {value:.3e} is over {:.0e} times the first one ({scale:.3e})",
+                        cfg.guard.max_loss_growth
+                    );
+                    return Err(fail(TrainError::Diverged { epoch, batch: Some(b), reason }, &last_good, &bar));
                 }
                 let grads = l.backward()?;
                 optimizer.step(&grads)?;
-                let n = x.shape()[0];
+                let n = batch.len();
                 total += value * n as f64;
                 seen += n;
                 bar.inc(1);
@@ -244,10 +452,16 @@ impl Trainer {
                     bar.set_message(format!("loss {:.4}", total / seen.max(1) as f64));
                 }
             }
+            if let Some(reason) = bad_parameter(model, cfg.guard.max_abs_param)? {
+                return Err(fail(TrainError::Diverged { epoch, batch: None, reason }, &last_good, &bar));
+            }
             let val_loss = match val {
-                Some(v) if !v.is_empty() => Some(self.evaluate(model, v, &loss)?),
+                Some(v) if !v.is_empty() => Some(self.evaluate(model, v, loss, n_train)?),
                 _ => None,
             };
+            if let Some(v) = val_loss.filter(|v| !v.is_finite()) {
+                return Err(fail(TrainError::NonFiniteValidation { epoch, loss: v }, &last_good, &bar));
+            }
             let seconds = start.elapsed().as_secs_f64();
             let record = EpochRecord {
                 epoch,
@@ -274,49 +488,62 @@ impl Trainer {
             last_good = snapshot(model);
             let monitored = val_loss.unwrap_or(record.train_loss);
             if let Some(v) = val_loss {
-                scheduler.end_epoch(v);
+                state.scheduler.end_epoch(v);
             }
-            if best.as_ref().is_none_or(|(b, _)| monitored < *b) {
-                best = Some((monitored, last_good.clone()));
-                history.best_epoch = Some(epoch);
-                history.best_val_loss = Some(monitored);
-                since_best = 0;
-                if let Some(path) = &cfg.checkpoint {
-                    self.save(path, model, optimizer, epoch + 1)?;
-                }
+            let improved = state.best_loss.is_none_or(|b| monitored < b);
+            if improved {
+                best = Some(last_good.clone());
+                state.best_loss = Some(monitored);
+                state.best_epoch = Some(epoch);
+                state.since_best = 0;
             } else {
-                since_best += 1;
+                state.since_best += 1;
             }
-            history.epochs.push(record);
-            let stop = on_epoch(history.epochs.last().expect("just pushed")) == Control::Stop;
-            if stop || cfg.patience.is_some_and(|p| since_best >= p) {
-                history.stopped_early = epoch + 1 < cfg.epochs;
+            state.epochs_done = epoch + 1;
+            state.history.epochs.push(record);
+            state.history.best_epoch = state.best_epoch;
+            state.history.best_val_loss = state.best_loss;
+            let stop = on_epoch(state.history.epochs.last().expect("just pushed")) == Control::Stop;
+            let patience_over = cfg.patience.is_some_and(|p| state.since_best >= p);
+            if stop || patience_over {
+                state.history.stopped_early = epoch + 1 < cfg.epochs;
+            }
+            if let Some(dir) = &cfg.dir {
+                if improved {
+                    self.save(&dir.join(BEST), model, None, &state)?;
+                }
+                self.save(&dir.join(LAST), model, Some(&*optimizer), &state)?;
+                state.history.save_csv(dir.join("history.csv")).map_err(|e| TrainError::Checkpoint(e.into()))?;
+            }
+            if stop || patience_over {
                 break;
             }
         }
         bar.finish_and_clear();
         if cfg.keep_best {
-            if let Some((_, w)) = &best {
+            if let Some(w) = &best {
                 restore(model, w)?;
             }
         }
-        Ok(history)
+        Ok(state.history)
     }
 
     fn save<M: Module + ?Sized>(
         &self,
-        path: &PathBuf,
+        path: &Path,
         model: &M,
-        opt: &dyn Optimizer,
-        epoch: usize,
+        opt: Option<&dyn Optimizer>,
+        state: &TrainerState,
     ) -> std::result::Result<(), CheckpointError> {
         let ckpt = Checkpoint {
-            architecture: model.architecture(),
-            epoch: epoch as u64,
-            optimizer_steps: opt.steps(),
+            spec: model.spec().cloned(),
             standardizer: self.config.standardizer.clone(),
-            meta: Default::default(),
+            meta: self.config.meta.clone(),
+            epoch: state.epochs_done as u64,
+            optimizer_steps: opt.map_or(0, |o| o.steps()),
+            streams: Vec::new(),
+            trainer: Some(state.clone()),
         };
-        ckpt.save(path, model, Some(opt))
+        ckpt.save(path, model, opt)
     }
 }

@@ -6,8 +6,11 @@
 //! one coherent network (the papers' `VBLinear`). See docs/bnn-loss.md for the derivation.
 
 use crate::activation::Activation;
+use crate::linear::Init;
 use crate::mlp::MlpSpec;
-use crate::module::{prefixed, Module, Param};
+use crate::model::{Head, ModelKind, ModelSpec};
+use crate::module::{Mode, Module, NoiseStream, Param, Sampling};
+use crate::stack::{Layer, Stack};
 use autodiff::{no_grad, DType, Device, Error, Result, Rng, Tensor, Var};
 use serde::{Deserialize, Serialize};
 use std::sync::Mutex;
@@ -39,6 +42,17 @@ pub struct VariationalConfig {
     pub logsig2_init: f64,
 }
 
+impl VariationalConfig {
+    pub fn validate(&self) -> Result<()> {
+        let (lo, hi) = self.logsig2_range;
+        let ok = self.prior_sigma > 0.0 && self.prior_sigma.is_finite() && lo < hi && self.logsig2_init.is_finite();
+        if !ok {
+            return Err(Error::Invalid { op: "VariationalConfig", msg: format!("bad configuration {self:?}") });
+        }
+        Ok(())
+    }
+}
+
 impl Default for VariationalConfig {
     fn default() -> Self {
         VariationalConfig {
@@ -66,12 +80,15 @@ fn sample_pre_activation(mean: &Tensor, var: &Tensor, eps: Tensor) -> Result<Ten
     })
 }
 
-struct Sampling {
-    training: bool,
-    map: bool,
-    /// The evaluation weight sample, drawn on first use after `resample`.
-    cached: Option<Tensor>,
-    rng: Rng,
+/// The stream that evaluation draws derive from: draw k of a layer uses
+/// `Rng::new(noise seed).fork(EVAL_STREAM).fork(k)`, so it never advances the training noise.
+const EVAL_STREAM: u64 = 0xE7A1;
+
+/// The weight sample of the last evaluation draw, with the parameter versions it came from.
+struct CachedDraw {
+    draw: u64,
+    versions: (u64, u64),
+    weight: Tensor,
 }
 
 pub struct VariationalLinear {
@@ -79,7 +96,9 @@ pub struct VariationalLinear {
     pub logsig2: Var,
     pub bias: Var,
     pub config: VariationalConfig,
-    state: Mutex<Sampling>,
+    noise: NoiseStream,
+    mode: Mutex<Mode>,
+    cache: Mutex<Option<CachedDraw>>,
 }
 
 impl VariationalLinear {
@@ -94,22 +113,34 @@ impl VariationalLinear {
         init: &mut Rng,
         noise: Rng,
     ) -> Result<Self> {
-        if config.prior_sigma <= 0.0 || config.logsig2_range.0 >= config.logsig2_range.1 {
-            return Err(Error::Invalid { op: "VariationalLinear", msg: format!("bad configuration {config:?}") });
-        }
-        let mu = init.normal(&[fan_in, fan_out], dtype, dev)?.mul_scalar(1.0 / (fan_in.max(1) as f64).sqrt())?;
+        Self::with_init(fan_in, fan_out, config, Init::NormalFanIn, dtype, dev, init, NoiseStream::new("noise", noise))
+    }
+
+    /// A layer whose means and bias start as `weight_init` prescribes.
+    #[allow(clippy::too_many_arguments)]
+    pub fn with_init(
+        fan_in: usize,
+        fan_out: usize,
+        config: VariationalConfig,
+        weight_init: Init,
+        dtype: DType,
+        dev: &Device,
+        init: &mut Rng,
+        noise: NoiseStream,
+    ) -> Result<Self> {
+        config.validate()?;
+        let mu = weight_init.weight(fan_in, fan_out, dtype, dev, init)?;
         let logsig2 = init.normal(&[fan_in, fan_out], dtype, dev)?.affine(1e-3, config.logsig2_init)?;
+        let bias = weight_init.bias(fan_in, &[fan_out], dtype, dev, init)?;
         Ok(VariationalLinear {
             mu: Var::new(&mu)?,
             logsig2: Var::new(&logsig2)?,
-            bias: Var::new(&Tensor::zeros(&[fan_out], dtype, dev)?)?,
+            bias: Var::new(&bias)?,
             config,
-            state: Mutex::new(Sampling { training: true, map: false, cached: None, rng: noise }),
+            noise,
+            mode: Mutex::new(Mode::Train),
+            cache: Mutex::new(None),
         })
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Sampling> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn clamped_logsig2(&self) -> Result<Tensor> {
@@ -125,6 +156,20 @@ impl VariationalLinear {
         mu.add(&sigma.mul(&xi)?)
     }
 
+    /// The weights of evaluation draw `draw`: a fixed function of the layer's noise seed, the
+    /// draw number and the current parameters, cached while those stay the same.
+    fn draw_weight(&self, draw: u64) -> Result<Tensor> {
+        let versions = (self.mu.version(), self.logsig2.version());
+        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(c) = cache.as_ref().filter(|c| c.draw == draw && c.versions == versions) {
+            return Ok(c.weight.clone());
+        }
+        let mut rng = Rng::new(self.noise.seed()).fork(EVAL_STREAM).fork(draw);
+        let weight = no_grad(|| self.sample_weight(&mut rng))?.detach();
+        *cache = Some(CachedDraw { draw, versions, weight: weight.clone() });
+        Ok(weight)
+    }
+
     /// KL[q || p] in closed form, summed over weights:
     /// 0.5 sum[(sigma^2 + mu^2) / sigma_p^2 - 1 - log sigma^2 + log sigma_p^2].
     pub fn kl_divergence(&self) -> Result<Tensor> {
@@ -133,146 +178,131 @@ impl VariationalLinear {
         let mu2 = self.mu.tensor().square()?;
         ls.exp()?.add(&mu2)?.mul_scalar(prec)?.sub(&ls)?.affine(0.5, -0.5 - 0.5 * prec.ln())?.sum_all()
     }
-}
 
-impl Module for VariationalLinear {
-    fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let mut st = self.lock();
+    /// The forward pass in `mode`; no lock is held while it computes.
+    fn forward_in(&self, x: &Tensor, mode: Mode) -> Result<Tensor> {
         let b = self.bias.tensor();
-        if st.map {
-            return x.matmul_add(&self.mu.tensor(), &b);
-        }
-        if !st.training {
-            if st.cached.is_none() {
-                let w = self.sample_weight(&mut st.rng)?.detach();
-                st.cached = Some(w);
+        let draw = match mode {
+            Mode::Map => return x.matmul_add(&self.mu.tensor(), &b),
+            Mode::Eval { draw } => return x.matmul_add(&self.draw_weight(draw)?, &b),
+            Mode::Train => self.config.estimator,
+        };
+        let out_shape = [&x.shape()[..x.rank() - 1], &[self.mu.shape()[1]]].concat();
+        let out_numel: usize = out_shape.iter().product();
+        match draw {
+            Estimator::Reparameterization => {
+                let mut rng = self.noise.take(self.mu.tensor().numel());
+                x.matmul_add(&self.sample_weight(&mut rng)?, &b)
             }
-            let w = st
-                .cached
-                .as_ref()
-                .ok_or_else(|| Error::Invalid { op: "VariationalLinear", msg: "no sample".into() })?;
-            return x.matmul_add(w, &b);
-        }
-        match self.config.estimator {
-            Estimator::Reparameterization => x.matmul_add(&self.sample_weight(&mut st.rng)?, &b),
             Estimator::LocalReparameterization => {
                 let mean = x.matmul_add(&self.mu.tensor(), &b)?;
                 let eps_var = Tensor::scalar(VAR_EPS, x.dtype(), x.device())?;
                 let var = x.square()?.matmul_add(&self.clamped_logsig2()?.exp()?, &eps_var)?;
-                let eps = st.rng.normal(mean.shape(), mean.dtype(), mean.device())?;
+                let eps = self.noise.take(out_numel).normal(mean.shape(), mean.dtype(), mean.device())?;
                 sample_pre_activation(&mean, &var, eps)
             }
             Estimator::Flipout => {
                 let mu = self.mu.tensor();
+                let mut rng = self.noise.take(mu.numel() + x.numel() + out_numel);
                 let sigma = self.clamped_logsig2()?.mul_scalar(0.5)?.exp()?;
-                let dw = sigma.mul(&st.rng.normal(mu.shape(), mu.dtype(), mu.device())?)?;
-                let rows = &x.shape()[..x.rank() - 1];
-                let s_in = st.rng.rademacher(x.shape(), x.dtype(), x.device())?;
-                let out_shape = [rows, &[mu.shape()[1]]].concat();
-                let s_out = st.rng.rademacher(&out_shape, x.dtype(), x.device())?;
+                let dw = sigma.mul(&rng.normal(mu.shape(), mu.dtype(), mu.device())?)?;
+                let s_in = rng.rademacher(x.shape(), x.dtype(), x.device())?;
+                let s_out = rng.rademacher(&out_shape, x.dtype(), x.device())?;
                 let perturbation = x.mul(&s_in)?.matmul(&dw)?.mul(&s_out)?;
                 x.matmul_add(&mu, &b)?.add(&perturbation)
             }
         }
+    }
+}
+
+impl Layer for VariationalLinear {
+    fn check(spec: &ModelSpec) -> Result<()> {
+        match spec.kind {
+            ModelKind::Variational(c) => c.validate(),
+            other => Err(Error::Invalid {
+                op: "VariationalMlp",
+                msg: format!("a variational MLP cannot be built as {other:?}"),
+            }),
+        }
+    }
+
+    fn build(
+        index: usize,
+        fan_in: usize,
+        fan_out: usize,
+        spec: &ModelSpec,
+        dtype: DType,
+        dev: &Device,
+        root: &Rng,
+    ) -> Result<Self> {
+        let ModelKind::Variational(config) = spec.kind else {
+            return Err(Error::Invalid { op: "VariationalMlp", msg: "not a variational specification".into() });
+        };
+        let mut init = root.fork(2 * index as u64);
+        let noise = NoiseStream::new(format!("layers.{index}.noise"), root.fork(2 * index as u64 + 1));
+        VariationalLinear::with_init(fan_in, fan_out, config, spec.mlp.init, dtype, dev, &mut init, noise)
+    }
+
+    fn forward(&self, x: &Tensor, mode: Mode) -> Result<Tensor> {
+        self.forward_in(x, mode)
+    }
+
+    fn params(&self) -> Vec<Param> {
+        Module::params(self)
+    }
+
+    fn kl(&self) -> Result<Option<Tensor>> {
+        self.kl_divergence().map(Some)
+    }
+
+    fn noise(&self) -> Option<&NoiseStream> {
+        Some(&self.noise)
+    }
+
+    fn sampling(_spec: &ModelSpec) -> Sampling {
+        Sampling::WeightDraws
+    }
+}
+
+impl Module for VariationalLinear {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        self.forward_in(x, self.mode())
     }
 
     fn params(&self) -> Vec<Param> {
         vec![Param::new("mu", &self.mu), Param::new("logsig2", &self.logsig2), Param::new("bias", &self.bias)]
     }
 
-    fn set_training(&self, on: bool) {
-        let mut st = self.lock();
-        st.training = on;
-        st.cached = None;
+    fn mode(&self) -> Mode {
+        *self.mode.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn resample(&self) {
-        self.lock().cached = None;
+    fn set_mode(&self, mode: Mode) {
+        *self.mode.lock().unwrap_or_else(|e| e.into_inner()) = mode;
     }
 
-    fn set_map(&self, on: bool) {
-        self.lock().map = on;
+    fn sampling(&self) -> Sampling {
+        Sampling::WeightDraws
     }
 
     fn kl(&self) -> Result<Option<Tensor>> {
         self.kl_divergence().map(Some)
     }
+
+    fn noise_streams(&self) -> Vec<NoiseStream> {
+        vec![self.noise.clone()]
+    }
 }
 
 /// An MLP of variational layers: the BNN of the calibration study.
-pub struct VariationalMlp {
-    pub spec: MlpSpec,
-    pub config: VariationalConfig,
-    pub layers: Vec<VariationalLinear>,
-}
+pub type VariationalMlp = Stack<VariationalLinear>;
 
-impl VariationalMlp {
-    /// Builds the network; `seed` fixes the initial values and the sampling noise.
-    pub fn new(spec: &MlpSpec, config: VariationalConfig, dtype: DType, dev: &Device, seed: u64) -> Result<Self> {
-        let root = Rng::new(seed);
-        let widths: Vec<usize> =
-            std::iter::once(spec.inputs).chain(spec.hidden.iter().copied()).chain([spec.outputs]).collect();
-        let layers = widths
-            .windows(2)
-            .enumerate()
-            .map(|(i, w)| {
-                let mut init = root.fork(2 * i as u64);
-                VariationalLinear::new(w[0], w[1], config, dtype, dev, &mut init, root.fork(2 * i as u64 + 1))
-            })
-            .collect::<Result<Vec<_>>>()?;
-        Ok(VariationalMlp { spec: spec.clone(), config, layers })
-    }
-
-    /// The BNN of the calibration study's Rust default: 15 -> 64 -> 64 -> 64 -> 2, tanh.
+impl Stack<VariationalLinear> {
+    /// The BNN of the calibration study's Rust default: 15 -> 64 -> 64 -> 64 -> 2, tanh, the
+    /// papers' N(0, 1/fan_in) mean initialisation, a (mean, log variance) head.
     pub fn calibration_default(dev: &Device, seed: u64) -> Result<Self> {
-        let spec = MlpSpec::new(15, &[64, 64, 64], 2).activation(Activation::Tanh);
-        Self::new(&spec, VariationalConfig::default(), DType::F32, dev, seed)
-    }
-}
-
-impl Module for VariationalMlp {
-    fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let last = self.layers.len() - 1;
-        let mut h = x.clone();
-        for (i, layer) in self.layers.iter().enumerate() {
-            h = layer.forward(&h)?;
-            h = if i < last { self.spec.activation.apply(&h)? } else { self.spec.output_activation.apply(&h)? };
-        }
-        Ok(h)
-    }
-
-    fn params(&self) -> Vec<Param> {
-        self.layers.iter().enumerate().flat_map(|(i, l)| prefixed(&format!("layers.{i}"), l.params())).collect()
-    }
-
-    fn set_training(&self, on: bool) {
-        self.layers.iter().for_each(|l| l.set_training(on));
-    }
-
-    fn resample(&self) {
-        self.layers.iter().for_each(|l| l.resample());
-    }
-
-    fn set_map(&self, on: bool) {
-        self.layers.iter().for_each(|l| l.set_map(on));
-    }
-
-    fn kl(&self) -> Result<Option<Tensor>> {
-        let mut total: Option<Tensor> = None;
-        for l in &self.layers {
-            let k = l.kl_divergence()?;
-            total = Some(match total {
-                Some(t) => t.add(&k)?,
-                None => k,
-            });
-        }
-        Ok(total)
-    }
-
-    fn architecture(&self) -> String {
-        let spec = serde_json::to_string(&self.spec).unwrap_or_default();
-        let cfg = serde_json::to_string(&self.config).unwrap_or_default();
-        format!("variational {spec} {cfg}")
+        let mlp = MlpSpec::new(15, &[64, 64, 64], 2).activation(Activation::Tanh).init(Init::NormalFanIn);
+        Self::new(&ModelSpec::variational(mlp, VariationalConfig::default(), Head::Gaussian), DType::F32, dev, seed)
     }
 }
 
@@ -281,7 +311,7 @@ impl Module for VariationalMlp {
 /// `n_train` is the size of the whole training set, not of the batch: multiplying this loss by
 /// N gives an unbiased estimate of the negative ELBO (docs/bnn-loss.md, eq. 3). Dividing the KL
 /// by the batch size instead, or summing it per batch, over-regularises by N / B.
-pub fn elbo_loss(batch_mean_nll: &Tensor, model: &dyn Module, n_train: usize) -> Result<Tensor> {
+pub fn elbo_loss<M: Module + ?Sized>(batch_mean_nll: &Tensor, model: &M, n_train: usize) -> Result<Tensor> {
     if n_train == 0 {
         return Err(Error::Invalid { op: "elbo_loss", msg: "n_train must be the (positive) training-set size".into() });
     }

@@ -9,12 +9,12 @@
 
 use autodiff::check::{check_grads, CheckOptions};
 use autodiff::{no_grad, DType, Device, Result, Rng, Tensor, TensorId, Var};
-use nn::ensemble::{rbf_repulsion, repulsive_loss, EnsembleMlp, RepulsionSpace, RepulsiveConfig};
+use nn::ensemble::{rbf_repulsion, EnsembleMlp, RepulsionSpace};
 use nn::loss::{gaussian_nll, gaussian_nll_terms, split_mean_logvar};
 use nn::mlp::MlpSpec;
 use nn::predictive::{predict, Prediction};
 use nn::variational::{elbo_loss, Estimator, VariationalConfig, VariationalLinear, VariationalMlp};
-use nn::{toy, Activation, Module};
+use nn::{toy, Activation, Batch, Head, Init, Likelihood, Mode, ModelSpec, Module, Objective, Regulariser, Sampling};
 
 const F64: DType = DType::F64;
 const ESTIMATORS: [Estimator; 3] =
@@ -52,6 +52,38 @@ fn assert_close(a: &[f64], b: &[f64], tol: f64, what: &str) {
     for (i, (x, y)) in a.iter().zip(b).enumerate() {
         assert!((x - y).abs() <= tol * (1.0 + x.abs().max(y.abs())), "{what}[{i}]: {x} vs {y}");
     }
+}
+
+/// The BNN of these tests: the papers' N(0, 1/fan_in) means, a Gaussian head.
+fn bnn(spec: &MlpSpec, cfg: VariationalConfig, seed: u64) -> VariationalMlp {
+    let spec = ModelSpec::variational(spec.clone().init(Init::NormalFanIn), cfg, Head::Gaussian);
+    VariationalMlp::new(&spec, F64, &dev(), seed).unwrap()
+}
+
+fn ensemble(spec: &MlpSpec, members: usize, seed: u64) -> EnsembleMlp {
+    EnsembleMlp::new(&ModelSpec::ensemble(spec.clone(), members, Head::Gaussian), F64, &dev(), seed).unwrap()
+}
+
+fn members_of(model: &EnsembleMlp) -> usize {
+    match model.sampling() {
+        Sampling::Members(m) => m,
+        other => panic!("not an ensemble: {other:?}"),
+    }
+}
+
+/// The repulsive-ensemble loss through the trainer's objective: Gaussian NLL summed over members,
+/// beta times the kernel term / N, and the weight prior.
+fn re_loss(
+    model: &EnsembleMlp,
+    x: &Tensor,
+    y: &Tensor,
+    beta: f64,
+    space: RepulsionSpace,
+    prior_sigma: Option<f64>,
+    n: usize,
+) -> Result<Tensor> {
+    let objective = Objective::new(Likelihood::Gaussian, Regulariser::Repulsion { beta, space, prior_sigma });
+    objective.loss(model, &Batch { x: x.clone(), y: y.clone(), w: None }, n)
 }
 
 fn vars_of(m: &dyn Module) -> Vec<Var> {
@@ -196,18 +228,17 @@ fn batch_loss_times_n_estimates_the_negative_elbo() {
     let spec = MlpSpec::new(1, &[8], 2).activation(Activation::Tanh);
     for estimator in ESTIMATORS {
         let cfg = VariationalConfig { estimator, ..VariationalConfig::default() };
-        let model = VariationalMlp::new(&spec, cfg, F64, &dev(), 7).unwrap();
+        let model = bnn(&spec, cfg, 7);
         // A wide posterior, so that the expectation over q is far from a single network.
         for l in &model.layers {
             l.logsig2.set(&l.logsig2.tensor().full_like(-2.5).unwrap()).unwrap();
         }
         let kl = model.kl().unwrap().unwrap().to_scalar().unwrap();
 
-        model.set_training(false);
         let direct: Vec<f64> = no_grad(|| {
             (0..3000)
-                .map(|_| {
-                    model.resample();
+                .map(|k| {
+                    model.set_mode(Mode::Eval { draw: k });
                     let (mu, lv) = split_mean_logvar(&model.forward(&x)?)?;
                     Ok(gaussian_nll_terms(&mu, &lv, &y)?.sum_all()?.to_scalar()? + kl)
                 })
@@ -216,14 +247,14 @@ fn batch_loss_times_n_estimates_the_negative_elbo() {
         .unwrap();
         let (neg_elbo, se_direct) = mean_and_se(&direct);
 
-        model.set_training(true);
+        model.set_mode(Mode::Train);
         let (batch, epochs) = (16, 750);
         let mut per_batch = Vec::new();
         let mut wrong = Vec::new(); // the KL divided by the batch size instead of N
         no_grad(|| {
             for e in 0..epochs {
                 for b in data.batches(batch, Some(&mut Rng::new(99).fork(e)), false, F64, &dev()) {
-                    let (xb, yb) = b?;
+                    let Batch { x: xb, y: yb, .. } = b?;
                     let nll = gaussian_nll(&model.forward(&xb)?, &yb.reshape(&[batch])?)?;
                     per_batch.push(n as f64 * elbo_loss(&nll, &model, n)?.to_scalar()?);
                     wrong.push(n as f64 * elbo_loss(&nll, &model, batch)?.to_scalar()?);
@@ -345,7 +376,9 @@ fn gradcheck_variational_forward_each_estimator() {
         for map in [false, true] {
             let f = |xs: &[Tensor]| {
                 let l = layer(estimator, 1.0, 77);
-                l.set_map(map);
+                if map {
+                    l.set_mode(Mode::Map);
+                }
                 let input = Var::new(&xs[0])?;
                 let vars = [input.clone(), l.mu.clone(), l.logsig2.clone(), l.bias.clone()];
                 through_params(&vars, xs, || l.forward(&input.tensor()))
@@ -370,7 +403,7 @@ fn gradcheck_elbo_loss() {
     for estimator in ESTIMATORS {
         let cfg = VariationalConfig { estimator, ..VariationalConfig::default() };
         let build = || {
-            let m = VariationalMlp::new(&spec, cfg, F64, &dev(), 9).unwrap();
+            let m = bnn(&spec, cfg, 9);
             for (i, l) in m.layers.iter().enumerate() {
                 l.logsig2.set(&t(&uniforms(70 + i as u64, -3.0, -0.5, l.mu.tensor().numel()), &l.mu.shape())).unwrap();
             }
@@ -429,15 +462,18 @@ fn particles(model: &EnsembleMlp, x: &Tensor, y: &Tensor, space: RepulsionSpace)
         match space {
             RepulsionSpace::Losses => gaussian_nll_terms(&mu, &lv, &yb)?.to_vec_f64(),
             RepulsionSpace::Predictions => mu.to_vec_f64(),
-            RepulsionSpace::Weights => Ok((0..model.members)
-                .flat_map(|i| {
-                    model.weights.iter().chain(&model.biases).flat_map(move |v| {
-                        let w = host(&v.tensor());
-                        let per = w.len() / model.members;
-                        w[i * per..(i + 1) * per].to_vec()
+            RepulsionSpace::Weights => {
+                let members = members_of(model);
+                Ok((0..members)
+                    .flat_map(|i| {
+                        model.params().into_iter().flat_map(move |p| {
+                            let w = host(&p.var.tensor());
+                            let per = w.len() / members;
+                            w[i * per..(i + 1) * per].to_vec()
+                        })
                     })
-                })
-                .collect()),
+                    .collect())
+            }
         }
     })
     .unwrap()
@@ -454,9 +490,8 @@ fn gradcheck_repulsive_loss() {
     let (x, y) = data.tensors(F64, &dev()).unwrap();
     let y = y.reshape(&[batch]).unwrap();
     for space in [RepulsionSpace::Losses, RepulsionSpace::Predictions, RepulsionSpace::Weights] {
-        let cfg = RepulsiveConfig { beta: 1.0, space, prior_sigma: Some(0.8), n_train: n };
-        let plain = RepulsiveConfig { beta: 0.0, ..cfg };
-        let model = EnsembleMlp::new(&spec, members, F64, &dev(), 4).unwrap();
+        let (beta, prior) = (1.0, Some(0.8));
+        let model = ensemble(&spec, members, 4);
         let vars = vars_of(&model);
         let inputs: Vec<Tensor> = vars.iter().map(|v| v.tensor().detach()).collect();
         let p0 = particles(&model, &x, &y, space);
@@ -466,9 +501,9 @@ fn gradcheck_repulsive_loss() {
             for (v, xi) in vars.iter().zip(xs) {
                 v.set(&xi.detach())?;
             }
-            let value = no_grad(|| repulsive_loss(&model, &x, &y, &plain))?.to_scalar()?
-                + kde_potential(&particles(&model, &x, &y, space), &p0, d, h0, cfg.beta, n);
-            let graph = repulsive_loss(&model, &x, &y, &cfg)?;
+            let value = no_grad(|| re_loss(&model, &x, &y, 0.0, space, prior, n))?.to_scalar()?
+                + kde_potential(&particles(&model, &x, &y, space), &p0, d, h0, beta, n);
+            let graph = re_loss(&model, &x, &y, beta, space, prior, n)?;
             with_gradient_of(&Tensor::scalar(value, F64, &dev())?, &graph, vars.iter().map(|v| v.id()).collect(), xs)
         };
         let report = check_grads(f, &inputs, &opts()).unwrap();
@@ -479,10 +514,10 @@ fn gradcheck_repulsive_loss() {
 // ----- behaviour -----------------------------------------------------------------------------
 
 #[test]
-fn eval_mode_keeps_one_weight_sample_until_resample() {
+fn eval_draw_k_is_one_fixed_weight_sample() {
     let l = layer(Estimator::LocalReparameterization, 1.0, 5);
     let x = t(&normals(90, 12), &[4, 3]);
-    l.set_training(false);
+    l.set_mode(Mode::Eval { draw: 0 });
     let a = host(&l.forward(&x).unwrap());
     let b = host(&l.forward(&x).unwrap());
     assert_eq!(a, b, "two evaluations in eval mode drew different weights");
@@ -496,21 +531,28 @@ fn eval_mode_keeps_one_weight_sample_until_resample() {
             assert!((by_hand - a[r * 2 + j]).abs() < 1e-12, "row {r}: not one coherent weight sample");
         }
     }
-    l.resample();
+    l.set_mode(Mode::Eval { draw: 1 });
     let c = host(&l.forward(&x).unwrap());
-    assert!(a.iter().zip(&c).all(|(u, v)| u != v), "resample() did not draw new weights");
+    assert!(a.iter().zip(&c).all(|(u, v)| u != v), "draw 1 is the same network as draw 0");
     assert_eq!(c, host(&l.forward(&x).unwrap()));
+    // Draw 0 again is the network of draw 0: draws are a function of their number, not of
+    // how many were made before (so a prediction in batches uses the same network per draw).
+    l.set_mode(Mode::Eval { draw: 0 });
+    assert_eq!(a, host(&l.forward(&x).unwrap()));
+    // A training step that changes the parameters changes the draw's weights too.
+    l.mu.set(&l.mu.tensor().affine(1.0, 0.5).unwrap()).unwrap();
+    assert_ne!(a, host(&l.forward(&x).unwrap()), "a stale cached weight sample was used");
     // The same holds for a whole network, and going back to training draws per batch again.
-    let net = VariationalMlp::new(&MlpSpec::new(3, &[5], 2), VariationalConfig::default(), F64, &dev(), 1).unwrap();
+    let net = bnn(&MlpSpec::new(3, &[5], 2), VariationalConfig::default(), 1);
     for layer in &net.layers {
         layer.logsig2.set(&layer.logsig2.tensor().full_like(-2.0).unwrap()).unwrap();
     }
-    net.set_training(false);
+    net.set_mode(Mode::Eval { draw: 3 });
     let y1 = host(&net.forward(&x).unwrap());
     assert_eq!(y1, host(&net.forward(&x).unwrap()));
-    net.resample();
+    net.set_mode(Mode::Eval { draw: 4 });
     assert_ne!(y1, host(&net.forward(&x).unwrap()));
-    net.set_training(true);
+    net.set_mode(Mode::Train);
     assert_ne!(host(&net.forward(&x).unwrap()), host(&net.forward(&x).unwrap()));
 }
 
@@ -520,15 +562,10 @@ fn map_mode_uses_the_means() {
     for estimator in ESTIMATORS {
         let l = layer(estimator, 1.0, 6);
         let (want, _) = layer_moments(&host(&x), &l);
-        l.set_map(true);
-        for training in [true, false] {
-            l.set_training(training);
-            assert_close(&host(&l.forward(&x).unwrap()), &want, 1e-12, "MAP output");
-            l.resample();
-            assert_close(&host(&l.forward(&x).unwrap()), &want, 1e-12, "MAP output after resample");
-        }
-        l.set_map(false);
-        l.set_training(true);
+        l.set_mode(Mode::Map);
+        assert_close(&host(&l.forward(&x).unwrap()), &want, 1e-12, "MAP output");
+        assert_close(&host(&l.forward(&x).unwrap()), &want, 1e-12, "MAP output, twice");
+        l.set_mode(Mode::Train);
         let sampled = host(&l.forward(&x).unwrap());
         assert!(sampled.iter().zip(&want).all(|(a, b)| (a - b).abs() > 1e-9), "{estimator:?}: sampling is off");
     }
@@ -604,7 +641,7 @@ fn predict_averages_weight_draws() {
     let spec = MlpSpec::new(1, &[6], 2).activation(Activation::Tanh);
     let x = t(&[-1.0, 0.5, 2.5], &[3, 1]); // not 0: the biases start at 0, so x = 0 gives 0 in every draw
     let build = || {
-        let m = VariationalMlp::new(&spec, VariationalConfig::default(), F64, &dev(), 12).unwrap();
+        let m = bnn(&spec, VariationalConfig::default(), 12);
         for l in &m.layers {
             l.logsig2.set(&l.logsig2.tensor().full_like(-3.0).unwrap()).unwrap();
         }
@@ -612,10 +649,9 @@ fn predict_averages_weight_draws() {
     };
     let p = predict(&build(), &x, 20).unwrap();
     let model = build();
-    model.set_training(false);
     let (mut means, mut logvars) = (vec![], vec![]);
-    for _ in 0..20 {
-        model.resample();
+    for k in 0..20 {
+        model.set_mode(Mode::Eval { draw: k });
         let (mu, lv) = split_mean_logvar(&model.forward(&x).unwrap()).unwrap();
         means.push(host(&mu));
         logvars.push(host(&lv));
@@ -626,11 +662,12 @@ fn predict_averages_weight_draws() {
 }
 
 fn member_mlp(ens: &EnsembleMlp, m: usize) -> nn::Mlp {
-    let mlp = ens.spec.build(F64, &dev(), 0).unwrap();
+    let mlp = ens.model_spec().mlp.build(F64, &dev(), 0).unwrap();
     for (l, lin) in mlp.layers.iter().enumerate() {
         let (fan_in, fan_out) = (lin.fan_in(), lin.fan_out());
-        lin.weight.set(&ens.weights[l].tensor().narrow(0, m, 1).unwrap().reshape(&[fan_in, fan_out]).unwrap()).unwrap();
-        let b = ens.biases[l].tensor().narrow(0, m, 1).unwrap().reshape(&[fan_out]).unwrap();
+        let w = &ens.layers[l].weight;
+        lin.weight.set(&w.tensor().narrow(0, m, 1).unwrap().reshape(&[fan_in, fan_out]).unwrap()).unwrap();
+        let b = ens.layers[l].bias.tensor().narrow(0, m, 1).unwrap().reshape(&[fan_out]).unwrap();
         lin.bias.as_ref().unwrap().set(&b).unwrap();
     }
     mlp
@@ -640,7 +677,7 @@ fn member_mlp(ens: &EnsembleMlp, m: usize) -> nn::Mlp {
 fn ensemble_equals_separate_member_forwards() {
     let spec = MlpSpec::new(2, &[5, 4], 2).activation(Activation::Tanh);
     let members = 4;
-    let ens = EnsembleMlp::new(&spec, members, F64, &dev(), 11).unwrap();
+    let ens = ensemble(&spec, members, 11);
     let x = t(&normals(94, 14), &[7, 2]);
     let out = ens.forward(&x).unwrap();
     assert_eq!(out.shape(), &[members, 7, 2]);
@@ -664,13 +701,12 @@ fn ensemble_equals_separate_member_forwards() {
 fn beta_zero_is_the_deep_ensemble_loss() {
     let spec = MlpSpec::new(1, &[6], 2).activation(Activation::Tanh);
     let (members, n) = (3, 200);
-    let ens = EnsembleMlp::new(&spec, members, F64, &dev(), 13).unwrap();
+    let ens = ensemble(&spec, members, 13);
     let data = toy::heteroscedastic_gap(9, 10);
     let (x, y) = data.tensors(F64, &dev()).unwrap();
     let y1 = y.reshape(&[9]).unwrap();
     for space in [RepulsionSpace::Losses, RepulsionSpace::Predictions, RepulsionSpace::Weights] {
-        let cfg = RepulsiveConfig { beta: 0.0, space, prior_sigma: None, n_train: n };
-        let loss = repulsive_loss(&ens, &x, &y, &cfg).unwrap();
+        let loss = re_loss(&ens, &x, &y, 0.0, space, None, n).unwrap();
         let grads = loss.backward().unwrap();
         let mut total = 0.0;
         for m in 0..members {
@@ -679,9 +715,9 @@ fn beta_zero_is_the_deep_ensemble_loss() {
             total += own.to_scalar().unwrap();
             let own_grads = own.backward().unwrap();
             for (l, lin) in mlp.layers.iter().enumerate() {
-                let g = grads.get_id(ens.weights[l].id()).unwrap().narrow(0, m, 1).unwrap();
+                let g = grads.get_id(ens.layers[l].weight.id()).unwrap().narrow(0, m, 1).unwrap();
                 assert_close(&host(&g), &host(own_grads.get_id(lin.weight.id()).unwrap()), 1e-12, "weight grad");
-                let g = grads.get_id(ens.biases[l].id()).unwrap().narrow(0, m, 1).unwrap();
+                let g = grads.get_id(ens.layers[l].bias.id()).unwrap().narrow(0, m, 1).unwrap();
                 let gb = own_grads.get_id(lin.bias.as_ref().unwrap().id()).unwrap();
                 assert_close(&host(&g), &host(gb), 1e-12, "bias grad");
             }
@@ -694,25 +730,24 @@ fn beta_zero_is_the_deep_ensemble_loss() {
     }
     // The prior adds sum |theta|^2 / (2 N sigma_p^2) and nothing else.
     let sp = 0.5;
-    let cfg = RepulsiveConfig { beta: 0.0, space: RepulsionSpace::Losses, prior_sigma: Some(sp), n_train: n };
-    let plain = RepulsiveConfig { prior_sigma: None, ..cfg };
+    let losses = RepulsionSpace::Losses;
     let sq: f64 = ens.params().iter().map(|p| host(&p.var.tensor()).iter().map(|v| v * v).sum::<f64>()).sum();
-    let diff = repulsive_loss(&ens, &x, &y, &cfg).unwrap().to_scalar().unwrap()
-        - repulsive_loss(&ens, &x, &y, &plain).unwrap().to_scalar().unwrap();
+    let diff = re_loss(&ens, &x, &y, 0.0, losses, Some(sp), n).unwrap().to_scalar().unwrap()
+        - re_loss(&ens, &x, &y, 0.0, losses, None, n).unwrap().to_scalar().unwrap();
     assert!((diff - sq / (2.0 * n as f64 * sp * sp)).abs() < 1e-12);
     // With beta > 0 the value is the same (the repulsion term is zero-valued), the gradient not.
-    let rep = RepulsiveConfig { beta: 1.0, ..plain };
-    let (a, b) = (repulsive_loss(&ens, &x, &y, &rep).unwrap(), repulsive_loss(&ens, &x, &y, &plain).unwrap());
+    let (a, b) =
+        (re_loss(&ens, &x, &y, 1.0, losses, None, n).unwrap(), re_loss(&ens, &x, &y, 0.0, losses, None, n).unwrap());
     assert!((a.to_scalar().unwrap() - b.to_scalar().unwrap()).abs() < 1e-12);
     let (ga, gb) = (a.backward().unwrap(), b.backward().unwrap());
-    let id = ens.weights[0].id();
+    let id = ens.layers[0].weight.id();
     assert_ne!(host(ga.get_id(id).unwrap()), host(gb.get_id(id).unwrap()));
 }
 
 #[test]
 fn predict_on_an_ensemble_uses_the_members_as_draws() {
     let spec = MlpSpec::new(1, &[6], 2).activation(Activation::Tanh);
-    let ens = EnsembleMlp::new(&spec, 5, F64, &dev(), 14).unwrap();
+    let ens = ensemble(&spec, 5, 14);
     let x = t(&[-2.0, 0.0, 1.5], &[3, 1]);
     let p = predict(&ens, &x, 50).unwrap();
     assert_eq!(p.draws, 5);
@@ -733,7 +768,7 @@ fn elbo_loss_needs_the_training_set_size_and_ignores_deterministic_models() {
     let mlp = MlpSpec::new(1, &[4], 2).build(F64, &dev(), 1).unwrap();
     let nll = t(&[0.7], &[]);
     assert_eq!(elbo_loss(&nll, &mlp, 100).unwrap().to_scalar().unwrap(), 0.7);
-    let bnn = VariationalMlp::new(&MlpSpec::new(1, &[4], 2), VariationalConfig::default(), F64, &dev(), 1).unwrap();
+    let bnn = bnn(&MlpSpec::new(1, &[4], 2), VariationalConfig::default(), 1);
     assert!(elbo_loss(&nll, &bnn, 0).is_err());
     let kl = bnn.kl().unwrap().unwrap().to_scalar().unwrap();
     let want = 0.7 + kl / 100.0;

@@ -1,17 +1,27 @@
-//! HDF5 checkpoints: round trip, exact resume, and clear errors for bad files.
+//! HDF5 checkpoints: round trip, models rebuilt from their checkpoints, exact resume for every
+//! model kind (random streams included), atomic saves, and clear errors for bad files. The
+//! damaged-file suite is in checkpoint_damage.rs.
 
-use autodiff::{DType, Rng, Tensor};
-use nn::loss::gaussian_nll;
+use autodiff::{DType, Rng};
 use nn::mlp::MlpSpec;
 use nn::optim::Adam;
-use nn::train::{Control, TrainConfig, Trainer};
-use nn::{Checkpoint, CheckpointError, Dataset, Module, Standardizer, Transform};
+use nn::train::{Control, TrainConfig, Trainer, BEST, LAST};
+use nn::{
+    Activation, Checkpoint, CheckpointError, Dataset, EnsembleMlp, Head, Init, Likelihood, ModelSpec, Module,
+    Objective, Regulariser, RepulsionSpace, Standardizer, Transform, VariationalConfig, VariationalMlp,
+};
 use std::path::PathBuf;
 
 fn tmp(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("sigmagrad-ckpt-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     dir.join(name)
+}
+
+fn fresh_dir(name: &str) -> PathBuf {
+    let d = tmp(name);
+    let _ = std::fs::remove_dir_all(&d);
+    d
 }
 
 fn toy(n: usize) -> Dataset {
@@ -22,28 +32,20 @@ fn toy(n: usize) -> Dataset {
     Dataset::new(x, 2, y, 1).unwrap()
 }
 
-fn loss(m: &nn::Mlp, x: &Tensor, y: &Tensor) -> autodiff::Result<Tensor> {
-    gaussian_nll(&m.forward(x)?, &y.reshape(&[y.shape()[0]])?)
+fn weights(m: &dyn Module) -> Vec<Vec<f64>> {
+    m.params().iter().map(|p| p.var.tensor().to_vec_f64().unwrap()).collect()
 }
 
-fn weights(m: &nn::Mlp) -> Vec<Vec<f32>> {
-    m.params().iter().map(|p| p.var.tensor().to_vec::<f32>().unwrap()).collect()
+fn config(epochs: usize, dir: Option<PathBuf>) -> TrainConfig {
+    TrainConfig { epochs, batch_size: 32, seed: 11, progress: false, keep_best: false, dir, ..TrainConfig::default() }
 }
 
-fn config(epochs: usize, start: usize) -> TrainConfig {
-    TrainConfig {
-        epochs,
-        start_epoch: start,
-        batch_size: 32,
-        seed: 11,
-        progress: false,
-        keep_best: false,
-        ..TrainConfig::default()
-    }
+fn gaussian() -> Objective {
+    Objective::new(Likelihood::Gaussian, Regulariser::None)
 }
 
 #[test]
-fn round_trip_gives_identical_predictions() {
+fn round_trip_gives_identical_predictions_and_load_model_rebuilds_the_network() {
     let dev = backend_cpu::device();
     let spec = MlpSpec::new(2, &[8, 8], 2);
     let a = spec.build(DType::F32, &dev, 1).unwrap();
@@ -55,54 +57,185 @@ fn round_trip_gives_identical_predictions() {
     ckpt.save(&path, &a, None).unwrap();
     let head = Checkpoint::load(&path, &b, None).unwrap();
     assert_eq!(head.epoch, 7);
-    assert_eq!(head.standardizer, Some(std));
+    assert_eq!(head.standardizer, Some(std.clone()));
     let (x, _) = data.tensors(DType::F32, &dev).unwrap();
     assert_eq!(a.forward(&x).unwrap().to_vec::<f32>().unwrap(), b.forward(&x).unwrap().to_vec::<f32>().unwrap());
-    assert!(!path.with_extension("h5.tmp").exists(), "the temporary file was renamed away");
+    // No temporary files are left beside the checkpoint.
+    let leftovers: Vec<_> = std::fs::read_dir(path.parent().unwrap())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".roundtrip.h5."))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+
+    // The checkpoint knows its model: rebuilt with nothing but the path.
+    let loaded = Checkpoint::load_model(&path, &dev).unwrap();
+    assert_eq!(loaded.spec(), a.spec());
+    assert_eq!(loaded.checkpoint.standardizer, Some(std));
+    assert_eq!(
+        loaded.model.forward(&x).unwrap().to_vec::<f32>().unwrap(),
+        a.forward(&x).unwrap().to_vec::<f32>().unwrap()
+    );
 }
 
 #[test]
-fn resuming_gives_the_same_weights_as_an_uninterrupted_run() {
+fn load_model_rebuilds_every_model_kind() {
+    let dev = backend_cpu::device();
+    let mlp = MlpSpec::new(3, &[5], 2).activation(Activation::Tanh);
+    let specs = [
+        ModelSpec::deterministic(mlp.clone(), Head::Gaussian),
+        ModelSpec::variational(mlp.clone().init(Init::NormalFanIn), VariationalConfig::default(), Head::Gaussian),
+        ModelSpec::ensemble(mlp.clone(), 3, Head::Gaussian),
+        ModelSpec::deterministic(MlpSpec::new(3, &[5], 1), Head::Logit),
+    ];
+    let x = Rng::new(1).normal(&[4, 3], DType::F64, &dev).unwrap();
+    for spec in specs {
+        let model = spec.build(DType::F64, &dev, 9).unwrap();
+        let path = tmp("kinds.h5");
+        Checkpoint::default().save(&path, model.as_ref(), None).unwrap();
+        let loaded = Checkpoint::load_model(&path, &dev).unwrap();
+        assert_eq!(loaded.spec(), Some(&spec));
+        for m in [model.as_ref(), loaded.model.as_ref()] {
+            m.set_mode(nn::Mode::Eval { draw: 2 });
+        }
+        assert_eq!(
+            model.forward(&x).unwrap().to_vec_f64().unwrap(),
+            loaded.model.forward(&x).unwrap().to_vec_f64().unwrap(),
+            "{}",
+            spec.describe()
+        );
+    }
+}
+
+/// Trains `epochs` epochs of a freshly built model, or resumes from `dir` when `resume`.
+fn run(
+    spec: &ModelSpec,
+    objective: &Objective,
+    epochs: usize,
+    dir: &std::path::Path,
+    resume: bool,
+    stop_after: Option<usize>,
+) -> Vec<Vec<f64>> {
+    let dev = backend_cpu::device();
+    let data = toy(200);
+    let (train, val, _) = data.split(0.8, 0.2, 1).unwrap();
+    // Another seed for the resumed model: everything that matters must come from the file.
+    let model = spec.build(DType::F32, &dev, if resume { 99 } else { 5 }).unwrap();
+    let mut opt = Adam::new(model.params(), 1e-2);
+    let trainer = Trainer::new(config(epochs, Some(dir.to_path_buf())), &dev);
+    let hook = |r: &nn::EpochRecord| if Some(r.epoch + 1) == stop_after { Control::Stop } else { Control::Continue };
+    if resume {
+        trainer.resume(dir, model.as_ref(), &mut opt, &train, Some(&val), objective, hook).unwrap();
+    } else {
+        trainer.fit(model.as_ref(), &mut opt, &train, Some(&val), objective, hook).unwrap();
+    }
+    weights(model.as_ref())
+}
+
+fn assert_resume_is_exact(spec: &ModelSpec, objective: &Objective, name: &str) {
+    let straight = run(spec, objective, 5, &fresh_dir(&format!("{name}-straight")), false, None);
+    let dir = fresh_dir(&format!("{name}-interrupted"));
+    let at_2 = run(spec, objective, 5, &dir, false, Some(2));
+    assert_ne!(at_2, straight, "{name}: the interrupted run did not stop early");
+    assert!(dir.join(LAST).is_file() && dir.join(BEST).is_file());
+    let resumed = run(spec, objective, 5, &dir, true, None);
+    assert_eq!(resumed, straight, "{name}: the resumed run differs from the uninterrupted one");
+}
+
+#[test]
+fn resume_is_bit_identical_for_a_dropout_mlp_a_bnn_and_a_repulsive_ensemble() {
+    let mlp = MlpSpec::new(2, &[8, 8], 2).activation(Activation::Tanh);
+    assert_resume_is_exact(&ModelSpec::deterministic(mlp.clone().dropout(0.2), Head::Gaussian), &gaussian(), "dropout");
+    let bnn = ModelSpec::variational(mlp.clone().init(Init::NormalFanIn), VariationalConfig::default(), Head::Gaussian);
+    assert_resume_is_exact(&bnn, &Objective::new(Likelihood::Gaussian, Regulariser::Kl), "bnn");
+    let re = ModelSpec::ensemble(mlp, 4, Head::Gaussian);
+    let repulsion = Regulariser::Repulsion { beta: 1.0, space: RepulsionSpace::Losses, prior_sigma: Some(1.0) };
+    assert_resume_is_exact(&re, &Objective::new(Likelihood::Gaussian, repulsion), "re4");
+}
+
+#[test]
+fn the_best_checkpoint_survives_a_resume_and_a_worse_epoch() {
     let dev = backend_cpu::device();
     let data = toy(200);
     let spec = MlpSpec::new(2, &[8], 2);
-
-    let straight = spec.build(DType::F32, &dev, 5).unwrap();
-    let mut opt = Adam::new(straight.params(), 1e-2);
-    Trainer::new(config(4, 0), &dev).fit(&straight, &mut opt, &data, None, loss, |_| Control::Continue).unwrap();
-
-    let first = spec.build(DType::F32, &dev, 5).unwrap();
-    let mut opt = Adam::new(first.params(), 1e-2);
-    Trainer::new(config(2, 0), &dev).fit(&first, &mut opt, &data, None, loss, |_| Control::Continue).unwrap();
-    let path = tmp("resume.h5");
-    Checkpoint { epoch: 2, ..Checkpoint::default() }.save(&path, &first, Some(&opt)).unwrap();
-    drop((first, opt));
-
-    // A fresh process: new model (other seed), new optimizer, everything from the file.
-    let resumed = spec.build(DType::F32, &dev, 99).unwrap();
-    let mut opt = Adam::new(resumed.params(), 1e-2);
-    let head = Checkpoint::load(&path, &resumed, Some(&mut opt)).unwrap();
-    assert_eq!(head.epoch, 2);
-    Trainer::new(config(4, head.epoch as usize), &dev)
-        .fit(&resumed, &mut opt, &data, None, loss, |_| Control::Continue)
+    let dir = fresh_dir("best");
+    let model = spec.build(DType::F32, &dev, 5).unwrap();
+    let mut opt = Adam::new(model.params(), 1e-2);
+    let trainer = Trainer::new(config(3, Some(dir.clone())), &dev);
+    let h = trainer.fit(&model, &mut opt, &data, Some(&data), &gaussian(), |_| Control::Continue).unwrap();
+    let best_loss = h.best_val_loss.unwrap();
+    let best_file = std::fs::read(dir.join(BEST)).unwrap();
+    // Resume against validation data the model fits badly (targets shifted by 5): no epoch of
+    // the resumed run reaches the first run's best, although its first epoch is the best it has
+    // seen itself, so best.h5 must not change.
+    let shifted: Vec<f64> = data.y().iter().map(|y| y + 5.0).collect();
+    let worse = Dataset::new(data.x().to_vec(), 2, shifted, 1).unwrap();
+    let model = spec.build(DType::F32, &dev, 5).unwrap();
+    let mut opt = Adam::new(model.params(), 1e-2);
+    let h = Trainer::new(config(5, Some(dir.clone())), &dev)
+        .resume(&dir, &model, &mut opt, &data, Some(&worse), &gaussian(), |_| Control::Continue)
         .unwrap();
-    assert_eq!(weights(&resumed), weights(&straight));
+    assert_eq!(h.best_val_loss, Some(best_loss));
+    assert_eq!(h.epochs.len(), 5, "the history carries the first run's epochs");
+    assert_eq!(std::fs::read(dir.join(BEST)).unwrap(), best_file);
+    assert_eq!(Checkpoint::read_header(dir.join(LAST)).unwrap().epoch, 5);
+}
+
+/// Saving in a child process that is killed mid-write (the checkpoint is large enough that a
+/// kill lands inside the write) must leave the previous checkpoint loadable.
+#[test]
+fn a_kill_during_a_save_leaves_the_previous_checkpoint_loadable() {
+    let dev = backend_cpu::device();
+    let path = tmp("killed.h5");
+    if std::env::var("SIGMAGRAD_SAVE_FOREVER").is_ok() {
+        let model = MlpSpec::new(2, &[1024, 1024, 1024], 2).build(DType::F32, &dev, 1).unwrap();
+        loop {
+            Checkpoint::default().save(&path, &model, None).unwrap();
+        }
+    }
+    let model = MlpSpec::new(2, &[1024, 1024, 1024], 2).build(DType::F32, &dev, 1).unwrap();
+    Checkpoint::default().save(&path, &model, None).unwrap();
+    let want = weights(&model);
+    let exe = std::env::current_exe().unwrap();
+    for delay_ms in [30, 70, 110, 170] {
+        let mut child = std::process::Command::new(&exe)
+            .args(["--exact", "a_kill_during_a_save_leaves_the_previous_checkpoint_loadable", "--nocapture"])
+            .env("SIGMAGRAD_SAVE_FOREVER", "1")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let other = MlpSpec::new(2, &[1024, 1024, 1024], 2).build(DType::F32, &dev, 2).unwrap();
+        Checkpoint::load(&path, &other, None).unwrap();
+        assert_eq!(weights(&other), want, "after a kill at {delay_ms} ms");
+    }
+    // The killed writers' temporary files are cleared by the next save.
+    Checkpoint::default().save(&path, &model, None).unwrap();
+    let stale = std::fs::read_dir(path.parent().unwrap())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".killed.h5."))
+        .count();
+    assert_eq!(stale, 0);
 }
 
 #[test]
-fn bad_files_are_errors_not_panics() {
+fn bad_files_are_errors_that_name_the_file_and_leave_the_model_untouched() {
     let dev = backend_cpu::device();
     let model = MlpSpec::new(2, &[8], 2).build(DType::F32, &dev, 1).unwrap();
     let good = tmp("good.h5");
     Checkpoint::default().save(&good, &model, None).unwrap();
 
     let missing = Checkpoint::load(tmp("nope.h5"), &model, None).unwrap_err();
-    assert!(matches!(missing, CheckpointError::Unreadable { .. }), "{missing}");
+    assert!(matches!(missing, CheckpointError::File(_)) && missing.to_string().contains("nope.h5"), "{missing}");
 
     let text = tmp("text.h5");
     std::fs::write(&text, "this is not HDF5").unwrap();
     let e = Checkpoint::load(&text, &model, None).unwrap_err();
-    assert!(matches!(e, CheckpointError::Unreadable { .. }) && e.to_string().contains("HDF5"), "{e}");
+    assert!(e.to_string().contains("HDF5") && e.to_string().contains("text.h5"), "{e}");
 
     let bytes = std::fs::read(&good).unwrap();
     let truncated = tmp("truncated.h5");
@@ -113,9 +246,8 @@ fn bad_files_are_errors_not_panics() {
 
     let other = MlpSpec::new(2, &[9], 2).build(DType::F32, &dev, 1).unwrap();
     let e = Checkpoint::load(&good, &other, None).unwrap_err();
-    assert!(matches!(e, CheckpointError::Architecture { .. }), "{e}");
+    assert!(matches!(e, CheckpointError::Mismatch { .. }), "{e}");
 
-    // Same architecture string, but a parameter dataset removed by hand.
     let gutted = tmp("gutted.h5");
     std::fs::copy(&good, &gutted).unwrap();
     {
@@ -123,5 +255,28 @@ fn bad_files_are_errors_not_panics() {
         f.group("params").unwrap().unlink("layers.1.bias").unwrap();
     }
     let e = Checkpoint::load(&gutted, &model, None).unwrap_err();
-    assert!(matches!(&e, CheckpointError::Dataset { name, .. } if name == "layers.1.bias"), "{e}");
+    assert!(e.to_string().contains("params/layers.1.bias") && e.to_string().contains("missing"), "{e}");
+
+    // A checkpoint saved without an optimizer cannot silently start a resume from scratch.
+    let mut opt = Adam::new(model.params(), 1e-3);
+    let e = Checkpoint::load(&good, &model, Some(&mut opt)).unwrap_err();
+    assert!(e.to_string().contains("/optimizer"), "{e}");
+}
+
+#[test]
+fn an_ensemble_and_a_bnn_checkpoint_are_not_interchangeable() {
+    let dev = backend_cpu::device();
+    let mlp = MlpSpec::new(2, &[4], 2);
+    let bnn = VariationalMlp::new(
+        &ModelSpec::variational(mlp.clone(), VariationalConfig::default(), Head::Gaussian),
+        DType::F32,
+        &dev,
+        1,
+    )
+    .unwrap();
+    let ens = EnsembleMlp::new(&ModelSpec::ensemble(mlp, 2, Head::Gaussian), DType::F32, &dev, 1).unwrap();
+    let path = tmp("bnn.h5");
+    Checkpoint::default().save(&path, &bnn, None).unwrap();
+    let e = Checkpoint::load(&path, &ens, None).unwrap_err();
+    assert!(matches!(e, CheckpointError::Mismatch { .. }) && e.to_string().contains("ensemble"), "{e}");
 }

@@ -1,11 +1,12 @@
 //! The training loop on problems with known answers.
 
-use autodiff::{no_grad, DType, Rng, Tensor};
-use nn::loss::{gaussian_nll, mse, split_mean_logvar};
+use autodiff::Tensor;
+use autodiff::{no_grad, DType, Rng};
+use nn::loss::{mse, split_mean_logvar};
 use nn::mlp::MlpSpec;
 use nn::optim::Adam;
 use nn::train::{Control, TrainConfig, TrainError, Trainer};
-use nn::{Activation, Dataset, Module, Schedule};
+use nn::{Activation, Batch, Dataset, Likelihood, Module, Objective, Regulariser, Schedule};
 
 /// The true noise width of the toy: grows from 0.05 at x = -3 to 0.35 at x = 3.
 fn true_sigma(x: f64) -> f64 {
@@ -22,8 +23,12 @@ fn toy(n: usize, seed: u64) -> Dataset {
     Dataset::new(x, 1, y, 1).unwrap()
 }
 
-fn nll(model: &nn::Mlp, x: &Tensor, y: &Tensor) -> autodiff::Result<Tensor> {
-    gaussian_nll(&model.forward(x)?, &y.reshape(&[y.shape()[0]])?)
+fn nll() -> Objective {
+    Objective::new(Likelihood::Gaussian, Regulariser::None)
+}
+
+fn mse_objective() -> Objective {
+    Objective::new(Likelihood::Mse, Regulariser::None)
 }
 
 #[test]
@@ -41,12 +46,11 @@ fn heteroscedastic_fit_learns_the_noise_width() {
         ..TrainConfig::default()
     };
     let history =
-        Trainer::new(cfg, &dev).fit(&model, &mut opt, &train, Some(&val), nll, |_| Control::Continue).unwrap();
+        Trainer::new(cfg, &dev).fit(&model, &mut opt, &train, Some(&val), &nll(), |_| Control::Continue).unwrap();
     assert!(history.best_val_loss.unwrap() < -0.5, "{:?}", history.best_val_loss);
 
     let grid: Vec<f64> = (0..11).map(|i| -2.5 + 0.5 * i as f64).collect();
     let x = Tensor::from_f64s(&grid, &[grid.len(), 1], DType::F32, &dev).unwrap();
-    model.set_training(false);
     let (mu, logvar) = no_grad(|| split_mean_logvar(&model.forward(&x).unwrap())).unwrap();
     let sigma: Vec<f64> = logvar.to_vec_f64().unwrap().iter().map(|l| (0.5 * l).exp()).collect();
     let mu = mu.to_vec_f64().unwrap();
@@ -67,7 +71,7 @@ fn small_run(seed: u64, epochs: usize) -> Vec<Vec<f32>> {
     let model = MlpSpec::new(1, &[16], 2).build(DType::F32, &dev, seed).unwrap();
     let mut opt = Adam::new(model.params(), 1e-2);
     let cfg = TrainConfig { epochs, batch_size: 64, seed, progress: false, keep_best: false, ..TrainConfig::default() };
-    Trainer::new(cfg, &dev).fit(&model, &mut opt, &data, None, nll, |_| Control::Continue).unwrap();
+    Trainer::new(cfg, &dev).fit(&model, &mut opt, &data, None, &nll(), |_| Control::Continue).unwrap();
     model.params().iter().map(|p| p.var.tensor().to_vec::<f32>().unwrap()).collect()
 }
 
@@ -87,15 +91,15 @@ fn a_non_finite_loss_names_epoch_and_batch_and_keeps_good_weights() {
     let calls = std::sync::atomic::AtomicUsize::new(0);
     let mut after_epoch0 = None;
     // The loss turns into NaN at the fourth batch of the second epoch (10 batches per epoch).
-    let loss = |m: &nn::Mlp, x: &Tensor, y: &Tensor| {
-        let l = mse(&m.forward(x)?, y)?;
+    let loss = |m: &nn::Mlp, b: &Batch, _n: usize| {
+        let l = mse(&m.forward(&b.x)?.reshape(&[b.len()])?, &b.y)?;
         if calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 13 {
             return l.mul_scalar(f64::NAN);
         }
         Ok(l)
     };
     let err = Trainer::new(cfg, &dev)
-        .fit(&model, &mut opt, &data, None, loss, |_| {
+        .fit(&model, &mut opt, &data, None, &loss, |_| {
             after_epoch0.get_or_insert_with(|| {
                 model.params().iter().map(|p| p.var.tensor().to_vec::<f32>().unwrap()).collect::<Vec<_>>()
             });
@@ -117,7 +121,7 @@ fn a_non_finite_loss_names_epoch_and_batch_and_keeps_good_weights() {
 fn err_text_names_position() -> bool {
     let e = TrainError::NonFinite { epoch: 4, batch: 17, loss: f64::INFINITY };
     let s = e.to_string();
-    s.contains("epoch 4") && s.contains("batch 17") && s.contains("inf")
+    s.contains("epoch 5") && s.contains("batch 17") && s.contains("inf")
 }
 
 #[test]
@@ -129,21 +133,14 @@ fn early_stopping_and_the_epoch_hook() {
     let cfg = TrainConfig { epochs: 50, batch_size: 100, progress: false, ..TrainConfig::default() };
     let mut seen = 0;
     let h = Trainer::new(cfg.clone(), &dev)
-        .fit(
-            &model,
-            &mut opt,
-            &data,
-            Some(&data),
-            |m, x, y| mse(&m.forward(x)?, y),
-            |r| {
-                seen += 1;
-                if r.epoch == 2 {
-                    Control::Stop
-                } else {
-                    Control::Continue
-                }
-            },
-        )
+        .fit(&model, &mut opt, &data, Some(&data), &mse_objective(), |r| {
+            seen += 1;
+            if r.epoch == 2 {
+                Control::Stop
+            } else {
+                Control::Continue
+            }
+        })
         .unwrap();
     assert_eq!((seen, h.epochs.len()), (3, 3));
     assert!(h.stopped_early);
@@ -152,7 +149,7 @@ fn early_stopping_and_the_epoch_hook() {
     let mut frozen = Adam::new(model.params(), 0.0);
     let cfg = TrainConfig { patience: Some(2), ..cfg };
     let h = Trainer::new(cfg, &dev)
-        .fit(&model, &mut frozen, &data, Some(&data), |m, x, y| mse(&m.forward(x)?, y), |_| Control::Continue)
+        .fit(&model, &mut frozen, &data, Some(&data), &mse_objective(), |_| Control::Continue)
         .unwrap();
     assert_eq!(h.epochs.len(), 3);
 }

@@ -154,7 +154,8 @@ impl Tensor {
     pub fn add(&self, rhs: &Tensor) -> Result<Tensor> {
         self.binary(rhs, BinaryOp::Add, "add", |_, _, _, g, _| Ok(vec![Some(g.clone()), Some(g.clone())]))
     }
-    /// `self` where `by > 0`, zero elsewhere (relu's backward rule, as one kernel).
+    /// `self` where `by > 0`, zero elsewhere: relu's backward rule as one kernel. The general
+    /// element-wise choice (NumPy's and PyTorch's `where`) is [`Tensor::where_cond`].
     // d = (where_positive(g, by), 0): `by` only selects.
     pub fn where_positive(&self, by: &Tensor) -> Result<Tensor> {
         self.binary(by, BinaryOp::WherePositive, "where_positive", |_, by, _, g, n| {
@@ -231,8 +232,17 @@ impl Tensor {
         self.minimum(&Tensor::scalar(s, self.dtype(), self.device())?)
     }
 
+    /// `on_true` where `self` is non-zero, else `on_false`: NumPy's `np.where(cond, a, b)` and
+    /// PyTorch's `torch.where`. Conditions are masks such as `x.gt_scalar(0.0)?`; all three
+    /// broadcast to one shape, and only the chosen branch receives gradient.
+    #[doc(alias = "where")]
+    pub fn where_cond(&self, on_true: &Tensor, on_false: &Tensor) -> Result<Tensor> {
+        Tensor::select(self, on_true, on_false)
+    }
+
     /// `mask != 0 ? on_true : on_false`, all three broadcast to one shape. The mask gets no
-    /// gradient; each branch gets the gradient where it was chosen.
+    /// gradient; each branch gets the gradient where it was chosen. Same as
+    /// [`Tensor::where_cond`] with the mask first.
     pub fn select(mask: &Tensor, on_true: &Tensor, on_false: &Tensor) -> Result<Tensor> {
         mask.same_device_dtype("select", on_true)?;
         on_true.same_device_dtype("select", on_false)?;

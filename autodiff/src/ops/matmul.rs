@@ -7,9 +7,27 @@ use crate::tensor::Tensor;
 
 impl Tensor {
     /// `[.., m, k] @ [.., k, n] -> [.., m, n]`. Transposed operands (from `t()`) are read
-    /// through their strides: no copy.
+    /// through their strides: no copy. One-dimensional operands follow NumPy: a vector on the
+    /// left is a row `[1, k]`, on the right a column `[k, 1]`, and the added axis is removed
+    /// again, so vector @ vector is the dot product (a scalar).
     pub fn matmul(&self, rhs: &Tensor) -> Result<Tensor> {
-        self.product(rhs, None)
+        let (ra, rb) = (self.rank(), rhs.rank());
+        if (ra == 1 || rb == 1) && ra > 0 && rb > 0 {
+            let k = self.shape()[ra - 1];
+            let k2 = if rb == 1 { rhs.shape()[0] } else { rhs.shape()[rb - 2] };
+            if k != k2 {
+                return Err(shape_err(
+                    "matmul",
+                    format!("inner sizes differ: {:?} @ {:?} ({k} vs {k2})", self.shape(), rhs.shape()),
+                ));
+            }
+        }
+        match (ra, rb) {
+            (1, 1) => self.unsqueeze(0)?.product(&rhs.unsqueeze(1)?, None)?.reshape(&[0usize; 0]),
+            (1, _) => self.unsqueeze(0)?.product(rhs, None)?.squeeze(-2),
+            (_, 1) => self.product(&rhs.unsqueeze(1)?, None)?.squeeze(-1),
+            _ => self.product(rhs, None),
+        }
     }
 
     /// `self @ rhs + bias`, the bias broadcast to the product's shape: a layer's pre-activation

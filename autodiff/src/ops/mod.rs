@@ -10,3 +10,4 @@ mod reduce;
 mod shape;
 
 pub use random::Rng;
+pub use shape::IntoShape;

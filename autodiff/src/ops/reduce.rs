@@ -62,7 +62,7 @@ impl Tensor {
 
     pub fn sum_all(&self) -> Result<Tensor> {
         let axes: Vec<usize> = (0..self.rank()).collect();
-        self.sum_keepdim(&axes)?.reshape(&[])
+        self.sum_keepdim(&axes)?.reshape(&[0usize; 0])
     }
 
     pub fn mean(&self, axes: &[isize], keepdim: bool) -> Result<Tensor> {
@@ -96,12 +96,46 @@ impl Tensor {
         }
     }
 
+    /// The maximum over `axes`. Its gradient goes to the maximal elements, split equally
+    /// among ties (so max(x, x) passes half to each, and a finite-difference check at a tie
+    /// agrees). [`Tensor::argmax`] gives the position.
     pub fn max(&self, axes: &[isize], keepdim: bool) -> Result<Tensor> {
         self.extremum(ReduceOp::Max, "max", axes, keepdim)
     }
 
+    /// The minimum over `axes`; ties split the gradient like [`Tensor::max`].
     pub fn min(&self, axes: &[isize], keepdim: bool) -> Result<Tensor> {
         self.extremum(ReduceOp::Min, "min", axes, keepdim)
+    }
+
+    /// The index of the maximum along `axis` (the first one among ties, as NumPy's), as a
+    /// tensor of this tensor's dtype that takes no part in gradients. Indices are exact up to
+    /// 2^24 in f32.
+    pub fn argmax(&self, axis: isize, keepdim: bool) -> Result<Tensor> {
+        self.arg_extremum(axis, keepdim, true)
+    }
+
+    /// The index of the minimum along `axis` (the first among ties).
+    pub fn argmin(&self, axis: isize, keepdim: bool) -> Result<Tensor> {
+        self.arg_extremum(axis, keepdim, false)
+    }
+
+    fn arg_extremum(&self, axis: isize, keepdim: bool, largest: bool) -> Result<Tensor> {
+        let name = if largest { "argmax" } else { "argmin" };
+        let a = resolve_axis(name, axis, self.shape())?;
+        let n = self.shape()[a];
+        if n == 0 {
+            return Err(Error::Invalid { op: name, msg: format!("cannot reduce an empty axis of {:?}", self.shape()) });
+        }
+        let x = self.detach();
+        let best = if largest { x.max(&[a as isize], true)? } else { x.min(&[a as isize], true)? };
+        let mut index_shape = vec![1; self.rank()];
+        index_shape[a] = n;
+        let positions: Vec<f64> = (0..n).map(|i| i as f64).collect();
+        let index = Tensor::from_f64s(&positions, &index_shape, self.dtype(), self.device())?;
+        // The smallest position where the extremum is reached: others get n, above any index.
+        let candidates = x.eq_mask(&best)?.where_cond(&index, &index.full_like(n as f64)?)?;
+        candidates.min(&[a as isize], keepdim)
     }
 
     /// log(sum(exp(x))) over `axes`, shifted by the (detached) maximum so it never overflows.

@@ -27,8 +27,11 @@ impl Tensor {
         }))
     }
 
-    /// Same elements, new shape (copies only when the strides cannot express it).
-    pub fn reshape(&self, shape: &[usize]) -> Result<Tensor> {
+    /// Same elements, new shape (copies only when the strides cannot express it). One axis may
+    /// be -1, inferred from the others as in NumPy and PyTorch: `x.reshape(&[-1, 3])`.
+    pub fn reshape(&self, shape: impl IntoShape) -> Result<Tensor> {
+        let shape = shape.resolve("reshape", self.shape())?;
+        let shape = shape.as_slice();
         if checked_numel("reshape", shape)? != self.numel() {
             return Err(shape_err("reshape", format!("cannot reshape {:?} into {shape:?}", self.shape())));
         }
@@ -42,6 +45,23 @@ impl Tensor {
         let layout = src.layout().reshape_view(shape).ok_or_else(|| shape_err("reshape", "internal: no view"))?;
         let back_shape = self.shape().to_vec();
         Ok(src.view("reshape", layout, move |g| g.reshape(&back_shape)))
+    }
+
+    /// Axes `start..=end` merged into one (negative axes count from the end), as PyTorch's
+    /// `flatten`: `x.flatten(1, -1)` turns `[b, c, h, w]` into `[b, c * h * w]`. A rank-0
+    /// tensor becomes `[1]`.
+    pub fn flatten(&self, start: isize, end: isize) -> Result<Tensor> {
+        if self.rank() == 0 {
+            return self.reshape(&[1usize]);
+        }
+        let s = resolve_axis("flatten", start, self.shape())?;
+        let e = resolve_axis("flatten", end, self.shape())?;
+        if s > e {
+            return Err(shape_err("flatten", format!("start axis {start} comes after end axis {end}")));
+        }
+        let merged: usize = self.shape()[s..=e].iter().product();
+        let shape: Vec<usize> = [&self.shape()[..s], &[merged], &self.shape()[e + 1..]].concat();
+        self.reshape(&shape)
     }
 
     /// Reorders axes: `perm[i]` is the input axis that becomes output axis i.
@@ -206,4 +226,61 @@ impl Tensor {
             Ok(vec![Some(Tensor::from_storage(s, Layout::contiguous(&full), g.device())?)])
         }))
     }
+}
+
+/// A target shape for [`Tensor::reshape`]: sizes as `usize`, or as signed integers where one
+/// entry may be -1 (inferred). Integer literals are `i32`, so `reshape(&[2, -1])` works too. Shapes
+/// are always passed by reference, as slices, arrays or vectors.
+pub trait IntoShape {
+    fn resolve(self, op: &'static str, from: &[usize]) -> Result<Vec<usize>>;
+}
+
+impl IntoShape for &[usize] {
+    fn resolve(self, _: &'static str, _: &[usize]) -> Result<Vec<usize>> {
+        Ok(self.to_vec())
+    }
+}
+impl IntoShape for &Vec<usize> {
+    fn resolve(self, _: &'static str, _: &[usize]) -> Result<Vec<usize>> {
+        Ok(self.clone())
+    }
+}
+impl<const N: usize> IntoShape for &[usize; N] {
+    fn resolve(self, _: &'static str, _: &[usize]) -> Result<Vec<usize>> {
+        Ok(self.to_vec())
+    }
+}
+impl IntoShape for &[isize] {
+    fn resolve(self, op: &'static str, from: &[usize]) -> Result<Vec<usize>> {
+        infer_axis(op, self.iter().map(|&d| d as i64), from)
+    }
+}
+impl<const N: usize> IntoShape for &[isize; N] {
+    fn resolve(self, op: &'static str, from: &[usize]) -> Result<Vec<usize>> {
+        infer_axis(op, self.iter().map(|&d| d as i64), from)
+    }
+}
+impl<const N: usize> IntoShape for &[i32; N] {
+    fn resolve(self, op: &'static str, from: &[usize]) -> Result<Vec<usize>> {
+        infer_axis(op, self.iter().map(|&d| i64::from(d)), from)
+    }
+}
+
+/// Signed sizes with at most one -1, which takes whatever size makes the element counts agree.
+fn infer_axis(op: &'static str, dims: impl Iterator<Item = i64>, from: &[usize]) -> Result<Vec<usize>> {
+    let dims: Vec<i64> = dims.collect();
+    let total: usize = from.iter().product();
+    let unknown: Vec<usize> = dims.iter().enumerate().filter(|(_, &d)| d == -1).map(|(i, _)| i).collect();
+    if unknown.len() > 1 || dims.iter().any(|&d| d < -1) {
+        return Err(shape_err(op, format!("{dims:?}: sizes must be >= 0, with at most one -1 to infer")));
+    }
+    let known: usize = dims.iter().filter(|&&d| d >= 0).map(|&d| d as usize).product();
+    let mut shape: Vec<usize> = dims.iter().map(|&d| d.max(0) as usize).collect();
+    if let Some(&i) = unknown.first() {
+        if known == 0 || !total.is_multiple_of(known) {
+            return Err(shape_err(op, format!("cannot infer the -1 in {dims:?} for {total} elements ({from:?})")));
+        }
+        shape[i] = total / known;
+    }
+    Ok(shape)
 }
