@@ -498,8 +498,17 @@ fn attr_name(object: &str, name: &str) -> String {
 /// spawned while a file is open: HDF5 opens files without close-on-exec, the child inherits the
 /// descriptor and with it the lock, and every open of that file fails with "unable to lock
 /// file" until the child exits.
-pub fn create_h5(path: &Path) -> Result<hdf5::File, String> {
-    hdf5::File::with_options().with_fapl(|p| p.file_locking(false)).create(path).map_err(|e| e.to_string())
+///
+/// HDF5 refuses to open one file twice with different locking settings, so every HDF5 file in
+/// the project is created, opened and modified through [`create_h5`], [`H5File::open`] and
+/// [`open_rw_h5`].
+pub fn create_h5(path: impl AsRef<Path>) -> Result<hdf5::File, String> {
+    hdf5::File::with_options().with_fapl(|p| p.file_locking(false)).create(path.as_ref()).map_err(|e| e.to_string())
+}
+
+/// Opens an existing HDF5 file for modification, without file locks (see [`create_h5`]).
+pub fn open_rw_h5(path: impl AsRef<Path>) -> Result<hdf5::File, String> {
+    hdf5::File::with_options().with_fapl(|p| p.file_locking(false)).open_rw(path.as_ref()).map_err(|e| e.to_string())
 }
 
 /// Temporary files are named `.<file name>.<pid>.<sequence>.tmp` beside their target: unique
@@ -720,7 +729,7 @@ mod tests {
     fn string_datasets_of_every_width_and_encoding_read_as_strings() {
         let d = dir();
         let path = d.join("strings.h5");
-        let file = hdf5::File::create(&path).unwrap();
+        let file = create_h5(&path).unwrap();
         let fixed: Vec<FixedAscii<6>> =
             ["E_mu1", "px", ""].iter().map(|s| FixedAscii::from_ascii(s).unwrap()).collect();
         file.new_dataset::<FixedAscii<6>>().shape([3]).create("fixed").unwrap().write_raw(&fixed).unwrap();

@@ -251,7 +251,7 @@ fn bad_files_are_errors_that_name_the_file_and_leave_the_model_untouched() {
     let gutted = tmp("gutted.h5");
     std::fs::copy(&good, &gutted).unwrap();
     {
-        let f = hdf5::File::open_rw(&gutted).unwrap();
+        let f = nn::io::open_rw_h5(&gutted).unwrap();
         f.group("params").unwrap().unlink("layers.1.bias").unwrap();
     }
     let e = Checkpoint::load(&gutted, &model, None).unwrap_err();

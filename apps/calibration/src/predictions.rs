@@ -146,7 +146,7 @@ impl Predictions {
     pub fn write(&self, path: &Path) -> Result<()> {
         self.validate(path)?;
         write_atomically(path, |tmp| {
-            let f = hdf5::File::create(tmp).map_err(|e| e.to_string())?;
+            let f = nn::io::create_h5(tmp)?;
             for (name, value) in
                 [("format", FORMAT), ("method", &self.method), ("model", &self.model), ("data", &self.data)]
             {

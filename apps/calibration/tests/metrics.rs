@@ -163,7 +163,7 @@ fn prediction_files_round_trip_and_refuse_bad_contents() {
     assert!(err.is_err());
     // A file of another kind is not read as predictions.
     let other = d.join("other.h5");
-    hdf5::File::create(&other)
+    nn::io::create_h5(&other)
         .unwrap()
         .new_dataset::<f64>()
         .shape([3])

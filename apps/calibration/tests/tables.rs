@@ -20,7 +20,7 @@ fn valid_table(n: usize) -> ClusterTable {
 
 /// Writes an HDF5 file with datasets made by `fill`.
 fn write_file(path: &Path, fill: impl FnOnce(&hdf5::File)) {
-    let f = hdf5::File::create(path).unwrap();
+    let f = nn::io::create_h5(path).unwrap();
     fill(&f);
 }
 

@@ -12,7 +12,7 @@ fn read(path: &std::path::Path) -> genweights::Result<Sample> {
 }
 
 fn calo_file(path: &std::path::Path, n: usize, f32: bool, tweak: impl FnOnce(&hdf5::File)) {
-    let f = hdf5::File::create(path).unwrap();
+    let f = nn::io::create_h5(path).unwrap();
     dataset(&f, "energy", &[n, 1], &(0..n).map(|i| 10.0 + i as f64).collect::<Vec<_>>(), f32);
     for (k, (a, b)) in [(3, 96), (12, 12), (12, 6)].into_iter().enumerate() {
         let v: Vec<f64> = (0..n * a * b).map(|i| (i % 7) as f64).collect();
@@ -23,7 +23,7 @@ fn calo_file(path: &std::path::Path, n: usize, f32: bool, tweak: impl FnOnce(&hd
 }
 
 fn jet_file(path: &std::path::Path, n: usize, tweak: impl FnOnce(&hdf5::File)) {
-    let f = hdf5::File::create(path).unwrap();
+    let f = nn::io::create_h5(path).unwrap();
     let mut pf = vec![0.0; n * 30 * 4];
     for i in 0..n {
         for (p, c) in [(0usize, [0.1, 0.0, 0.6, 1.0]), (1, [-0.15, 0.0, 0.4, 1.0])] {
@@ -120,7 +120,7 @@ fn jet_files_read_and_bad_ones_are_refused() {
     assert!(e.to_string().contains("[3, 4]"), "{e}");
 
     let p = d.join("lonely.h5");
-    let f = hdf5::File::create(&p).unwrap();
+    let f = nn::io::create_h5(&p).unwrap();
     dataset(&f, "jet_features", &[2, 4], &[1.0; 8], true);
     drop(f);
     names(&read(&p).unwrap_err(), &p, "dataset 'particle_features'");
@@ -193,7 +193,7 @@ fn bad_pandas_files_name_the_file_and_the_dataset() {
 
     // A frame with 3 columns, written as pandas' layout by hand.
     let p = d.join("narrow.h5");
-    let f = hdf5::File::create(&p).unwrap();
+    let f = nn::io::create_h5(&p).unwrap();
     let g = f.create_group("df").unwrap();
     let s: hdf5::types::VarLenUnicode = "frame".parse().unwrap();
     g.new_attr::<hdf5::types::VarLenUnicode>().create("pandas_type").unwrap().write_scalar(&s).unwrap();
@@ -209,7 +209,7 @@ fn bad_pandas_files_name_the_file_and_the_dataset() {
 
     // A block whose shape fits neither orientation.
     let p = d.join("shape.h5");
-    let f = hdf5::File::create(&p).unwrap();
+    let f = nn::io::create_h5(&p).unwrap();
     let g = f.create_group("df").unwrap();
     g.new_attr::<hdf5::types::VarLenUnicode>().create("pandas_type").unwrap().write_scalar(&s).unwrap();
     g.new_attr::<i64>().create("nblocks").unwrap().write_scalar(&1).unwrap();
@@ -228,7 +228,7 @@ fn bad_pandas_files_name_the_file_and_the_dataset() {
 fn tables_read_with_and_without_column_names() {
     let d = dir("table");
     let p = d.join("t.h5");
-    let f = hdf5::File::create(&p).unwrap();
+    let f = nn::io::create_h5(&p).unwrap();
     dataset(&f, "features", &[2, 3], &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], true);
     let s: hdf5::types::VarLenUnicode = "x, y,z".parse().unwrap();
     f.dataset("features")
@@ -243,14 +243,14 @@ fn tables_read_with_and_without_column_names() {
     assert_eq!((t.columns, t.values[5]), (vec!["x".to_string(), "y".into(), "z".into()], 6.0));
 
     let p = d.join("plain.h5");
-    let f = hdf5::File::create(&p).unwrap();
+    let f = nn::io::create_h5(&p).unwrap();
     dataset(&f, "features", &[2, 2], &[1.0, 2.0, 3.0, 4.0], false);
     drop(f);
     let Sample::Table(t) = read(&p).unwrap() else { panic!("not a table") };
     assert_eq!(t.columns, vec!["x0", "x1"]);
 
     let p = d.join("cols.h5");
-    let f = hdf5::File::create(&p).unwrap();
+    let f = nn::io::create_h5(&p).unwrap();
     dataset(&f, "features", &[2, 2], &[1.0, 2.0, 3.0, 4.0], false);
     let s: hdf5::types::VarLenUnicode = "a,b,c".parse().unwrap();
     f.dataset("features")
@@ -265,7 +265,7 @@ fn tables_read_with_and_without_column_names() {
     names(&e, &p, "attribute 'columns' of 'features'");
 
     let p = d.join("1d.h5");
-    let f = hdf5::File::create(&p).unwrap();
+    let f = nn::io::create_h5(&p).unwrap();
     dataset(&f, "features", &[4], &[1.0, 2.0, 3.0, 4.0], false);
     drop(f);
     let e = read(&p).unwrap_err();
@@ -277,7 +277,7 @@ fn tables_read_with_and_without_column_names() {
 fn unknown_layouts_and_non_hdf5_files_are_refused_without_panicking() {
     let d = dir("unknown");
     let p = d.join("other.h5");
-    let f = hdf5::File::create(&p).unwrap();
+    let f = nn::io::create_h5(&p).unwrap();
     dataset(&f, "something", &[2], &[1.0, 2.0], false);
     drop(f);
     let e = read(&p).unwrap_err();

@@ -36,7 +36,7 @@ pub fn write(t: &LcwTables, path: &Path) -> Result<()> {
     let class_shape: Vec<usize> = t.class_axes.iter().map(Axis::bins).collect();
     let weight_shape: Vec<usize> = t.weight_axes.iter().map(Axis::bins).collect();
     write_atomically(path, |tmp| {
-        let f = hdf5::File::create(tmp).map_err(|e| e.to_string())?;
+        let f = nn::io::create_h5(tmp)?;
         string_attr(&f, "format", FORMAT)?;
         u64_attr(&f, "version", VERSION)?;
         string_attr(&f, "provenance", &t.provenance)?;

@@ -55,7 +55,7 @@ fn describe(msg: &str) -> String {
 /// Writes `table` to `path` atomically.
 pub fn write(table: &ClusterTable, path: &Path) -> Result<()> {
     write_atomically(path, |tmp| {
-        let file = hdf5::File::create(tmp).map_err(|e| e.to_string())?;
+        let file = nn::io::create_h5(tmp)?;
         let bar = progress::task(table.names().len() as u64, "writing columns");
         for name in table.names() {
             let values = table.column(name).unwrap_or_default();

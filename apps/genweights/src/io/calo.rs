@@ -105,7 +105,7 @@ pub fn read(file: &H5File) -> Result<Showers> {
 /// Writes a shower file h5py and the CaloGAN loaders read, with voxels in `precision`.
 pub fn write(path: &Path, s: &Showers, exact_log_w: Option<&[f64]>, precision: Precision) -> Result<()> {
     nn::io::write_atomically(path, |tmp| {
-        let f = hdf5::File::create(tmp).map_err(|e| e.to_string())?;
+        let f = nn::io::create_h5(tmp)?;
         write_floats(&f, "energy", &[s.n, 1], &s.energy, Precision::F64)?;
         for (k, &(phi, eta)) in LAYER_SHAPES.iter().enumerate() {
             write_floats(&f, &format!("layer_{k}"), &[s.n, phi, eta], &s.layers[k], precision)?;

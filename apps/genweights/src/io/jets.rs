@@ -70,7 +70,7 @@ pub fn read(file: &H5File) -> Result<Jets> {
 /// Writes a JetNet-layout file: `particle_features` in `precision`, `jet_features` in f64.
 pub fn write(path: &Path, j: &Jets, exact_log_w: Option<&[f64]>, precision: Precision) -> Result<()> {
     nn::io::write_atomically(path, |tmp| {
-        let f = hdf5::File::create(tmp).map_err(|e| e.to_string())?;
+        let f = nn::io::create_h5(tmp)?;
         write_floats(&f, "particle_features", &[j.n, j.particles_per_jet, 4], &j.particles, precision)?;
         write_floats(&f, "jet_features", &[j.n, 4], &j.jets, Precision::F64)?;
         if let Some(w) = exact_log_w {

@@ -391,7 +391,7 @@ pub const WRITE_KEY: &str = "df";
 /// the exact weights as a root dataset beside it, which pandas ignores.
 pub fn write_events(path: &Path, e: &Events, exact_log_w: Option<&[f64]>) -> Result<()> {
     nn::io::write_atomically(path, |tmp| {
-        let f = hdf5::File::create(tmp).map_err(|e| e.to_string())?;
+        let f = nn::io::create_h5(tmp)?;
         let g = f.create_group(WRITE_KEY).map_err(|e| e.to_string())?;
         for (name, value) in [
             ("pandas_type", "frame"),

@@ -61,7 +61,7 @@ pub fn write(path: &Path, t: &Table, exact_log_w: Option<&[f64]>) -> Result<()> 
         .into());
     }
     nn::io::write_atomically(path, |tmp| {
-        let f = hdf5::File::create(tmp).map_err(|e| e.to_string())?;
+        let f = nn::io::create_h5(tmp)?;
         nn::io::write_checked(&f, "features", &[t.n, d], &t.values)?;
         let ds = f.dataset("features").map_err(|e| e.to_string())?;
         super::pandas::write_string_attr(&ds, "columns", &t.columns.join(","))?;
