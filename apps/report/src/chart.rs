@@ -1,0 +1,94 @@
+//! [`Chart`]: what every figure type offers, a standalone SVG document or one inlined into a page
+//! with ids that cannot clash with another figure's.
+
+use std::path::Path;
+
+use crate::figure::Figure;
+use crate::layout::{self, Board, CellSpec};
+use crate::panel;
+use crate::svg::{self, Anchor};
+use crate::text::Font;
+
+/// A drawable figure: [`crate::Figure`], [`crate::RatioFigure`] or [`crate::Grid`].
+pub trait Chart {
+    /// Width and height in pixels.
+    fn size(&self) -> (u32, u32);
+    /// The title, for the SVG's `<title>` and for [`crate::check`] reports.
+    fn title(&self) -> String;
+    /// The SVG document, with every id it defines starting with `id_prefix` (letters, digits and
+    /// '-' only), so that several charts can be inlined into one HTML page.
+    fn svg_with_ids(&self, id_prefix: &str) -> String;
+    /// The SVG document, with ids derived from its content: deterministic, and distinct between
+    /// different figures.
+    fn to_svg(&self) -> String {
+        // The placeholder cannot come from user text: escaping turns control characters into spaces.
+        const PLACEHOLDER: &str = "sg\u{1}";
+        let draft = self.svg_with_ids(PLACEHOLDER);
+        let hash = draft.bytes().fold(0xcbf29ce484222325u64, |h, b| (h ^ b as u64).wrapping_mul(0x100000001b3));
+        draft.replace(PLACEHOLDER, &format!("sg{hash:016x}"))
+    }
+    fn save(&self, path: &Path) -> std::io::Result<()> {
+        std::fs::write(path, self.to_svg())
+    }
+}
+
+/// Renders a laid-out board as one SVG document.
+pub(crate) fn render(board: &Board, id_prefix: &str) -> String {
+    let mut out = String::new();
+    svg::open_document(&mut out, board.width, board.height, &chart_title(board));
+    let (lines, _) = layout::board_title(board);
+    for (k, line) in lines.iter().enumerate() {
+        let y = 6.0 + Font::TITLE.size + k as f64 * Font::TITLE.line_height();
+        svg::text(&mut out, board.width / 2.0, y, Font::TITLE, Anchor::Middle, line, "");
+    }
+    if board.cells.is_empty() {
+        let (x, y) = (board.width / 2.0, board.height / 2.0);
+        svg::text(&mut out, x, y, Font::LABEL, Anchor::Middle, "no data", " class=\"no-data\" fill=\"#888888\"");
+    }
+    for (i, (cell, placed)) in board.cells.iter().zip(layout::arrange(board)).enumerate() {
+        panel::draw(&mut out, cell.fig, &placed, &format!("{id_prefix}-{i}"));
+    }
+    out.push_str("</svg>\n");
+    out
+}
+
+/// The board's title, or failing that its first panel's.
+fn chart_title(board: &Board) -> String {
+    if board.title.is_empty() {
+        board.cells.first().map_or(String::new(), |c| c.fig.title.clone())
+    } else {
+        board.title.clone()
+    }
+}
+
+impl Chart for Figure {
+    fn size(&self) -> (u32, u32) {
+        (self.width, self.height)
+    }
+    fn title(&self) -> String {
+        self.title.clone()
+    }
+    fn svg_with_ids(&self, id_prefix: &str) -> String {
+        let cell = CellSpec {
+            fig: self,
+            row: 0,
+            col: 0,
+            x: self.own_x_axis(),
+            y: self.own_y_axis(),
+            show_x: true,
+            show_y: true,
+            show_title: true,
+        };
+        let board = Board {
+            width: self.width as f64,
+            height: self.height as f64,
+            title: String::new(),
+            rows: 1,
+            cols: 1,
+            row_weights: vec![1.0],
+            stacked: false,
+            cells: vec![cell],
+        };
+        render(&board, id_prefix)
+    }
+}

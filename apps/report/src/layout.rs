@@ -1,0 +1,374 @@
+//! Lays out panels in rows and columns: a single figure is a 1 x 1 board, a ratio figure a
+//! column whose panels share the x axis, a grid any R x C.
+//!
+//! The margins make room for what is drawn in them (tick labels measured, titles and axis labels
+//! wrapped, colour bars, legends moved outside), so that no text is cut off and no two labels
+//! meet. The order avoids circularity: plot heights first (from title and x-label rows), then
+//! the y ticks that fit them, then the left margins those ticks need, then plot widths and x
+//! ticks. Legends and notes that find no empty corner move outside; that narrows the plots and
+//! can crowd another panel's corner, so placement repeats until no more boxes move out.
+
+use crate::axis::ticks::{self, AxisTicks};
+use crate::axis::Axis;
+use crate::figure::{Figure, Legend};
+use crate::frame::{Frame, Rect};
+use crate::heatmap;
+use crate::legend::{self, Corner, Entry};
+use crate::palette::Style;
+use crate::panel;
+use crate::text::{self, Font};
+
+/// One panel of a board and what it shows around its plot area.
+pub(crate) struct CellSpec<'a> {
+    pub fig: &'a Figure,
+    pub row: usize,
+    pub col: usize,
+    pub x: Axis,
+    pub y: Axis,
+    /// x tick labels and the x-axis label (hidden on all but the bottom panels of a shared x).
+    pub show_x: bool,
+    /// y tick labels and the y-axis label.
+    pub show_y: bool,
+    pub show_title: bool,
+}
+
+pub(crate) struct Board<'a> {
+    pub width: f64,
+    pub height: f64,
+    /// The title over the whole board; empty for none.
+    pub title: String,
+    pub rows: usize,
+    pub cols: usize,
+    /// Relative plot heights of the rows.
+    pub row_weights: Vec<f64>,
+    /// Rows that touch (a ratio panel under its main panel) rather than stand apart.
+    pub stacked: bool,
+    pub cells: Vec<CellSpec<'a>>,
+}
+
+/// A panel as laid out: everything [`panel::draw`] needs.
+pub(crate) struct Placed {
+    pub frame: Frame,
+    /// The panel's share of the board; its texts stay inside it.
+    pub cell: Rect,
+    pub x_ticks: AxisTicks,
+    pub y_ticks: AxisTicks,
+    pub title_lines: Vec<String>,
+    pub x_label_lines: Vec<String>,
+    pub y_label_lines: Vec<String>,
+    pub entries: Vec<Entry>,
+    pub legend: Option<(Rect, usize)>,
+    /// The note lines, and the box they go in; without a box they go under the title.
+    pub note_lines: Vec<String>,
+    pub notes: Option<Rect>,
+    /// Whether the x tick labels are shown; without them the tick marks point into the plot.
+    pub show_x: bool,
+    pub styles: Vec<Style>,
+}
+
+/// Space kept free around text, in pixels.
+const GAP: f64 = 8.0;
+/// Length of the major tick marks.
+pub(crate) const TICK: f64 = 5.0;
+
+/// The board title's lines and the height they take.
+pub(crate) fn board_title(board: &Board) -> (Vec<String>, f64) {
+    let lines = text::wrap(&board.title, Font::TITLE, board.width - 24.0);
+    let h = if lines.is_empty() { 0.0 } else { lines.len() as f64 * Font::TITLE.line_height() + 10.0 };
+    (lines, h)
+}
+
+/// " (×10^k)" for an axis whose tick labels were divided by 10^k.
+fn with_exponent(label: &str, exponent: Option<i32>) -> String {
+    match exponent {
+        Some(k) if label.is_empty() => format!("\u{d7}10^{{{k}}}"),
+        Some(k) => format!("{label} (\u{d7}10^{{{k}}})"),
+        None => label.to_string(),
+    }
+}
+
+/// Where a panel's legend and notes went in the last attempt: out of the plot area or in it.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+struct Outside {
+    /// The legend to the right of the plot area.
+    legend: bool,
+    /// The notes as lines under the title, above the plot area.
+    notes: bool,
+}
+
+/// Lays out every panel of the board.
+pub(crate) fn arrange(board: &Board) -> Vec<Placed> {
+    let mut outside: Vec<Outside> =
+        board.cells.iter().map(|c| Outside { legend: c.fig.legend == Legend::Right, notes: false }).collect();
+    // Each round can only move boxes out, so this ends after at most two rounds per panel.
+    for _ in 0..2 * board.cells.len() + 1 {
+        let (placed, next) = attempt(board, &outside);
+        if next == outside {
+            return placed;
+        }
+        outside = next
+            .iter()
+            .zip(&outside)
+            .map(|(n, o)| Outside { legend: n.legend || o.legend, notes: n.notes || o.notes })
+            .collect();
+    }
+    attempt(board, &outside).0
+}
+
+/// The widest a note box inside the plot area may be, and the most lines one note may take there.
+const NOTE_WIDTH: f64 = 260.0;
+const NOTE_LINES: usize = 2;
+
+/// One layout with legends and notes placed as `outside` says, and where they should go next.
+fn attempt(board: &Board, outside: &[Outside]) -> (Vec<Placed>, Vec<Outside>) {
+    let (w, h) = (board.width, board.height);
+    let (rows, cols) = (board.rows.max(1), board.cols.max(1));
+    let (_, top0) = board_title(board);
+    let cell_w = w / cols as f64;
+    let styles: Vec<Vec<Style>> = board.cells.iter().map(|c| c.fig.styles()).collect();
+    let entries: Vec<Vec<Entry>> = board.cells.iter().zip(&styles).map(|(c, s)| legend::entries(c.fig, s)).collect();
+    let titles: Vec<Vec<String>> = board
+        .cells
+        .iter()
+        .map(|c| if c.show_title { text::wrap(&c.fig.title, Font::TITLE, cell_w - 16.0) } else { Vec::new() })
+        .collect();
+    let notes_above: Vec<Vec<String>> = board
+        .cells
+        .iter()
+        .zip(outside)
+        .map(|(c, o)| if o.notes { legend::note_lines(&c.fig.notes, cell_w - 24.0) } else { Vec::new() })
+        .collect();
+    // Room is kept for the " (×10^k)" an x label may get once its ticks are known.
+    let x_labels: Vec<Vec<String>> = board
+        .cells
+        .iter()
+        .map(|c| if c.show_x { text::wrap(&c.fig.x_label, Font::LABEL, cell_w - 130.0) } else { Vec::new() })
+        .collect();
+    let below: Vec<f64> = board
+        .cells
+        .iter()
+        .zip(&entries)
+        .map(|(c, e)| {
+            if c.fig.legend == Legend::Below && !e.is_empty() {
+                legend::rows_size(e, cell_w - 80.0).1 .1 + GAP
+            } else {
+                0.0
+            }
+        })
+        .collect();
+
+    // Row margins and plot heights.
+    let in_row = |r: usize| board.cells.iter().enumerate().filter(move |(_, c)| c.row == r).map(|(i, _)| i);
+    let tops: Vec<f64> = (0..rows)
+        .map(|r| {
+            let head = in_row(r)
+                .map(|i| {
+                    let title = titles[i].len() as f64 * Font::TITLE.line_height();
+                    title + notes_above[i].len() as f64 * legend::NOTE_LINE
+                })
+                .fold(0.0, f64::max);
+            if head > 0.0 {
+                head + 12.0
+            } else if board.stacked && r > 0 {
+                4.0
+            } else {
+                14.0
+            }
+        })
+        .collect();
+    let bottoms: Vec<f64> = (0..rows)
+        .map(|r| {
+            in_row(r)
+                .map(|i| {
+                    let c = &board.cells[i];
+                    let labels = if c.show_x {
+                        TICK + Font::TICK.line_height() + 6.0 + x_labels[i].len() as f64 * Font::LABEL.line_height()
+                    } else if board.stacked {
+                        0.0
+                    } else {
+                        10.0
+                    };
+                    labels + below[i]
+                })
+                .fold(0.0, f64::max)
+                + if board.stacked && r + 1 < rows { 0.0 } else { 6.0 }
+        })
+        .collect();
+    let weights: Vec<f64> = (0..rows).map(|r| board.row_weights.get(r).copied().unwrap_or(1.0).max(0.05)).collect();
+    let free = h - top0 - tops.iter().sum::<f64>() - bottoms.iter().sum::<f64>();
+    let total: f64 = weights.iter().sum();
+    let heights: Vec<f64> = weights.iter().map(|wt| (free * wt / total).max(30.0)).collect();
+    let row_y: Vec<f64> =
+        (0..rows).scan(top0, |y, r| Some(std::mem::replace(y, *y + tops[r] + heights[r] + bottoms[r]))).collect();
+
+    // Y ticks, y labels and the left margins they need.
+    let y_ticks: Vec<AxisTicks> = board.cells.iter().map(|c| ticks::fit(&c.y, heights[c.row], false)).collect();
+    let y_labels: Vec<Vec<String>> = board
+        .cells
+        .iter()
+        .zip(&y_ticks)
+        .map(|(c, t)| {
+            if c.show_y {
+                text::wrap(&with_exponent(&c.fig.y_label, t.exponent), Font::LABEL, heights[c.row])
+            } else {
+                Vec::new()
+            }
+        })
+        .collect();
+    let lefts: Vec<f64> = (0..cols)
+        .map(|col| {
+            board
+                .cells
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| c.col == col)
+                .map(|(i, c)| {
+                    if c.show_y {
+                        GAP + y_labels[i].len() as f64 * Font::LABEL.line_height() + y_ticks[i].widest() + TICK + 5.0
+                    } else {
+                        14.0
+                    }
+                })
+                .fold(14.0, f64::max)
+        })
+        .collect();
+
+    // The right margin, common to all columns so that every plot area has the same width.
+    let extras = board.cells.iter().enumerate().map(|(i, c)| {
+        let bar = c.fig.heatmap.as_ref().map_or(0.0, |m| heatmap::bar_width(m, heights[c.row]));
+        let side =
+            if outside[i].legend && !entries[i].is_empty() { 10.0 + legend::column_size(&entries[i]).0 } else { 0.0 };
+        bar + side
+    });
+    let right = 16.0 + extras.fold(0.0, f64::max);
+    let width = ((w - lefts.iter().sum::<f64>() - cols as f64 * right) / cols as f64).max(40.0);
+    let col_x: Vec<f64> =
+        (0..cols).scan(0.0, |x, c| Some(std::mem::replace(x, *x + lefts[c] + width + right))).collect();
+
+    let mut next = outside.to_vec();
+    let mut placed = Vec::new();
+    for (i, c) in board.cells.iter().enumerate() {
+        let area = Rect { x: col_x[c.col] + lefts[c.col], y: row_y[c.row] + tops[c.row], w: width, h: heights[c.row] };
+        let cell = Rect {
+            x: col_x[c.col],
+            y: row_y[c.row],
+            w: lefts[c.col] + width + right,
+            h: tops[c.row] + heights[c.row] + bottoms[c.row],
+        };
+        let frame = Frame { x: c.x, y: c.y, area };
+        let mut x_ticks = ticks::fit(&c.x, width, true);
+        let mut yt = y_ticks[i].clone();
+        keep_inside(&mut x_ticks, &mut yt, &frame, &cell);
+        if !c.show_x {
+            x_ticks.major.iter_mut().for_each(|t| t.label.clear());
+        }
+        if !c.show_y {
+            yt.major.iter_mut().for_each(|t| t.label.clear());
+        }
+        let mut x_label_lines = x_labels[i].clone();
+        if let (Some(last), Some(k)) = (x_label_lines.last_mut(), x_ticks.exponent) {
+            *last = with_exponent(last, Some(k));
+        } else if let (true, Some(k)) = (c.show_x, x_ticks.exponent) {
+            x_label_lines.push(with_exponent("", Some(k)));
+        }
+        let (ink, drawn) = panel::data_ink(c.fig, &frame, &styles[i]);
+        let bar = c.fig.heatmap.as_ref().map_or(0.0, |m| heatmap::bar_width(m, area.h));
+
+        let legend = if entries[i].is_empty() || drawn == 0 {
+            None
+        } else {
+            let size = legend::column_size(&entries[i]);
+            let corner = |k: Corner| Some((legend::in_corner(&area, size, k), 1));
+            match c.fig.legend {
+                Legend::Off => None,
+                Legend::TopRight => corner(Corner::TopRight),
+                Legend::TopLeft => corner(Corner::TopLeft),
+                Legend::BottomRight => corner(Corner::BottomRight),
+                Legend::BottomLeft => corner(Corner::BottomLeft),
+                Legend::Below => {
+                    let (columns, size) = legend::rows_size(&entries[i], width);
+                    Some((Rect { x: area.x, y: cell.bottom() - size.1 - 6.0, w: size.0, h: size.1 }, columns))
+                }
+                Legend::Right | Legend::Auto if outside[i].legend => {
+                    Some((Rect { x: area.right() + bar + 10.0, y: area.y, w: size.0, h: size.1 }, 1))
+                }
+                Legend::Right | Legend::Auto => match legend::free_corner(&area, size, &ink, &[]) {
+                    Some(r) => Some((r, 1)),
+                    None => {
+                        next[i].legend = true;
+                        corner(Corner::TopRight)
+                    }
+                },
+            }
+        };
+        let taken: Vec<Rect> = legend.iter().map(|(r, _)| *r).collect();
+        let (note_lines, notes) = if outside[i].notes {
+            (notes_above[i].clone(), None)
+        } else if c.fig.notes.is_empty() {
+            (Vec::new(), None)
+        } else {
+            let max = (area.w - 24.0).min(NOTE_WIDTH);
+            let lines = legend::note_lines(&c.fig.notes, max);
+            let too_long =
+                c.fig.notes.iter().any(|n| legend::note_lines(std::slice::from_ref(n), max).len() > NOTE_LINES);
+            let inside =
+                if too_long { None } else { legend::free_corner(&area, legend::notes_size(&lines), &ink, &taken) };
+            next[i].notes |= inside.is_none();
+            (lines, inside)
+        };
+        placed.push(Placed {
+            frame,
+            cell,
+            x_ticks,
+            y_ticks: yt,
+            title_lines: titles[i].clone(),
+            x_label_lines,
+            y_label_lines: y_labels[i].clone(),
+            entries: entries[i].clone(),
+            legend,
+            note_lines,
+            notes,
+            show_x: c.show_x,
+            styles: styles[i].clone(),
+        });
+    }
+    (placed, next)
+}
+
+/// Leaves unlabelled the ticks whose labels would stick out of the panel's cell (into a
+/// neighbouring panel of a grid, or across the join of a ratio panel).
+fn keep_inside(x: &mut AxisTicks, y: &mut AxisTicks, f: &Frame, cell: &Rect) {
+    for t in &mut x.major {
+        let half = text::width(&t.label, Font::TICK) / 2.0;
+        let px = f.px(t.value);
+        if px - half < cell.x + 1.0 || px + half > cell.right() - 1.0 {
+            t.label.clear();
+        }
+    }
+    for t in &mut y.major {
+        let py = f.py(t.value);
+        if py - 0.6 * Font::TICK.size < cell.y || py + 0.45 * Font::TICK.size > cell.bottom() {
+            t.label.clear();
+        }
+    }
+}
+
+/// The axis several figures share (the x axis of a ratio figure, the axes of a grid with shared
+/// axes): the first fixed range, else one that shows every figure's data.
+pub(crate) fn shared_axis(figs: &[&Figure], x: bool) -> Axis {
+    if let [one] = figs {
+        return if x { one.own_x_axis() } else { one.own_y_axis() };
+    }
+    let log = figs.first().is_some_and(|f| if x { f.log_x_on() } else { f.log_y_on() });
+    let fixed = figs.iter().find_map(|f| if x { f.x_range } else { f.y_range });
+    let mut values: Vec<f64> = Vec::new();
+    for f in figs {
+        let (xs, ys) = f.extent();
+        values.extend(if x { xs } else { ys });
+        if let Some(m) = &f.heatmap {
+            let (hx, hy) = m.extent();
+            values.extend(if x { hx } else { hy });
+        }
+    }
+    Axis::new(&values, fixed, log)
+}
