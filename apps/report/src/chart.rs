@@ -12,7 +12,7 @@ use crate::text::Font;
 /// A drawable figure: [`crate::Figure`], [`crate::RatioFigure`] or [`crate::Grid`].
 pub trait Chart {
     /// Width and height in pixels.
-    fn size(&self) -> (u32, u32);
+    fn dimensions(&self) -> (u32, u32);
     /// The title, for the SVG's `<title>` and for [`crate::check`] reports.
     fn title(&self) -> String;
     /// The SVG document, with every id it defines starting with `id_prefix` (letters, digits and
@@ -39,7 +39,7 @@ pub(crate) fn render(board: &Board, id_prefix: &str) -> String {
     let (lines, _) = layout::board_title(board);
     for (k, line) in lines.iter().enumerate() {
         let y = 6.0 + Font::TITLE.size + k as f64 * Font::TITLE.line_height();
-        svg::text(&mut out, board.width / 2.0, y, Font::TITLE, Anchor::Middle, line, "");
+        svg::text(&mut out, board.width / 2.0, y, Font::TITLE, Anchor::Middle, line, " class=\"title\"");
     }
     if board.cells.is_empty() {
         let (x, y) = (board.width / 2.0, board.height / 2.0);
@@ -62,7 +62,7 @@ fn chart_title(board: &Board) -> String {
 }
 
 impl Chart for Figure {
-    fn size(&self) -> (u32, u32) {
+    fn dimensions(&self) -> (u32, u32) {
         (self.width, self.height)
     }
     fn title(&self) -> String {

@@ -234,11 +234,6 @@ impl Figure {
         Chart::save(self, path.as_ref())
     }
 
-    /// The figure's size in pixels.
-    pub fn dimensions(&self) -> (u32, u32) {
-        (self.width, self.height)
-    }
-
     pub(crate) fn log_x_on(&self) -> bool {
         self.x_scale == Scale::Log
     }

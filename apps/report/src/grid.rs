@@ -71,7 +71,7 @@ impl Grid {
 }
 
 impl Chart for Grid {
-    fn size(&self) -> (u32, u32) {
+    fn dimensions(&self) -> (u32, u32) {
         let (cw, ch) = self.cell();
         let cols = self.columns() as u32;
         let rows = self.figures.len().div_ceil(self.columns()).max(1) as u32;
@@ -103,7 +103,7 @@ impl Chart for Grid {
                 show_title: true,
             })
             .collect();
-        let (w, h) = self.size();
+        let (w, h) = self.dimensions();
         let rows = n.div_ceil(cols).max(1);
         let board = Board {
             width: w as f64,

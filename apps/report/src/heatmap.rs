@@ -190,7 +190,15 @@ pub(crate) fn draw_bar(out: &mut String, map: &Heatmap, area: &Rect, id: &str) {
     for tick in &t.major {
         let y = y_of(tick.value);
         let _ = write!(marks, "M{} {}h4", P(x0 + BAR_WIDTH), P(y));
-        svg::text(out, x0 + BAR_WIDTH + 6.0, y + 4.0, Font::TICK, Anchor::Start, &tick.label, "");
+        svg::text(
+            out,
+            x0 + BAR_WIDTH + 6.0,
+            y + 4.0,
+            Font::TICK,
+            Anchor::Start,
+            &tick.label,
+            " class=\"tick-label colour\"",
+        );
     }
     for &v in &t.minor {
         let _ = write!(marks, "M{} {}h2", P(x0 + BAR_WIDTH), P(y_of(v)));

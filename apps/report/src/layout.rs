@@ -94,12 +94,18 @@ struct Outside {
     legend: bool,
     /// The notes as lines under the title, above the plot area.
     notes: bool,
+    /// How far the last x tick label reaches past the plot area's right edge, in whole pixels:
+    /// the right margin makes room for it rather than drop the label.
+    overhang: u32,
 }
 
 /// Lays out every panel of the board.
 pub(crate) fn arrange(board: &Board) -> Vec<Placed> {
-    let mut outside: Vec<Outside> =
-        board.cells.iter().map(|c| Outside { legend: c.fig.legend == Legend::Right, notes: false }).collect();
+    let mut outside: Vec<Outside> = board
+        .cells
+        .iter()
+        .map(|c| Outside { legend: c.fig.legend == Legend::Right, notes: false, overhang: 0 })
+        .collect();
     // Each round can only move boxes out, so this ends after at most two rounds per panel.
     for _ in 0..2 * board.cells.len() + 1 {
         let (placed, next) = attempt(board, &outside);
@@ -109,7 +115,11 @@ pub(crate) fn arrange(board: &Board) -> Vec<Placed> {
         outside = next
             .iter()
             .zip(&outside)
-            .map(|(n, o)| Outside { legend: n.legend || o.legend, notes: n.notes || o.notes })
+            .map(|(n, o)| Outside {
+                legend: n.legend || o.legend,
+                notes: n.notes || o.notes,
+                overhang: n.overhang.max(o.overhang),
+            })
             .collect();
     }
     attempt(board, &outside).0
@@ -240,7 +250,8 @@ fn attempt(board: &Board, outside: &[Outside]) -> (Vec<Placed>, Vec<Outside>) {
             if outside[i].legend && !entries[i].is_empty() { 10.0 + legend::column_size(&entries[i]).0 } else { 0.0 };
         bar + side
     });
-    let right = 16.0 + extras.fold(0.0, f64::max);
+    let overhang = outside.iter().map(|o| o.overhang as f64 + 3.0).fold(0.0, f64::max);
+    let right = (16.0 + extras.fold(0.0, f64::max)).max(overhang);
     let width = ((w - lefts.iter().sum::<f64>() - cols as f64 * right) / cols as f64).max(40.0);
     let col_x: Vec<f64> =
         (0..cols).scan(0.0, |x, c| Some(std::mem::replace(x, *x + lefts[c] + width + right))).collect();
@@ -258,6 +269,16 @@ fn attempt(board: &Board, outside: &[Outside]) -> (Vec<Placed>, Vec<Outside>) {
         let frame = Frame { x: c.x, y: c.y, area };
         let mut x_ticks = ticks::fit(&c.x, width, true);
         let mut yt = y_ticks[i].clone();
+        if c.show_x {
+            let reach = x_ticks
+                .major
+                .iter()
+                .filter(|t| !t.label.is_empty())
+                .map(|t| frame.px(t.value) + text::width(&t.label, Font::TICK) / 2.0 - area.right());
+            let reach = reach.fold(0.0, f64::max).ceil();
+            // Capped, so that an absurd label cannot squeeze the plot away.
+            next[i].overhang = next[i].overhang.max(reach.min(area.w / 3.0) as u32);
+        }
         keep_inside(&mut x_ticks, &mut yt, &frame, &cell);
         if !c.show_x {
             x_ticks.major.iter_mut().for_each(|t| t.label.clear());

@@ -204,7 +204,7 @@ pub(crate) fn draw(out: &mut String, entries: &[Entry], rect: &Rect, columns: us
             }
             for (k, line) in e.lines.iter().enumerate() {
                 let ty = y + 4.0 + k as f64 * LINE;
-                svg::text(out, gx + GLYPH_W + 6.0, ty, Font::LEGEND, Anchor::Start, line, "");
+                svg::text(out, gx + GLYPH_W + 6.0, ty, Font::LEGEND, Anchor::Start, line, " class=\"legend-label\"");
             }
         }
         y += row.iter().map(entry_height).fold(0.0, f64::max);

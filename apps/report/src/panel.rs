@@ -140,7 +140,8 @@ fn axes(out: &mut String, p: &Placed) {
         // Under a panel that shares its x axis with the one below, ticks point inwards.
         let _ = write!(marks, "M{} {}v{}", P(x), P(base), if p.show_x { TICK } else { -TICK });
         if !t.label.is_empty() {
-            svg::text(out, x, base + TICK + Font::TICK.size + 2.0, Font::TICK, Anchor::Middle, &t.label, "");
+            let y = base + TICK + Font::TICK.size + 2.0;
+            svg::text(out, x, y, Font::TICK, Anchor::Middle, &t.label, " class=\"tick-label x\"");
         }
     }
     for t in &p.y_ticks.major {
@@ -150,7 +151,8 @@ fn axes(out: &mut String, p: &Placed) {
         let y = f.py(t.value);
         let _ = write!(marks, "M{} {}h-{TICK}", P(f.area.x), P(y));
         if !t.label.is_empty() {
-            svg::text(out, f.area.x - TICK - 3.0, y + 0.36 * Font::TICK.size, Font::TICK, Anchor::End, &t.label, "");
+            let (x, y) = (f.area.x - TICK - 3.0, y + 0.36 * Font::TICK.size);
+            svg::text(out, x, y, Font::TICK, Anchor::End, &t.label, " class=\"tick-label y\"");
         }
     }
     for &v in p.x_ticks.minor.iter().filter(|&&v| f.x.contains(v)) {
@@ -172,15 +174,8 @@ fn titles(out: &mut String, p: &Placed) {
         if centre - half < p.cell.x + 4.0 || centre + half > p.cell.right() - 4.0 {
             centre = p.cell.x + p.cell.w / 2.0;
         }
-        svg::text(
-            out,
-            centre,
-            p.cell.y + 4.0 + Font::TITLE.size + k as f64 * lh,
-            Font::TITLE,
-            Anchor::Middle,
-            line,
-            "",
-        );
+        let y = p.cell.y + 4.0 + Font::TITLE.size + k as f64 * lh;
+        svg::text(out, centre, y, Font::TITLE, Anchor::Middle, line, " class=\"title\"");
     }
     let below_title = p.cell.y + 4.0 + p.title_lines.len() as f64 * lh + Font::LEGEND.size + 2.0;
     // Notes with no room inside the plot area read as a subtitle, starting above the frame.
@@ -193,7 +188,7 @@ fn titles(out: &mut String, p: &Placed) {
     let first = a.bottom() + TICK + Font::TICK.line_height() + 4.0 + Font::LABEL.size;
     for (k, line) in p.x_label_lines.iter().enumerate() {
         let y = first + k as f64 * Font::LABEL.line_height();
-        svg::text(out, a.x + a.w / 2.0, y, Font::LABEL, Anchor::Middle, line, "");
+        svg::text(out, a.x + a.w / 2.0, y, Font::LABEL, Anchor::Middle, line, " class=\"axis-label x\"");
     }
     for (k, line) in p.y_label_lines.iter().enumerate() {
         let x = p.cell.x + 8.0 + Font::LABEL.size * 0.8 + k as f64 * Font::LABEL.line_height();

@@ -49,7 +49,7 @@ impl RatioFigure {
 }
 
 impl Chart for RatioFigure {
-    fn size(&self) -> (u32, u32) {
+    fn dimensions(&self) -> (u32, u32) {
         (self.width, self.height)
     }
     fn title(&self) -> String {

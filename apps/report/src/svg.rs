@@ -81,7 +81,7 @@ pub(crate) fn text(out: &mut String, x: f64, y: f64, font: Font, anchor: Anchor,
 
 /// A `<text>` rotated by -90 degrees about (x, y): the y-axis label reads bottom to top.
 pub(crate) fn vertical_text(out: &mut String, x: f64, y: f64, font: Font, markup: &str) {
-    let extra = format!("transform=\"rotate(-90 {} {})\"", P(x), P(y));
+    let extra = format!("class=\"axis-label y\" transform=\"rotate(-90 {} {})\"", P(x), P(y));
     text(out, x, y, font, Anchor::Middle, markup, &extra);
 }
 

@@ -160,7 +160,7 @@ impl Page {
                     Block::Figure { chart, caption } => {
                         figure_no += 1;
                         let svg = chart.svg_with_ids(&format!("f{figure_no}"));
-                        figure(&mut out, figure_no, &svg, chart.size().0, caption);
+                        figure(&mut out, figure_no, &svg, chart.dimensions().0, caption);
                     }
                     Block::Svg { svg, width, caption } => {
                         figure_no += 1;
