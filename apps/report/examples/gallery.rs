@@ -214,6 +214,67 @@ fn observable_figure(rng: &mut Rng, pal: &Palette) -> RatioFigure {
     RatioFigure::new(main, ratios).panel(weight).heights(&[3.0, 1.2, 1.2])
 }
 
+/// Coverage at 1 and 2 sigma in bins of E_EM, with the nominal values; the legend goes below.
+fn coverage_figure(pal: &Palette) -> Figure {
+    let e = centres(&log_edges(0.1, 100.0, 12), true);
+    let one: Vec<f64> = e.iter().map(|v| 0.683 + 0.03 * (v.ln() * 0.7).sin()).collect();
+    let two: Vec<f64> = e.iter().map(|v| 0.954 + 0.012 * (v.ln() * 0.5).cos()).collect();
+    let re: Vec<f64> = one.iter().map(|c| c - 0.02).collect();
+    let err = vec![0.008; e.len()];
+    Figure::new("Coverage of the predicted uncertainty")
+        .x_label("E^{EM}_{clus} [GeV]")
+        .y_label("fraction of clusters covered")
+        .log_x(true)
+        .y_range(0.55, 1.0)
+        .error_bars("BNN, 1\u{3c3}", &e, &one, &err)
+        .style(pal.style("BNN"))
+        .error_bars("RE, 1\u{3c3}", &e, &re, &err)
+        .style(pal.style("RE"))
+        .points("BNN, 2\u{3c3}", &e, &two)
+        .style(pal.style("BNN"))
+        .hline(0.683)
+        .hline(0.954)
+        .legend(Legend::Below)
+}
+
+/// Per-cluster uncertainties of BNN against RE on log-log axes, with the correlation written on.
+fn bnn_vs_re(rng: &mut Rng) -> Figure {
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    for _ in 0..30000 {
+        let s = (0.7 * rng.normal() - 3.0).exp();
+        a.push(s);
+        b.push(s * (1.04 + 0.15 * rng.normal()).max(0.2));
+    }
+    let edges = log_edges(1e-3, 1.0, 45);
+    Figure::new("\u{3c3}_{tot} per cluster, RE against BNN")
+        .x_label("\u{3c3}_{tot} (BNN)")
+        .y_label("\u{3c3}_{tot} (RE)")
+        .log_x(true)
+        .log_y(true)
+        .heatmap(Heatmap::from_points(&a, &b, &edges, &edges).log(true).label("clusters"))
+        .diagonal()
+        .note("Pearson correlation of log \u{3c3}: 0.93")
+        .note("median \u{3c3}_{RE}/\u{3c3}_{BNN}: 1.04")
+        .size(560, 480)
+}
+
+/// Training and validation loss of every model against the epoch, with the legend on the right.
+fn training_curves(pal: &Palette) -> Figure {
+    let epochs: Vec<f64> = (1..=60).map(f64::from).collect();
+    let mut fig = Figure::new("Training curves")
+        .x_label("epoch")
+        .y_label("loss \u{2212} min loss + 10^{\u{2212}3}")
+        .log_y(true)
+        .legend(Legend::Right);
+    for (k, m) in ["DNN", "DNN-LGK", "BNN", "RE"].iter().enumerate() {
+        let train: Vec<f64> = epochs.iter().map(|e| 0.5 * (-e / (8.0 + 3.0 * k as f64)).exp() + 1e-3).collect();
+        let val: Vec<f64> = train.iter().map(|t| t * 1.3 + 2e-3).collect();
+        fig = fig.line(&format!("{m} training"), &epochs, &train).style(pal.style(m));
+        fig = fig.dashed(&format!("{m} validation"), &epochs, &val).style(pal.style(m));
+    }
+    fig
+}
+
 fn headline_table() -> Table {
     let rows: [(&str, f64, &str, Verdict); 6] = [
         ("closure above 1 GeV: |median E/E_{dep} \u{2212} 1|", 0.004, "< 0.01", Verdict::Pass),
@@ -294,6 +355,9 @@ fn main() -> Result<(), Box<dyn Error>> {
                 .figure(prediction_heatmap(&mut rng), "R_{pred} against R^{EM} as a 2-D histogram with a log colour scale; empty bins stay white and the dashed line is y = x.")
                 .figure(scan_figure(&pal), "Log\u{2013}log scan: \u{3c3}_{stat} falls as N_{train}^{\u{2212}1/2} while \u{3c3}_{syst} approaches the truth sd.")
                 .figure(eta_figure(&pal), "Uncertainty against |\u{3b7}| with the tile-gap window shaded, where \u{3c3}_{syst} rises.")
+                .figure(coverage_figure(&pal), "Coverage at 1\u{3c3} and 2\u{3c3} in bins of E^{EM}; the dashed lines are the nominal 68.3% and 95.4%. The legend sits under the plot.")
+                .figure(bnn_vs_re(&mut rng), "Per-cluster \u{3c3}_{tot} of RE against BNN on log\u{2013}log axes, with the correlation and median ratio written on the plot.")
+                .figure(training_curves(&pal), "Training (solid) and validation (dashed) loss of every model; with eight entries the legend moves to the right of the plot.")
                 .figure(grid, "A grid with shared axes: x tick labels only on the bottom row, y tick labels only in the first column; each panel carries its core fit."),
         )
         .section(
@@ -301,7 +365,7 @@ fn main() -> Result<(), Box<dyn Error>> {
                 .figure(weight_histogram(&mut rng, &pal), "Weights on log\u{2013}log axes: truth and generated events, the ensemble band, and the line w = 1.")
                 .figure(observable_figure(&mut rng, &pal), "Three panels sharing x: the observable, the ratio to truth (0.71\u{2013}1.29) and the mean weight per bin."),
         )
-        .footer("Written by `cargo run -p report --example gallery`; synthetic numbers, fixed seed.");
+        .footer("Written by the gallery example of the report crate; synthetic numbers, fixed seed.");
     let html = page.to_html();
     let path = out.join("index.html");
     std::fs::write(&path, &html)?;

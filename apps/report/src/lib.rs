@@ -55,3 +55,8 @@ pub use palette::{Colour, Dash, Marker, Palette, Style};
 pub use ratio::RatioFigure;
 pub use svg::escape;
 pub use text::plain as plain_text;
+
+/// The README's examples, compiled and run as doc tests so that they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeExamples;

@@ -32,6 +32,7 @@ td.fail { color: #8f2d00; background: #fde6da; }
 td.notrun { color: #555555; background: #f2f2f2; }
 details { margin: 12px 0; }
 summary { cursor: pointer; font-weight: bold; }
+sub, sup { line-height: 0; }
 footer { margin-top: 40px; font-size: 13px; color: #555555; }
 @media print { figure { break-inside: avoid; } details { display: block; } }
 "#;
