@@ -323,7 +323,7 @@ fn main() -> Result<(), Box<dyn Error>> {
         })
         .map(|(m, kind, w, style)| {
             let width = if kind == "stat" { w * 0.6 } else { w };
-            pull_figure(&mut rng, &format!("{m}, \u{3c3}_{{{kind}}}"), width, style).legend(Legend::Off)
+            pull_figure(&mut rng, &format!("{m}, \u{3c3}_{{{kind}}}"), width, style)
         })
         .collect();
     let grid = Grid::new(3)
@@ -358,7 +358,7 @@ fn main() -> Result<(), Box<dyn Error>> {
                 .figure(coverage_figure(&pal), "Coverage at 1\u{3c3} and 2\u{3c3} in bins of E^{EM}; the dashed lines are the nominal 68.3% and 95.4%. The legend sits under the plot.")
                 .figure(bnn_vs_re(&mut rng), "Per-cluster \u{3c3}_{tot} of RE against BNN on log\u{2013}log axes, with the correlation and median ratio written on the plot.")
                 .figure(training_curves(&pal), "Training (solid) and validation (dashed) loss of every model; with eight entries the legend moves to the right of the plot.")
-                .figure(grid, "A grid with shared axes: x tick labels only on the bottom row, y tick labels only in the first column; each panel carries its core fit."),
+                .figure(grid, "A grid with shared axes: x tick labels only on the bottom row, y tick labels only in the first column; each panel carries its core fit, and one legend serves all six."),
         )
         .section(
             Section::new("Generator weights")

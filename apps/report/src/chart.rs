@@ -5,6 +5,7 @@ use std::path::Path;
 
 use crate::figure::Figure;
 use crate::layout::{self, Board, CellSpec};
+use crate::legend;
 use crate::panel;
 use crate::svg::{self, Anchor};
 use crate::text::Font;
@@ -48,6 +49,9 @@ pub(crate) fn render(board: &Board, id_prefix: &str) -> String {
     for (i, (cell, placed)) in board.cells.iter().zip(layout::arrange(board)).enumerate() {
         panel::draw(&mut out, cell.fig, &placed, &format!("{id_prefix}-{i}"));
     }
+    if let Some((rect, columns, entries)) = layout::shared_legend(board) {
+        legend::draw(&mut out, &entries, &rect, columns);
+    }
     out.push_str("</svg>\n");
     out
 }
@@ -87,6 +91,7 @@ impl Chart for Figure {
             cols: 1,
             row_weights: vec![1.0],
             stacked: false,
+            shared_legend: false,
             cells: vec![cell],
         };
         render(&board, id_prefix)

@@ -13,6 +13,7 @@ pub struct Grid {
     figures: Vec<Figure>,
     share_x: bool,
     share_y: bool,
+    shared_legend: bool,
     cell: Option<(u32, u32)>,
 }
 
@@ -25,6 +26,7 @@ impl Grid {
             figures: Vec::new(),
             share_x: false,
             share_y: false,
+            shared_legend: false,
             cell: None,
         }
     }
@@ -47,6 +49,11 @@ impl Grid {
     /// One y range for every panel.
     pub fn share_y(self, on: bool) -> Grid {
         Grid { share_y: on, ..self }
+    }
+    /// One legend under the whole grid, each label once, instead of one legend per panel: for
+    /// panels that show the same methods. The grid grows by the legend's height.
+    pub fn shared_legend(self, on: bool) -> Grid {
+        Grid { shared_legend: on, ..self }
     }
     /// The size of each cell; by default the largest figure's size.
     pub fn cell_size(self, width: u32, height: u32) -> Grid {
@@ -76,7 +83,12 @@ impl Chart for Grid {
         let cols = self.columns() as u32;
         let rows = self.figures.len().div_ceil(self.columns()).max(1) as u32;
         let title = if self.title.is_empty() { 0 } else { 30 };
-        (cw * cols, ch * rows + title)
+        let legend = if self.shared_legend {
+            crate::legend::below_height(&crate::legend::merged_entries(&self.figures), (cw * cols) as f64).ceil() as u32
+        } else {
+            0
+        };
+        (cw * cols, ch * rows + title + legend)
     }
     fn title(&self) -> String {
         self.title.clone()
@@ -113,6 +125,7 @@ impl Chart for Grid {
             cols,
             row_weights: vec![1.0; rows],
             stacked: false,
+            shared_legend: self.shared_legend,
             cells,
         };
         chart::render(&board, id_prefix)

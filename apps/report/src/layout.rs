@@ -43,6 +43,8 @@ pub(crate) struct Board<'a> {
     pub row_weights: Vec<f64>,
     /// Rows that touch (a ratio panel under its main panel) rather than stand apart.
     pub stacked: bool,
+    /// One legend for the whole board, below the panels, instead of one per panel.
+    pub shared_legend: bool,
     pub cells: Vec<CellSpec<'a>>,
 }
 
@@ -205,7 +207,8 @@ fn attempt(board: &Board, outside: &[Outside]) -> (Vec<Placed>, Vec<Outside>) {
         })
         .collect();
     let weights: Vec<f64> = (0..rows).map(|r| board.row_weights.get(r).copied().unwrap_or(1.0).max(0.05)).collect();
-    let free = h - top0 - tops.iter().sum::<f64>() - bottoms.iter().sum::<f64>();
+    let shared = shared_legend(board).map_or(0.0, |(_, _, e)| legend::below_height(&e, w));
+    let free = h - top0 - shared - tops.iter().sum::<f64>() - bottoms.iter().sum::<f64>();
     let total: f64 = weights.iter().sum();
     let heights: Vec<f64> = weights.iter().map(|wt| (free * wt / total).max(30.0)).collect();
     let row_y: Vec<f64> =
@@ -295,7 +298,7 @@ fn attempt(board: &Board, outside: &[Outside]) -> (Vec<Placed>, Vec<Outside>) {
         let (ink, drawn) = panel::data_ink(c.fig, &frame, &styles[i]);
         let bar = c.fig.heatmap.as_ref().map_or(0.0, |m| heatmap::bar_width(m, area.h));
 
-        let legend = if entries[i].is_empty() || drawn == 0 {
+        let legend = if entries[i].is_empty() || drawn == 0 || board.shared_legend {
             None
         } else {
             let size = legend::column_size(&entries[i]);
@@ -354,6 +357,21 @@ fn attempt(board: &Board, outside: &[Outside]) -> (Vec<Placed>, Vec<Outside>) {
         });
     }
     (placed, next)
+}
+
+/// The board's shared legend, if it has one: its box at the bottom, centred, its columns and
+/// its entries (each label once, in order of first use across the panels).
+pub(crate) fn shared_legend(board: &Board) -> Option<(Rect, usize, Vec<Entry>)> {
+    if !board.shared_legend {
+        return None;
+    }
+    let entries = legend::merged_entries(board.cells.iter().map(|c| c.fig));
+    if entries.is_empty() {
+        return None;
+    }
+    let (columns, (w, h)) = legend::rows_size(&entries, board.width - 24.0);
+    let rect = Rect { x: ((board.width - w) / 2.0).max(4.0), y: board.height - h - 6.0, w, h };
+    Some((rect, columns, entries))
 }
 
 /// Leaves unlabelled the ticks whose labels would stick out of the panel's cell (into a

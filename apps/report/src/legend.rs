@@ -88,6 +88,28 @@ pub(crate) fn entries(fig: &Figure, styles: &[Style]) -> Vec<Entry> {
         .collect()
 }
 
+/// The entries of several figures in one legend: each label once, in order of first use.
+pub(crate) fn merged_entries<'a>(figs: impl IntoIterator<Item = &'a Figure>) -> Vec<Entry> {
+    let mut merged: Vec<Entry> = Vec::new();
+    for f in figs {
+        for e in entries(f, &f.styles()) {
+            if !merged.iter().any(|k| k.lines == e.lines) {
+                merged.push(e);
+            }
+        }
+    }
+    merged
+}
+
+/// The height a legend of these entries takes under a board `width` pixels wide, gaps included.
+pub(crate) fn below_height(entries: &[Entry], width: f64) -> f64 {
+    if entries.is_empty() {
+        0.0
+    } else {
+        rows_size(entries, width - 24.0).1 .1 + 14.0
+    }
+}
+
 fn entry_width(e: &Entry) -> f64 {
     GLYPH_W + 6.0 + e.lines.iter().map(|l| text::width(l, Font::LEGEND)).fold(0.0, f64::max)
 }

@@ -86,6 +86,7 @@ impl Chart for RatioFigure {
             cols: 1,
             row_weights: self.heights.clone(),
             stacked: true,
+            shared_legend: false,
             cells,
         };
         chart::render(&board, id_prefix)

@@ -92,3 +92,29 @@ fn degenerate_heatmaps_draw_without_breaking() {
     let svg = Figure::new("empty").heatmap(Heatmap::new(&[0.0, 1.0], &[0.0, 1.0], &[0.0])).to_svg();
     assert!(!report::check::check_svg(&svg).passed(), "an all-empty histogram has no data");
 }
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+    use report::{Grid, RatioFigure};
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(100))]
+        /// Any edges and values, on any axes and colour scales, inside a ratio figure and a grid
+        /// with shared axes: well-formed, finite SVG.
+        #[test]
+        fn arbitrary_heatmaps_and_panels_never_break_the_svg(
+            xe in prop::collection::vec(prop::num::f64::ANY, 0..6),
+            ye in prop::collection::vec(prop::num::f64::ANY, 0..6),
+            v in prop::collection::vec(prop::num::f64::ANY, 0..30),
+            log in any::<(bool, bool, bool)>(),
+        ) {
+            let map = Heatmap::new(&xe, &ye, &v).log(log.2).label("n");
+            let fig = Figure::new("h").log_x(log.0).log_y(log.1).heatmap(map).diagonal().note("note");
+            parse(&fig.to_svg());
+            let ratio = Figure::new("").log_x(log.0).line("", &xe, &ye).hline(1.0);
+            parse(&RatioFigure::new(fig.clone(), ratio.clone()).to_svg());
+            parse(&Grid::new(2).share_x(true).share_y(true).shared_legend(true).figures([fig, ratio]).to_svg());
+        }
+    }
+}

@@ -283,3 +283,23 @@ fn small_figures_keep_every_text_inside() {
         }
     }
 }
+
+#[test]
+fn a_shared_legend_sits_once_under_the_grid() {
+    let x: Vec<f64> = (0..20).map(|i| i as f64).collect();
+    let figs: Vec<Figure> = (0..4)
+        .map(|i| Figure::new(&format!("panel {i}")).line("BNN", &x, &walk(i, 20)).line("LCW", &x, &walk(i + 10, 20)))
+        .collect();
+    let plain = Grid::new(2).figures(figs.clone());
+    let shared = Grid::new(2).figures(figs).shared_legend(true);
+    assert!(shared.dimensions().1 > plain.dimensions().1, "the grid grows by the legend");
+    let svg = shared.to_svg();
+    let doc = parse(&svg);
+    let legends = boxes(&doc, "legend");
+    assert_eq!(legends.len(), 1);
+    assert_eq!(svg.matches(">BNN</text>").count(), 1);
+    let lowest = with_class(&doc, "plot-area").iter().map(rect).map(|a| a.1 + a.3).fold(0.0, f64::max);
+    let x_labels = texts(&doc, "tick-label").iter().map(|t| t.1).fold(0.0, f64::max);
+    assert!(legends[0].1 > lowest.max(x_labels), "{legends:?} under every panel");
+    assert!(legends[0].1 + legends[0].3 <= shared.dimensions().1 as f64);
+}

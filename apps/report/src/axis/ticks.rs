@@ -113,6 +113,10 @@ fn minus(s: String) -> String {
 /// `m x 10^k` as label markup, for one value on a log axis that is not a decade.
 fn scientific(v: f64) -> String {
     let k = v.abs().log10().floor() as i32;
+    if !10f64.powi(k).is_normal() {
+        // At the ends of the doubles the mantissa cannot be computed exactly; Rust's own form.
+        return format!("{v:e}");
+    }
     let m = v / 10f64.powi(k);
     let m = format_ticks(&[m]).pop().unwrap_or_default();
     if m == "1" {
@@ -147,7 +151,10 @@ pub fn axis_labels(ticks: &[f64], log: bool) -> (Vec<String>, Option<i32>) {
     if biggest >= 1e5 || (biggest > 0.0 && biggest < 1e-3) {
         let k = biggest.log10().floor() as i32;
         let scaled: Vec<f64> = ticks.iter().map(|t| t / 10f64.powi(k)).collect();
-        return (format_ticks(&scaled).into_iter().map(minus).collect(), Some(k));
+        // Near the ends of the doubles 10^k is subnormal or infinite: label in full instead.
+        if scaled.iter().all(|v| v.is_finite()) && 10f64.powi(k).is_normal() {
+            return (format_ticks(&scaled).into_iter().map(minus).collect(), Some(k));
+        }
     }
     (format_ticks(ticks).into_iter().map(minus).collect(), None)
 }
@@ -252,6 +259,13 @@ mod tests {
     fn log_strides_keep_one_as_a_tick() {
         let t = log_ticks_at_most(1e-10, 1e10, 5);
         assert!(t.len() <= 5 && t.contains(&1.0), "{t:?}");
+    }
+
+    #[test]
+    fn subnormal_ranges_get_labels_without_a_shared_power() {
+        let (labels, exponent) = axis_labels(&[0.0, 4e-309, 8e-309], false);
+        assert_eq!(exponent, None);
+        assert!(labels.iter().all(|l| !l.contains("NaN") && !l.contains("inf")), "{labels:?}");
     }
 
     #[test]
