@@ -109,7 +109,7 @@ fn prediction_heatmap(rng: &mut Rng) -> Figure {
 }
 
 /// A pull histogram with its Gaussian core fit, written on the plot.
-fn pull_figure(rng: &mut Rng, title: &str, width: f64, style: Style) -> Figure {
+fn pull_figure(rng: &mut Rng, method: &str, title: &str, width: f64, style: Style) -> Figure {
     let pulls: Vec<f64> =
         (0..5000).map(|_| width * rng.normal() + if rng.uniform() < 0.03 { 3.0 * rng.normal() } else { 0.0 }).collect();
     let edges = linear_edges(-5.0, 5.0, 50);
@@ -123,7 +123,7 @@ fn pull_figure(rng: &mut Rng, title: &str, width: f64, style: Style) -> Figure {
     Figure::new(title)
         .x_label("pull (R_{pred} \u{2212} R^{EM}) / \u{3c3}")
         .y_label("density")
-        .histogram_with_errors("pulls", &edges, &density, &err)
+        .histogram_with_errors(&format!("{method} pulls"), &edges, &density, &err)
         .style(style)
         .dashed("core fit", &x, &gauss)
         .style(Style::reference())
@@ -323,13 +323,14 @@ fn main() -> Result<(), Box<dyn Error>> {
         })
         .map(|(m, kind, w, style)| {
             let width = if kind == "stat" { w * 0.6 } else { w };
-            pull_figure(&mut rng, &format!("{m}, \u{3c3}_{{{kind}}}"), width, style)
+            pull_figure(&mut rng, m, &format!("{m}, \u{3c3}_{{{kind}}}"), width, style)
         })
         .collect();
     let grid = Grid::new(3)
         .title("Pulls of BNN (top) and RE (bottom)")
         .share_x(true)
         .share_y(true)
+        .shared_legend(true)
         .cell_size(400, 300)
         .figures(pulls);
 

@@ -24,6 +24,20 @@ impl<'a> Pen<'a> {
         Pen { d: String::new(), last: None, ink }
     }
     fn to(&mut self, p: Option<(f64, f64)>) {
+        self.step(p, false);
+    }
+    /// Like [`Pen::to`], but skips a point within half a pixel of the last one drawn: the line
+    /// then passes within half a pixel of it anyway, and a curve of 10^5 points stays a path of
+    /// a few thousand.
+    fn near(&mut self, p: Option<(f64, f64)>) {
+        self.step(p, true);
+    }
+    fn step(&mut self, p: Option<(f64, f64)>, thin: bool) {
+        if let (true, Some((x, y)), Some((lx, ly))) = (thin, p, self.last) {
+            if (x - lx).abs() < 0.5 && (y - ly).abs() < 0.5 {
+                return;
+            }
+        }
         if let Some((x, y)) = p {
             let _ = write!(self.d, "{}{} {}", if self.last.is_some() { 'L' } else { 'M' }, P(x), P(y));
             self.ink.segment(self.last.unwrap_or((x, y)), (x, y));
@@ -49,7 +63,7 @@ pub(crate) fn series(out: &mut String, s: &Series, style: Style, f: &Frame, ink:
     match s.kind {
         Kind::Line | Kind::Dashed => {
             let mut pen = Pen::new(ink);
-            (0..s.y.len()).for_each(|i| pen.to(f.at(s.x[i], s.y[i])));
+            (0..s.y.len()).for_each(|i| pen.near(f.at(s.x[i], s.y[i])));
             let dash = if s.kind == Kind::Dashed { Dash::Dashed } else { style.dash };
             emit(out, &pen.d, &format!(
                 "<path class=\"data line\" d=\"{}\" stroke=\"{c}\" stroke-width=\"2\" fill=\"none\" stroke-linejoin=\"round\"{}/>",
@@ -128,6 +142,17 @@ fn polygon(pen: &mut Pen, run: &[(f64, f64, f64)]) {
     if run.len() < 2 {
         return;
     }
+    // Columns within half a pixel of the last one kept add nothing visible.
+    let mut kept: Vec<(f64, f64, f64)> = Vec::with_capacity(run.len().min(4096));
+    for (i, &p) in run.iter().enumerate() {
+        let close = kept.last().is_some_and(|k: &(f64, f64, f64)| {
+            (p.0 - k.0).abs() < 0.5 && (p.1 - k.1).abs() < 0.5 && (p.2 - k.2).abs() < 0.5
+        });
+        if !close || i + 1 == run.len() {
+            kept.push(p);
+        }
+    }
+    let run = &kept[..];
     run.iter().for_each(|&(x, _, hi)| pen.to(Some((x, hi))));
     run.iter().rev().for_each(|&(x, lo, _)| pen.to(Some((x, lo))));
     pen.close();
@@ -141,8 +166,13 @@ fn points(out: &mut String, s: &Series, style: Style, f: &Frame, ink: &mut Ink) 
     let c = style.colour;
     let mut markers = String::new();
     let mut pen = Pen::new(ink);
+    // A marker on the same half-pixel as one already drawn would look identical: leave it out.
+    let mut seen = std::collections::HashSet::new();
     for i in 0..s.y.len() {
         let Some((x, y)) = f.at(s.x[i], s.y[i]) else { continue };
+        if s.kind == Kind::Points && !seen.insert(((2.0 * x).round() as i64, (2.0 * y).round() as i64)) {
+            continue;
+        }
         if s.kind == Kind::ErrorBars {
             bar(&mut pen, f, x, s.lo[i], s.hi[i]);
         }

@@ -309,3 +309,22 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn dense_series_are_thinned_to_what_can_be_seen() {
+    let x: Vec<f64> = (0..100_000).map(|i| i as f64 / 100_000.0).collect();
+    let y: Vec<f64> = x.iter().map(|v| v * v).collect();
+    let svg = Figure::new("dense").line("l", &x, &y).points("p", &x, &y).to_svg();
+    let doc = parse(&svg);
+    let line = &polylines(path_data(&doc, "line"))[0];
+    assert!(line.len() < 3000 && line.len() > 100, "{} vertices", line.len());
+    assert!(svg.len() < 400_000, "{} bytes", svg.len());
+    // Thinning keeps the curve: every vertex still lies on y = x^2. Both axes run from 0 (the
+    // data minimum, exactly zero) to 1.05 (a 5% margin).
+    let area = rect(&with_class(&doc, "plot-area")[0]);
+    for &(px, py) in line {
+        let x = (px - area.0) / area.2 * 1.05;
+        let expected = area.1 + (1.0 - x * x / 1.05) * area.3;
+        assert!((py - expected).abs() < 0.6, "vertex ({px}, {py}) is {} px off the curve", py - expected);
+    }
+}
