@@ -224,10 +224,17 @@ impl Palette {
         Palette { names }
     }
 
-    /// The slot of every registered name: fixed ones first, the rest fill the unused slots.
+    /// The slot of every registered name: fixed ones first (unless an earlier name took the
+    /// slot: "DNN" and "Reweighted" share one across the two studies, not within one app), the
+    /// rest fill the unused slots.
     fn slots(&self) -> Vec<usize> {
-        let fixed: Vec<Option<usize>> =
+        let mut fixed: Vec<Option<usize>> =
             self.names.iter().map(|n| METHODS.iter().find(|(m, _)| m == n).map(|&(_, s)| s)).collect();
+        for i in 0..fixed.len() {
+            if fixed[..i].contains(&fixed[i]) {
+                fixed[i] = None;
+            }
+        }
         let mut used: Vec<usize> = fixed.iter().flatten().copied().collect();
         fixed
             .iter()
@@ -284,6 +291,12 @@ mod tests {
             }
         }
         assert_eq!(p.style("BNN"), Style::for_method("BNN"));
+        // Two fixed names on one slot: the second moves to a free one.
+        let p = Palette::new(["DNN", "Reweighted"]);
+        assert_eq!(p.style("DNN"), Style::for_method("DNN"));
+        assert_ne!(p.style("Reweighted"), p.style("DNN"));
+        let p = Palette::new(["LCW", "LCW-like"]);
+        assert_ne!(p.style("LCW"), p.style("LCW-like"), "two registered names, two styles");
         assert_eq!(p.style("unregistered"), Style::for_method("unregistered"));
     }
 
