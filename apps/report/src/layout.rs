@@ -11,7 +11,7 @@
 use crate::axis::ticks::{self, AxisTicks};
 use crate::axis::Axis;
 use crate::figure::{Figure, Legend};
-use crate::frame::{Frame, Rect};
+use crate::frame::{Frame, Ink, Rect};
 use crate::heatmap;
 use crate::legend::{self, Corner, Entry};
 use crate::palette::Style;
@@ -108,8 +108,8 @@ pub(crate) fn arrange(board: &Board) -> Vec<Placed> {
         .iter()
         .map(|c| Outside { legend: c.fig.legend == Legend::Right, notes: false, overhang: 0 })
         .collect();
-    // Each round can only move boxes out, so this ends after at most two rounds per panel.
-    for _ in 0..2 * board.cells.len() + 1 {
+    // Each round can only move boxes out or widen the right margin, so this settles quickly.
+    for _ in 0..3 * board.cells.len() + 4 {
         let (placed, next) = attempt(board, &outside);
         if next == outside {
             return placed;
@@ -298,48 +298,19 @@ fn attempt(board: &Board, outside: &[Outside]) -> (Vec<Placed>, Vec<Outside>) {
         let (ink, drawn) = panel::data_ink(c.fig, &frame, &styles[i]);
         let bar = c.fig.heatmap.as_ref().map_or(0.0, |m| heatmap::bar_width(m, area.h));
 
-        let legend = if entries[i].is_empty() || drawn == 0 || board.shared_legend {
-            None
+        let (legend, legend_out) = if drawn == 0 || board.shared_legend {
+            (None, false)
         } else {
-            let size = legend::column_size(&entries[i]);
-            let corner = |k: Corner| Some((legend::in_corner(&area, size, k), 1));
-            match c.fig.legend {
-                Legend::Off => None,
-                Legend::TopRight => corner(Corner::TopRight),
-                Legend::TopLeft => corner(Corner::TopLeft),
-                Legend::BottomRight => corner(Corner::BottomRight),
-                Legend::BottomLeft => corner(Corner::BottomLeft),
-                Legend::Below => {
-                    let (columns, size) = legend::rows_size(&entries[i], width);
-                    Some((Rect { x: area.x, y: cell.bottom() - size.1 - 6.0, w: size.0, h: size.1 }, columns))
-                }
-                Legend::Right | Legend::Auto if outside[i].legend => {
-                    Some((Rect { x: area.right() + bar + 10.0, y: area.y, w: size.0, h: size.1 }, 1))
-                }
-                Legend::Right | Legend::Auto => match legend::free_corner(&area, size, &ink, &[]) {
-                    Some(r) => Some((r, 1)),
-                    None => {
-                        next[i].legend = true;
-                        corner(Corner::TopRight)
-                    }
-                },
-            }
+            place_legend(c.fig.legend, &entries[i], &area, &cell, bar, &ink, outside[i].legend)
         };
+        next[i].legend |= legend_out;
         let taken: Vec<Rect> = legend.iter().map(|(r, _)| *r).collect();
-        let (note_lines, notes) = if outside[i].notes {
-            (notes_above[i].clone(), None)
-        } else if c.fig.notes.is_empty() {
-            (Vec::new(), None)
+        let (note_lines, notes, notes_out) = if outside[i].notes {
+            (notes_above[i].clone(), None, true)
         } else {
-            let max = (area.w - 24.0).min(NOTE_WIDTH);
-            let lines = legend::note_lines(&c.fig.notes, max);
-            let too_long =
-                c.fig.notes.iter().any(|n| legend::note_lines(std::slice::from_ref(n), max).len() > NOTE_LINES);
-            let inside =
-                if too_long { None } else { legend::free_corner(&area, legend::notes_size(&lines), &ink, &taken) };
-            next[i].notes |= inside.is_none();
-            (lines, inside)
+            place_notes(&c.fig.notes, &area, &ink, &taken)
         };
+        next[i].notes |= notes_out;
         placed.push(Placed {
             frame,
             cell,
@@ -357,6 +328,56 @@ fn attempt(board: &Board, outside: &[Outside]) -> (Vec<Placed>, Vec<Outside>) {
         });
     }
     (placed, next)
+}
+
+/// Where a panel's legend goes, and whether it has to move out of the plot area (to the right)
+/// because no corner is free; `out` says it already has, and the right margin holds it.
+fn place_legend(
+    at: Legend,
+    entries: &[Entry],
+    area: &Rect,
+    cell: &Rect,
+    bar: f64,
+    ink: &Ink,
+    out: bool,
+) -> (Option<(Rect, usize)>, bool) {
+    if entries.is_empty() {
+        return (None, false);
+    }
+    let size = legend::column_size(entries);
+    let corner = |k: Corner| (Some((legend::in_corner(area, size, k), 1)), false);
+    let right = Some((Rect { x: area.right() + bar + 10.0, y: area.y, w: size.0, h: size.1 }, 1));
+    match at {
+        Legend::Off => (None, false),
+        Legend::TopRight => corner(Corner::TopRight),
+        Legend::TopLeft => corner(Corner::TopLeft),
+        Legend::BottomRight => corner(Corner::BottomRight),
+        Legend::BottomLeft => corner(Corner::BottomLeft),
+        Legend::Below => {
+            let (columns, size) = legend::rows_size(entries, area.w);
+            (Some((Rect { x: area.x, y: cell.bottom() - size.1 - 6.0, w: size.0, h: size.1 }, columns)), false)
+        }
+        Legend::Right | Legend::Auto if out => (right, false),
+        // Until the next round makes room on the right, outside is still better than over data.
+        Legend::Right | Legend::Auto => match legend::free_corner(area, size, ink, &[]) {
+            Some(r) => (Some((r, 1)), false),
+            None => (right, true),
+        },
+    }
+}
+
+/// The note lines and their box in a free corner; without one (or when a note would need more
+/// than [`NOTE_LINES`] lines there) no box, and the notes have to go under the title.
+fn place_notes(notes: &[String], area: &Rect, ink: &Ink, taken: &[Rect]) -> (Vec<String>, Option<Rect>, bool) {
+    if notes.is_empty() {
+        return (Vec::new(), None, false);
+    }
+    let max = (area.w - 24.0).min(NOTE_WIDTH);
+    let lines = legend::note_lines(notes, max);
+    let too_long = notes.iter().any(|n| legend::note_lines(std::slice::from_ref(n), max).len() > NOTE_LINES);
+    let inside = if too_long { None } else { legend::free_corner(area, legend::notes_size(&lines), ink, taken) };
+    let out = inside.is_none();
+    (lines, inside, out)
 }
 
 /// The board's shared legend, if it has one: its box at the bottom, centred, its columns and
