@@ -8,6 +8,9 @@ use crate::evaluate::{evaluate, summary_table, EvaluateOptions};
 use crate::generator::{generate, ClassChoice, GeneratorConfig, Sample};
 use crate::lcw::{build, Labelled};
 use crate::metrics::Binning;
+use crate::model::predict::{predict, PredictArgs as PredictJob};
+use crate::model::train::{train, TrainOptions};
+use crate::model::{Method, ModelConfig, Preset};
 use crate::table::{ClusterTable, DataSource, Schema, TargetPolicy};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::io::IsTerminal;
@@ -38,6 +41,69 @@ pub enum Command {
     Convert(ConvertArgs),
     /// Compare calibrations: linearity, resolution, closure, pulls; writes DIR/metrics.json.
     Evaluate(EvaluateArgs),
+    /// Train a calibration network on a cluster file: writes DIR/best.h5 (model, standardizer),
+    /// last.h5 (to resume), history.csv, config.toml and train.json.
+    Train(TrainArgs),
+    /// Predict the response R and its uncertainties with a trained network: writes the
+    /// prediction layout (R_pred, sigma_syst, sigma_stat, sigma_tot, E_calib, sigma_E, input_index).
+    Predict(PredictArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// The training clusters (HDF5 or ROOT, FILE[:TREE]); it must hold the target
+    /// cluster_ENG_CALIB_TOT. The selection cuts are applied, then a validation share is held out.
+    #[arg(long, value_name = "FILE[:TREE]")]
+    pub data: String,
+    /// The method: dnn (mean squared error), dnn-lgk (two-step leaky Gaussian kernel, learns the
+    /// mode), bnn (Bayesian network), re (repulsive ensemble).
+    #[arg(long, value_enum)]
+    pub model: Method,
+    /// The run directory (created if needed).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// The starting configuration: default (3 x 64 tanh, 30 epochs) or paper (256-128-64-8, 100 epochs).
+    #[arg(long, value_enum, default_value_t = Preset::Default)]
+    pub preset: Preset,
+    /// A TOML file that changes any setting of the preset (see the README for the keys).
+    #[arg(long, value_name = "FILE.toml")]
+    pub config: Option<PathBuf>,
+    /// Epochs (overrides the configuration).
+    #[arg(long, value_name = "E", value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub epochs: Option<u64>,
+    /// Seed of the initial weights, the noise, the split and the shuffling (overrides the configuration).
+    #[arg(long, value_name = "S")]
+    pub seed: Option<u64>,
+    /// cpu, or wgpu for a GPU (Vulkan, Metal, DX12 or GL).
+    #[arg(long, default_value = "cpu", value_name = "DEVICE")]
+    pub device: String,
+    /// Continue the interrupted run in --out exactly where it stopped.
+    #[arg(long)]
+    pub resume: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PredictArgs {
+    /// A run directory of `calibration train` (its best.h5) or a checkpoint file.
+    #[arg(long, value_name = "DIR")]
+    pub model: PathBuf,
+    /// The clusters to calibrate (HDF5 or ROOT, FILE[:TREE]): the 15 features are needed; the
+    /// target, when present, takes part in the selection cuts.
+    #[arg(long, value_name = "FILE[:TREE]")]
+    pub data: String,
+    /// Output prediction file (HDF5).
+    #[arg(long, value_name = "FILE.h5")]
+    pub out: PathBuf,
+    /// Weight draws of a BNN (default: the training configuration's, 50); ensembles use their
+    /// members and a DNN one network.
+    #[arg(long, value_name = "M", value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub draws: Option<u64>,
+    /// Clusters per forward pass: bounds the memory of a prediction.
+    #[arg(long, value_name = "N", default_value_t = 8192, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    pub batch_size: u64,
+    /// cpu, or wgpu for a GPU.
+    #[arg(long, default_value = "cpu", value_name = "DEVICE")]
+    pub device: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -243,6 +309,64 @@ pub fn run(cli: Cli) -> Result<()> {
             say(&report.cuts.summary());
             println!("{}", summary_table(&report));
             say(&format!("wrote {}\n", a.out.join("metrics.json").display()));
+            Ok(())
+        }
+        Command::Train(a) => {
+            let mut config = ModelConfig::preset(a.model, a.preset);
+            if let Some(path) = &a.config {
+                config = config.with_file(path)?;
+                config.method = a.model;
+            }
+            if let Some(e) = a.epochs {
+                config.training.epochs = e as usize;
+            }
+            if let Some(s) = a.seed {
+                config.training.seed = s;
+            }
+            let device =
+                sigmagrad::device(&a.device).map_err(|e| Error::invalid(format!("--device {}: {e}", a.device)))?;
+            let opts = TrainOptions {
+                data: DataSource::parse(&a.data)?,
+                out: a.out.clone(),
+                config,
+                device,
+                resume: a.resume,
+                progress: !cli.quiet,
+                interrupt_after: None,
+            };
+            let s = train(&opts, &say)?;
+            say(&format!(
+                "trained {} in {:.1} s ({:.0} samples/s); best validation loss {} at epoch {}; wrote {}\n",
+                s.model,
+                s.seconds,
+                s.samples_per_second,
+                s.best_val_loss.map_or("-".into(), |v| format!("{v:.5}")),
+                s.best_epoch.map_or(0, |e| e + 1),
+                a.out.display()
+            ));
+            Ok(())
+        }
+        Command::Predict(a) => {
+            check_output_file(&a.out, "--out")?;
+            let device =
+                sigmagrad::device(&a.device).map_err(|e| Error::invalid(format!("--device {}: {e}", a.device)))?;
+            let job = PredictJob {
+                model: a.model.clone(),
+                data: DataSource::parse(&a.data)?,
+                draws: a.draws.map(|d| d as usize),
+                batch_size: a.batch_size as usize,
+                device,
+                progress: show,
+            };
+            let (p, s) = predict(&job, &say)?;
+            p.write(&a.out)?;
+            say(&format!(
+                "predicted {} clusters ({} draws) in {:.1} s -> {}\n",
+                s.clusters,
+                s.draws,
+                s.seconds,
+                a.out.display()
+            ));
             Ok(())
         }
     }

@@ -37,3 +37,27 @@ impl From<FileError> for Error {
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
+
+impl From<nn::CheckpointError> for Error {
+    fn from(e: nn::CheckpointError) -> Self {
+        match e {
+            nn::CheckpointError::File(f) => Error::File(f),
+            other => Error::Invalid(other.to_string()),
+        }
+    }
+}
+
+impl From<nn::TrainError> for Error {
+    fn from(e: nn::TrainError) -> Self {
+        match e {
+            nn::TrainError::Checkpoint(c) => c.into(),
+            other => Error::Invalid(other.to_string()),
+        }
+    }
+}
+
+impl From<sigmagrad::Error> for Error {
+    fn from(e: sigmagrad::Error) -> Self {
+        Error::Invalid(e.to_string())
+    }
+}

@@ -10,6 +10,7 @@ pub mod evaluate;
 pub mod generator;
 pub mod lcw;
 pub mod metrics;
+pub mod model;
 pub mod normal;
 pub mod predictions;
 pub mod progress;

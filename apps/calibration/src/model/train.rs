@@ -1,0 +1,251 @@
+//! `calibration train`: the selected clusters of a file, split into training and validation sets
+//! by a seeded permutation, the 15 features standardized with statistics of the training set
+//! (saved in the checkpoint), and one of the four networks trained into a run directory:
+//!
+//! | file | content |
+//! |---|---|
+//! | `best.h5` | the checkpoint of the best validation epoch: the model, its standardizer, metadata |
+//! | `last.h5` | the last epoch, with optimizer and random-stream state, to `--resume` from |
+//! | `history.csv` | one row per epoch: losses, learning rate, time, samples/s |
+//! | `config.toml` | the resolved configuration (preset, file and flags applied) |
+//! | `train.json` | what was trained on (file, cuts, sizes), wall time and speed |
+//!
+//! The LGK DNN trains twice (spec §3.2): `step1/` holds the leaky first step, the directory
+//! itself the second.
+
+use super::{model_spec, objective, steps, ModelConfig};
+use crate::columns::{FEATURES, FEATURE_TRANSFORMS, TARGET};
+use crate::cuts::{read_selected, CutReport};
+use crate::error::{Error, Result};
+use crate::table::{DataSource, TargetPolicy};
+use nn::train::{Control, TrainConfig, Trainer, BEST, LAST};
+use nn::{Adam, Checkpoint, Dataset, Module, Schedule, Standardizer};
+use serde::{Deserialize, Serialize};
+use sigmagrad::{DType, Device, Rng};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// What to train.
+#[derive(Debug, Clone)]
+pub struct TrainOptions {
+    pub data: DataSource,
+    pub out: PathBuf,
+    pub config: ModelConfig,
+    pub device: Device,
+    /// Continue the run in `out` instead of refusing a directory that holds one.
+    pub resume: bool,
+    /// Progress bars and per-epoch lines.
+    pub progress: bool,
+    /// Stop after this many epochs of a step, as an interruption would (tests of `--resume`).
+    pub interrupt_after: Option<usize>,
+}
+
+/// The content of train.json.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainSummary {
+    pub method: String,
+    pub model: String,
+    pub data: String,
+    pub cuts: CutReport,
+    pub n_train: usize,
+    pub n_val: usize,
+    pub epochs: usize,
+    pub best_epoch: Option<usize>,
+    pub best_val_loss: Option<f64>,
+    pub seconds: f64,
+    /// Training samples per second over all epochs (validation excluded).
+    pub samples_per_second: f64,
+    pub device: String,
+    pub sigmagrad_version: String,
+}
+
+/// The split of the selected clusters, standardized with the training statistics.
+pub struct Prepared {
+    pub train: Dataset,
+    pub val: Dataset,
+    pub standardizer: Standardizer,
+    pub cuts: CutReport,
+}
+
+/// Reads `data` with the cuts, splits it and standardizes it (statistics from the training split
+/// only). The split is a seeded permutation; `max_train` keeps its first rows, so a smaller
+/// training set is a subset of a larger one with the same seed.
+pub fn prepare(data: &DataSource, config: &ModelConfig, say: &dyn Fn(&str)) -> Result<Prepared> {
+    let (table, cuts) = read_selected(data, TargetPolicy::Required)?;
+    say(&cuts.summary());
+    let n = table.len();
+    let n_val = ((n as f64) * config.training.val_fraction).round() as usize;
+    if n < 10 || n_val == 0 || n_val >= n {
+        return Err(Error::invalid(format!(
+            "{}: {n} clusters pass the cuts, too few to train on with a validation fraction of {}",
+            data.display(),
+            config.training.val_fraction
+        )));
+    }
+    let x = table.matrix(&FEATURES)?;
+    let y = table.response()?;
+    let d = FEATURES.len();
+    let order = Rng::new(config.training.seed).fork(0x5_9117).permutation(n);
+    let (val_rows, train_rows) = order.split_at(n_val);
+    let train_rows = &train_rows[..config.training.max_train.map_or(train_rows.len(), |m| m.min(train_rows.len()))];
+    let pick = |rows: &[usize]| -> (Vec<f64>, Vec<f64>) {
+        let mut xs = Vec::with_capacity(rows.len() * d);
+        for &r in rows {
+            xs.extend_from_slice(&x[r * d..(r + 1) * d]);
+        }
+        (xs, rows.iter().map(|&r| y[r]).collect())
+    };
+    let (tx, ty) = pick(train_rows);
+    let (vx, vy) = pick(val_rows);
+    let standardizer = Standardizer::fit_rows(&tx, d, &FEATURE_TRANSFORMS)
+        .map_err(|e| Error::invalid(format!("{}: cannot standardize the features: {e}", data.display())))?;
+    let build = |xs: &[f64], ys: Vec<f64>| -> Result<Dataset> {
+        let z = standardizer.transform_rows(xs).map_err(|e| Error::invalid(format!("{}: {e}", data.display())))?;
+        let ds = Dataset::new(z, d, ys, 1).map_err(|e| Error::invalid(format!("{}: {e}", data.display())))?;
+        ds.with_names(&FEATURES).map_err(|e| Error::invalid(e.to_string()))
+    };
+    Ok(Prepared { train: build(&tx, ty)?, val: build(&vx, vy)?, standardizer, cuts })
+}
+
+fn write_text(path: &Path, text: &str) -> Result<()> {
+    nn::io::write_atomically(path, |tmp| std::fs::write(tmp, text).map_err(|e| e.to_string())).map_err(Error::from)
+}
+
+/// The metadata every checkpoint of the app carries, which `predict` checks.
+pub fn checkpoint_meta(config: &ModelConfig, data: &DataSource) -> Result<BTreeMap<String, String>> {
+    let features = serde_json::to_string(&FEATURES).map_err(|e| Error::invalid(e.to_string()))?;
+    Ok(BTreeMap::from([
+        ("app".to_string(), "calibration".to_string()),
+        ("method".to_string(), config.method.name().to_string()),
+        ("features".to_string(), features),
+        ("target".to_string(), format!("R = clusterE / {TARGET}")),
+        ("data".to_string(), data.display()),
+        ("config".to_string(), config.to_toml()?),
+    ]))
+}
+
+/// Trains the configured network; see the module docs for what the run directory holds.
+pub fn train(opts: &TrainOptions, say: &dyn Fn(&str)) -> Result<TrainSummary> {
+    let config = &opts.config;
+    config.validate()?;
+    let out = &opts.out;
+    if out.exists() && !out.is_dir() {
+        return Err(Error::invalid(format!("--out {} is a file; give a directory for the run", out.display())));
+    }
+    let holds_run = out.join(LAST).exists() || out.join("step1").join(LAST).exists();
+    if holds_run && !opts.resume {
+        return Err(Error::invalid(format!(
+            "{} already holds a training run; pass --resume to continue it, or choose another --out",
+            out.display()
+        )));
+    }
+    std::fs::create_dir_all(out)
+        .map_err(|e| Error::invalid(format!("--out {}: cannot create the directory: {e}", out.display())))?;
+    let config_path = out.join("config.toml");
+    let resolved = config.to_toml()?;
+    if opts.resume && holds_run {
+        if let Ok(previous) = std::fs::read_to_string(&config_path) {
+            if previous != resolved {
+                return Err(Error::invalid(format!(
+                    "{} was trained with another configuration ({}); resume with the same one, or choose another --out",
+                    out.display(),
+                    config_path.display()
+                )));
+            }
+        }
+    }
+    write_text(&config_path, &resolved)?;
+    let prepared = prepare(&opts.data, config, say)?;
+    say(&format!(
+        "{}: {} on {} training and {} validation clusters\n",
+        config.method.label(),
+        model_spec(config).describe(),
+        prepared.train.len(),
+        prepared.val.len()
+    ));
+    let start = Instant::now();
+    let spec = model_spec(config);
+    let model = spec.build(DType::F32, &opts.device, config.training.seed)?;
+    let meta = checkpoint_meta(config, &opts.data)?;
+    let mut history = None;
+    let mut trained_seconds = 0.0;
+    let mut trained_samples = 0.0;
+    for step in 0..steps(config) {
+        let dir = if step + 1 < steps(config) { out.join(format!("step{}", step + 1)) } else { out.clone() };
+        let per_epoch = prepared.train.len().div_ceil(config.training.batch_size) as u64;
+        let total = per_epoch * config.training.epochs as u64;
+        let cfg = TrainConfig {
+            epochs: config.training.epochs,
+            batch_size: config.training.batch_size,
+            seed: config.training.seed.wrapping_add(step as u64),
+            patience: config.training.patience,
+            keep_best: true,
+            schedule: Schedule::Cosine { total, min_lr: config.training.lr * config.training.final_lr_fraction },
+            dtype: DType::F32,
+            drop_last: false,
+            progress: opts.progress,
+            dir: Some(dir.clone()),
+            standardizer: Some(prepared.standardizer.clone()),
+            meta: meta.clone(),
+            guard: Default::default(),
+        };
+        let trainer = Trainer::new(cfg, &opts.device);
+        let mut opt = Adam::new(model.params(), config.training.lr);
+        let objective = objective(config, step);
+        let interrupt = opts.interrupt_after;
+        let hook = move |r: &nn::EpochRecord| {
+            if interrupt.is_some_and(|n| r.epoch + 1 >= n) {
+                Control::Stop
+            } else {
+                Control::Continue
+            }
+        };
+        let done = Checkpoint::read_header(dir.join(LAST)).ok().and_then(|h| h.trainer).map(|t| t.epochs_done);
+        let h = match done {
+            Some(d) if opts.resume && (d >= config.training.epochs) => {
+                // This step finished before the interruption: take its best weights and go on.
+                Checkpoint::load(dir.join(BEST), model.as_ref(), None)?;
+                say(&format!("step {} was complete: continuing from {}\n", step + 1, dir.join(BEST).display()));
+                continue;
+            }
+            Some(_) if opts.resume => trainer.resume(
+                &dir,
+                model.as_ref(),
+                &mut opt,
+                &prepared.train,
+                Some(&prepared.val),
+                &objective,
+                hook,
+            )?,
+            _ => trainer.fit(model.as_ref(), &mut opt, &prepared.train, Some(&prepared.val), &objective, hook)?,
+        };
+        if h.stopped_early && interrupt.is_some() {
+            return Err(Error::invalid(format!("interrupted after {} epochs (as asked)", h.epochs.len())));
+        }
+        trained_seconds += h.epochs.iter().map(|e| e.seconds).sum::<f64>();
+        trained_samples += h.epochs.iter().map(|e| e.seconds * e.samples_per_second).sum::<f64>();
+        history = Some(h);
+    }
+    let history = history.unwrap_or_default();
+    let summary = TrainSummary {
+        method: config.method.name().into(),
+        model: spec.describe(),
+        data: opts.data.display(),
+        cuts: prepared.cuts,
+        n_train: prepared.train.len(),
+        n_val: prepared.val.len(),
+        epochs: history.epochs.len(),
+        best_epoch: history.best_epoch,
+        best_val_loss: history.best_val_loss,
+        seconds: start.elapsed().as_secs_f64(),
+        samples_per_second: if trained_seconds > 0.0 { trained_samples / trained_seconds } else { 0.0 },
+        device: opts.device.backend().name(),
+        sigmagrad_version: env!("CARGO_PKG_VERSION").into(),
+    };
+    let json = serde_json::to_string_pretty(&summary).map_err(|e| Error::invalid(e.to_string()))?;
+    write_text(&out.join("train.json"), &json)?;
+    let std_json = serde_json::to_string_pretty(&prepared.standardizer).map_err(|e| Error::invalid(e.to_string()))?;
+    write_text(&out.join("standardizer.json"), &std_json)?;
+    Ok(summary)
+}
