@@ -198,7 +198,7 @@ impl ModelConfig {
         if t.epochs == 0 || t.batch_size == 0 {
             problems.push("training.epochs and training.batch_size must be > 0".to_string());
         }
-        if !(t.lr > 0.0 && t.lr.is_finite()) || !(0.0..=1.0).contains(&t.final_lr_fraction) {
+        if !(t.lr > 0.0 && t.lr.is_finite() && (0.0..=1.0).contains(&t.final_lr_fraction)) {
             problems.push(format!("training.lr = {} must be > 0 and final_lr_fraction in [0, 1]", t.lr));
         }
         if !(0.0..0.9).contains(&t.val_fraction) || t.val_fraction == 0.0 {
@@ -207,13 +207,17 @@ impl ModelConfig {
         if t.max_train == Some(0) {
             problems.push("training.max_train must be > 0".to_string());
         }
-        if self.bnn.draws == 0 || !(self.bnn.prior_sigma > 0.0) {
+        if self.bnn.draws == 0 || self.bnn.prior_sigma.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater) {
             problems.push("bnn.draws must be > 0 and bnn.prior_sigma > 0".to_string());
         }
-        if self.ensemble.members == 0 || !(self.ensemble.beta >= 0.0) {
+        if self.ensemble.members == 0 || !(self.ensemble.beta.is_finite() && self.ensemble.beta >= 0.0) {
             problems.push("ensemble.members must be > 0 and ensemble.beta >= 0".to_string());
         }
-        if !(self.lgk.h > 0.0) || !(self.lgk.output_scale > 0.0) {
+        if !(self.lgk.h.is_finite()
+            && self.lgk.h > 0.0
+            && self.lgk.output_scale.is_finite()
+            && self.lgk.output_scale > 0.0)
+        {
             problems.push("lgk.h and lgk.output_scale must be > 0".to_string());
         }
         if problems.is_empty() {

@@ -85,7 +85,7 @@ pub fn predict(opts: &PredictArgs, say: &dyn Fn(&str)) -> Result<(Predictions, P
     let popts = PredictOptions { draws, batch_size: opts.batch_size.max(1), progress: opts.progress };
     predict_rows(loaded.model.as_ref(), &z, FEATURES.len(), &popts, &opts.device, &mut moments)?;
     let p = moments.finish()?;
-    let floored = p.mean.iter().filter(|&&r| !(r >= MIN_RESPONSE)).count();
+    let floored = p.mean.iter().filter(|&&r| r.is_nan() || r < MIN_RESPONSE).count();
     if floored > 0 {
         say(&format!(
             "warning: {floored} of {} clusters have a predicted response below {MIN_RESPONSE} (the selection keeps R > 0.1); floored to {MIN_RESPONSE}\n",
