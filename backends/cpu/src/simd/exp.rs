@@ -26,7 +26,7 @@ const ROUND_F64: f64 = 6_755_399_441_055_744.0;
 mod c32 {
     pub const LOG2E: f32 = std::f32::consts::LOG2_E;
     /// 355/512: 9 significant bits, so k ln2_hi is exact for |k| < 2^15.
-    pub const LN2_HI: f32 = 0.693_359_375;
+    pub const LN2_HI: f32 = 355.0 / 512.0;
     pub const LN2_LO: f32 = -2.121_944_4e-4;
     /// g(r) = (e^r - 1 - r) / r^2 on |r| <= 0.35: relative error of e^r below 1.1e-8.
     pub const G: [f32; 5] = [0.5, 0.166_665_73, 0.041_666_55, 0.008_363_774, 0.001_392_692_7];

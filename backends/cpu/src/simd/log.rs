@@ -19,7 +19,7 @@ use super::exp::{horner32, horner64};
 mod c32 {
     /// The bits of sqrt(1/2) rounded down.
     pub const SQRT_HALF_BITS: u32 = 0x3f35_04f3;
-    pub const LN2_HI: f32 = 0.693_359_375;
+    pub const LN2_HI: f32 = 355.0 / 512.0;
     pub const LN2_LO: f32 = -2.121_944_4e-4;
     /// h(z) on z <= 0.0295 (|s| <= 0.1716): relative error of ln m below 3e-9.
     pub const H: [f32; 3] = [0.666_666_87, 0.399_887_8, 0.295_799_5];
