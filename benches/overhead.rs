@@ -4,38 +4,65 @@
 //! counts and the CPU backend splits work over rayon (at and above `PAR_THRESHOLD` elements).
 //!
 //! Each sigmagrad figure is measured in alternation with a plain Rust loop that computes the
-//! same values into a fresh `Vec` on one thread: the difference is sigmagrad's overhead at
-//! 64 elements and rayon's gain at 1M.
+//! same values into a fresh `Vec` on one thread, with libm (what the CPU kernels ran before
+//! issue 14): the difference is sigmagrad's overhead at 64 elements, and at 1M the gain of
+//! rayon and of the vector kernels together. The normal fill is timed per normal against the
+//! block-at-a-time definition (`rng::block_f32`) on one thread.
 //!
-//!     cargo bench --bench overhead [-- --json FILE] [-- --quick]
+//! With `--torch FILE` (JSON lines from `benches/torch_reference.py --elementwise`), the 1M
+//! table adds PyTorch's throughput for the same ops and sigmagrad's ratio to it.
+//!
+//!     cargo bench --bench overhead [-- --json FILE] [-- --quick] [-- --torch FILE]
 
 mod common;
 
 use backend_cpu::PAR_THRESHOLD;
 use common::{cpu_utilisation, fmt_time, measure, measure_pair, BenchResult, Options, Report};
-use sigmagrad::{cpu, DType, Device, Rng, Tensor};
+use sigmagrad::{cpu, rng, DType, Device, Rng, Tensor};
 
 type TensorOp = fn(&Tensor, &Tensor) -> sigmagrad::Result<Tensor>;
 type LoopOp = fn(&[f32], &[f32]) -> Vec<f32>;
 
 /// The ops, each with its single-threaded plain-loop equivalent.
-const OPS: [(&str, TensorOp, LoopOp); 5] = [
+/// `a` is standard normal, `b` uniform on (0.1, 4) (positive, for log).
+const OPS: [(&str, TensorOp, LoopOp); 8] = [
     ("add", |a, b| a.add(b), |a, b| a.iter().zip(b).map(|(x, y)| x + y).collect()),
     ("mul", |a, b| a.mul(b), |a, b| a.iter().zip(b).map(|(x, y)| x * y).collect()),
     ("exp", |a, _| a.exp(), |a, _| a.iter().map(|x| x.exp()).collect()),
     ("tanh", |a, _| a.tanh(), |a, _| a.iter().map(|x| x.tanh()).collect()),
     ("relu", |a, _| a.relu(), |a, _| a.iter().map(|&x| if x > 0.0 { x } else { 0.0 }).collect()),
+    ("sigmoid", |a, _| a.sigmoid(), |a, _| a.iter().map(|&x| 1.0 / (1.0 + (-x).exp())).collect()),
+    ("softplus", |a, _| a.softplus(), |a, _| a.iter().map(|&x| x.max(0.0) + (-x.abs()).exp().ln_1p()).collect()),
+    ("log", |_, b| b.log(), |_, b| b.iter().map(|x| x.ln()).collect()),
 ];
+
+/// PyTorch's throughput (Gelem/s) by op at 1M elements, from torch_reference.py's JSON lines.
+fn torch_figures(opts: &[String]) -> BenchResult<Vec<(String, f64)>> {
+    let Some(path) = opts.iter().position(|a| a == "--torch").map(|i| opts.get(i + 1)) else { return Ok(vec![]) };
+    let path = path.ok_or("--torch needs a file name")?;
+    let mut out = Vec::new();
+    for line in std::fs::read_to_string(path)?.lines().filter(|l| !l.trim().is_empty()) {
+        let v: serde_json::Value = serde_json::from_str(line)?;
+        if let (Some(op), Some(1_048_576), Some(g)) =
+            (v["op"].as_str(), v["elements"].as_u64(), v["gelem_per_s_best"].as_f64())
+        {
+            out.push((op.to_string(), g));
+        }
+    }
+    Ok(out)
+}
 
 fn inputs(n: usize, rng: &mut Rng, dev: &Device) -> BenchResult<(Tensor, Tensor, Vec<f32>, Vec<f32>)> {
     let a = rng.normal(&[n], DType::F32, dev)?;
-    let b = rng.normal(&[n], DType::F32, dev)?;
+    let b = rng.uniform(0.1, 4.0, &[n], DType::F32, dev)?;
     let (va, vb) = (a.to_vec::<f32>()?, b.to_vec::<f32>()?);
     Ok((a, b, va, vb))
 }
 
 fn main() -> BenchResult {
     let opts = Options::from_args()?;
+    let args: Vec<String> = std::env::args().collect();
+    let torch = torch_figures(&args)?;
     let dev = cpu();
     let mut rng = Rng::new(11);
 
@@ -109,7 +136,18 @@ fn main() -> BenchResult {
             "throughput, f32, best of {} repetitions; parallel from {PAR_THRESHOLD} elements, {threads} threads",
             opts.reps
         ),
-        &["op", "elements", "sigmagrad", "Gelem/s", "1-thread loop", "Gelem/s", "speed-up", "CPU/wall"],
+        &[
+            "op",
+            "elements",
+            "sigmagrad",
+            "Gelem/s",
+            "1-thread libm loop",
+            "Gelem/s",
+            "speed-up",
+            "CPU/wall",
+            "PyTorch Gelem/s",
+            "sigmagrad/PyTorch",
+        ],
     );
     let mut sizes = vec![1 << 20];
     // Just below and at the threshold: the per-element time should drop once rayon takes over.
@@ -128,6 +166,7 @@ fn main() -> BenchResult {
             // How many cores sigmagrad's op kept busy: about 1 on the calling thread, up to the
             // core count when rayon splits the work (whatever other load does to the wall time).
             let busy = cpu_utilisation(opts.budget.as_secs_f64() / 2.0, || op(&a, &b))?;
+            let pytorch = torch.iter().find(|t| t.0 == name && n == 1 << 20).map(|t| t.1);
             large.row(vec![
                 name.to_string(),
                 n.to_string(),
@@ -137,7 +176,12 @@ fn main() -> BenchResult {
                 format!("{g_base:.2}"),
                 format!("{:.2}", g_ours / g_base),
                 busy.map_or("n/a".into(), |u| format!("{u:.2}")),
+                pytorch.map_or(String::new(), |g| format!("{g:.2}")),
+                pytorch.map_or(String::new(), |g| format!("{:.2}", g_ours / g)),
             ]);
+            if let Some(g) = pytorch {
+                large.record(&format!("throughput/{name}_vs_pytorch"), &n.to_string(), g_ours / g, "ratio");
+            }
             large.record(&format!("throughput/{name}"), &n.to_string(), g_ours, "Gelem/s");
             large.record(&format!("throughput/{name}_speedup_vs_1_thread"), &n.to_string(), g_ours / g_base, "ratio");
             if let Some(u) = busy {
@@ -145,6 +189,33 @@ fn main() -> BenchResult {
             }
         }
     }
+    // The Gaussian fill, per normal: sigmagrad's (rayon, vector Philox and Box-Muller) against
+    // the block-at-a-time definition on one thread.
+    let n = 1 << 20;
+    let (ours, base) = measure_pair(
+        &opts,
+        || -> BenchResult<Tensor> { Ok(rng.normal(&[n], DType::F32, &dev)?) },
+        || -> BenchResult<Vec<f32>> {
+            let normal = sigmagrad::Distribution::Normal { mean: 0.0, std: 1.0 };
+            Ok((0..n as u64 / 4).flat_map(|b| rng::block_f32(normal, rng::words(7, b))).collect())
+        },
+    )?;
+    let busy = cpu_utilisation(opts.budget.as_secs_f64() / 2.0, || rng.normal(&[n], DType::F32, &dev))?;
+    let pytorch = torch.iter().find(|t| t.0 == "normal").map(|t| t.1);
+    let (g_ours, g_base) = (n as f64 / ours.best / 1e9, n as f64 / base.best / 1e9);
+    large.row(vec![
+        "normal fill".into(),
+        n.to_string(),
+        format!("{:.2} ns/normal", ours.best * 1e9 / n as f64),
+        format!("{g_ours:.2}"),
+        format!("{:.2} ns/normal", base.best * 1e9 / n as f64),
+        format!("{g_base:.2}"),
+        format!("{:.2}", g_ours / g_base),
+        busy.map_or("n/a".into(), |u| format!("{u:.2}")),
+        pytorch.map_or(String::new(), |g| format!("{g:.2}")),
+        pytorch.map_or(String::new(), |g| format!("{:.2}", g_ours / g)),
+    ]);
+    large.record("throughput/normal_fill", &n.to_string(), ours.best * 1e9 / n as f64, "ns/normal");
     large.finish(&opts)?;
     println!(
         "speed-up = sigmagrad / single-threaded loop. CPU/wall = cores busy while sigmagrad runs the op \

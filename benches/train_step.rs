@@ -7,15 +7,20 @@
 //! kernels (timed by a backend wrapper), and the peak heap during steps against the bytes the
 //! step must hold (parameters, gradients, Adam moments, activations kept for backward).
 //!
-//!     cargo bench --bench train_step -- [--quick] [--json FILE] [--only mlp|bnn|re16]
+//! `--activation relu|tanh|silu` sets the hidden layers' activation (ReLU by default, as in
+//! issue 6). `--activation tanh --quick` is the calibration study's network: 15 inputs,
+//! 3 x 64 tanh, the BNN with local reparameterization, batch 1024 (and the tanh MLP and
+//! ensemble beside it).
+//!
+//!     cargo bench --bench train_step -- [--quick] [--json FILE] [--only mlp|bnn|re16] [--activation tanh]
 
 mod common;
 
 use common::{machine, measure, utc_now, BenchResult, Options, Report};
 use sigmagrad::nn::mlp::MlpSpec;
 use sigmagrad::nn::{
-    Adam, Batch, Head, Init, Likelihood, ModelSpec, Module, Objective, Optimizer, Regulariser, RepulsionSpace,
-    VariationalConfig,
+    Activation, Adam, Batch, Head, Init, Likelihood, ModelSpec, Module, Objective, Optimizer, Regulariser,
+    RepulsionSpace, VariationalConfig,
 };
 use sigmagrad::{
     AdamParams, Backend, BinaryOp, DType, Device, Distribution, HostData, Layout, ReduceOp, Result, Rng, Storage,
@@ -170,8 +175,9 @@ struct Setup {
     activations: usize,
 }
 
-fn setup(kind: Kind, width: usize, batch: usize, dev: &Device) -> Result<Setup> {
-    let mlp = MlpSpec::new(15, &[width; 3], 2); // ReLU, as in torch_reference.py
+fn setup(kind: Kind, width: usize, batch: usize, activation: Activation, dev: &Device) -> Result<Setup> {
+    // The same activation as torch_reference.py's --activation (ReLU by default).
+    let mlp = MlpSpec::new(15, &[width; 3], 2).activation(activation);
     let per_layer = batch * (3 * width + 2);
     let (spec, regulariser, activations) = match kind {
         Kind::Mlp => (ModelSpec::deterministic(mlp, Head::Gaussian), Regulariser::None, 2 * per_layer),
@@ -198,12 +204,24 @@ fn main() -> BenchResult {
     let args: Vec<String> = std::env::args().collect();
     let only = args.iter().position(|a| a == "--only").and_then(|i| args.get(i + 1)).cloned();
     let quick = args.iter().any(|a| a == "--quick");
+    let act_name = args.iter().position(|a| a == "--activation").map(|i| args.get(i + 1));
+    let act_name = match act_name {
+        None => "relu",
+        Some(name) => name.map(String::as_str).ok_or("--activation needs relu, tanh or silu")?,
+    };
+    let activation = match act_name {
+        "relu" => Activation::Relu,
+        "tanh" => Activation::Tanh,
+        "silu" => Activation::Silu,
+        other => return Err(format!("--activation {other}: expected relu, tanh or silu").into()),
+    };
     let timed = Arc::new(Timed { inner: backend_cpu::CpuBackend, matmul_ns: AtomicU64::new(0) });
     let dev = Device::new(timed.clone());
 
     let mut report = Report::new(
         &format!(
-            "Training step (forward + backward + Adam), {} threads, {}, {}",
+            "Training step (forward + backward + Adam), {} hidden layers, {} threads, {}, {}",
+            act_name,
             rayon::current_num_threads(),
             machine(),
             utc_now()
@@ -223,7 +241,7 @@ fn main() -> BenchResult {
         if only.as_deref().is_some_and(|o| o != kind.name()) {
             continue;
         }
-        let s = setup(kind, width, batch, &dev)?;
+        let s = setup(kind, width, batch, activation, &dev)?;
         let mut rng = Rng::new(0);
         let x = rng.normal(&[batch, 15], DType::F32, &dev)?;
         let y = rng.normal(&[batch], DType::F32, &dev)?;
@@ -254,7 +272,11 @@ fn main() -> BenchResult {
         let timing = measure(&opts, &mut step)?;
         let share = timed.matmul_ns.load(Ordering::Relaxed) as f64 * 1e-9 / t0.elapsed().as_secs_f64();
         let rate = 1.0 / timing.median;
-        let shape = format!("{}x{}x{}", kind.name(), width, batch);
+        // ReLU keeps issue 6's names, so old and new JSON files compare directly.
+        let shape = match activation {
+            Activation::Relu => format!("{}x{}x{}", kind.name(), width, batch),
+            _ => format!("{}-{act_name}x{}x{}", kind.name(), width, batch),
+        };
         report.row(vec![
             kind.name().into(),
             width.to_string(),

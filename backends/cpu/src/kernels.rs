@@ -2,7 +2,7 @@
 
 use crate::storage::{alloc, alloc_filled, cpu, slice, slice_mut, wrap, CpuStorage, Float};
 use crate::strided::{fill, fill_rows, gather, map, materialize, zip};
-use crate::{err, CpuBackend, PAR_THRESHOLD};
+use crate::{err, simd, CpuBackend, PAR_THRESHOLD};
 use autodiff::rng::{fill_f32, fill_f64};
 use autodiff::{
     AdamParams, Backend, BinaryOp, DType, Distribution, HostData, Layout, ReduceOp, Result, Storage, UnaryOp,
@@ -41,22 +41,17 @@ macro_rules! unary_dispatch {
         let (zero, one) = (<$T>::zero(), <$T>::one());
         match $op {
             UnaryOp::Neg => $func($($arg,)* |x: $T| -x),
-            UnaryOp::Exp => $func($($arg,)* |x: $T| x.exp()),
-            UnaryOp::Log => $func($($arg,)* |x: $T| x.ln()),
+            UnaryOp::Exp => $func($($arg,)* |x: $T| x.vexp()),
+            UnaryOp::Log => $func($($arg,)* |x: $T| x.vln()),
             UnaryOp::Sqrt => $func($($arg,)* |x: $T| x.sqrt()),
             UnaryOp::Abs => $func($($arg,)* |x: $T| x.abs()),
             UnaryOp::Square => $func($($arg,)* |x: $T| x * x),
             UnaryOp::Recip => $func($($arg,)* move |x: $T| one / x),
-            UnaryOp::Tanh => $func($($arg,)* |x: $T| x.tanh()),
-            // Written so that exp never overflows: e^-|x| is at most 1.
-            UnaryOp::Sigmoid => $func($($arg,)* move |x: $T| {
-                let e = (-x.abs()).exp();
-                let s = one / (one + e);
-                if x >= zero { s } else { e * s }
-            }),
+            UnaryOp::Tanh => $func($($arg,)* |x: $T| x.vtanh()),
+            // The vector kernels of `simd`: see there for how they avoid overflow.
+            UnaryOp::Sigmoid => $func($($arg,)* |x: $T| x.vsigmoid()),
             UnaryOp::Relu => $func($($arg,)* move |x: $T| if x > zero { x } else { zero }),
-            // max(x, 0) + log1p(exp(-|x|)): exact for large |x|, no overflow.
-            UnaryOp::Softplus => $func($($arg,)* move |x: $T| x.max(zero) + (-x.abs()).exp().ln_1p()),
+            UnaryOp::Softplus => $func($($arg,)* |x: $T| x.vsoftplus()),
             UnaryOp::Step => $func($($arg,)* move |x: $T| if x > zero { one } else { zero }),
             UnaryOp::Sign => $func($($arg,)* move |x: $T| if x > zero { one } else if x < zero { -one } else { zero }),
             UnaryOp::Powf(p) => {
@@ -103,9 +98,15 @@ fn unary_with<T: Float>(data: &[T], l: &Layout, f: impl Fn(T) -> T + Sync + Send
     if l.is_contiguous() {
         return wrap(map(&data[l.offset()..l.offset() + l.numel()], f));
     }
+    // Row by row; a strided row is gathered first, so that `f` still runs as a vector loop.
     wrap(fill_rows(l.shape(), [l.strides()], [l.offset()], &|out: &mut [T], [o]: [usize; 1], [s]: [usize; 1]| {
-        for (k, slot) in out.iter_mut().enumerate() {
-            *slot = f(data[o + k * s]);
+        if s == 1 {
+            simd::map_into(&data[o..o + out.len()], out, f);
+        } else {
+            for (k, slot) in out.iter_mut().enumerate() {
+                *slot = data[o + k * s];
+            }
+            simd::map_in_place(out, f);
         }
     }))
 }
@@ -140,16 +141,14 @@ fn binary_with<T: Float>(
         &|out: &mut [T], [i, j]: [usize; 2], [si, sj]: [usize; 2]| {
             let len = out.len();
             match (si, sj) {
-                (1, 1) => {
-                    out.iter_mut().zip(&da[i..i + len]).zip(&db[j..j + len]).for_each(|((o, &a), &b)| *o = f(a, b))
-                }
+                (1, 1) => simd::zip_into(&da[i..i + len], &db[j..j + len], out, f),
                 (1, 0) => {
                     let b = db[j];
-                    out.iter_mut().zip(&da[i..i + len]).for_each(|(o, &a)| *o = f(a, b))
+                    simd::map_into(&da[i..i + len], out, move |a| f(a, b))
                 }
                 (0, 1) => {
                     let a = da[i];
-                    out.iter_mut().zip(&db[j..j + len]).for_each(|(o, &b)| *o = f(a, b))
+                    simd::map_into(&db[j..j + len], out, move |b| f(a, b))
                 }
                 _ => out.iter_mut().enumerate().for_each(|(k, o)| *o = f(da[i + k * si], db[j + k * sj])),
             }

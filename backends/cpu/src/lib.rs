@@ -5,10 +5,13 @@
 //! - element-wise work runs on the calling thread below [`PAR_THRESHOLD`] elements and on rayon
 //!   above it: small ops are where other frameworks lose to thread overhead;
 //! - large matmuls split over rayon too, so there is one thread pool, and the main thread is
-//!   one of its workers ([`enlist_main_thread`]).
+//!   one of its workers ([`enlist_main_thread`]);
+//! - element-wise loops and the transcendental functions in them run at the vector width of
+//!   the CPU found at run time ([`simd`]).
 
 mod kernels;
 mod pool;
+pub mod simd;
 mod storage;
 mod strided;
 

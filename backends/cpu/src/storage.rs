@@ -53,7 +53,7 @@ impl CpuStorage {
 
 /// The float types the kernels are written for.
 pub(crate) trait Float:
-    num_traits::Float + Default + Send + Sync + std::fmt::Debug + std::iter::Sum + 'static
+    num_traits::Float + crate::simd::Math + Default + Send + Sync + std::fmt::Debug + std::iter::Sum + 'static
 {
     fn slice(s: &CpuStorage) -> Option<&[Self]>;
     fn slice_mut(s: &mut CpuStorage) -> Option<&mut Vec<Self>>;

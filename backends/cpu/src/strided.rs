@@ -147,15 +147,16 @@ pub(crate) fn materialize<T: Float>(data: &[T], layout: &Layout) -> Vec<T> {
     })
 }
 
-/// Maps `f` over a contiguous slice into a pooled buffer, in parallel when it is large.
+/// Maps `f` over a contiguous slice into a pooled buffer, in parallel when it is large, each
+/// piece at the CPU's vector width ([`crate::simd`]).
 pub(crate) fn map<T: Float>(src: &[T], f: impl Fn(T) -> T + Sync + Send) -> Vec<T> {
     let mut out = alloc::<T>(src.len());
     if src.len() >= PAR_THRESHOLD {
         out.par_chunks_mut(PAR_THRESHOLD / 4).zip(src.par_chunks(PAR_THRESHOLD / 4)).for_each(|(o, s)| {
-            o.iter_mut().zip(s).for_each(|(o, &x)| *o = f(x));
+            crate::simd::map_into(s, o, &f);
         });
     } else {
-        out.iter_mut().zip(src).for_each(|(o, &x)| *o = f(x));
+        crate::simd::map_into(src, &mut out, f);
     }
     out
 }
@@ -166,10 +167,10 @@ pub(crate) fn zip<T: Float>(a: &[T], b: &[T], f: impl Fn(T, T) -> T + Sync + Sen
     if a.len() >= PAR_THRESHOLD {
         let chunk = PAR_THRESHOLD / 4;
         out.par_chunks_mut(chunk).zip(a.par_chunks(chunk)).zip(b.par_chunks(chunk)).for_each(|((o, a), b)| {
-            o.iter_mut().zip(a).zip(b).for_each(|((o, &x), &y)| *o = f(x, y));
+            crate::simd::zip_into(a, b, o, &f);
         });
     } else {
-        out.iter_mut().zip(a).zip(b).for_each(|((o, &x), &y)| *o = f(x, y));
+        crate::simd::zip_into(a, b, &mut out, f);
     }
     out
 }
