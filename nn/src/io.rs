@@ -11,6 +11,13 @@
 //! - **Values are checked as they are read**: only floating-point data is accepted as floats (a
 //!   bool or integer dataset is an error, not silently 0/1), never-written datasets are errors,
 //!   and [`H5File::read_finite_f64`] refuses NaN and infinities with the count and first index.
+//!   Strings must be valid UTF-8 (the hdf5 crate's `as_str` assumes it, which on a damaged byte
+//!   is undefined behaviour).
+//! - **What HDF5 does not check, the seal does.** Files are written in HDF5's 1.10 format, whose
+//!   structures carry checksums, and float datasets with Fletcher32 ([`write_checked`]); what
+//!   is left (the global heap of variable-length strings, where a flipped length crashes the
+//!   library) is covered by the seal, a checksum of everything but the checked data in the
+//!   file's user block ([`seal`]), which [`H5File::open`] verifies before HDF5 reads a byte.
 //! - **Writes are atomic and durable.** [`write_atomically`] writes to a unique temporary name in
 //!   the target's directory, fsyncs it, renames it into place and fsyncs the directory, so a
 //!   reader sees the old file or the new one, never a part; a failed write removes its temporary
@@ -149,6 +156,9 @@ impl H5File {
     pub fn open(path: impl AsRef<Path>) -> FileResult<H5File> {
         let path = path.as_ref();
         let size = check_regular_file(path)?;
+        // A sealed file is checked before HDF5 parses any of it: HDF5 trusts its own metadata
+        // and can crash on a damaged byte (a flipped global-heap header kills the process).
+        verify_seal(path, size)?;
         hdf5::silence_errors(true);
         let file = hdf5::File::with_options().with_fapl(|p| p.file_locking(false)).open(path).map_err(|e| {
             FileError::new(path, format!("not a readable HDF5 file (truncated, damaged or another format): {e}"))
@@ -201,6 +211,14 @@ impl H5File {
                 format!("holds {}-bit integers, expected float32 or float64", 8 * bytes),
             )),
         }
+    }
+
+    /// [`float_shape`](Self::float_shape), after checking that the file stores the bytes the
+    /// shape claims: a shape that can be trusted to size an allocation.
+    pub fn stored_float_shape(&self, name: &str) -> FileResult<(Vec<usize>, FloatKind)> {
+        let (shape, kind) = self.float_shape(name)?;
+        self.check_stored_size(&self.dataset(name)?, &shape, kind.bytes(), &dataset_name(name))?;
+        Ok((shape, kind))
     }
 
     /// The shape and element kind of dataset `name`; an error unless it holds numbers (floats
@@ -299,34 +317,39 @@ impl H5File {
         }
         let read_err =
             |e: hdf5::Error| FileError::item(&self.path, &what, format!("cannot be read (damaged data?): {e}"));
-        let clean = |s: &str| s.trim_end_matches('\0').to_string();
-        match desc {
+        let bytes: Vec<Vec<u8>> = match desc {
             TypeDescriptor::FixedAscii(n) | TypeDescriptor::FixedUnicode(n) if n > 4096 => {
-                Err(FileError::item(&self.path, what, format!("holds strings of {n} bytes, more than the 4096 read")))
+                return Err(FileError::item(
+                    &self.path,
+                    what,
+                    format!("holds strings of {n} bytes, more than the 4096 read"),
+                ));
             }
             TypeDescriptor::FixedAscii(n) | TypeDescriptor::FixedUnicode(n) => {
                 self.check_stored_size(&ds, &shape, n as u64, &what)?;
                 // Memory strings only as wide as needed, so a long list of short labels stays small.
-                let v = match n {
+                match n {
                     0..=64 => read_fixed::<64>(&ds, &desc),
                     65..=512 => read_fixed::<512>(&ds, &desc),
                     _ => read_fixed::<4096>(&ds, &desc),
                 }
-                .map_err(read_err)?;
-                Ok(v.iter().map(|s| clean(s)).collect())
+                .map_err(read_err)?
             }
             TypeDescriptor::VarLenAscii => {
                 self.check_stored_size(&ds, &shape, 16, &what)?;
-                let v = ds.read_raw::<VarLenAscii>().map_err(read_err)?;
-                Ok(v.iter().map(|s| clean(s.as_str())).collect())
+                ds.read_raw::<VarLenAscii>().map_err(read_err)?.iter().map(|s| s.as_bytes().to_vec()).collect()
             }
             TypeDescriptor::VarLenUnicode => {
                 self.check_stored_size(&ds, &shape, 16, &what)?;
-                let v = ds.read_raw::<VarLenUnicode>().map_err(read_err)?;
-                Ok(v.iter().map(|s| clean(s.as_str())).collect())
+                ds.read_raw::<VarLenUnicode>().map_err(read_err)?.iter().map(|s| s.as_bytes().to_vec()).collect()
             }
-            other => Err(FileError::item(&self.path, what, format!("holds {other}, expected strings"))),
-        }
+            other => return Err(FileError::item(&self.path, what, format!("holds {other}, expected strings"))),
+        };
+        bytes
+            .into_iter()
+            .enumerate()
+            .map(|(i, b)| text(b).map_err(|e| FileError::item(&self.path, &what, format!("string {i} {e}"))))
+            .collect()
     }
 
     /// Refuses a dataset whose shape claims more data than it stores: the check that keeps a
@@ -373,21 +396,19 @@ impl H5File {
         if !attr.is_scalar() {
             return Err(FileError::item(&self.path, &what, format!("has shape {:?}, expected a scalar", attr.shape())));
         }
-        match desc {
-            TypeDescriptor::VarLenUnicode => {
-                attr.read_scalar::<VarLenUnicode>().map(|s| s.as_str().to_string()).map_err(read_err)
-            }
-            TypeDescriptor::VarLenAscii => {
-                attr.read_scalar::<VarLenAscii>().map(|s| s.as_str().to_string()).map_err(read_err)
-            }
+        let bytes = match desc {
+            TypeDescriptor::VarLenUnicode => attr.read_scalar::<VarLenUnicode>().map(|s| s.as_bytes().to_vec()),
+            TypeDescriptor::VarLenAscii => attr.read_scalar::<VarLenAscii>().map(|s| s.as_bytes().to_vec()),
             TypeDescriptor::FixedAscii(n) if n <= 4096 => {
-                attr.read_scalar::<FixedAscii<4096>>().map(|s| s.as_str().to_string()).map_err(read_err)
+                attr.read_scalar::<FixedAscii<4096>>().map(|s| s.as_bytes().to_vec())
             }
             TypeDescriptor::FixedUnicode(n) if n <= 4096 => {
-                attr.read_scalar::<FixedUnicode<4096>>().map(|s| s.as_str().to_string()).map_err(read_err)
+                attr.read_scalar::<FixedUnicode<4096>>().map(|s| s.as_bytes().to_vec())
             }
-            other => Err(FileError::item(&self.path, what, format!("holds {other}, expected a string"))),
+            other => return Err(FileError::item(&self.path, what, format!("holds {other}, expected a string"))),
         }
+        .map_err(read_err)?;
+        text(bytes).map_err(|e| FileError::item(&self.path, &what, e))
     }
 
     /// A non-negative integer attribute: any integer type whose value fits, never a float (2.7
@@ -467,13 +488,26 @@ impl H5File {
     }
 }
 
-/// Reads fixed-length strings into `N`-byte memory strings (HDF5 converts the width).
-fn read_fixed<const N: usize>(ds: &hdf5::Dataset, desc: &TypeDescriptor) -> hdf5::Result<Vec<String>> {
+/// Reads fixed-length strings into `N`-byte memory strings (HDF5 converts the width), as bytes.
+fn read_fixed<const N: usize>(ds: &hdf5::Dataset, desc: &TypeDescriptor) -> hdf5::Result<Vec<Vec<u8>>> {
     Ok(match desc {
         TypeDescriptor::FixedUnicode(_) => {
-            ds.read_raw::<FixedUnicode<N>>()?.iter().map(|s| s.as_str().to_string()).collect()
+            ds.read_raw::<FixedUnicode<N>>()?.iter().map(|s| s.as_bytes().to_vec()).collect()
         }
-        _ => ds.read_raw::<FixedAscii<N>>()?.iter().map(|s| s.as_str().to_string()).collect(),
+        _ => ds.read_raw::<FixedAscii<N>>()?.iter().map(|s| s.as_bytes().to_vec()).collect(),
+    })
+}
+
+/// A string read from a file, as text. The hdf5 crate's `as_str` trusts the file to hold UTF-8
+/// (it calls `from_utf8_unchecked`), so a damaged byte would make an invalid `str`, which is
+/// undefined behaviour; every string is checked here instead. Trailing NUL padding (fixed-length
+/// strings from h5py and pandas) is removed.
+fn text(mut bytes: Vec<u8>) -> Result<String, String> {
+    while bytes.last() == Some(&0) {
+        bytes.pop();
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        format!("is not valid UTF-8 text (byte {} is damaged or in another encoding)", e.utf8_error().valid_up_to())
     })
 }
 
@@ -503,12 +537,19 @@ fn attr_name(object: &str, name: &str) -> String {
 /// the project is created, opened and modified through [`create_h5`], [`H5File::open`] and
 /// [`open_rw_h5`].
 pub fn create_h5(path: impl AsRef<Path>) -> Result<hdf5::File, String> {
-    hdf5::File::with_options().with_fapl(|p| p.file_locking(false)).create(path.as_ref()).map_err(|e| e.to_string())
+    hdf5::File::with_options()
+        .with_fapl(|p| p.file_locking(false).libver_v110())
+        .create(path.as_ref())
+        .map_err(|e| e.to_string())
 }
 
-/// Opens an existing HDF5 file for modification, without file locks (see [`create_h5`]).
+/// Opens an existing HDF5 file for modification, without file locks (see [`create_h5`]). A
+/// sealed file is unsealed first ([`unseal`]): once modified it is no longer what was sealed,
+/// and its readers judge it by its contents alone.
 pub fn open_rw_h5(path: impl AsRef<Path>) -> Result<hdf5::File, String> {
-    hdf5::File::with_options().with_fapl(|p| p.file_locking(false)).open_rw(path.as_ref()).map_err(|e| e.to_string())
+    let path = path.as_ref();
+    unseal(path)?;
+    hdf5::File::with_options().with_fapl(|p| p.file_locking(false)).open_rw(path).map_err(|e| e.to_string())
 }
 
 /// Temporary files are named `.<file name>.<pid>.<sequence>.tmp` beside their target: unique
@@ -606,24 +647,229 @@ pub fn write_checked<T: hdf5::H5Type>(
         return Err(format!("dataset {name}: {} values for shape {shape:?}", data.len()));
     }
     let builder = group.new_dataset::<T>().shape(shape);
-    let result = if numel == 0 {
-        builder.create(name).and_then(|d| d.write_raw(data))
-    } else {
-        let row: usize = shape.iter().skip(1).product::<usize>().max(1);
-        let max_rows = ((1usize << 22) / (row * std::mem::size_of::<T>()).max(1)).max(1);
-        let mut chunk = shape.to_vec();
-        if let Some(first) = chunk.first_mut() {
-            *first = (*first).clamp(1, max_rows);
-        }
-        let chunk = if shape.is_empty() { vec![] } else { chunk };
-        if chunk.is_empty() {
-            // A scalar dataset cannot be chunked either.
-            builder.create(name).and_then(|d| d.write_raw(data))
-        } else {
-            builder.chunk(chunk).fletcher32().create(name).and_then(|d| d.write_raw(data))
-        }
+    let result = match checked_chunk(shape, std::mem::size_of::<T>()) {
+        Some(chunk) => builder.chunk(chunk).fletcher32().create(name).and_then(|d| d.write_raw(data)),
+        // Empty and scalar datasets cannot be chunked: stored plainly (the seal covers them).
+        None => builder.create(name).and_then(|d| d.write_raw(data)),
     };
     result.map_err(|e| format!("dataset {name}: {e}"))
+}
+
+/// The chunk [`write_checked`] gives a dataset: the whole dataset up to about 4 MiB, then split
+/// along the first axis; None for empty and scalar datasets.
+fn checked_chunk(shape: &[usize], elem: usize) -> Option<Vec<usize>> {
+    if shape.is_empty() || shape.contains(&0) {
+        return None;
+    }
+    let row: usize = shape.iter().skip(1).product::<usize>().max(1);
+    let max_rows = ((1usize << 22) / (row * elem).max(1)).max(1);
+    let mut chunk = shape.to_vec();
+    chunk[0] = chunk[0].clamp(1, max_rows);
+    Some(chunk)
+}
+
+/// How many chunks [`write_checked`] writes for a dataset of `shape` with `elem`-byte values:
+/// what [`create_sealable_h5`] needs to size its seal.
+pub fn checked_chunks(shape: &[usize], elem: usize) -> usize {
+    checked_chunk(shape, elem).map_or(0, |c| shape[0].div_ceil(c[0]))
+}
+
+// ---------------------------------------------------------------------------------------------
+// The seal: a checksum of a file's metadata, kept in the HDF5 user block.
+//
+// HDF5 checks the data of a Fletcher32 dataset, and (in the 1.10 format) most of its own
+// structures, but not all: the global heap that holds variable-length strings has no checksum,
+// so a flipped bit there silently changes an attribute's text or, in a length field, crashes
+// the library (SIGSEGV) before any error can be returned. A sealed file carries, in the first
+// bytes of its user block (which HDF5 reserves for the application and never reads), a 64-bit
+// FNV-1a hash of every byte of the file except the Fletcher32-checked data chunks (those are
+// checked by HDF5 as they are read, and named in the error), with the list of those chunks and
+// the file's length. `H5File::open` verifies the seal before HDF5 sees the file.
+//
+// Layout (little-endian): magic `sigmagrad-seal\n\0` (16 bytes), seal version u32 (1), chunk
+// count u32, file length u64, hash u64, then per chunk (offset u64, length u64), sorted. The
+// hash covers the whole file in order with the hash field read as zeros, skipping the chunks.
+
+const SEAL_MAGIC: &[u8; 16] = b"sigmagrad-seal\n\0";
+const SEAL_VERSION: u32 = 1;
+const SEAL_HEADER: usize = 40;
+const HASH_FIELD: std::ops::Range<u64> = 32..40;
+
+/// Creates an HDF5 file like [`create_h5`], with a user block large enough for the seal of
+/// `data_chunks` checked chunks (see [`checked_chunks`]); call [`seal`] once it is closed.
+pub fn create_sealable_h5(path: impl AsRef<Path>, data_chunks: usize) -> Result<hdf5::File, String> {
+    let userblock = (SEAL_HEADER + 16 * data_chunks).next_power_of_two().max(512) as u64;
+    hdf5::File::with_options()
+        .with_fapl(|p| p.file_locking(false).libver_v110())
+        .with_fcpl(|p| p.userblock(userblock))
+        .create(path.as_ref())
+        .map_err(|e| e.to_string())
+}
+
+/// Seals a closed HDF5 file made by [`create_sealable_h5`] (see the section above).
+pub fn seal(path: &Path) -> Result<(), String> {
+    let (userblock, mut chunks) = {
+        let f = hdf5::File::with_options()
+            .with_fapl(|p| p.file_locking(false))
+            .open(path)
+            .map_err(|e| format!("cannot reopen to seal: {e}"))?;
+        let userblock = f.userblock();
+        let mut chunks = Vec::new();
+        // Chunk addresses count from HDF5's base address, the end of the user block.
+        checked_chunk_ranges(&f, userblock, &mut chunks).map_err(|e| format!("cannot list the data chunks: {e}"))?;
+        f.close().map_err(|e| e.to_string())?;
+        (userblock, chunks)
+    };
+    chunks.sort_unstable();
+    let header_len = SEAL_HEADER + 16 * chunks.len();
+    if header_len as u64 > userblock {
+        return Err(format!("the seal needs {header_len} bytes, the user block holds {userblock}"));
+    }
+    let len = std::fs::metadata(path).map_err(|e| e.to_string())?.len();
+    let mut header = Vec::with_capacity(header_len);
+    header.extend_from_slice(SEAL_MAGIC);
+    header.extend_from_slice(&SEAL_VERSION.to_le_bytes());
+    header.extend_from_slice(&(chunks.len() as u32).to_le_bytes());
+    header.extend_from_slice(&len.to_le_bytes());
+    header.extend_from_slice(&0u64.to_le_bytes());
+    for (at, n) in &chunks {
+        header.extend_from_slice(&at.to_le_bytes());
+        header.extend_from_slice(&n.to_le_bytes());
+    }
+    use std::io::{Seek, SeekFrom, Write};
+    let mut f = std::fs::OpenOptions::new().read(true).write(true).open(path).map_err(|e| e.to_string())?;
+    f.write_all(&header).map_err(|e| format!("cannot write the seal: {e}"))?;
+    let hash = seal_hash(&mut f, len, &chunks).map_err(|e| format!("cannot hash the file: {e}"))?;
+    f.seek(SeekFrom::Start(HASH_FIELD.start)).and_then(|_| f.write_all(&hash.to_le_bytes())).map_err(|e| e.to_string())
+}
+
+/// Removes the seal of `path`, if it has one (a file deliberately changed with another tool,
+/// h5py say, is then read without the check); returns whether there was one.
+pub fn unseal(path: &Path) -> Result<bool, String> {
+    use std::io::{Read, Write};
+    let mut f = std::fs::OpenOptions::new().read(true).write(true).open(path).map_err(|e| describe_io(&e))?;
+    let mut magic = [0u8; 16];
+    if f.read_exact(&mut magic).is_err() || &magic != SEAL_MAGIC {
+        return Ok(false);
+    }
+    use std::io::Seek;
+    f.seek(std::io::SeekFrom::Start(0))
+        .and_then(|_| f.write_all(&[0u8; 16]))
+        .and_then(|_| f.sync_all())
+        .map_err(|e| format!("cannot remove the seal: {e}"))?;
+    Ok(true)
+}
+
+/// The (file offset, length) of every stored chunk of every Fletcher32 dataset under `group`
+/// whose filters were all applied; `base` is the offset of HDF5's address 0.
+fn checked_chunk_ranges(group: &hdf5::Group, base: u64, out: &mut Vec<(u64, u64)>) -> hdf5::Result<()> {
+    for ds in group.datasets()? {
+        if !ds.is_chunked() || !ds.filters().iter().any(|f| matches!(f, hdf5::filters::Filter::Fletcher32)) {
+            continue;
+        }
+        for i in 0..ds.num_chunks().unwrap_or(0) {
+            if let Some(c) = ds.chunk_info(i) {
+                if c.filter_mask == 0 && c.size > 0 {
+                    out.push((c.addr + base, c.size));
+                }
+            }
+        }
+    }
+    for g in group.groups()? {
+        checked_chunk_ranges(&g, base, out)?;
+    }
+    Ok(())
+}
+
+/// FNV-1a (64-bit) of `file`'s first `len` bytes, with the hash field as zeros, without the
+/// `skip` ranges (sorted, disjoint). A one-byte change always changes the hash: each step is a
+/// bijection of the state for a given byte, and different bytes give different states.
+fn seal_hash(file: &mut std::fs::File, len: u64, skip: &[(u64, u64)]) -> std::io::Result<u64> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut buf = vec![0u8; 1 << 16];
+    let mut at = 0u64;
+    let mut next = skip.iter().peekable();
+    while at < len {
+        if let Some(&&(start, n)) = next.peek() {
+            if at >= start {
+                at = at.max(start + n);
+                next.next();
+                continue;
+            }
+        }
+        let end = next.peek().map_or(len, |&&(start, _)| start.min(len));
+        let want = ((end - at) as usize).min(buf.len());
+        file.seek(SeekFrom::Start(at))?;
+        file.read_exact(&mut buf[..want])?;
+        for (i, b) in buf[..want].iter().enumerate() {
+            let pos = at + i as u64;
+            let b = if HASH_FIELD.contains(&pos) { 0 } else { *b };
+            h = (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        at += want as u64;
+    }
+    Ok(h)
+}
+
+/// Checks the seal of `path` (of `size` bytes) when it has one; a file without one is left to
+/// HDF5 and the readers' own checks.
+fn verify_seal(path: &Path, size: u64) -> FileResult<()> {
+    use std::io::Read;
+    let damaged = |msg: String| FileError::new(path, msg);
+    let mut f = std::fs::File::open(path).map_err(|e| FileError::new(path, describe_io(&e)))?;
+    let mut head = [0u8; SEAL_HEADER];
+    if size < SEAL_HEADER as u64 || f.read_exact(&mut head).is_err() || &head[..16] != SEAL_MAGIC {
+        return Ok(());
+    }
+    let u32_at = |i: usize| u32::from_le_bytes(head[i..i + 4].try_into().expect("4 bytes"));
+    let u64_at = |i: usize| u64::from_le_bytes(head[i..i + 8].try_into().expect("8 bytes"));
+    let (version, count, len, hash) = (u32_at(16), u32_at(20) as u64, u64_at(24), u64_at(32));
+    if version != SEAL_VERSION {
+        return Err(damaged(format!(
+            "has a seal of version {version}, this sigmagrad knows {SEAL_VERSION}: damaged, or from a newer release"
+        )));
+    }
+    if len != size {
+        return Err(damaged(format!(
+            "is {size} bytes but was {len} when it was written: {}, so it is not read further",
+            if size < len {
+                "truncated (an interrupted copy or download?) or changed after it was saved"
+            } else {
+                "something was appended, or it was changed after it was saved"
+            }
+        )));
+    }
+    let table_end = SEAL_HEADER as u64 + 16 * count;
+    if table_end > size {
+        return Err(damaged("has a damaged seal (it lists more chunks than the file can hold)".into()));
+    }
+    let mut table = vec![0u8; 16 * count as usize];
+    f.read_exact(&mut table).map_err(|e| FileError::new(path, describe_io(&e)))?;
+    let chunks: Vec<(u64, u64)> = table
+        .chunks_exact(16)
+        .map(|c| {
+            let v = |i: usize| u64::from_le_bytes(c[i..i + 8].try_into().expect("8 bytes"));
+            (v(0), v(8))
+        })
+        .collect();
+    let mut end = table_end;
+    for &(at, n) in &chunks {
+        if at < end || at.checked_add(n).is_none_or(|e| e > size) {
+            return Err(damaged("has a damaged seal (its list of data chunks is inconsistent)".into()));
+        }
+        end = at + n;
+    }
+    let actual = seal_hash(&mut f, size, &chunks).map_err(|e| FileError::new(path, describe_io(&e)))?;
+    if actual != hash {
+        return Err(damaged(
+            "is damaged: its metadata (HDF5's structures and the attributes) does not match the checksum written \
+             with it, so it is not read further. Restore it from a copy; if it was changed on purpose with \
+             another tool, nn::io::unseal removes the seal."
+                .into(),
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -723,6 +969,41 @@ mod tests {
         assert!(e.to_string().contains("attribute 'epoch'") && e.msg.contains("float64"), "{e}");
         assert!(f.attr_u64("", "neg").unwrap_err().msg.contains("-1"));
         assert!(f.attr_string("", "absent").unwrap_err().msg.contains("missing"));
+    }
+
+    #[test]
+    fn a_sealed_file_is_verified_before_hdf5_reads_it() {
+        let d = dir();
+        let path = d.join("sealed.h5");
+        let file = create_sealable_h5(&path, checked_chunks(&[4], 8)).unwrap();
+        write_checked(&file, "checked", &[4], &[1.0f64, 2.0, 3.0, 4.0]).unwrap();
+        // Contiguous data has no checksum of its own: the seal covers it.
+        file.new_dataset::<f64>().shape([2]).create("plain").unwrap().write_raw(&[5.0, 6.0]).unwrap();
+        file.close().unwrap();
+        seal(&path).unwrap();
+        assert_eq!(H5File::open(&path).unwrap().read_f64("plain", None).unwrap().0, vec![5.0, 6.0]);
+        let good = std::fs::read(&path).unwrap();
+        let plain = good.windows(16).position(|w| w == [5.0f64.to_le_bytes(), 6.0f64.to_le_bytes()].concat()).unwrap();
+        let checked = good.windows(8).position(|w| w == 3.0f64.to_le_bytes()).unwrap();
+        let flip = |at: usize| {
+            let mut b = good.clone();
+            b[at] ^= 0x10;
+            std::fs::write(&path, b).unwrap();
+        };
+        flip(plain);
+        let e = H5File::open(&path).err().unwrap();
+        assert!(e.msg.contains("does not match the checksum"), "{e}");
+        // A checked chunk passes the seal; its own checksum names the dataset.
+        flip(checked);
+        let e = H5File::open(&path).unwrap().read_f64("checked", None).unwrap_err();
+        assert!(e.to_string().contains("dataset 'checked'"), "{e}");
+        std::fs::write(&path, &good[..good.len() - 1]).unwrap();
+        assert!(H5File::open(&path).err().unwrap().msg.contains("truncated"));
+        // Unsealed, a changed file is judged by its contents.
+        flip(plain);
+        assert!(unseal(&path).unwrap());
+        assert!(H5File::open(&path).is_ok());
+        assert!(!unseal(&path).unwrap());
     }
 
     #[test]
