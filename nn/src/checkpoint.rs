@@ -1,12 +1,17 @@
 //! Self-describing HDF5 checkpoints: a checkpoint rebuilds its model, h5py can read it, a killed
 //! process cannot corrupt it, and a damaged or foreign file is refused before anything changes.
+//! The format, its guarantees and the damaged-file suite that tests them
+//! (`nn/tests/checkpoint_damage.rs`, with its counts) are described in the repository's
+//! `docs/checkpoint-format.md`.
 //!
-//! File layout (format "sigmagrad-checkpoint", version 2):
+//! File layout (format "sigmagrad-checkpoint", version 3):
 //!
 //! ```text
+//! user block          the seal (crate::io): a checksum of every byte but the checked data
+//!                     chunks, verified before HDF5 parses the file
 //! /                   attributes (all scalars):
 //!                       format           str   "sigmagrad-checkpoint"
-//!                       version          u64   2
+//!                       version          u64   3
 //!                       fingerprint      str   parameter names and shapes, "name[shape];..."
 //!                       model            str   JSON ModelSpec (absent for hand-built modules)
 //!                       standardizer     str   JSON Standardizer (optional)
@@ -22,15 +27,20 @@
 //!                     checkpoint was saved with an optimizer (empty before its first step)
 //! ```
 //!
-//! Writing goes through [`crate::io::write_atomically`] (unique temporary name, fsync, rename);
-//! reading follows [`crate::io`]'s rules (regular files only, sizes checked before allocation,
-//! typed attributes). Loading reads and checks everything (every attribute, every dataset's
-//! presence, type, shape and finiteness, the optimizer state's completeness and sign, the
-//! standardizer's consistency) before it assigns anything: a load either succeeds completely or
-//! leaves model and optimizer exactly as they were.
+//! Writing goes through [`crate::io::write_atomically`] (unique temporary name, fsync, rename)
+//! and ends with [`crate::io::seal`]; reading follows [`crate::io`]'s rules (the seal first,
+//! regular files only, sizes checked before allocation, typed attributes, valid UTF-8). Loading
+//! reads and checks everything (every attribute, every dataset's presence, type, shape and
+//! finiteness in the model's dtype, the optimizer state's completeness and sign, the
+//! standardizer's consistency, a model description no larger than the stored weights) before
+//! it assigns anything: a load either succeeds completely or leaves model and optimizer exactly
+//! as they were.
 
 use crate::data::Standardizer;
-use crate::io::{create_h5, remove_stale_temporaries, write_atomically, write_checked, FileError, FloatKind, H5File};
+use crate::io::{
+    checked_chunks, create_sealable_h5, remove_stale_temporaries, seal, write_atomically, write_checked, FileError,
+    FloatKind, H5File,
+};
 use crate::model::ModelSpec;
 use crate::module::{Module, StreamState};
 use crate::optim::{NamedState, Optimizer};
@@ -42,7 +52,9 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 pub const FORMAT: &str = "sigmagrad-checkpoint";
-pub const VERSION: u64 = 2;
+/// 3: sealed files (a checksum of the metadata in the HDF5 user block) in HDF5's 1.10 format.
+/// 2: the model description, random streams and trainer state. 1: weights only.
+pub const VERSION: u64 = 3;
 
 #[derive(Debug)]
 pub enum CheckpointError {
@@ -155,10 +167,17 @@ impl Checkpoint {
         let spec = self.spec.clone().or_else(|| model.spec().cloned());
         let streams: Vec<StreamState> = model.noise_streams().iter().map(|s| s.state()).collect();
         let steps = optimizer.map_or(self.optimizer_steps, |o| o.steps());
+        let elem = |t: &Tensor| if t.dtype() == DType::F32 { 4 } else { 8 };
+        let chunks: usize = values
+            .iter()
+            .map(|(_, t)| t)
+            .chain(state.iter().flatten().map(|(_, t)| t))
+            .map(|t| checked_chunks(t.shape(), elem(t)))
+            .sum();
         remove_stale_temporaries(path);
         hdf5::silence_errors(true);
         write_atomically(path, |tmp| {
-            let file = create_h5(tmp)?;
+            let file = create_sealable_h5(tmp, chunks)?;
             let attr_str = |name: &str, value: &str| -> Result<(), String> {
                 let v: VarLenUnicode = value.parse().map_err(|e| format!("attribute {name}: {e}"))?;
                 file.new_attr::<VarLenUnicode>()
@@ -188,9 +207,13 @@ impl Checkpoint {
             if let Some(t) = &self.trainer {
                 attr_str("trainer", &json(t)?)?;
             }
-            let group = file.create_group("params").map_err(|e| e.to_string())?;
-            for (name, t) in &values {
-                write_tensor(&group, name, t)?;
+            // The groups are dropped before the close: HDF5 finishes a file only when its last
+            // handle goes, and the seal must see the finished file.
+            {
+                let group = file.create_group("params").map_err(|e| e.to_string())?;
+                for (name, t) in &values {
+                    write_tensor(&group, name, t)?;
+                }
             }
             if let Some(state) = &state {
                 let group = file.create_group("optimizer").map_err(|e| e.to_string())?;
@@ -199,7 +222,8 @@ impl Checkpoint {
                 }
             }
             file.flush().map_err(|e| e.to_string())?;
-            file.close().map_err(|e| e.to_string())
+            file.close().map_err(|e| e.to_string())?;
+            seal(tmp)
         })?;
         Ok(())
     }
@@ -255,6 +279,37 @@ fn parse_json<T: serde::de::DeserializeOwned>(file: &H5File, name: &str) -> CkRe
     })
 }
 
+/// Refuses a model description that describes more weights than the file stores, before
+/// anything is built from it: `load_model` would otherwise allocate whatever a damaged or
+/// hostile `model` attribute claims (a hidden layer of 2e8 units). The count from the widths
+/// (one weight per connection, times the members of an ensemble) is a lower bound of every
+/// model kind's parameters, so a sound file always passes; the stored count comes from shapes
+/// already checked against the bytes the file holds.
+fn check_model_size(file: &H5File, spec: &ModelSpec) -> CkResult<()> {
+    let widths = spec.mlp.widths();
+    let copies = match spec.kind {
+        crate::model::ModelKind::Ensemble { members } => members as u128,
+        _ => 1,
+    };
+    let claimed: u128 = widths.windows(2).map(|w| w[0] as u128 * w[1] as u128).sum::<u128>() * copies;
+    let mut stored: u128 = 0;
+    if file.exists("params") {
+        for name in file.members("params")? {
+            let (shape, _) = file.stored_float_shape(&format!("params/{name}"))?;
+            stored += shape.iter().map(|&d| d as u128).product::<u128>();
+        }
+    }
+    if claimed > stored {
+        return Err(FileError::item(
+            &file.path,
+            "attribute 'model'",
+            format!("describes a network of at least {claimed} weights, but the file stores {stored} parameter values"),
+        )
+        .into());
+    }
+    Ok(())
+}
+
 /// Every attribute, read and checked; returns the header and the file's fingerprint.
 fn header(file: &H5File) -> CkResult<(Checkpoint, String)> {
     let path = &file.path;
@@ -269,7 +324,11 @@ fn header(file: &H5File) -> CkResult<(Checkpoint, String)> {
     }
     let version = file.attr_u64("", "version")?;
     if version != VERSION {
-        let msg = if version == 1 {
+        let msg = if version == 2 {
+            "is 2: this checkpoint was written by a development build before checkpoints were sealed \
+             (format version 2); load it with that build and save it again, or retrain"
+                .to_string()
+        } else if version == 1 {
             "is 1: this checkpoint was written before checkpoints described their model (format version 1) and \
              cannot be loaded; retrain the model"
                 .to_string()
@@ -279,8 +338,11 @@ fn header(file: &H5File) -> CkResult<(Checkpoint, String)> {
         return Err(FileError::item(path, "attribute 'version'", msg).into());
     }
     let spec: Option<ModelSpec> = if file.has_attr("", "model") { Some(parse_json(file, "model")?) } else { None };
+    let fingerprint = file.attr_string("", "fingerprint")?;
+    check_listed_parameters(file, &fingerprint)?;
     if let Some(s) = &spec {
         s.validate().map_err(|e| FileError::item(path, "attribute 'model'", e.to_string()))?;
+        check_model_size(file, s)?;
     }
     let standardizer: Option<Standardizer> =
         if file.has_attr("", "standardizer") { Some(parse_json(file, "standardizer")?) } else { None };
@@ -311,7 +373,25 @@ fn header(file: &H5File) -> CkResult<(Checkpoint, String)> {
         streams: parse_json(file, "streams")?,
         trainer,
     };
-    Ok((head, file.attr_string("", "fingerprint")?))
+    Ok((head, fingerprint))
+}
+
+/// Every parameter the fingerprint lists ("name[shape];...") must be stored under /params, so
+/// that a missing one is named as such before anything else is judged by the stored count.
+fn check_listed_parameters(file: &H5File, fingerprint: &str) -> CkResult<()> {
+    for entry in fingerprint.split(';').filter(|e| !e.is_empty()) {
+        let name = entry.split('[').next().unwrap_or(entry);
+        let full = format!("params/{name}");
+        if file.exists("params") && !file.exists(&full) {
+            return Err(FileError::item(
+                &file.path,
+                format!("dataset '{full}'"),
+                "is missing (the fingerprint lists it)",
+            )
+            .into());
+        }
+    }
+    Ok(())
 }
 
 /// The model-independent half of loading: check against `model`, read every tensor, then assign.
@@ -350,7 +430,9 @@ fn load_into<M: Module + ?Sized>(
     let mut values = Vec::with_capacity(params.len());
     for p in &params {
         let current = p.var.tensor();
-        let (data, _) = file.read_finite_f64(&format!("params/{}", p.name), Some(current.shape()))?;
+        let what = format!("params/{}", p.name);
+        let (data, _) = file.read_finite_f64(&what, Some(current.shape()))?;
+        check_range(path, &what, &data, current.dtype(), true)?;
         values.push(Tensor::from_f64s(&data, current.shape(), current.dtype(), current.device())?);
     }
     // Random streams: exactly the model's.
@@ -395,6 +477,11 @@ fn load_into<M: Module + ?Sized>(
                     .into());
                 }
                 let (data, _) = file.read_finite_f64(&what, Some(&s.shape))?;
+                let dtype = params
+                    .iter()
+                    .find(|p| s.name.ends_with(&format!(".{}", p.name)))
+                    .map_or(DType::F64, |p| p.var.tensor().dtype());
+                check_range(path, &what, &data, dtype, false)?;
                 if s.nonnegative {
                     if let Some(v) = data.iter().find(|v| **v < 0.0) {
                         return Err(FileError::item(
@@ -423,4 +510,26 @@ fn load_into<M: Module + ?Sized>(
         }
     }
     Ok(head)
+}
+
+/// Refuses values that are finite in the file but not in the model: an f64 value beyond f32's
+/// range becomes infinite when loaded into an f32 model. For parameters (`square`) the bound is
+/// the square root of the dtype's largest value: the KL, the weight prior and Adam's second
+/// moment square the weights, so a weight of 1e300 gives infinities on the first use.
+fn check_range(path: &Path, what: &str, data: &[f64], dtype: DType, square: bool) -> CkResult<()> {
+    let max = match dtype {
+        DType::F32 => f32::MAX as f64,
+        DType::F64 => f64::MAX,
+    };
+    let limit = if square { max.sqrt() } else { max };
+    if let Some((i, v)) = data.iter().enumerate().find(|(_, v)| v.abs() > limit) {
+        let why = if square { "whose square" } else { "which" };
+        return Err(FileError::item(
+            path,
+            format!("dataset '{what}'"),
+            format!("holds {v:e} at flat index {i}, {why} does not fit in the model's {dtype:?} (limit {limit:e})"),
+        )
+        .into());
+    }
+    Ok(())
 }
