@@ -173,6 +173,9 @@ pub enum Control {
     Stop,
 }
 
+/// Why training stopped. `epoch` and `batch` are 0-based indices; the messages count epochs
+/// from 1, as the progress lines do, and give the batch's index (nn/tests/training.rs pins
+/// both).
 #[derive(Debug)]
 pub enum TrainError {
     /// A batch loss became NaN or infinite. The model holds the weights of the end of the
@@ -181,6 +184,14 @@ pub enum TrainError {
         epoch: usize,
         batch: usize,
         loss: f64,
+    },
+    /// A training batch cannot be used: its source failed to make it, or it holds a NaN or an
+    /// infinity (a custom [`BatchSource`] whose file holds one, or an f64 value beyond the range
+    /// of an f32 run). Caught before the step, so nothing has changed.
+    Batch {
+        epoch: usize,
+        batch: usize,
+        reason: String,
     },
     /// The validation loss is not a number (a NaN in the validation data, or a broken model).
     NonFiniteValidation {
@@ -205,6 +216,11 @@ impl fmt::Display for TrainError {
                 f,
                 "training stopped: the loss is {loss} at epoch {}, batch {batch}; {kept}. Try a smaller learning rate, \
                  check the inputs for outliers, or clamp the head.",
+                epoch + 1
+            ),
+            TrainError::Batch { epoch, batch, reason } => write!(
+                f,
+                "training stopped at epoch {}, batch {batch}: {reason}; {kept}. Check the data source.",
                 epoch + 1
             ),
             TrainError::NonFiniteValidation { epoch, loss } => write!(
@@ -284,6 +300,27 @@ fn bad_parameter<M: Module + ?Sized>(model: &M, max_abs: f64) -> Result<Option<S
         let biggest = v.iter().fold(0.0f64, |m, x| m.max(x.abs()));
         if biggest > max_abs {
             return Ok(Some(format!("parameter {} reached {biggest:.3e} (the limit is {max_abs:.0e})", p.name)));
+        }
+    }
+    Ok(None)
+}
+
+/// The first value of a batch that is not finite, as a reason. A NaN feature need not reach
+/// the loss (ReLU maps it to 0) but still poisons the gradients; checking the batch names it
+/// where it enters, for the cost of reading the batch once (small next to the step).
+fn non_finite_value(batch: &Batch) -> Result<Option<String>> {
+    for (what, t) in [("feature", Some(&batch.x)), ("target", Some(&batch.y)), ("weight", batch.w.as_ref())] {
+        let Some(t) = t else { continue };
+        let v = t.to_vec_f64()?;
+        if let Some(i) = v.iter().position(|x| !x.is_finite()) {
+            let cols = t.shape().iter().skip(1).product::<usize>().max(1);
+            return Ok(Some(format!(
+                "{what} row {} (of the batch), column {} is {} ({} such values in the batch)",
+                i / cols,
+                i % cols,
+                v[i],
+                v.iter().filter(|x| !x.is_finite()).count()
+            )));
         }
     }
     Ok(None)
@@ -427,7 +464,16 @@ impl Trainer {
             for (b, batch) in
                 train.epoch(cfg.batch_size, Some(&mut shuffle), cfg.drop_last, cfg.dtype, &self.device).enumerate()
             {
-                let batch = batch?;
+                let batch = match batch {
+                    Ok(batch) => batch,
+                    Err(e) => {
+                        let reason = format!("the batch cannot be made ({e})");
+                        return Err(fail(TrainError::Batch { epoch, batch: b, reason }, &last_good, &bar));
+                    }
+                };
+                if let Some(reason) = non_finite_value(&batch)? {
+                    return Err(fail(TrainError::Batch { epoch, batch: b, reason }, &last_good, &bar));
+                }
                 optimizer.set_learning_rate(state.scheduler.lr(optimizer.steps()));
                 let l = loss.loss(model, &batch, n_train)?;
                 let value = l.to_scalar()?;
