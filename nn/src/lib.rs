@@ -9,6 +9,7 @@ pub mod data;
 pub mod diagnostics;
 pub mod dropout;
 pub mod ensemble;
+pub mod hmc;
 pub mod io;
 pub mod linear;
 pub mod loss;
