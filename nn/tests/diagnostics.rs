@@ -268,3 +268,20 @@ mod properties {
         }
     }
 }
+
+/// Eq. (10) the other way round, and the arithmetic section 7 uses: errors claimed too small give
+/// pulls wider than 1, and for Gaussian residuals of width s claimed as sigma the pull width is
+/// s / sigma. With sigma_tot^2 = s^2 + 2 sigma_stat^2 (sigma_stat counted twice, once inside
+/// sigma_syst) the width is s / sqrt(s^2 + 2 sigma_stat^2): 0.82 for sigma_stat = 0.49 s.
+#[test]
+fn pull_width_is_the_true_over_the_claimed_sigma() {
+    let (target, mean, sigma) = truth(80);
+    let under: Vec<f64> = sigma.iter().map(|s| 0.8 * s).collect();
+    let fit = gauss_core_fit(&pulls(&target, &mean, &under));
+    assert!((fit.sigma - 1.25).abs() < 0.025, "errors 20% too small: {fit:?}");
+    let stat: f64 = 0.49;
+    let twice: Vec<f64> = sigma.iter().map(|s| s * (1.0 + 2.0 * stat * stat).sqrt()).collect();
+    let width = std(&pulls(&target, &mean, &twice));
+    let want = 1.0 / (1.0f64 + 2.0 * stat * stat).sqrt();
+    assert!((width - want).abs() < 0.01 && (want - 0.82).abs() < 0.005, "sigma_stat counted twice: {width} vs {want}");
+}
