@@ -1,6 +1,6 @@
 //! The `calibration` command line. Each subcommand's work is a library function; this module
-//! only parses, checks the arguments in the study's terms and prints. The lead's `train`,
-//! `predict`, `study` and `scan` subcommands join [`Command`].
+//! only parses, checks the arguments in the study's terms and prints. With no subcommand it runs
+//! the quick study (`make demo`).
 
 use crate::cuts::read_selected;
 use crate::error::{Error, Result};
@@ -11,6 +11,8 @@ use crate::metrics::Binning;
 use crate::model::predict::{predict, PredictArgs as PredictJob};
 use crate::model::train::{train, TrainOptions};
 use crate::model::{Method, ModelConfig, Preset};
+use crate::study::run::run_scan;
+use crate::study::{run_study, StudyOptions, StudyPreset, StudyPresetName};
 use crate::table::{ClusterTable, DataSource, Schema, TargetPolicy};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::io::IsTerminal;
@@ -24,8 +26,9 @@ use std::path::{Path, PathBuf};
     long_about = None
 )]
 pub struct Cli {
+    /// What to do; without one, `calibration study` with its defaults (the quick study).
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
     /// Print no progress bars and no cut flow.
     #[arg(long, global = true)]
     pub quiet: bool,
@@ -47,6 +50,81 @@ pub enum Command {
     /// Predict the response R and its uncertainties with a trained network: writes the
     /// prediction layout (R_pred, sigma_syst, sigma_stat, sigma_tot, E_calib, sigma_E, input_index).
     Predict(PredictArgs),
+    /// The whole study of arXiv:2412.04370 on generated data: samples, LCW-like tables, the four
+    /// networks, predictions, evaluation, the training-size scan and the report DIR/index.html.
+    /// Steps whose inputs did not change are reused.
+    Study(StudyArgs),
+    /// The training-size scan alone on any training and test files: BNNs on the first N
+    /// training clusters; writes DIR/scan.json and DIR/index.html.
+    Scan(ScanArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct StudyArgs {
+    /// The output directory (index.html, metrics.json, run.json, data, models, predictions).
+    #[arg(long, value_name = "DIR", default_value = "out/calibration-study")]
+    pub out: PathBuf,
+    /// quick (minutes on 2 cores, the default), paper (paper-scale sizes and networks: hours,
+    /// or a GPU) or tiny (seconds; checks that everything runs).
+    #[arg(long, value_enum, default_value_t = StudyPresetName::Quick)]
+    pub preset: StudyPresetName,
+    /// The seed of every network (weights, noise, split, shuffling); the samples' seeds are fixed.
+    #[arg(long, value_name = "S")]
+    pub seed: Option<u64>,
+    /// cpu, or wgpu for a GPU (Vulkan, Metal, DX12 or GL).
+    #[arg(long, default_value = "cpu", value_name = "DEVICE")]
+    pub device: String,
+    /// Recompute every step, even those whose outputs exist with the same configuration.
+    #[arg(long)]
+    pub fresh: bool,
+}
+
+impl Default for StudyArgs {
+    fn default() -> Self {
+        StudyArgs {
+            out: PathBuf::from("out/calibration-study"),
+            preset: StudyPresetName::Quick,
+            seed: None,
+            device: "cpu".into(),
+            fresh: false,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// The training clusters (HDF5 or ROOT, FILE[:TREE]); each point trains on the first N
+    /// selected training clusters after the validation split.
+    #[arg(long, value_name = "FILE[:TREE]")]
+    pub data: String,
+    /// The test clusters every point predicts.
+    #[arg(long, value_name = "FILE[:TREE]")]
+    pub test: String,
+    /// The output directory.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// The training-set sizes, comma-separated.
+    #[arg(long, value_name = "N,N,...", value_delimiter = ',', default_values_t = vec![10_000usize, 30_000, 100_000, 300_000])]
+    pub sizes: Vec<usize>,
+    /// Optimizer steps per point (its epochs follow from N), so that small sets are not also
+    /// under-trained ones.
+    #[arg(long, value_name = "STEPS", default_value_t = 9_000)]
+    pub steps: usize,
+    /// At most this many epochs per point.
+    #[arg(long, value_name = "E", default_value_t = 100)]
+    pub max_epochs: usize,
+    /// The BNN's starting configuration: default (3 x 64 tanh) or paper (256-128-64-8).
+    #[arg(long, value_enum, default_value_t = Preset::Default)]
+    pub preset: Preset,
+    /// A TOML file that changes any setting of the BNN (see the README for the keys).
+    #[arg(long, value_name = "FILE.toml")]
+    pub config: Option<PathBuf>,
+    /// cpu, or wgpu for a GPU.
+    #[arg(long, default_value = "cpu", value_name = "DEVICE")]
+    pub device: String,
+    /// Recompute every point.
+    #[arg(long)]
+    pub fresh: bool,
 }
 
 #[derive(Debug, Args)]
@@ -222,7 +300,51 @@ pub fn run(cli: Cli) -> Result<()> {
             eprint!("{s}");
         }
     };
-    match cli.command {
+    match cli.command.unwrap_or(Command::Study(StudyArgs::default())) {
+        Command::Study(a) => {
+            let device =
+                sigmagrad::device(&a.device).map_err(|e| Error::invalid(format!("--device {}: {e}", a.device)))?;
+            let mut preset = StudyPreset::new(a.preset);
+            if let Some(seed) = a.seed {
+                preset = preset.with_network_seed(seed);
+            }
+            say(&format!("calibration study, preset {:?} (see --help), into {}\n", a.preset, a.out.display()));
+            let opts = StudyOptions { out: a.out.clone(), preset, device, fresh: a.fresh, quiet: cli.quiet };
+            let (summary, page) = run_study(&opts)?;
+            let passed = summary.acceptance.iter().filter(|t| t.passed == Some(true)).count();
+            let failed: Vec<&str> =
+                summary.acceptance.iter().filter(|t| t.passed == Some(false)).map(|t| t.what.as_str()).collect();
+            say(&format!(
+                "acceptance tests: {passed} passed, {} failed{}\n",
+                failed.len(),
+                if failed.is_empty() { String::new() } else { format!(" ({})", failed.join("; ")) }
+            ));
+            println!("the report: {}", page.display());
+            Ok(())
+        }
+        Command::Scan(a) => {
+            if a.sizes.is_empty() || a.sizes.contains(&0) {
+                return Err(Error::invalid("--sizes needs one or more sizes > 0, e.g. 10000,30000,100000"));
+            }
+            let device =
+                sigmagrad::device(&a.device).map_err(|e| Error::invalid(format!("--device {}: {e}", a.device)))?;
+            let mut bnn = ModelConfig::preset(Method::Bnn, a.preset);
+            if let Some(path) = &a.config {
+                bnn = bnn.with_file(path)?;
+            }
+            let mut preset = StudyPreset::new(StudyPresetName::Quick);
+            preset.bnn = bnn;
+            preset.scan_sizes = a.sizes.clone();
+            preset.scan_steps = a.steps.max(1);
+            preset.scan_max_epochs = a.max_epochs.max(1);
+            let opts = StudyOptions { out: a.out.clone(), preset, device, fresh: a.fresh, quiet: cli.quiet };
+            let (scan, page) = run_scan(&opts, &DataSource::parse(&a.data)?, &DataSource::parse(&a.test)?)?;
+            if let Some(slope) = scan.stat_slope {
+                say(&format!("fitted slope of log <sigma_stat> against log N: {slope:.2}\n"));
+            }
+            println!("the scan: {}", page.display());
+            Ok(())
+        }
         Command::Generate(a) => {
             check_output_file(&a.out, "--out")?;
             let class = match a.class {

@@ -7,7 +7,10 @@ use crate::columns::{AVG_MU, CLUSTER_E, CLUSTER_ETA, LCW_ENERGY, N_PRIM_VTX, TAR
 use crate::cuts::{read_selected, CutReport};
 use crate::error::{Error, Result};
 use crate::lcw::{Combination, LcwTables};
-use crate::metrics::{compare, method_metrics, Binning, Comparison, EvalData, Method, MethodMetrics, Sigmas, Truth};
+use crate::metrics::{
+    compare, method_metrics, truth_pulls, Binning, Comparison, EvalData, Method, MethodMetrics, PullMetrics, Sigmas,
+    Truth,
+};
 use crate::predictions::Predictions;
 use crate::table::{ClusterTable, DataSource, TargetPolicy};
 use serde::{Deserialize, Serialize};
@@ -33,6 +36,10 @@ pub struct MetricsReport {
     pub binning: Binning,
     pub methods: Vec<MethodMetrics>,
     pub comparisons: Vec<Comparison>,
+    /// The exact answer's own pulls (generated data only): the reference for the methods' pulls
+    /// ([`crate::metrics::truth_pulls`]).
+    #[serde(default)]
+    pub truth_pulls: Option<PullMetrics>,
     pub notes: Vec<String>,
 }
 
@@ -181,6 +188,7 @@ pub fn evaluate(options: &EvaluateOptions, out_dir: &Path) -> Result<MetricsRepo
         binning: options.binning.clone(),
         methods: metrics,
         comparisons,
+        truth_pulls: truth_pulls(&data, &options.binning),
         notes,
     };
     write_json(&report, &out_dir.join("metrics.json"))?;

@@ -14,6 +14,7 @@ pub mod model;
 pub mod normal;
 pub mod predictions;
 pub mod progress;
+pub mod study;
 pub mod table;
 
 pub use error::{Error, Result};

@@ -70,7 +70,10 @@ pub struct Prepared {
 
 /// Reads `data` with the cuts, splits it and standardizes it (statistics from the training split
 /// only). The split is a seeded permutation; `max_train` keeps its first rows, so a smaller
-/// training set is a subset of a larger one with the same seed.
+/// training set is a subset of a larger one with the same seed, and keeps as many validation rows
+/// as a sample of that size would have had (at least 1000): a network trained on 10^4 clusters
+/// is chosen on 2500, as it would be by a physicist who had only 1.25 x 10^4, and its epochs do
+/// not spend most of their time validating.
 pub fn prepare(data: &DataSource, config: &ModelConfig, say: &dyn Fn(&str)) -> Result<Prepared> {
     let (table, cuts) = read_selected(data, TargetPolicy::Required)?;
     say(&cuts.summary());
@@ -88,7 +91,14 @@ pub fn prepare(data: &DataSource, config: &ModelConfig, say: &dyn Fn(&str)) -> R
     let d = FEATURES.len();
     let order = Rng::new(config.training.seed).fork(0x5_9117).permutation(n);
     let (val_rows, train_rows) = order.split_at(n_val);
-    let train_rows = &train_rows[..config.training.max_train.map_or(train_rows.len(), |m| m.min(train_rows.len()))];
+    let (train_rows, val_rows) = match config.training.max_train {
+        Some(m) if m < train_rows.len() => {
+            let f = config.training.val_fraction;
+            let v = ((m as f64) * f / (1.0 - f)).ceil() as usize;
+            (&train_rows[..m], &val_rows[..v.max(1000).min(val_rows.len())])
+        }
+        _ => (train_rows, val_rows),
+    };
     let pick = |rows: &[usize]| -> (Vec<f64>, Vec<f64>) {
         let mut xs = Vec::with_capacity(rows.len() * d);
         for &r in rows {

@@ -1,0 +1,261 @@
+//! The acceptance tests of spec §7.8 (items 2–7) and of issue 11, computed from the evaluation,
+//! the spectra and the scan. A test that needs a method or a number the study did not produce is
+//! "not run", never a pass.
+
+use super::summary::{Acceptance, Scan, Spectrum};
+use crate::evaluate::MetricsReport;
+use crate::metrics::{MethodMetrics, PullMetrics};
+
+fn method<'a>(e: &'a MetricsReport, name: &str) -> Option<&'a MethodMetrics> {
+    e.methods.iter().find(|m| m.name == name)
+}
+
+fn pct(v: f64) -> String {
+    format!("{:.1} %", 100.0 * v)
+}
+
+fn test(item: &str, what: &str, value: Option<String>, threshold: &str, passed: Option<bool>) -> Acceptance {
+    Acceptance {
+        item: item.into(),
+        what: what.into(),
+        value: value.unwrap_or_else(|| "not computed".into()),
+        threshold: threshold.into(),
+        passed,
+    }
+}
+
+/// The worst |median(R_pred / mean*) − 1| over E^EM bins above (or below) 1 GeV.
+fn worst_closure(m: &MethodMetrics, above: bool) -> Option<f64> {
+    let bins = m.closure_by_e_em.as_ref()?;
+    bins.iter()
+        .filter(|b| if above { b.lo >= 1.0 } else { b.hi <= 1.0 })
+        .filter_map(|b| b.median.map(|v| (v - 1.0).abs()))
+        .fold(None, |acc: Option<f64>, v| Some(acc.map_or(v, |a| a.max(v))))
+}
+
+/// Resolution ratios a/b per E_dep bin (bins where both exist).
+fn resolution_ratios(a: &MethodMetrics, b: &MethodMetrics) -> Vec<(f64, f64, f64)> {
+    a.response
+        .by_e_dep
+        .iter()
+        .zip(&b.response.by_e_dep)
+        .filter_map(|(x, y)| match (x.resolution, y.resolution) {
+            (Some(p), Some(q)) if q > 0.0 => Some((x.lo, x.hi, p / q)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Core widths and 1σ coverage of σ_tot pulls in E^EM bins with at least `min` clusters, with the
+/// reference's (the exact answer's, or the Gaussian 1 and 68 % without one) in the same bin.
+fn pull_bins(m: &MethodMetrics, min: usize, reference: Option<&PullMetrics>) -> Vec<(f64, f64, f64, f64)> {
+    let Some(p) = m.pulls.as_ref() else { return Vec::new() };
+    p.by_e_em
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| b.n >= min)
+        .filter_map(|(i, b)| {
+            let (w0, c0) = match reference {
+                Some(r) => {
+                    let t = &r.by_e_em.get(i)?.tot;
+                    (t.core?.sigma, t.coverage_1sigma?)
+                }
+                None => (1.0, 0.6827),
+            };
+            Some((b.tot.core?.sigma, b.tot.coverage_1sigma?, w0, c0))
+        })
+        .collect()
+}
+
+fn range_text(v: &[f64], fmt: impl Fn(f64) -> String) -> Option<String> {
+    let lo = v.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    (!v.is_empty()).then(|| if (hi - lo).abs() < 1e-12 { fmt(lo) } else { format!("{} to {}", fmt(lo), fmt(hi)) })
+}
+
+/// Every test, in the order of §7.8.
+pub fn acceptance(e: &MetricsReport, spectra: &[Spectrum], scan: Option<&Scan>) -> Vec<Acceptance> {
+    let (bnn, re, dnn, lcw) = (method(e, "bnn"), method(e, "re"), method(e, "dnn"), method(e, "LCW-like"));
+    let mut out = Vec::new();
+    // 2. Closure and linearity.
+    let c = bnn.and_then(|m| worst_closure(m, true));
+    out.push(test(
+        "7.8.2",
+        "BNN closure |median(R_pred/mean*) − 1|, E^{EM} bins above 1 GeV (worst bin)",
+        c.map(pct),
+        "< 1 %",
+        c.map(|v| v < 0.01),
+    ));
+    let c = bnn.and_then(|m| worst_closure(m, false));
+    out.push(test(
+        "7.8.2",
+        "BNN closure, E^{EM} bins below 1 GeV (worst bin)",
+        c.map(pct),
+        "< 3 %",
+        c.map(|v| v < 0.03),
+    ));
+    let l = lcw.and_then(|m| m.mu_dependence.change_over_range);
+    out.push(test(
+        "7.8.2",
+        "LCW-like: change of median E/E^{dep} over ⟨μ⟩ 8–75 (E^{dep} < 2 GeV)",
+        l.map(|v| format!("{v:+.3}")),
+        "|change| ≳ 0.2",
+        l.map(|v| v.abs() >= 0.2),
+    ));
+    let b = bnn.and_then(|m| m.mu_dependence.change_over_range);
+    out.push(test(
+        "7.8.2",
+        "BNN: the same change",
+        b.map(|v| format!("{v:+.3}")),
+        "within ±3 %",
+        b.map(|v| v.abs() <= 0.03),
+    ));
+    // 3. Resolution.
+    if let (Some(b), Some(l)) = (bnn, lcw) {
+        let r = resolution_ratios(b, l);
+        let worst = r.iter().map(|x| x.2).fold(f64::NEG_INFINITY, f64::max);
+        out.push(test(
+            "7.8.3",
+            "BNN/LCW-like resolution, every E^{dep} bin (largest ratio)",
+            (!r.is_empty()).then(|| format!("{worst:.3}")),
+            "< 1",
+            (!r.is_empty()).then_some(worst < 1.0),
+        ));
+        let low = r.iter().find(|x| x.0 <= 0.3 + 1e-9).map(|x| x.2);
+        out.push(test(
+            "7.8.3",
+            "BNN/LCW-like resolution at 0.3–0.6 GeV",
+            low.map(|v| format!("{v:.3}")),
+            "≤ 0.85",
+            low.map(|v| v <= 0.85),
+        ));
+    } else {
+        out.push(test("7.8.3", "BNN/LCW-like resolution", None, "< 1, ≤ 0.85 below 0.6 GeV", None));
+    }
+    if let (Some(d), Some(b)) = (dnn, bnn) {
+        let r = resolution_ratios(d, b);
+        let worst = r.iter().map(|x| (x.2 - 1.0).abs()).fold(0.0, f64::max);
+        out.push(test(
+            "7.8.3",
+            "DNN/BNN resolution, every E^{dep} bin (largest deviation)",
+            (!r.is_empty()).then(|| pct(worst)),
+            "within 5 %",
+            (!r.is_empty()).then_some(worst <= 0.05),
+        ));
+    }
+    // 4. Calibration of the uncertainties, judged against the exact answer's own pulls in each
+    // bin: R given x is not Gaussian, so the exact mean* and sd* themselves give core widths of
+    // 0.6-1.0 and 1σ coverages of 60-71 % (spec §7.8.4's [0.9, 1.1] and 68 ± 3 % assume a
+    // Gaussian R). A method passes when it is as far from the truth's numbers as §7.8.4 allows
+    // from the Gaussian ones: ±0.1 in width, ±3 points in coverage.
+    let reference = e.truth_pulls.as_ref();
+    for (label, m) in [("BNN", bnn), ("RE", re)] {
+        let bins = m.map(|m| pull_bins(m, 1000, reference)).unwrap_or_default();
+        let widths: Vec<f64> = bins.iter().map(|b| b.0 - b.2).collect();
+        let cover: Vec<f64> = bins.iter().map(|b| b.1 - b.3).collect();
+        let ok_w = (!widths.is_empty()).then(|| widths.iter().all(|w| w.abs() <= 0.1));
+        let ok_c = (!cover.is_empty()).then(|| cover.iter().all(|c| c.abs() <= 0.03));
+        let (what_w, what_c, thr_w, thr_c) = if reference.is_some() {
+            (
+                "pull core width minus the exact answer's",
+                "coverage |t_{tot}| < 1 minus the exact answer's",
+                "within ±0.1",
+                "within ±3 points",
+            )
+        } else {
+            ("pull core width minus 1", "coverage |t_{tot}| < 1 minus 68 %", "within ±0.1", "within ±3 points")
+        };
+        out.push(test(
+            "7.8.4",
+            &format!("{label} {what_w}, E^{{EM}} bins (≥ 1000 clusters)"),
+            range_text(&widths, |v| format!("{v:+.3}")),
+            thr_w,
+            ok_w,
+        ));
+        out.push(test(
+            "7.8.4",
+            &format!("{label} {what_c}, E^{{EM}} bins"),
+            range_text(&cover, |v| format!("{:+.1}", 100.0 * v)),
+            thr_c,
+            ok_c,
+        ));
+    }
+    // 5. Pointwise sigma.
+    for (label, m) in [("BNN", bnn), ("RE", re)] {
+        let v = m.and_then(|m| m.sigma_syst_over_truth_sd.as_ref()).and_then(|s| s.median);
+        out.push(test(
+            "7.8.5",
+            &format!("{label} median σ_{{syst}} / truth sd"),
+            v.map(|x| format!("{x:.3}")),
+            "1 ± 0.05",
+            v.map(|x| (x - 1.0).abs() <= 0.05),
+        ));
+    }
+    let peak = spectra.iter().find(|s| s.method == "BNN" && s.kind == "tot" && s.selection == "E_EM > 1 GeV");
+    let share = peak.and_then(|s| s.tail_gap_share);
+    out.push(test(
+        "7.8.1/6.2",
+        "BNN σ_{tot}/R above 1 GeV: share of gap clusters above the 95 % quantile of the others (the secondary maximum)",
+        peak.map(|s| match (s.tail_threshold, s.tail_gap_share) {
+            (Some(t), Some(g)) => format!("{} above {t:.2}", pct(g)),
+            _ => "not computed".into(),
+        }),
+        "> 50 %",
+        peak.map(|_| share.is_some_and(|g| g > 0.5)),
+    ));
+    let g = bnn.and_then(|m| m.gap_ratio.as_ref()).and_then(|g| g.fraction_of_truth);
+    out.push(test(
+        "issue 11",
+        "BNN gap contrast (σ_{tot}/R of gap over other clusters) as a share of the truth's",
+        g.map(|v| format!("{v:.2}")),
+        "≥ 0.6",
+        g.map(|v| v >= 0.6),
+    ));
+    // 6. Training-size scan.
+    let slope = scan.and_then(|s| s.stat_slope);
+    out.push(test(
+        "7.8.6",
+        "log–log slope of ⟨σ_{stat}⟩ against N_{train}",
+        slope.map(|v| format!("{v:.2}")),
+        "−0.5 ± 0.2",
+        slope.map(|v| (v + 0.5).abs() <= 0.2),
+    ));
+    let approach = scan.and_then(|s| {
+        let p = s.points.iter().filter(|p| p.n_train >= 300_000).min_by_key(|p| p.n_train)?;
+        Some((p.n_train, p.mean_sigma_syst / s.mean_truth_sd))
+    });
+    out.push(test(
+        "7.8.6",
+        "⟨σ_{syst}⟩ / ⟨truth sd⟩ from N_{train} = 3 × 10^{5}",
+        approach.map(|(n, r)| format!("{r:.3} at N = {n}")),
+        "1 ± 0.05",
+        approach.map(|(_, r)| (r - 1.0).abs() <= 0.05),
+    ));
+    let mono = scan.map(|s| s.points.windows(2).all(|w| w[1].mean_sigma_stat < w[0].mean_sigma_stat));
+    out.push(test(
+        "7.8.6",
+        "⟨σ_{stat}⟩ falls with every larger N_{train}",
+        mono.map(|m| if m { "yes".into() } else { "no".into() }),
+        "monotonic",
+        mono,
+    ));
+    // 7. BNN against RE.
+    let cmp = e.comparisons.iter().find(|c| (c.a == "bnn" && c.b == "re") || (c.a == "re" && c.b == "bnn"));
+    let corr = cmp.and_then(|c| c.tot.pearson_log);
+    out.push(test(
+        "7.8.7",
+        "BNN vs RE: Pearson correlation of log σ_{tot}",
+        corr.map(|v| format!("{v:.3}")),
+        "> 0.9",
+        corr.map(|v| v > 0.9),
+    ));
+    let ratio = cmp.and_then(|c| c.tot.median_ratio);
+    out.push(test(
+        "7.8.7",
+        "BNN vs RE: median ratio of σ_{tot}",
+        ratio.map(|v| format!("{v:.3}")),
+        "within 10 %",
+        ratio.map(|v| (v - 1.0).abs() <= 0.1),
+    ));
+    out
+}

@@ -1,0 +1,381 @@
+//! The figure numbers of a study: histograms, 2-D histograms, binned medians and spectra, from
+//! the test sample (with its truth) and the methods' predictions. Plain arithmetic over
+//! per-cluster vectors; the evaluation's binned metrics come from [`crate::metrics`].
+
+use super::summary::{
+    BinnedCurve, CoverageCurve, FeatureHist, Hist1D, Hist2D, MarginalDensity, PullHist, Scatter, Spectrum,
+};
+use crate::columns::{self, FEATURES};
+use crate::evaluate::MetricsReport;
+use crate::metrics::binned::bin_members;
+use crate::metrics::quantile::{median, quantile_sorted, sorted_finite};
+use crate::metrics::{EvalData, Method};
+use crate::normal::phi;
+use nn::diagnostics::{coverage, gauss_core_fit, pulls};
+use nn::Transform;
+
+/// `n` equal bins between `lo` and `hi` (log-spaced when `log`).
+pub fn edges(lo: f64, hi: f64, n: usize, log: bool) -> Vec<f64> {
+    (0..=n)
+        .map(|i| {
+            let t = i as f64 / n as f64;
+            if log {
+                (lo.ln() + t * (hi.ln() - lo.ln())).exp()
+            } else {
+                lo + t * (hi - lo)
+            }
+        })
+        .collect()
+}
+
+/// The bin of `v` (lo ≤ v < hi, the last edge included), or None outside.
+fn bin_of(v: f64, edges: &[f64]) -> Option<usize> {
+    let n = edges.len().checked_sub(1)?;
+    if !(v >= edges[0] && v <= edges[n]) {
+        return None;
+    }
+    Some(edges.partition_point(|&e| e <= v).saturating_sub(1).min(n - 1))
+}
+
+pub fn hist1d(values: impl IntoIterator<Item = f64>, edges: &[f64]) -> Hist1D {
+    let mut counts = vec![0.0; edges.len().saturating_sub(1)];
+    for v in values {
+        if let Some(b) = bin_of(v, edges) {
+            counts[b] += 1.0;
+        }
+    }
+    Hist1D { edges: edges.to_vec(), counts }
+}
+
+pub fn hist2d(x: &[f64], y: &[f64], xe: &[f64], ye: &[f64]) -> Hist2D {
+    let ny = ye.len().saturating_sub(1);
+    let mut counts = vec![0.0; xe.len().saturating_sub(1) * ny];
+    for (&a, &b) in x.iter().zip(y) {
+        if let (Some(i), Some(j)) = (bin_of(a, xe), bin_of(b, ye)) {
+            counts[i * ny + j] += 1.0;
+        }
+    }
+    Hist2D { x_edges: xe.to_vec(), y_edges: ye.to_vec(), counts }
+}
+
+/// The axis label (with unit) of each feature, in the report's markup.
+pub fn feature_label(name: &str) -> String {
+    let label = match name {
+        columns::CLUSTER_E => "E^{EM}_{clus} [GeV]",
+        columns::CLUSTER_ETA => "η_{clus}",
+        columns::CENTER_LAMBDA => "λ_{clus} [mm]",
+        columns::CENTER_MAG => "|r_{clus}| [mm]",
+        columns::ENG_FRAC_EM => "f_{emc}",
+        columns::FIRST_ENG_DENS => "⟨ρ_{cell}⟩ [GeV/mm^{3}]",
+        columns::LATERAL => "⟨m^{2}_{lat}⟩",
+        columns::LONGITUDINAL => "⟨m^{2}_{long}⟩",
+        columns::PTD => "p_{T}D",
+        columns::TIME => "t_{clus} [ns]",
+        columns::ISOLATION => "f_{iso}",
+        columns::SECOND_TIME => "σ^{2}_{t} [ns^{2}]",
+        columns::SIGNIFICANCE => "ζ^{EM}_{clus}",
+        columns::N_PRIM_VTX => "N_{PV}",
+        columns::AVG_MU => "⟨μ⟩",
+        other => other,
+    };
+    label.to_string()
+}
+
+/// A histogram of each feature over its central 99.8 %, log-binned where the network takes its
+/// logarithm.
+pub fn feature_hists(columns: &[(&str, &[f64])]) -> Vec<FeatureHist> {
+    columns
+        .iter()
+        .map(|(name, values)| {
+            let log = columns::transform_of(name) == Some(Transform::Log) && values.iter().all(|&v| v > 0.0);
+            let sorted = sorted_finite(values.iter().copied());
+            let lo = quantile_sorted(&sorted, 0.001).unwrap_or(0.0);
+            let hi = quantile_sorted(&sorted, 0.999).unwrap_or(1.0);
+            let (lo, hi) = if hi > lo { (lo, hi) } else { (lo - 0.5, lo + 0.5) };
+            let e = edges(lo, hi, 50, log && lo > 0.0);
+            FeatureHist {
+                name: name.to_string(),
+                label: feature_label(name),
+                log_x: log && lo > 0.0,
+                hist: hist1d(values.iter().copied(), &e),
+            }
+        })
+        .collect()
+}
+
+fn pearson(x: &[f64], y: &[f64]) -> Option<f64> {
+    let pairs: Vec<(f64, f64)> =
+        x.iter().zip(y).filter(|(a, b)| a.is_finite() && b.is_finite()).map(|(a, b)| (*a, *b)).collect();
+    if pairs.len() < 3 {
+        return None;
+    }
+    let n = pairs.len() as f64;
+    let (mx, my) = (pairs.iter().map(|p| p.0).sum::<f64>() / n, pairs.iter().map(|p| p.1).sum::<f64>() / n);
+    let (mut sxy, mut sxx, mut syy) = (0.0, 0.0, 0.0);
+    for (a, b) in &pairs {
+        sxy += (a - mx) * (b - my);
+        sxx += (a - mx).powi(2);
+        syy += (b - my).powi(2);
+    }
+    (sxx > 0.0 && syy > 0.0).then(|| sxy / (sxx * syy).sqrt())
+}
+
+/// A 2-D histogram of y against x with the correlation (of logs on log axes) and median y/x.
+#[allow(clippy::too_many_arguments)]
+pub fn scatter(
+    method: &str,
+    x_label: &str,
+    y_label: &str,
+    x: &[f64],
+    y: &[f64],
+    range: (f64, f64),
+    log: bool,
+    bins: usize,
+) -> Scatter {
+    let e = edges(range.0, range.1, bins, log);
+    let (cx, cy): (Vec<f64>, Vec<f64>) = if log {
+        x.iter().zip(y).filter(|(a, b)| **a > 0.0 && **b > 0.0).map(|(a, b)| (a.ln(), b.ln())).unzip()
+    } else {
+        (x.to_vec(), y.to_vec())
+    };
+    Scatter {
+        method: method.to_string(),
+        x_label: x_label.to_string(),
+        y_label: y_label.to_string(),
+        log_x: log,
+        log_y: log,
+        hist: hist2d(x, y, &e, &e),
+        correlation: pearson(&cx, &cy),
+        median_ratio: median(x.iter().zip(y).filter(|(a, _)| **a > 0.0).map(|(a, b)| b / a)),
+    }
+}
+
+/// R^EM against E^EM.
+pub fn response_vs_energy(data: &EvalData) -> Scatter {
+    let r = data.r_em();
+    let xe = edges(0.05, 500.0, 60, true);
+    let ye = edges(0.1, 3.0, 60, false);
+    Scatter {
+        method: String::new(),
+        x_label: "E^{EM}_{clus} [GeV]".into(),
+        y_label: "R^{EM} = E^{EM} / E^{dep}".into(),
+        log_x: true,
+        log_y: false,
+        hist: hist2d(&data.e_em, &r, &xe, &ye),
+        correlation: None,
+        median_ratio: None,
+    }
+}
+
+/// R_pred against R^EM for one method.
+pub fn predicted_vs_true(label: &str, m: &Method, data: &EvalData) -> Scatter {
+    let r = data.r_em();
+    let e = edges(0.1, 2.5, 60, false);
+    Scatter {
+        method: label.to_string(),
+        x_label: "R^{EM}".into(),
+        y_label: format!("R_{{pred}} ({label})"),
+        log_x: false,
+        log_y: false,
+        hist: hist2d(&r, &m.r_pred, &e, &e),
+        correlation: pearson(&r, &m.r_pred),
+        median_ratio: median(r.iter().zip(&m.r_pred).map(|(a, b)| b / a)),
+    }
+}
+
+/// The predicted marginal density of R in bins of E_dep: the average over the bin's clusters of
+/// N(R; R_pred, σ_tot²), integrated over each R bin, against the histogram of R^EM.
+pub fn marginals(methods: &[(String, &Method)], data: &EvalData) -> Vec<MarginalDensity> {
+    let r = data.r_em();
+    let e = edges(0.1, 2.5, 48, false);
+    let width: Vec<f64> = e.windows(2).map(|w| w[1] - w[0]).collect();
+    let bins = [(0.3, 1.0), (1.0, 5.0), (5.0, 20.0), (20.0, 2000.0)];
+    bins.iter()
+        .map(|&(lo, hi)| {
+            let idx: Vec<usize> = (0..data.len()).filter(|&i| data.e_dep[i] >= lo && data.e_dep[i] < hi).collect();
+            let n = idx.len().max(1) as f64;
+            let truth: Vec<f64> =
+                hist1d(idx.iter().map(|&i| r[i]), &e).counts.iter().zip(&width).map(|(c, w)| c / (n * w)).collect();
+            let predicted = methods
+                .iter()
+                .filter_map(|(label, m)| {
+                    let s = m.sigmas.as_ref()?;
+                    let mut density = vec![0.0; width.len()];
+                    for &i in &idx {
+                        let (mu, sd) = (m.r_pred[i], s.tot[i].max(1e-6));
+                        let cdf: Vec<f64> = e.iter().map(|&x| phi((x - mu) / sd)).collect();
+                        for (b, d) in density.iter_mut().enumerate() {
+                            *d += cdf[b + 1] - cdf[b];
+                        }
+                    }
+                    Some((label.clone(), density.iter().zip(&width).map(|(d, w)| d / (n * w)).collect()))
+                })
+                .collect();
+            MarginalDensity { e_lo: lo, e_hi: hi, n: idx.len(), edges: e.clone(), truth, predicted }
+        })
+        .collect()
+}
+
+/// Pull histograms (tot, stat, syst) with their core fits.
+pub fn pull_hists(label: &str, m: &Method, data: &EvalData) -> Vec<PullHist> {
+    let Some(s) = &m.sigmas else { return Vec::new() };
+    let r = data.r_em();
+    let e = edges(-5.0, 5.0, 60, false);
+    [("tot", &s.tot), ("stat", &s.stat), ("syst", &s.syst)]
+        .iter()
+        .map(|(kind, sigma)| {
+            let p = pulls(&m.r_pred, &r, sigma);
+            let fit = gauss_core_fit(&p);
+            PullHist {
+                method: label.to_string(),
+                kind: kind.to_string(),
+                hist: hist1d(p.iter().copied(), &e),
+                fit: (fit.n > 0).then_some(fit),
+                coverage_1sigma: (!p.is_empty()).then(|| coverage(&p, 1.0)),
+                coverage_2sigma: (!p.is_empty()).then(|| coverage(&p, 2.0)),
+            }
+        })
+        .collect()
+}
+
+/// Coverage and core width in E^EM bins, from the evaluation.
+pub fn coverage_curves(labels: &[(String, String)], evaluation: &MetricsReport) -> Vec<CoverageCurve> {
+    evaluation
+        .methods
+        .iter()
+        .filter_map(|m| {
+            let label = labels.iter().find(|(name, _)| *name == m.name)?.1.clone();
+            let p = m.pulls.as_ref()?;
+            let mut edges: Vec<f64> = p.by_e_em.iter().map(|b| b.lo).collect();
+            edges.extend(p.by_e_em.last().map(|b| b.hi));
+            Some(CoverageCurve {
+                method: label,
+                e_em_edges: edges,
+                coverage_1sigma: p.by_e_em.iter().map(|b| b.tot.coverage_1sigma).collect(),
+                coverage_2sigma: p.by_e_em.iter().map(|b| b.tot.coverage_2sigma).collect(),
+                core_width: p.by_e_em.iter().map(|b| b.tot.core.map(|c| c.sigma)).collect(),
+            })
+        })
+        .collect()
+}
+
+/// The second local maximum of a histogram (a smoothed one), and the share of `gap` in the bins
+/// around it: whether the gap clusters make the secondary peak.
+fn second_peak(all: &[f64], gap: &[f64], edges: &[f64]) -> (Option<f64>, Option<f64>) {
+    let n = all.len();
+    if n < 5 {
+        return (None, None);
+    }
+    let smooth: Vec<f64> = (0..n).map(|i| all[i.saturating_sub(1)..(i + 2).min(n)].iter().sum::<f64>()).collect();
+    let total: f64 = all.iter().sum();
+    let peaks: Vec<usize> = (1..n - 1)
+        .filter(|&i| smooth[i] > smooth[i - 1] && smooth[i] >= smooth[i + 1] && smooth[i] > 0.002 * total)
+        .collect();
+    let Some(&main) = peaks.iter().max_by(|&&a, &&b| smooth[a].total_cmp(&smooth[b])) else { return (None, None) };
+    // The highest other peak separated from the main one by a dip of at least 20 %.
+    let second = peaks
+        .iter()
+        .copied()
+        .filter(|&p| p != main)
+        .filter(|&p| {
+            let (a, b) = (p.min(main), p.max(main));
+            let dip = smooth[a..=b].iter().copied().fold(f64::INFINITY, f64::min);
+            dip < 0.8 * smooth[p]
+        })
+        .max_by(|&a, &b| smooth[a].total_cmp(&smooth[b]));
+    let Some(p) = second else { return (None, None) };
+    let (lo, hi) = (p.saturating_sub(2), (p + 3).min(n));
+    let (sa, sg): (f64, f64) = (all[lo..hi].iter().sum(), gap[lo..hi].iter().sum());
+    (Some((edges[p] * edges[p + 1]).sqrt()), (sa > 0.0).then(|| sg / sa))
+}
+
+/// Spectra of σ/R for one method (or the truth), all clusters and E^EM > 1 GeV.
+pub fn spectra(label: &str, kinds: &[(&str, Vec<f64>)], e_em: &[f64], gap: &[f64]) -> Vec<Spectrum> {
+    let e = edges(1e-3, 3.0, 60, true);
+    let mut out = Vec::new();
+    for (kind, rel) in kinds {
+        for (selection, keep) in [("all", 0.0), ("E_EM > 1 GeV", 1.0)] {
+            let idx: Vec<usize> = (0..rel.len()).filter(|&i| e_em[i] > keep).collect();
+            let all = hist1d(idx.iter().map(|&i| rel[i]), &e).counts;
+            let g = hist1d(idx.iter().filter(|&&i| gap[i] > 0.5).map(|&i| rel[i]), &e).counts;
+            let (second_peak, second_peak_gap_share) = second_peak(&all, &g, &e);
+            let outside =
+                crate::metrics::quantile::sorted_finite(idx.iter().filter(|&&i| gap[i] < 0.1).map(|&i| rel[i]));
+            let tail_threshold = crate::metrics::quantile::quantile_sorted(&outside, 0.95);
+            let tail_gap_share = tail_threshold.and_then(|t| {
+                let above: Vec<usize> = idx.iter().copied().filter(|&i| rel[i] > t).collect();
+                (!above.is_empty()).then(|| above.iter().filter(|&&i| gap[i] > 0.5).count() as f64 / above.len() as f64)
+            });
+            out.push(Spectrum {
+                method: label.to_string(),
+                kind: kind.to_string(),
+                selection: selection.into(),
+                edges: e.clone(),
+                all,
+                gap: g,
+                second_peak,
+                second_peak_gap_share,
+                tail_threshold,
+                tail_gap_share,
+            });
+        }
+    }
+    out
+}
+
+/// The median (16 %, 84 %) of `values` in bins of `var`.
+pub fn binned_curve(label: &str, values: &[f64], var: &[f64], edges: &[f64]) -> BinnedCurve {
+    let members = bin_members(var, edges);
+    let q = |idx: &Vec<usize>, p: f64| {
+        let s = sorted_finite(idx.iter().map(|&i| values[i]));
+        if s.len() < 20 {
+            None
+        } else {
+            quantile_sorted(&s, p)
+        }
+    };
+    BinnedCurve {
+        method: label.to_string(),
+        edges: edges.to_vec(),
+        median: members.iter().map(|m| q(m, 0.5)).collect(),
+        q16: members.iter().map(|m| q(m, 0.16)).collect(),
+        q84: members.iter().map(|m| q(m, 0.84)).collect(),
+    }
+}
+
+/// The feature columns of a table, in [`FEATURES`] order.
+pub fn feature_columns(table: &crate::table::ClusterTable) -> crate::error::Result<Vec<(&'static str, &[f64])>> {
+    FEATURES.iter().map(|&n| Ok((n, table.require(n)?))).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn histograms_count_each_value_once_and_find_a_second_peak() {
+        let e = edges(0.0, 10.0, 10, false);
+        let h = hist1d([0.0, 0.5, 9.99, 10.0, 11.0, -1.0], &e);
+        assert_eq!(h.counts.iter().sum::<f64>(), 4.0);
+        assert_eq!((h.counts[0], h.counts[9]), (2.0, 2.0));
+        // Two bumps: a big one at bin 10 and a smaller one at bin 40, made of "gap" entries.
+        let mut all = vec![0.0; 60];
+        let mut gap = vec![0.0; 60];
+        for i in 0..60 {
+            let a = 1000.0 * (-((i as f64 - 10.0) / 4.0).powi(2)).exp();
+            let b = 200.0 * (-((i as f64 - 40.0) / 3.0).powi(2)).exp();
+            all[i] = a + b;
+            gap[i] = b;
+        }
+        let e = edges(1e-3, 3.0, 60, true);
+        let (peak, share) = second_peak(&all, &gap, &e);
+        assert!(peak.unwrap() > e[39] && peak.unwrap() < e[42], "{peak:?}");
+        assert!(share.unwrap() > 0.9);
+        let (none, _) = second_peak(
+            &all.iter().enumerate().map(|(i, _)| if i < 30 { i as f64 } else { 60.0 - i as f64 }).collect::<Vec<_>>(),
+            &gap,
+            &e,
+        );
+        assert!(none.is_none());
+    }
+}
