@@ -240,23 +240,25 @@ pub fn pull_hists(label: &str, m: &Method, data: &EvalData) -> Vec<PullHist> {
 
 /// Coverage and core width in E^EM bins, from the evaluation.
 pub fn coverage_curves(labels: &[(String, String)], evaluation: &MetricsReport) -> Vec<CoverageCurve> {
-    evaluation
+    let curve = |label: String, p: &crate::metrics::PullMetrics| {
+        let mut edges: Vec<f64> = p.by_e_em.iter().map(|b| b.lo).collect();
+        edges.extend(p.by_e_em.last().map(|b| b.hi));
+        CoverageCurve {
+            method: label,
+            e_em_edges: edges,
+            coverage_1sigma: p.by_e_em.iter().map(|b| b.tot.coverage_1sigma).collect(),
+            coverage_2sigma: p.by_e_em.iter().map(|b| b.tot.coverage_2sigma).collect(),
+            core_width: p.by_e_em.iter().map(|b| b.tot.core.map(|c| c.sigma)).collect(),
+        }
+    };
+    let mut curves: Vec<CoverageCurve> = evaluation
         .methods
         .iter()
-        .filter_map(|m| {
-            let label = labels.iter().find(|(name, _)| *name == m.name)?.1.clone();
-            let p = m.pulls.as_ref()?;
-            let mut edges: Vec<f64> = p.by_e_em.iter().map(|b| b.lo).collect();
-            edges.extend(p.by_e_em.last().map(|b| b.hi));
-            Some(CoverageCurve {
-                method: label,
-                e_em_edges: edges,
-                coverage_1sigma: p.by_e_em.iter().map(|b| b.tot.coverage_1sigma).collect(),
-                coverage_2sigma: p.by_e_em.iter().map(|b| b.tot.coverage_2sigma).collect(),
-                core_width: p.by_e_em.iter().map(|b| b.tot.core.map(|c| c.sigma)).collect(),
-            })
-        })
-        .collect()
+        .filter_map(|m| Some(curve(labels.iter().find(|(name, _)| *name == m.name)?.1.clone(), m.pulls.as_ref()?)))
+        .collect();
+    // The exact mean* and sd*: what a perfect calibration gives, since R given x is not Gaussian.
+    curves.extend(evaluation.truth_pulls.as_ref().map(|p| curve("truth".into(), p)));
+    curves
 }
 
 /// The second local maximum of a histogram (a smoothed one), and the share of `gap` in the bins
