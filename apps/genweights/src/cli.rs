@@ -1,6 +1,7 @@
 //! The `genweights` command line: argument parsing (clap) and thin dispatch to the library.
-//! The lead adds `run` and `study` to [`Command`].
+//! With no subcommand, `genweights` runs the study with its defaults.
 
+use crate::classifier::{Balance, ClassifierConfig};
 use crate::diagnostics;
 use crate::error::{invalid, Result};
 use crate::features::{self, FeatureOptions};
@@ -18,7 +19,7 @@ use std::path::PathBuf;
 )]
 pub struct Cli {
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -27,6 +28,162 @@ pub enum Command {
     Toy(ToyArgs),
     /// Detect a file's layout and print its events and feature columns.
     Inspect(InspectArgs),
+    /// Train the classifier between a truth and a generated file: weights.h5, metrics.json, index.html.
+    Run(RunArgs),
+    /// Every toy case and the null tests, learned against exact weights, in one report (the default).
+    Study(StudyArgs),
+}
+
+/// The classifier's settings, shared by `run` and `study`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ClassifierArgs {
+    /// Ensemble members, trained as one batched network (default 3; with --bayesian, refused).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=64))]
+    pub members: Option<u64>,
+    /// One network of variational (Bayesian) layers; its weight draws play the members.
+    #[arg(long)]
+    pub bayesian: bool,
+    /// Weight draws of the Bayesian network.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=100))]
+    pub draws: u64,
+    /// Training epochs (the best validation epoch is kept; early stopping after --patience).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub epochs: Option<u64>,
+    /// Epochs without a better validation loss before training stops.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub patience: Option<u64>,
+    /// Hidden layer widths, comma-separated (default 64,64,64).
+    #[arg(long, value_delimiter = ',')]
+    pub hidden: Option<Vec<usize>>,
+    /// Events per batch from each sample.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub batch_size: Option<u64>,
+    /// Adam's learning rate (decayed by cosine over the epochs).
+    #[arg(long)]
+    pub lr: Option<f64>,
+    /// Recalibrate the weights with an isotonic map fitted on the validation split.
+    #[arg(long)]
+    pub isotonic: bool,
+    /// Keep the trained output offsets (by default each member's offset is refitted on the validation split).
+    #[arg(long)]
+    pub no_offset_fit: bool,
+    /// Train on the pooled events instead of balanced batches, with ln w = logit + ln(N_gen/N_truth).
+    #[arg(long)]
+    pub pooled: bool,
+    /// Seed of the split, the initial weights and the shuffling.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// cpu, or wgpu for a GPU (Vulkan, Metal, DX12 or GL).
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+}
+
+impl ClassifierArgs {
+    pub fn config(&self, base: ClassifierConfig) -> Result<ClassifierConfig> {
+        if self.bayesian && self.members.is_some_and(|m| m > 1) {
+            return Err(invalid("--members and --bayesian: a Bayesian classifier's members are its --draws"));
+        }
+        if let Some(lr) = self.lr {
+            if !(lr > 0.0 && lr.is_finite()) {
+                return Err(invalid(format!("--lr {lr}: must be a positive number")));
+            }
+        }
+        let c = ClassifierConfig {
+            members: self.members.map_or(base.members, |m| m as usize),
+            bayesian: self.bayesian,
+            draws: self.draws as usize,
+            epochs: self.epochs.map_or(base.epochs, |e| e as usize),
+            patience: self.patience.map(|p| p as usize).or(base.patience),
+            hidden: self.hidden.clone().unwrap_or(base.hidden.clone()),
+            batch_size: self.batch_size.map_or(base.batch_size, |b| b as usize),
+            lr: self.lr.unwrap_or(base.lr),
+            isotonic: self.isotonic,
+            offset_fit: !self.no_offset_fit,
+            balance: if self.pooled { Balance::Pooled } else { Balance::Batches },
+            seed: self.seed,
+            ..base
+        };
+        c.validate()?;
+        Ok(c)
+    }
+
+    pub fn device(&self) -> Result<sigmagrad::Device> {
+        sigmagrad::device(&self.device).map_err(|e| invalid(format!("--device {}: {e}", self.device)))
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// The truth (data) file.
+    #[arg(long)]
+    pub truth: PathBuf,
+    /// The generated (model) file, in the same layout.
+    #[arg(long)]
+    pub generated: PathBuf,
+    /// Read both files in this layout instead of detecting it: calo, jets, events, table.
+    #[arg(long, value_parser = parse_kind)]
+    pub kind: Option<Kind>,
+    /// Directory for weights.h5, metrics.json, index.html and model/ (created if missing).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Observables to plot, comma-separated (default: the first four of the layout).
+    #[arg(long, value_delimiter = ',')]
+    pub plot: Option<Vec<String>>,
+    /// Fractions of each sample held out for validation and for the report's test numbers.
+    #[arg(long, default_value_t = 0.2)]
+    pub val_fraction: f64,
+    #[arg(long, default_value_t = 0.2)]
+    pub test_fraction: f64,
+    #[command(flatten)]
+    pub classifier: ClassifierArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct StudyArgs {
+    /// Output directory.
+    #[arg(long, default_value = "out/genweights-study")]
+    pub out: PathBuf,
+    /// Only these cases, comma-separated (default: all).
+    #[arg(long, value_delimiter = ',', value_parser = parse_case)]
+    pub cases: Option<Vec<Case>>,
+    /// Events per sample for jets and events.
+    #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(200..=4_000_000))]
+    pub events: u64,
+    /// Events per sample for showers.
+    #[arg(long, default_value_t = 50_000, value_parser = clap::value_parser!(u64).range(200..=1_000_000))]
+    pub shower_events: u64,
+    /// Seed of the toys.
+    #[arg(long, default_value_t = 1)]
+    pub toy_seed: u64,
+    #[command(flatten)]
+    pub classifier: ClassifierArgs,
+}
+
+impl Default for StudyArgs {
+    fn default() -> Self {
+        StudyArgs {
+            out: PathBuf::from("out/genweights-study"),
+            cases: None,
+            events: 100_000,
+            shower_events: 50_000,
+            toy_seed: 1,
+            classifier: ClassifierArgs {
+                members: None,
+                bayesian: false,
+                draws: 5,
+                epochs: None,
+                patience: None,
+                hidden: None,
+                batch_size: None,
+                lr: None,
+                isotonic: false,
+                no_offset_fit: false,
+                pooled: false,
+                seed: 1,
+                device: "cpu".into(),
+            },
+        }
+    }
 }
 
 #[derive(Debug, clap::Args)]
@@ -76,9 +233,58 @@ pub fn progress_bar(len: u64, what: &str) -> ProgressBar {
 
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Toy(a) => toy(a),
-        Command::Inspect(a) => inspect(a),
+        Some(Command::Toy(a)) => toy(a),
+        Some(Command::Inspect(a)) => inspect(a),
+        Some(Command::Run(a)) => run_pair(a),
+        Some(Command::Study(a)) => study(a, "genweights study"),
+        None => study(StudyArgs::default(), "genweights (no arguments: the study with its defaults)"),
     }
+}
+
+fn say(s: &str) {
+    eprint!("{s}");
+}
+
+fn run_pair(a: RunArgs) -> Result<()> {
+    let mut opts = crate::run::RunOptions::new(a.truth, a.generated, a.out, a.classifier.device()?);
+    opts.kind = a.kind;
+    opts.classifier = a.classifier.config(ClassifierConfig {
+        val_fraction: a.val_fraction,
+        test_fraction: a.test_fraction,
+        ..ClassifierConfig::default()
+    })?;
+    opts.plot = a.plot;
+    opts.name = format!("{} against {}", opts.truth.display(), opts.generated.display());
+    let r = crate::run::run(&opts, &say)?;
+    let an = &r.metrics.analysis;
+    println!(
+        "AUC {:.4}, E_gen[w] = {}, E_truth[1/w] = {}, ln w half-width {}\n{}\n{}\n{}",
+        an.summary.roc.auc,
+        an.gen_mean_w.estimate.map_or("n/a".into(), |v| format!("{v:.4}")),
+        an.truth_mean_inverse_w.estimate.map_or("n/a".into(), |v| format!("{v:.4}")),
+        an.summary.spread.half_width_68.map_or("n/a".into(), |v| format!("{v:.4}")),
+        r.weights.display(),
+        r.metrics_path.display(),
+        r.page.display()
+    );
+    Ok(())
+}
+
+fn study(a: StudyArgs, command: &str) -> Result<()> {
+    let mut opts = crate::study::StudyOptions::new(a.out, a.classifier.device()?);
+    opts.classifier = a.classifier.config(ClassifierConfig::default())?;
+    if let Some(c) = a.cases {
+        opts.cases = c;
+    }
+    opts.events = a.events as usize;
+    opts.shower_events = a.shower_events as usize;
+    opts.seed = a.toy_seed;
+    opts.command = command.to_string();
+    let (page, m) = crate::study::study(&opts, &say)?;
+    let pass = m.acceptance.iter().filter(|r| r.passed == Some(true)).count();
+    let fail = m.acceptance.iter().filter(|r| r.passed == Some(false)).count();
+    println!("{pass} acceptance tests pass, {fail} fail; {:.0} s\n{}", m.seconds, page.display());
+    Ok(())
 }
 
 fn toy(a: ToyArgs) -> Result<()> {

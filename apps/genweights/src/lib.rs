@@ -10,15 +10,20 @@
 //! - [`logistic`]: a closed-form check of the toys and diagnostics with no network;
 //! - [`cli`]: the `genweights` command line.
 
+pub mod analysis;
+pub mod classifier;
 pub mod cli;
 pub mod diagnostics;
 pub mod error;
 pub mod features;
 pub mod io;
 pub mod logistic;
+pub mod page;
 pub mod quadrature;
+pub mod run;
 pub mod special;
 pub mod stats;
+pub mod study;
 pub mod toys;
 
 pub use error::{Error, Result};

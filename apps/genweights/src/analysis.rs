@@ -1,0 +1,287 @@
+//! Everything the report shows for one truth/generated pair, computed once from the classifier's
+//! weights (and, for the toys, the exact ones) and kept as serde-serialisable numbers in
+//! `metrics.json`; the page ([`crate::page`]) is drawn from these numbers alone.
+//!
+//! Every number is computed on the **test split** of both samples (events the classifier never
+//! trained on and that did not choose its epoch); weights.h5 keeps every event.
+
+use crate::classifier::{ClassifierOutput, Split, TrainingSummary};
+use crate::diagnostics::exact::{log_w_map, residual_histogram};
+use crate::diagnostics::weight_hist::EnsembleWeightHistograms;
+use crate::diagnostics::{
+    self, ensemble_weight_histograms, quantile_clusters, reweighted_observable, threshold_clusters, weight_histograms,
+    ExactComparison, QuantilePoint, ReweightedObservable, ThresholdClusters, WeightAxis, WeightHistOptions,
+    WeightHistograms, WeightSummary,
+};
+use crate::error::{invalid, Result};
+use crate::features::FeatureMatrix;
+use crate::stats::{mean_and_error, quantile, Binning, Histogram, Histogram2d};
+use serde::{Deserialize, Serialize};
+
+/// One plotted observable: reweighted, clustered in threshold and quantile mode.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ObservablePlots {
+    pub name: String,
+    pub label: String,
+    pub reweighted: ReweightedObservable,
+    pub clusters: ThresholdClusters,
+    pub quantiles: Vec<QuantilePoint>,
+}
+
+/// A normalisation identity against the value exact weights give (1 for a generic pair).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IdentityCheck {
+    pub estimate: Option<f64>,
+    /// The standard error of the mean over the test events.
+    pub error: Option<f64>,
+    /// The error from the validation-fitted output offset that every weight shares
+    /// (estimate × σ_c): the classifier's own statistical uncertainty in the normalisation.
+    pub offset_error: f64,
+    pub expected: f64,
+    /// (estimate − expected)/√(error² + offset_error²).
+    pub pull: Option<f64>,
+}
+
+impl IdentityCheck {
+    fn new(values: impl Iterator<Item = f64>, expected: f64, offset_sigma: f64) -> IdentityCheck {
+        let v: Vec<f64> = values.collect();
+        let stats = mean_and_error(&v).filter(|(m, e)| m.is_finite() && e.is_finite());
+        let (estimate, error) = (stats.map(|s| s.0), stats.map(|s| s.1));
+        let offset_error = estimate.map_or(0.0, |m| (m * offset_sigma).abs());
+        let pull = stats.and_then(|(m, e)| {
+            let total = (e * e + offset_error * offset_error).sqrt();
+            (total > 0.0).then(|| (m - expected) / total)
+        });
+        IdentityCheck { estimate, error, offset_error, expected, pull }
+    }
+
+    /// Holds when |pull| ≤ `sigmas` (an exact estimate with zero error must equal expected).
+    pub fn holds_within(&self, sigmas: f64) -> bool {
+        match (self.estimate, self.error, self.pull) {
+            (_, _, Some(p)) => p.abs() <= sigmas,
+            (Some(m), Some(_), None) => (m - self.expected).abs() < 1e-12,
+            _ => false,
+        }
+    }
+}
+
+/// The learned weights against the exact ones.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExactAnalysis {
+    pub comparison: ExactComparison,
+    /// The top-1 % overlap with ties in the exact weight resolved in the learned weight's favour
+    /// (see [`top_fraction_overlap_ties`]); None where the exact top 1 % of truth is one tie
+    /// (every truth event at the same exact weight, as in the null tests), so it says nothing.
+    pub top_percent_overlap: Option<f64>,
+    /// How flat the top is: the exact ln w of the largest truth event minus that of the k-th
+    /// (k = 1 %), and the mean exact ln w of the exact top 1 % minus that of the learned top 1 %
+    /// (None where infinite weights are involved). A small gap with a small overlap means the
+    /// learned top 1 % is as good as the exact one for any weight-based selection.
+    pub top_percent_exact_span: Option<f64>,
+    pub top_percent_exact_gap: Option<f64>,
+    /// The 2-D histogram of (exact, learned) ln w over both samples' test events.
+    pub map: Histogram2d,
+    pub residuals: Histogram,
+    /// The exact weights' histograms on the same bins as the learned ones (log axis).
+    pub exact_histograms: WeightHistograms,
+    pub exact_roc: diagnostics::RocCurve,
+}
+
+/// Everything of one pair.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PairAnalysis {
+    pub name: String,
+    pub description: String,
+    pub kind: String,
+    pub truth_test_events: usize,
+    pub generated_test_events: usize,
+    pub training: TrainingSummary,
+    pub summary: WeightSummary,
+    /// E_gen[w] and E_truth[1/w] against their exact expectations.
+    pub gen_mean_w: IdentityCheck,
+    pub truth_mean_inverse_w: IdentityCheck,
+    /// The paper's weight histogram with the ensemble band, log axis between the clip bounds.
+    pub ensemble_histograms: EnsembleWeightHistograms,
+    /// The median over test events of the members' standard deviation of ln w.
+    pub median_member_std: Option<f64>,
+    pub observables: Vec<ObservablePlots>,
+    pub lower_thresholds: Vec<f64>,
+    pub upper_thresholds: Vec<f64>,
+    pub exact: Option<ExactAnalysis>,
+}
+
+/// What to analyse besides the classifier output.
+pub struct PairInput<'a> {
+    pub name: String,
+    pub description: String,
+    pub kind: String,
+    /// Plotted observables, row-aligned with the classifier's inputs.
+    pub truth_observables: &'a FeatureMatrix,
+    pub generated_observables: &'a FeatureMatrix,
+    /// Names of the observables to plot (columns of the matrices).
+    pub plot: Vec<String>,
+    /// Exact ln w, row-aligned with the classifier's inputs.
+    pub exact: Option<(Vec<f64>, Vec<f64>)>,
+    /// The exact E_gen[w] and E_truth[1/w] (1 and 1 unless the supports differ).
+    pub expected_gen_mean_w: f64,
+    pub expected_truth_mean_inverse_w: f64,
+    pub lower_thresholds: Vec<f64>,
+    pub upper_thresholds: Vec<f64>,
+}
+
+fn take(v: &[f64], rows: &[usize]) -> Vec<f64> {
+    rows.iter().map(|&i| v[i]).collect()
+}
+
+/// Bins over the 0.5–99.5 % range of both samples' values (40 bins), widened if flat.
+pub fn observable_binning(a: &[f64], b: &[f64]) -> Binning {
+    let all: Vec<f64> = a.iter().chain(b).copied().filter(|x| x.is_finite()).collect();
+    let lo = quantile(&all, 0.005).unwrap_or(0.0);
+    let hi = quantile(&all, 0.995).unwrap_or(1.0);
+    let (lo, hi) = if hi > lo { (lo, hi) } else { (lo - 0.5, lo + 0.5) };
+    Binning::linear(lo, hi, 40)
+}
+
+/// The fraction of the top-`fraction` truth events by exact weight found in the learned top
+/// `fraction`, where exact ties at the cut are resolved in the learned weight's favour: with k
+/// the top-set size and t the exact weight of the k-th event, the events with exact > t must be
+/// found, and of those tied at t any may fill the remaining places. Without ties this is
+/// `diagnostics::exact::top_fraction_overlap`. None when every truth event has the same exact weight (the null
+/// tests; the noise toy, whose truth showers all have w = (1 − q)^(−K)): then any set is right.
+pub fn top_fraction_overlap_ties(learned: &[f64], exact: &[f64], fraction: f64) -> Option<f64> {
+    let n = learned.len();
+    if n == 0 || n != exact.len() {
+        return None;
+    }
+    let k = ((fraction * n as f64).ceil() as usize).clamp(1, n);
+    let mut by_exact: Vec<usize> = (0..n).collect();
+    by_exact.sort_by(|&a, &b| exact[b].total_cmp(&exact[a]));
+    let t = exact[by_exact[k - 1]];
+    let above = by_exact.iter().filter(|&&i| exact[i] > t).count();
+    let tied = by_exact.iter().filter(|&&i| exact[i] == t).count();
+    if tied == n {
+        return None;
+    }
+    let mut by_learned: Vec<usize> = (0..n).collect();
+    by_learned.sort_by(|&a, &b| learned[b].total_cmp(&learned[a]));
+    let top: Vec<usize> = by_learned[..k].to_vec();
+    let hits_above = top.iter().filter(|&&i| exact[i] > t).count();
+    let hits_tied = top.iter().filter(|&&i| exact[i] == t).count();
+    Some((hits_above + hits_tied.min(k - above)) as f64 / k as f64)
+}
+
+/// The span of exact ln w over the exact top `fraction` and the gap in mean exact ln w between
+/// the exact and the learned top `fraction` (see [`ExactAnalysis`]).
+pub fn top_gap(learned: &[f64], exact: &[f64], fraction: f64) -> (Option<f64>, Option<f64>) {
+    let n = learned.len();
+    if n == 0 || n != exact.len() {
+        return (None, None);
+    }
+    let k = ((fraction * n as f64).ceil() as usize).clamp(1, n);
+    let order = |v: &[f64]| -> Vec<usize> {
+        let mut i: Vec<usize> = (0..n).collect();
+        i.sort_by(|&a, &b| v[b].total_cmp(&v[a]));
+        i.truncate(k);
+        i
+    };
+    let (by_exact, by_learned) = (order(exact), order(learned));
+    let span = exact[by_exact[0]] - exact[by_exact[k - 1]];
+    let mean = |idx: &[usize]| idx.iter().map(|&i| exact[i]).sum::<f64>() / k as f64;
+    let gap = mean(&by_exact) - mean(&by_learned);
+    (span.is_finite().then_some(span), gap.is_finite().then_some(gap))
+}
+
+/// The analysis of a trained pair on its test events.
+pub fn analyse(out: &ClassifierOutput, input: &PairInput) -> Result<PairAnalysis> {
+    let (t, g) = (&out.truth, &out.generated);
+    let (tr, gr) = (t.rows_in(Split::Test), g.rows_in(Split::Test));
+    if tr.is_empty() || gr.is_empty() {
+        return Err(invalid("the test split is empty: no events to evaluate on (raise --test-fraction)"));
+    }
+    let (to, go) = (input.truth_observables, input.generated_observables);
+    if to.rows != t.log_w.len() || go.rows != g.log_w.len() {
+        return Err(invalid("the observables are not row-aligned with the classifier's inputs"));
+    }
+    let (lt, lg) = (take(&t.log_w, &tr), take(&g.log_w, &gr));
+    let members = |m: &[Vec<f64>], rows: &[usize]| -> Vec<Vec<f64>> { m.iter().map(|v| take(v, rows)).collect() };
+    let summary = WeightSummary::compute(&lt, &lg)?;
+    let sigma_c = out.summary.offset_error;
+    let gen_mean_w = IdentityCheck::new(lg.iter().map(|l| l.exp()), input.expected_gen_mean_w, sigma_c);
+    let truth_mean_inverse_w =
+        IdentityCheck::new(lt.iter().map(|l| (-l).exp()), input.expected_truth_mean_inverse_w, sigma_c);
+    let hist_opts = WeightHistOptions::new(WeightAxis::LogClipped { bins: 50 });
+    let ensemble_histograms =
+        ensemble_weight_histograms(&members(&t.members, &tr), &members(&g.members, &gr), &hist_opts)?;
+    let stds: Vec<f64> = tr.iter().map(|&i| t.std_log_w[i]).chain(gr.iter().map(|&i| g.std_log_w[i])).collect();
+    let mut observables = Vec::new();
+    for name in &input.plot {
+        let (Some(ot), Some(og)) = (to.column_named(name), go.column_named(name)) else {
+            return Err(invalid(format!("no observable '{name}' to plot")));
+        };
+        let label = to.columns.iter().find(|c| &c.name == name).map_or(name.clone(), |c| c.label());
+        let (ot, og) = (take(&ot, &tr), take(&og, &gr));
+        let b = if name == "M_mumu" { Binning::linear(70.0, 110.0, 50) } else { observable_binning(&ot, &og) };
+        observables.push(ObservablePlots {
+            name: name.clone(),
+            label,
+            reweighted: reweighted_observable(&ot, &og, &lg, &b)?,
+            clusters: threshold_clusters(&lt, &lg, &ot, &og, &input.lower_thresholds, &input.upper_thresholds, &b)?,
+            quantiles: quantile_clusters(&lt, &lg, &ot, &og, &diagnostics::clustering::paper_quantiles(), &b)?,
+        });
+    }
+    let exact = match &input.exact {
+        None => None,
+        Some((et, eg)) => {
+            if et.len() != t.log_w.len() || eg.len() != g.log_w.len() {
+                return Err(invalid("the exact weights are not row-aligned with the classifier's inputs"));
+            }
+            let (et, eg) = (take(et, &tr), take(eg, &gr));
+            let comparison = diagnostics::compare_to_exact(&lt, &lg, &et, &eg)?;
+            let learned: Vec<f64> = lt.iter().chain(&lg).copied().collect();
+            let exact_all: Vec<f64> = et.iter().chain(&eg).copied().collect();
+            let finite: Vec<f64> = exact_all.iter().chain(&learned).copied().filter(|x| x.is_finite()).collect();
+            let lo = quantile(&finite, 0.001).unwrap_or(-1.0).min(-0.5);
+            let hi = quantile(&finite, 0.999).unwrap_or(1.0).max(0.5);
+            let map = log_w_map(&learned, &exact_all, &Binning::linear(lo, hi, 60));
+            let residuals = residual_histogram(&learned, &exact_all, &Binning::linear(-0.5, 0.5, 60));
+            let edges = &ensemble_histograms.edges;
+            let axis = WeightAxis::Log { lo: edges[0], hi: edges[edges.len() - 1], bins: edges.len() - 1 };
+            let mut opts = WeightHistOptions::new(axis);
+            opts.overflow = diagnostics::weight_hist::Overflow::EndBins;
+            opts.clip_low_percent = 0.0;
+            opts.clip_high_percent = 100.0;
+            // w = 0 and w = ∞ go to the end bins of the learned axis.
+            let (llo, lhi) = (edges[0].ln(), edges[edges.len() - 1].ln());
+            let clamp = |v: &[f64]| -> Vec<f64> { v.iter().map(|l| l.clamp(llo, lhi)).collect() };
+            let exact_histograms = weight_histograms(&clamp(&et), &clamp(&eg), &opts)?;
+            let (span, gap) = top_gap(&lt, &et, 0.01);
+            Some(ExactAnalysis {
+                top_percent_exact_span: span,
+                top_percent_exact_gap: gap,
+                top_percent_overlap: top_fraction_overlap_ties(&lt, &et, 0.01),
+                comparison,
+                map,
+                residuals,
+                exact_histograms,
+                exact_roc: diagnostics::roc_curve(&et, &eg, 500)?,
+            })
+        }
+    };
+    Ok(PairAnalysis {
+        name: input.name.clone(),
+        description: input.description.clone(),
+        kind: input.kind.clone(),
+        truth_test_events: tr.len(),
+        generated_test_events: gr.len(),
+        training: out.summary.clone(),
+        summary,
+        gen_mean_w,
+        truth_mean_inverse_w,
+        ensemble_histograms,
+        median_member_std: quantile(&stds, 0.5).filter(|x| x.is_finite()),
+        observables,
+        lower_thresholds: input.lower_thresholds.clone(),
+        upper_thresholds: input.upper_thresholds.clone(),
+        exact,
+    })
+}

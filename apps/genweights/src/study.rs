@@ -1,0 +1,299 @@
+//! `genweights study`: every toy case (and the null tests) written to files, run through
+//! [`crate::run::run`] as a user would run them, and compared with the exact weights; one page
+//! and one metrics.json for all, with the acceptance table of issue 13:
+//!
+//! - per toy, median |learned − exact| ln w < 0.05 over the events with |exact ln w| < 1;
+//! - per toy, ≥ 50 % of the top-1 % exact-weight truth events among the learned top 1 %;
+//! - the tailcut AUC within 0.01 of the exact AUC;
+//! - the normalisation identities within 3 standard errors of their exact expectations;
+//! - the null tests' width of ln w (reported).
+//!
+//! Layout of the output directory: `cases/NAME/` holds each toy's `truth.h5`, `generated.h5`,
+//! `toy.json` and the run's `weights.h5`, `metrics.json`, `index.html` and `model/`; the study's
+//! `index.html` and `metrics.json` sit at the top.
+
+use crate::classifier::ClassifierConfig;
+use crate::error::{invalid, Result};
+use crate::run::{run, write_text, RunMetrics, RunOptions};
+use crate::toys::{self, Case, ToyInfo};
+use serde::{Deserialize, Serialize};
+use sigmagrad::Device;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// What the study runs.
+#[derive(Debug, Clone)]
+pub struct StudyOptions {
+    pub out: PathBuf,
+    pub cases: Vec<Case>,
+    /// Events per sample for jets and events.
+    pub events: usize,
+    /// Events per sample for showers.
+    pub shower_events: usize,
+    pub seed: u64,
+    pub classifier: ClassifierConfig,
+    pub device: Device,
+    pub progress: bool,
+    /// The command line, for the page's footer.
+    pub command: String,
+}
+
+impl StudyOptions {
+    pub fn new(out: PathBuf, device: Device) -> StudyOptions {
+        StudyOptions {
+            out,
+            cases: Case::ALL.to_vec(),
+            events: 100_000,
+            shower_events: 50_000,
+            seed: 1,
+            classifier: ClassifierConfig::default(),
+            device,
+            progress: true,
+            command: "genweights study".into(),
+        }
+    }
+}
+
+/// One acceptance test.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AcceptanceRow {
+    pub case: String,
+    pub test: String,
+    pub value: String,
+    pub threshold: String,
+    /// None: not applicable (or only reported).
+    pub passed: Option<bool>,
+}
+
+/// One case of the study.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaseResult {
+    pub case: String,
+    pub toy: ToyInfo,
+    pub metrics: RunMetrics,
+}
+
+/// The study's metrics.json.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StudyMetrics {
+    pub command: String,
+    pub version: String,
+    pub machine: String,
+    pub device: String,
+    pub date: String,
+    pub seconds: f64,
+    pub events: usize,
+    pub shower_events: usize,
+    pub seed: u64,
+    pub model: String,
+    pub acceptance: Vec<AcceptanceRow>,
+    pub cases: Vec<CaseResult>,
+}
+
+/// The clustering thresholds of each case (§1.8 and the paper's per-study choices).
+pub fn thresholds(case: Case) -> (Vec<f64>, Vec<f64>) {
+    match case {
+        Case::Tailcut => (vec![0.9], vec![1.05, 2.0]),
+        Case::Smeared | Case::Shifted => (vec![0.9], vec![1.1]),
+        Case::Null | Case::NullCalo | Case::NullEvents => (vec![0.99], vec![1.01]),
+        Case::LayerFractions | Case::MissingMode | Case::Noise => (vec![0.1, 0.5], vec![2.0]),
+        Case::Masspeak | Case::Binn => (vec![0.5, 0.9], vec![1.1]),
+    }
+}
+
+/// The CPU model from /proc/cpuinfo and the number of cores this process may use.
+pub fn machine() -> String {
+    let model = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_string())
+        })
+        .unwrap_or_else(|| "an unknown CPU".into());
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    format!("{model}, {cores} cores")
+}
+
+/// Today's date (UTC) as YYYY-MM-DD.
+pub fn today() -> String {
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let days = (secs / 86_400) as i64;
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+fn is_null(case: Case) -> bool {
+    matches!(case, Case::Null | Case::NullCalo | Case::NullEvents)
+}
+
+/// The acceptance rows of one case.
+pub fn acceptance(case: Case, m: &RunMetrics) -> Vec<AcceptanceRow> {
+    let a = &m.analysis;
+    let name = case.name().to_string();
+    let row = |test: &str, value: String, threshold: &str, passed: Option<bool>| AcceptanceRow {
+        case: name.clone(),
+        test: test.into(),
+        value,
+        threshold: threshold.into(),
+        passed,
+    };
+    let mut rows = Vec::new();
+    let Some(e) = &a.exact else {
+        rows.push(row("exact weights", "none in the files".into(), "–", Some(false)));
+        return rows;
+    };
+    let med = e.comparison.bulk_median_abs_residual;
+    rows.push(row(
+        "median |learned − exact| ln w, |exact| < 1",
+        med.map_or("n/a".into(), |v| format!("{v:.4} ({} events)", e.comparison.bulk_events)),
+        "< 0.05",
+        Some(med.is_some_and(|v| v < 0.05)),
+    ));
+    rows.push(match e.top_percent_overlap {
+        Some(o) => row(
+            "top-1 % exact-weight truth events in the learned top 1 %",
+            match (e.top_percent_exact_span, e.top_percent_exact_gap) {
+                (Some(s), Some(g)) => format!("{o:.3} (exact ln w spans {s:.4} over that 1 %; mean exact ln w of the learned top 1 % lower by {g:.4})"),
+                _ => format!("{o:.3}"),
+            },
+            "≥ 0.5",
+            Some(o >= 0.5),
+        ),
+        None => row(
+            "top-1 % exact-weight truth events in the learned top 1 %",
+            "n/a: one exact weight for every truth event".into(),
+            "≥ 0.5",
+            None,
+        ),
+    });
+    if case == Case::Tailcut {
+        let d = (a.summary.roc.auc - e.comparison.optimal_auc).abs();
+        rows.push(row(
+            "AUC against the exact AUC",
+            format!("{:.4} vs {:.4} (|Δ| {d:.4})", a.summary.roc.auc, e.comparison.optimal_auc),
+            "|Δ| < 0.01",
+            Some(d < 0.01),
+        ));
+    }
+    let id = |i: &crate::analysis::IdentityCheck| {
+        format!(
+            "{} ± {} vs {:.5} (pull {})",
+            i.estimate.map_or("n/a".into(), |v| format!("{v:.5}")),
+            i.error.map_or("n/a".into(), |v| format!("{v:.5}")),
+            i.expected,
+            i.pull.map_or("n/a".into(), |v| format!("{v:.2}"))
+        )
+    };
+    rows.push(row("E_{gen}[w]", id(&a.gen_mean_w), "|pull| ≤ 3", Some(a.gen_mean_w.holds_within(3.0))));
+    rows.push(row(
+        "E_{truth}[1/w]",
+        id(&a.truth_mean_inverse_w),
+        "|pull| ≤ 3",
+        Some(a.truth_mean_inverse_w.holds_within(3.0)),
+    ));
+    if is_null(case) {
+        let s = &a.summary.spread;
+        rows.push(row(
+            "null width of ln w: (q84 − q16)/2, std",
+            format!(
+                "{} , {} (mean {})",
+                s.half_width_68.map_or("n/a".into(), |v| format!("{v:.4}")),
+                s.std.map_or("n/a".into(), |v| format!("{v:.4}")),
+                s.mean.map_or("n/a".into(), |v| format!("{v:.4}"))
+            ),
+            "reported",
+            None,
+        ));
+    }
+    rows
+}
+
+/// Runs the study and writes its page; returns the page's path and the metrics.
+pub fn study(opts: &StudyOptions, say: &dyn Fn(&str)) -> Result<(PathBuf, StudyMetrics)> {
+    let start = Instant::now();
+    if opts.cases.is_empty() {
+        return Err(invalid("no cases to run"));
+    }
+    std::fs::create_dir_all(&opts.out)
+        .map_err(|e| invalid(format!("{}: cannot create the directory: {e}", opts.out.display())))?;
+    let mut cases = Vec::new();
+    let mut rows = Vec::new();
+    for (i, &case) in opts.cases.iter().enumerate() {
+        let dir = opts.out.join("cases").join(case.name());
+        let n = if case.kind() == crate::io::Kind::Calo { opts.shower_events } else { opts.events };
+        say(&format!("[{}/{}] {case}: {n} events per sample\n", i + 1, opts.cases.len()));
+        let bar = if opts.progress {
+            crate::cli::progress_bar(2 * n as u64, &format!("toy {case}"))
+        } else {
+            indicatif::ProgressBar::hidden()
+        };
+        let toy = toys::generate(case, n, opts.seed, &bar)?;
+        bar.finish_and_clear();
+        let files = toys::write(&dir, &toy)?;
+        let (lower, upper) = thresholds(case);
+        let mut ro = RunOptions::new(files.truth.clone(), files.generated.clone(), dir.clone(), opts.device.clone());
+        ro.classifier =
+            ClassifierConfig { seed: opts.classifier.seed.wrapping_add(i as u64), ..opts.classifier.clone() };
+        ro.progress = opts.progress;
+        ro.plot = Some(vec![toy.info.distorted_observable.clone()]);
+        ro.lower_thresholds = lower;
+        ro.upper_thresholds = upper;
+        ro.expected_gen_mean_w = toy.info.expected_gen_mean_w;
+        ro.expected_truth_mean_inverse_w = toy.info.expected_truth_mean_inverse_w;
+        ro.name = case.name().into();
+        ro.description = format!("{}. Exact weight: {}.", toy.info.description, toy.info.exact_weight);
+        let r = run(&ro, &|s| say(&format!("  {s}")))?;
+        let case_rows = acceptance(case, &r.metrics);
+        for row in &case_rows {
+            say(&format!(
+                "  {}: {} ({}) {}\n",
+                row.test,
+                row.value,
+                row.threshold,
+                match row.passed {
+                    Some(true) => "pass",
+                    Some(false) => "FAIL",
+                    None => "",
+                }
+            ));
+        }
+        rows.extend(case_rows);
+        cases.push(CaseResult { case: case.name().into(), toy: toy.info, metrics: r.metrics });
+    }
+    let metrics = StudyMetrics {
+        command: opts.command.clone(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        machine: machine(),
+        device: opts.device.backend().name(),
+        date: today(),
+        seconds: start.elapsed().as_secs_f64(),
+        events: opts.events,
+        shower_events: opts.shower_events,
+        seed: opts.seed,
+        model: opts.classifier.model_spec(1).describe().replace(" 1-", " D-"),
+        acceptance: rows,
+        cases,
+    };
+    let json = serde_json::to_string_pretty(&metrics).map_err(|e| invalid(format!("metrics.json: {e}")))?;
+    write_text(&opts.out.join("metrics.json"), &(json + "\n"))?;
+    let page = write_page(&metrics, &opts.out)?;
+    Ok((page, metrics))
+}
+
+/// Writes the study page from its metrics.
+pub fn write_page(metrics: &StudyMetrics, dir: &Path) -> Result<PathBuf> {
+    let page = dir.join("index.html");
+    write_text(&page, &crate::page::study_page(metrics).to_html())?;
+    Ok(page)
+}
