@@ -26,38 +26,14 @@ use sigmagrad::{
     AdamParams, Backend, BinaryOp, DType, Device, Distribution, HostData, Layout, ReduceOp, Result, Rng, Storage,
     UnaryOp,
 };
-use std::alloc::{GlobalAlloc, Layout as AllocLayout, System};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
 const N_TRAIN: usize = 600_000;
 
-// ----- peak heap: a counting allocator -------------------------------------------------------
-
-struct Counting;
-static CURRENT: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-// SAFETY: every method forwards to the system allocator with the caller's arguments unchanged;
-// the counters are side bookkeeping that never touches the memory handed out.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, l: AllocLayout) -> *mut u8 {
-        let p = System.alloc(l);
-        if !p.is_null() {
-            let now = CURRENT.fetch_add(l.size(), Ordering::Relaxed) + l.size();
-            PEAK.fetch_max(now, Ordering::Relaxed);
-        }
-        p
-    }
-    unsafe fn dealloc(&self, p: *mut u8, l: AllocLayout) {
-        CURRENT.fetch_sub(l.size(), Ordering::Relaxed);
-        System.dealloc(p, l)
-    }
-}
-
 #[global_allocator]
-static ALLOC: Counting = Counting;
+static ALLOC: common::heap::Counting = common::heap::Counting;
 
 // ----- matmul share: a timing wrapper around the CPU backend ---------------------------------
 
@@ -258,12 +234,13 @@ fn main() -> BenchResult {
         // Memory: the peak over a few steps, above what was live before them. The CPU backend's
         // buffer pool is emptied first, so the buffers it keeps for reuse count in the peak.
         backend_cpu::release_pooled_buffers();
-        let base = CURRENT.load(Ordering::Relaxed);
-        PEAK.store(base, Ordering::Relaxed);
-        for _ in 0..3 {
-            step()?;
-        }
-        let peak = PEAK.load(Ordering::Relaxed) - base;
+        let (done, peak) = common::heap::peak_during(|| -> Result<()> {
+            for _ in 0..3 {
+                step()?;
+            }
+            Ok(())
+        });
+        done?;
         // Bytes the step must hold: weights' gradients + activations (parameters and Adam
         // moments were already live in `base`).
         let held = 4 * (s.params + s.activations);

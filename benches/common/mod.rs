@@ -7,6 +7,8 @@
 // Each bench uses a different subset of these helpers.
 #![allow(dead_code)]
 
+pub mod heap;
+
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::PathBuf;
