@@ -32,7 +32,10 @@ fn main() -> common::BenchResult {
     let model = ModelSpec::variational(mlp, VariationalConfig::default(), Head::Gaussian).build(DType::F32, &dev, 1)?;
     let x = Rng::new(7).normal(&[rows, FEATURES], DType::F64, &dev)?.to_vec::<f64>()?;
     let mut report = Report::new(
-        &format!("predict_rows: {rows} rows x {FEATURES} features, {DRAWS} draws of a 3 x 64 tanh BNN (f32), {}", machine()),
+        &format!(
+            "predict_rows: {rows} rows x {FEATURES} features, {DRAWS} draws of a 3 x 64 tanh BNN (f32), {}",
+            machine()
+        ),
         &["batch", "seconds", "rows x draws / s", "peak heap", "vs one batch"],
     );
     let mut one_batch = None;
@@ -61,7 +64,12 @@ fn main() -> common::BenchResult {
             format!("{:.2}", one / seconds),
         ]);
         report.record("predict_rows", &format!("rows={rows},draws={DRAWS},batch={batch}"), seconds, "s");
-        report.record("predict_rows_peak_heap", &format!("rows={rows},draws={DRAWS},batch={batch}"), peak as f64, "bytes");
+        report.record(
+            "predict_rows_peak_heap",
+            &format!("rows={rows},draws={DRAWS},batch={batch}"),
+            peak as f64,
+            "bytes",
+        );
     }
     report.finish(&opts)?;
     Ok(())
