@@ -7,7 +7,6 @@
 //! Empty inputs and empty bins give zeros rather than NaN: the results go into metrics.json, and
 //! JSON has no NaN.
 
-use crate::plot::Figure;
 use crate::predictive::Prediction;
 use serde::{Deserialize, Serialize};
 
@@ -279,47 +278,36 @@ pub fn histogram(values: &[f64], edges: &[f64]) -> Vec<f64> {
     counts
 }
 
-/// The pull distribution in [-5, 5] as a density, with the core-fit Gaussian and the unit
-/// Gaussian that calibrated errors would give. The density is normalised to all finite pulls, so
-/// pulls beyond +-5 show as missing area rather than being hidden; the fitted Gaussian is scaled
-/// to the fraction of pulls in its window, so it lies on the core of the histogram.
-pub fn pull_plot(pulls: &[f64], title: &str) -> Figure {
-    let (bins, lo, hi) = (50, -5.0, 5.0);
-    let width = (hi - lo) / bins as f64;
-    let edges: Vec<f64> = (0..=bins).map(|i| lo + i as f64 * width).collect();
+/// The pull distribution as a density over the bins of increasing `edges` (bins as in
+/// [`histogram`]): counts / (all finite pulls x bin width). It is normalised to every finite pull,
+/// not to those inside the edges, so pulls beyond the outer edges show as missing area rather
+/// than being hidden. No pulls, or zero-width bins, give zeros.
+pub fn pull_density(pulls: &[f64], edges: &[f64]) -> Vec<f64> {
     let total = pulls.iter().filter(|p| p.is_finite()).count();
-    let norm = if total == 0 { 0.0 } else { 1.0 / (total as f64 * width) };
-    let density: Vec<f64> = histogram(pulls, &edges).iter().map(|c| c * norm).collect();
-    let fit = gauss_core_fit(pulls);
-    let xs: Vec<f64> = (0..=400).map(|i| lo + i as f64 * (hi - lo) / 400.0).collect();
-    let unit: Vec<f64> = xs.iter().map(|&x| normal_pdf(x)).collect();
-    let mut fig = Figure::new(title).x_label("pull").y_label("density").x_range(lo, hi).histogram(
-        &format!("pulls (N = {total})"),
-        &edges,
-        &density,
-    );
-    if fit.sigma > 0.0 {
-        let scale = fit.n as f64 / total.max(1) as f64 / normal_mass(CORE_WINDOW);
-        let fitted: Vec<f64> = xs.iter().map(|&x| scale * normal_pdf((x - fit.mean) / fit.sigma) / fit.sigma).collect();
-        fig = fig.line(&format!("core fit: \u{3bc} = {:.3}, \u{3c3} = {:.3}", fit.mean, fit.sigma), &xs, &fitted);
-    }
-    fig.dashed("N(0, 1)", &xs, &unit)
+    histogram(pulls, edges)
+        .iter()
+        .zip(edges.windows(2))
+        .map(|(c, w)| {
+            let area = total as f64 * (w[1] - w[0]);
+            if area > 0.0 {
+                c / area
+            } else {
+                0.0
+            }
+        })
+        .collect()
 }
 
-/// Core-fit widths of the total, statistical and systematic pulls against the binning variable
-/// of a [`pull_report`], with statistical error bars sigma / sqrt(2 n) and the calibrated value 1
-/// marked; empty bins are left out.
-pub fn pull_width_plot(report: &[BinStats], var_label: &str, log_x: bool) -> Figure {
-    let full: Vec<&BinStats> = report.iter().filter(|b| b.n > 0).collect();
-    let centre = |b: &BinStats| if log_x && b.lo > 0.0 { (b.lo * b.hi).sqrt() } else { 0.5 * (b.lo + b.hi) };
-    let x: Vec<f64> = full.iter().map(|b| centre(b)).collect();
-    let mut fig = Figure::new("Pull width").x_label(var_label).y_label("core-fit pull width").log_x(log_x).hline(1.0);
-    let parts = [("total", 0), ("stat", 1), ("syst", 2)];
-    for (label, part) in parts {
-        let fits: Vec<GaussFit> = full.iter().map(|b| [b.pull_tot, b.pull_stat, b.pull_syst][part]).collect();
-        let y: Vec<f64> = fits.iter().map(|f| if f.n > 1 { f.sigma } else { f64::NAN }).collect();
-        let err: Vec<f64> = fits.iter().map(|f| f.sigma / (2.0 * f.n.max(1) as f64).sqrt()).collect();
-        fig = fig.error_bars(label, &x, &y, &err);
+/// The Gaussian of a core fit as a density at `x`, to draw over a [`pull_density`] of the same
+/// `total` finite pulls: scaled to the fraction of pulls in the fit's window, fit.n / total,
+/// divided by the Gaussian's own mass inside that window (the window is +-`k` sigma; `k` =
+/// [`CORE_WINDOW`] for [`gauss_core_fit`]), so that the curve lies on the core of the histogram
+/// even when tails hold many pulls. A fit of width zero, or no pulls, gives zeros.
+pub fn core_fit_density(fit: &GaussFit, k: f64, total: usize, x: &[f64]) -> Vec<f64> {
+    let k = if k.is_finite() { k.clamp(0.5, 5.0) } else { CORE_WINDOW };
+    if fit.sigma <= 0.0 || !fit.sigma.is_finite() || total == 0 {
+        return vec![0.0; x.len()];
     }
-    fig
+    let scale = fit.n as f64 / total as f64 / normal_mass(k);
+    x.iter().map(|&v| scale * normal_pdf((v - fit.mean) / fit.sigma) / fit.sigma).collect()
 }

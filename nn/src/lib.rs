@@ -18,7 +18,6 @@ pub mod model;
 pub mod module;
 pub mod objective;
 pub mod optim;
-pub mod plot;
 pub mod predictive;
 pub mod schedule;
 pub mod stack;

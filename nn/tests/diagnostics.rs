@@ -2,8 +2,8 @@
 
 use autodiff::DType;
 use nn::diagnostics::{
-    coverage, equal_count_edges, gauss_core_fit, histogram, normal_mass, pull_plot, pull_report, pull_width_plot,
-    pulls, truncated_variance, BinStats, GaussFit,
+    core_fit_density, coverage, equal_count_edges, gauss_core_fit, gauss_core_fit_window, histogram, normal_mass,
+    pull_density, pull_report, pulls, truncated_variance, BinStats, GaussFit, CORE_WINDOW,
 };
 use nn::Prediction;
 
@@ -214,36 +214,61 @@ fn pull_report_puts_entries_in_the_right_bins() {
 }
 
 #[test]
-fn pull_plots_render() {
+fn pull_densities_keep_the_tails_as_missing_area() {
     let p = normal(60, 10_000);
-    let svg = pull_plot(&p, "Pulls").to_svg();
-    assert_eq!(svg.matches("<path class=\"series\"").count(), 3, "histogram, fit and N(0, 1)");
-    assert!(svg.contains("core fit") && svg.contains("N(0, 1)") && svg.contains("pulls (N = 10000)"));
-    assert!(!svg.to_lowercase().contains("nan"));
-    let empty = pull_plot(&[], "no pulls").to_svg();
-    assert!(!empty.to_lowercase().contains("nan") && empty.ends_with("</svg>\n"));
+    let edges: Vec<f64> = (0..=50).map(|i| -5.0 + 0.2 * i as f64).collect();
+    let density = pull_density(&p, &edges);
+    assert_eq!(density.len(), 50);
+    let area: f64 = density.iter().map(|d| d * 0.2).sum();
+    let inside = p.iter().filter(|v| v.abs() <= 5.0).count() as f64 / p.len() as f64;
+    assert!((area - inside).abs() < 1e-12, "area {area} = the fraction inside the edges {inside}");
+    // Near the centre the density of unit-Gaussian pulls is the unit Gaussian's, 0.399.
+    assert!((density[25] - 0.3989).abs() < 0.03, "{}", density[25]);
+    // Pulls beyond the edges lower the density instead of being renormalised away; unequal bins
+    // are divided by their own width; non-finite pulls are not counted at all.
+    let mut wide = p.clone();
+    wide.extend(std::iter::repeat_n(50.0, 10_000));
+    let halved = pull_density(&wide, &edges);
+    assert!((halved[25] - 0.5 * density[25]).abs() < 1e-12);
+    let with_nan: Vec<f64> = p.iter().copied().chain([f64::NAN, f64::INFINITY]).collect();
+    assert_eq!(pull_density(&with_nan, &edges), density);
+    let uneven = pull_density(&[0.5, 1.5, 1.5], &[0.0, 1.0, 3.0]);
+    assert!((uneven[0] - 1.0 / 3.0).abs() < 1e-12 && (uneven[1] - 1.0 / 3.0).abs() < 1e-12, "{uneven:?}");
+    assert_eq!(pull_density(&[], &edges), vec![0.0; 50]);
+    assert_eq!(pull_density(&[1.0], &[1.0, 1.0]), vec![0.0], "a zero-width bin");
+    assert!(pull_density(&p, &[0.0]).is_empty());
+}
 
-    let (target, mean, sigma) = truth(70);
-    let pred = prediction(
-        &mean,
-        &sigma.iter().map(|s| 0.6 * s).collect::<Vec<_>>(),
-        &sigma.iter().map(|s| 0.8 * s).collect::<Vec<_>>(),
-    );
-    let var = uniform(71, N, 0.1, 1000.0);
-    let edges = equal_count_edges(&var, 8);
-    let mut report = pull_report(&target, &pred, &var, &edges);
-    report.push(BinStats { lo: 1000.0, hi: 2000.0, n: 0, ..report[0] });
-    let fig = pull_width_plot(&report, "E [GeV]", true);
-    let svg = fig.to_svg();
-    assert!(!svg.to_lowercase().contains("nan"));
-    // Over-estimated errors with tails, to look at: the fitted curve should sit on the core.
-    let mut narrow: Vec<f64> = p.iter().map(|z| z / 1.2).collect();
-    narrow.iter_mut().step_by(20).for_each(|x| *x *= 6.0);
-    std::fs::write(
-        std::env::temp_dir().join("sigmagrad_pull_plot.svg"),
-        nn::plot::grid(&[pull_plot(&p, "Pulls"), fig, pull_plot(&narrow, "Errors 20% too large, 5% outliers")], 2),
-    )
-    .unwrap();
+#[test]
+fn the_core_fit_curve_lies_on_the_core() {
+    // Errors 20% too large, and every 20th pull an outlier six times as large: the fitted curve
+    // must match the histogram in the core, not the unit Gaussian and not the tails' RMS.
+    let mut p: Vec<f64> = normal(61, 50_000).iter().map(|z| z / 1.2).collect();
+    p.iter_mut().step_by(20).for_each(|x| *x *= 6.0);
+    let fit = gauss_core_fit(&p);
+    let edges: Vec<f64> = (0..=40).map(|i| -2.0 + 0.1 * i as f64).collect();
+    let centres: Vec<f64> = edges.windows(2).map(|w| 0.5 * (w[0] + w[1])).collect();
+    let hist = pull_density(&p, &edges);
+    let curve = core_fit_density(&fit, CORE_WINDOW, p.len(), &centres);
+    for (i, (h, c)) in hist.iter().zip(&curve).enumerate().filter(|(i, _)| (10..30).contains(i)) {
+        assert!((h - c).abs() < 0.06 * c, "bin {i} at {}: histogram {h}, curve {c}", centres[i]);
+    }
+    // Its mass inside the window is the fraction of pulls the fit used.
+    let (lo, hi) = (fit.mean - CORE_WINDOW * fit.sigma, fit.mean + CORE_WINDOW * fit.sigma);
+    let steps = 4000;
+    let xs: Vec<f64> = (0..=steps).map(|i| lo + (hi - lo) * i as f64 / steps as f64).collect();
+    let ys = core_fit_density(&fit, CORE_WINDOW, p.len(), &xs);
+    let mass = (hi - lo) / steps as f64 * (ys.iter().sum::<f64>() - 0.5 * (ys[0] + ys[steps]));
+    assert!((mass - fit.n as f64 / p.len() as f64).abs() < 1e-6, "{mass} against {}", fit.n as f64 / p.len() as f64);
+    // Another window scales by its own mass.
+    let fit3 = gauss_core_fit_window(&p, 3.0);
+    let at0 = core_fit_density(&fit3, 3.0, p.len(), &[fit3.mean])[0];
+    let expected =
+        fit3.n as f64 / p.len() as f64 / normal_mass(3.0) / (fit3.sigma * (2.0 * std::f64::consts::PI).sqrt());
+    assert!((at0 - expected).abs() < 1e-12 * expected);
+    // Nothing to draw gives zeros, never NaN.
+    assert_eq!(core_fit_density(&GaussFit::EMPTY, CORE_WINDOW, 0, &[0.0, 1.0]), [0.0, 0.0]);
+    assert_eq!(core_fit_density(&gauss_core_fit(&[2.0, 2.0]), CORE_WINDOW, 2, &[2.0]), [0.0]);
 }
 
 mod properties {
