@@ -8,8 +8,8 @@
 //!
 //!     cargo run --release --example demo [-- OUT_DIR]
 
+use report::Figure;
 use sigmagrad::nn::mlp::MlpSpec;
-use sigmagrad::nn::plot::{grid as grid_svg, Figure};
 use sigmagrad::nn::train::{Control, TrainConfig, Trainer};
 use sigmagrad::nn::{
     predict, Activation, Adam, Checkpoint, Dataset, Head, Init, Likelihood, ModelSpec, Module, Objective, Regulariser,
@@ -59,17 +59,23 @@ fn plot(bnn: &VariationalMlp, out: &Path) -> Result<(), Box<dyn Error>> {
         .band("mean +- sigma_tot", &grid, &lo, &hi)
         .line("mean", &grid, &p.mean)
         .dashed("sin x", &grid, &sin)
-        .vline(1.0)
-        .vline(2.0);
-    let widths = Figure::new("uncertainties (gap between the vertical lines)")
+        .method("Truth")
+        .shade_x(1.0, 2.0, "no training data");
+    let widths = Figure::new("uncertainties")
         .x_label("x")
         .y_label("sigma")
         .dashed("true noise", &grid, &truth)
+        .method("Truth")
         .line("sigma_syst", &grid, &syst)
         .line("sigma_stat", &grid, &stat)
-        .vline(1.0)
-        .vline(2.0);
-    std::fs::write(out.join("bnn.svg"), grid_svg(&[mean, widths], 2))?;
+        .shade_x(1.0, 2.0, "no training data");
+    let svg = report::grid(&[mean, widths], 2);
+    // The report crate's validator: well-formed, data in both panels, no NaN.
+    let check = report::check::check_svg(&svg);
+    if !check.passed() {
+        return Err(format!("bnn.svg: {}", check.problems().join("; ")).into());
+    }
+    std::fs::write(out.join("bnn.svg"), svg)?;
     println!("\nplot: {}", out.join("bnn.svg").display());
     Ok(())
 }

@@ -17,12 +17,12 @@
 //! (seconds, numbers meaningless) and writes to out/bnn_reference unless --out is given.
 
 use autodiff::Device;
-use nn::diagnostics::{histogram, pulls};
+use nn::diagnostics::{pull_density, pulls};
 use nn::hmc::{effective_sample_size, split_rhat, HmcConfig};
-use nn::plot::{self, Figure, Legend};
 use nn::predictive::Prediction;
 use nn::toy::{self, Calibration, Recipe};
-use std::path::PathBuf;
+use report::{Figure, Style};
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 type Res<T> = std::result::Result<T, Box<dyn std::error::Error>>;
@@ -308,9 +308,20 @@ fn min(v: &[f64]) -> f64 {
     v.iter().copied().fold(f64::INFINITY, f64::min)
 }
 
-/// Shades the gap from `bottom` to `top` (a log axis needs a positive bottom).
-fn gap_band(fig: Figure, bottom: f64, top: f64) -> Figure {
-    fig.band("gap: no training data", &[toy::GAP.0, toy::GAP.1], &[bottom, bottom], &[top, top])
+/// Shades the gap, where there is no training data.
+fn gap(fig: Figure) -> Figure {
+    fig.shade_x(toy::GAP.0, toy::GAP.1, "gap: no training data")
+}
+
+/// Writes a figure after checking it with the report crate's validator (well-formed, data in
+/// every panel, no NaN), so that a figure left empty by a bad run fails here rather than in the
+/// document.
+fn write_svg(path: &Path, svg: &str) -> Res<()> {
+    let check = report::check::check_svg(svg);
+    if !check.passed() {
+        return Err(format!("{}: {}", path.display(), check.problems().join("; ")).into());
+    }
+    Ok(std::fs::write(path, svg)?)
 }
 
 /// The prediction band of one method: the mean, +- 2 sigma_tot and +- 2 sigma_stat, the truth and
@@ -321,19 +332,17 @@ fn band_figure(title: &str, grid: &[f64], p: &Prediction, train: &nn::Dataset) -
     let truth: Vec<f64> = grid.iter().map(|&x| toy::true_mean(x)).collect();
     let pts: Vec<usize> = (0..train.len()).step_by((train.len() / 300).max(1)).collect();
     let (px, py): (Vec<f64>, Vec<f64>) = pts.iter().map(|&i| (train.x()[i], train.y()[i])).unzip();
-    Figure::new(title)
+    gap(Figure::new(title))
         .size(560, 400)
         .x_label("x")
         .y_label("y")
         .y_range(-2.2, 2.2)
-        .legend(Legend::TopLeft)
         .band("mean ± 2 σ_tot", grid, &around(&tot, -2.0), &around(&tot, 2.0))
         .band("mean ± 2 σ_stat", grid, &around(&stat, -2.0), &around(&stat, 2.0))
         .points("training points (some)", &px, &py)
         .dashed("true mean sin x", grid, &truth)
+        .method("Truth")
         .line("predicted mean", grid, &p.mean)
-        .vline(toy::GAP.0)
-        .vline(toy::GAP.1)
 }
 
 fn main() -> Res<()> {
@@ -500,7 +509,7 @@ fn main() -> Res<()> {
     // 4. The figures.
     let pick = |v: &[Run], n: usize, seed: u64| v.iter().position(|r| r.n == n && r.seed == seed).expect("a run");
     let (bnn_ref, re_ref) = (&bnn[pick(&bnn, n_ref, 0)], &re[pick(&re, n_ref, 0)]);
-    let bands = plot::grid(
+    let bands = report::grid(
         &[
             band_figure(&format!("mean-field BNN (N = {n_ref}, seed 0)"), &grid, &bnn_ref.grid, &train_ref),
             band_figure(&format!("repulsive ensemble of 16 (N = {n_ref}, seed 0)"), &grid, &re_ref.grid, &train_ref),
@@ -508,7 +517,7 @@ fn main() -> Res<()> {
         ],
         3,
     );
-    std::fs::write(out.join("reference_bands.svg"), bands)?;
+    write_svg(&out.join("reference_bands.svg"), &bands)?;
 
     // sigma_stat(x): the seeds' mean for BNN and RE, and HMC.
     let seed_mean = |v: &[Run], n: usize| -> Vec<f64> {
@@ -517,16 +526,19 @@ fn main() -> Res<()> {
     };
     let (sb, sr, sh) = (seed_mean(&bnn, n_ref), seed_mean(&re, n_ref), hmc.grid.sigma_stat());
     let all = [sb.clone(), sr.clone(), sh.clone()].concat();
-    let stat_fig = gap_band(Figure::new(&format!("σ_stat(x) at N = {n_ref}")), 0.5 * min(&all), 2.0 * max(&all))
+    let stat_fig = gap(Figure::new(&format!("σ_stat(x) at N = {n_ref}")))
         .size(720, 440)
         .x_label("x")
         .y_label("σ_stat")
         .log_y(true)
-        .legend(Legend::BottomLeft)
+        .y_range(0.5 * min(&all), 2.0 * max(&all))
         .line(&format!("BNN (mean of {} seeds)", plan.seeds.len()), &grid, &sb)
+        .method("BNN")
         .line(&format!("RE16 (mean of {} seeds)", plan.seeds.len()), &grid, &sr)
-        .dashed("exact posterior (HMC)", &grid, &sh);
-    stat_fig.save(out.join("reference_sigma_stat.svg"))?;
+        .method("RE")
+        .dashed("exact posterior (HMC)", &grid, &sh)
+        .method("Truth");
+    write_svg(&out.join("reference_sigma_stat.svg"), &stat_fig.to_svg())?;
 
     // Absolute sigma_stat in the gap and the bulk against N, mean +- sd over seeds.
     let (lo_n, hi_n) = (plan.sizes[0] as f64 / 2.0, *plan.sizes.last().unwrap() as f64 * 2.0);
@@ -536,8 +548,7 @@ fn main() -> Res<()> {
         .y_label("median σ_stat")
         .log_x(true)
         .log_y(true)
-        .x_range(lo_n, hi_n)
-        .legend(Legend::Auto);
+        .x_range(lo_n, hi_n);
     for (name, runs, shift) in [("BNN", &bnn, 0.85), ("RE16", &re, 1.0), ("HMC", &hmcs, 1.15)] {
         for (region, get, nudge) in
             [("gap", (|c: &Calibration| c.stat_gap) as fn(&Calibration) -> f64, 1.03), ("bulk", |c| c.stat_bulk, 0.97)]
@@ -555,7 +566,7 @@ fn main() -> Res<()> {
             scan = scan.error_bars(&format!("{name}, {region}"), &xs, &ys, &es);
         }
     }
-    scan.save(out.join("reference_sigma_stat_vs_n.svg"))?;
+    write_svg(&out.join("reference_sigma_stat_vs_n.svg"), &scan.to_svg())?;
 
     // The pulls in the bulk and in the gap at the reference size (seed 0 and HMC).
     let edges: Vec<f64> = (0..=40).map(|i| -5.0 + 0.25 * i as f64).collect();
@@ -568,17 +579,17 @@ fn main() -> Res<()> {
         let mut fig = Figure::new(&format!("pulls (y − mean) / σ_tot {region} (N = {n_ref})"))
             .size(560, 400)
             .x_label("pull")
-            .y_label("density")
-            .legend(Legend::TopLeft);
-        for (name, p) in [("BNN, seed 0", &bnn_ref.test), ("RE16, seed 0", &re_ref.test), ("HMC", &hmc.test)] {
+            .y_label("density");
+        // The exact posterior is the reference: drawn in the truth's black.
+        let methods =
+            [("BNN, seed 0", "BNN", &bnn_ref.test), ("RE16, seed 0", "RE", &re_ref.test), ("HMC", "Truth", &hmc.test)];
+        for (name, method, p) in methods {
             let q = pulls(&pick(test.y()), &pick(&p.mean), &pick(&p.sigma_tot()));
-            let h = histogram(&q, &edges);
-            let area = q.len() as f64 * 0.25;
-            fig = fig.histogram(name, &edges, &h.iter().map(|c| c / area).collect::<Vec<_>>());
+            fig = fig.histogram(name, &edges, &pull_density(&q, &edges)).method(method);
         }
-        fig.dashed("N(0, 1)", &centres, &normal)
+        fig.dashed("N(0, 1)", &centres, &normal).style(Style::reference())
     };
-    std::fs::write(out.join("reference_pulls.svg"), plot::grid(&[pull_fig(false), pull_fig(true)], 2))?;
+    write_svg(&out.join("reference_pulls.svg"), &report::grid(&[pull_fig(false), pull_fig(true)], 2))?;
 
     // sigma_syst against the per-draw optimum of the likelihood, for the BNN at the two sizes.
     let syst_fig = |n: usize| -> Figure {
@@ -592,18 +603,19 @@ fn main() -> Res<()> {
                     .sqrt()
             })
             .collect();
-        gap_band(Figure::new(&format!("BNN σ_syst, N = {n} (seed 0)")), 0.0, 0.5)
+        gap(Figure::new(&format!("BNN σ_syst, N = {n} (seed 0)")))
             .size(560, 400)
             .x_label("x")
             .y_label("σ")
             .y_range(0.0, 0.5)
-            .legend(Legend::TopLeft)
             .dashed("true σ(x)", &grid, &truth)
+            .method("Truth")
             .line("√(σ² + σ_stat² + bias²)", &grid, &expected)
             .line("σ_syst", &grid, &r.grid.sigma_syst())
+            .method("BNN")
     };
     let sizes = &plan.sizes;
-    std::fs::write(out.join("syst_decomposition.svg"), plot::grid(&[syst_fig(sizes[0]), syst_fig(sizes[1])], 2))?;
+    write_svg(&out.join("syst_decomposition.svg"), &report::grid(&[syst_fig(sizes[0]), syst_fig(sizes[1])], 2))?;
 
     std::fs::write(out.join("bnn_reference.txt"), &summary)?;
     println!(

@@ -16,12 +16,12 @@
 
 use autodiff::Device;
 use nn::diagnostics::{coverage, gauss_core_fit, pulls};
-use nn::plot::{self, Figure, Legend};
 use nn::predictive::Prediction;
 use nn::toy::{self, Calibration, Recipe};
 use nn::Module;
+use report::Figure;
 use std::fmt::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 type Res<T> = std::result::Result<T, Box<dyn std::error::Error>>;
@@ -103,9 +103,20 @@ fn pull_details(model: &dyn Module, test: &nn::Dataset, draws: usize, dev: &Devi
     Ok(q)
 }
 
-/// Shades the gap from `bottom` to `top` (a log axis needs a positive bottom).
-fn gap_band(fig: Figure, bottom: f64, top: f64) -> Figure {
-    fig.band("gap: no training data", &[toy::GAP.0, toy::GAP.1], &[bottom, bottom], &[top, top])
+/// Shades the gap, where there is no training data.
+fn gap(fig: Figure) -> Figure {
+    fig.shade_x(toy::GAP.0, toy::GAP.1, "gap: no training data")
+}
+
+/// Writes a figure after checking it with the report crate's validator (well-formed, data in
+/// every panel, no NaN), so that a figure left empty by a bad run fails here rather than in a
+/// reader's browser.
+fn write_svg(path: &Path, svg: &str) -> Res<()> {
+    let check = report::check::check_svg(svg);
+    if !check.passed() {
+        return Err(format!("{}: {}", path.display(), check.problems().join("; ")).into());
+    }
+    Ok(std::fs::write(path, svg)?)
 }
 
 fn min(v: &[f64]) -> f64 {
@@ -179,27 +190,32 @@ fn main() -> Res<()> {
     }
 
     let top_syst = 1.25 * max(&bs).max(max(&truth)).max(max(&rs));
-    let syst_fig = gap_band(Figure::new("sigma_syst follows the true noise (N = 10^4)"), 0.0, top_syst)
+    let syst_fig = gap(Figure::new("sigma_syst follows the true noise (N = 10^4)"))
         .x_label("x")
         .y_label("sigma")
-        .legend(Legend::TopLeft)
+        .y_range(0.0, top_syst)
         .dashed("true sigma(x)", &grid, &truth)
+        .method("Truth")
         .line("BNN sigma_syst", &grid, &bs)
-        .line("RE16 sigma_syst", &grid, &rs);
+        .method("BNN")
+        .line("RE16 sigma_syst", &grid, &rs)
+        .method("RE");
     let top_stat = 1.25 * max(&bt).max(max(&rt));
-    let stat_fig = gap_band(Figure::new("sigma_stat grows in the gap (N = 10^4)"), 0.0, top_stat)
+    let stat_fig = gap(Figure::new("sigma_stat grows in the gap (N = 10^4)"))
         .x_label("x")
         .y_label("sigma_stat")
-        .legend(Legend::TopLeft)
+        .y_range(0.0, top_stat)
         .line("BNN sigma_stat", &grid, &bt)
-        .line("RE16 sigma_stat", &grid, &rt);
+        .method("BNN")
+        .line("RE16 sigma_stat", &grid, &rt)
+        .method("RE");
     let floor = 0.8 * min(&scan[scan.len() - 1].2.sigma_stat());
     let ceiling = 1.25 * max(&scan[0].2.sigma_stat());
-    let mut by_n = gap_band(Figure::new("BNN sigma_stat vs x for each training-set size"), floor, ceiling)
+    let mut by_n = gap(Figure::new("BNN sigma_stat vs x for each training-set size"))
         .x_label("x")
         .y_label("sigma_stat")
         .log_y(true)
-        .legend(Legend::TopLeft);
+        .y_range(floor, ceiling);
     for (n, _, p) in &scan {
         by_n = by_n.line(&format!("N = {n}"), &grid, &p.sigma_stat());
     }
@@ -212,7 +228,6 @@ fn main() -> Res<()> {
         .y_label("median sigma_stat")
         .log_x(true)
         .log_y(true)
-        .legend(Legend::BottomLeft)
         .line("sigma_stat in the gap", &ns, &stat_gap)
         .line("sigma_stat in the bulk", &ns, &stat_bulk);
     let ratio_fig = Figure::new("sigma_syst approaches the true noise (BNN)")
@@ -231,13 +246,14 @@ fn main() -> Res<()> {
     let fit_fig = Figure::new("BNN prediction +- 2 sigma_tot (N = 10^4)")
         .x_label("x")
         .y_label("y")
-        .legend(Legend::BottomRight)
         .band("+- 2 sigma_tot", &grid, &lo, &hi)
+        .method("BNN")
         .points("training data (every 20th)", &px, &py)
         .dashed("true mean sin x", &grid, &mean)
+        .method("Truth")
         .line("BNN mean", &grid, &bnn.mean)
-        .vline(toy::GAP.0)
-        .vline(toy::GAP.1);
+        .method("BNN")
+        .shade_x(toy::GAP.0, toy::GAP.1, "gap: no training data");
     let figures = [
         ("sigma_syst.svg", syst_fig),
         ("sigma_stat.svg", stat_fig),
@@ -247,10 +263,10 @@ fn main() -> Res<()> {
         ("prediction.svg", fit_fig),
     ];
     for (name, fig) in &figures {
-        fig.save(args.out.join(name))?;
+        write_svg(&args.out.join(name), &fig.to_svg())?;
     }
     let all: Vec<Figure> = figures.iter().map(|(_, f)| f.clone()).collect();
-    std::fs::write(args.out.join("overview.svg"), plot::grid(&all, 2))?;
+    write_svg(&args.out.join("overview.svg"), &report::grid(&all, 2))?;
     std::fs::write(args.out.join("summary.txt"), &summary)?;
     println!(
         "\nwrote {} plots, overview.svg and summary.txt to {} in {:.0} s",
