@@ -1,5 +1,6 @@
-//! The calls nn's plot users make (nn::diagnostics, nn's bnn_toy example, the demo) work
-//! unchanged on report::Figure, so moving them over is a change of `use` lines.
+//! The calls nn's examples (bnn_toy, bnn_reference) and the root demo make, first written for
+//! the plot module nn had before its figures moved here, keep working on report::Figure and
+//! report::grid.
 
 mod common;
 
