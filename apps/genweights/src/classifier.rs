@@ -47,8 +47,9 @@ pub enum Balance {
     Pooled,
 }
 
-/// What to train and how.
+/// What to train and how (fields missing from a stored configuration take their defaults).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct ClassifierConfig {
     /// Ensemble members (ignored with `bayesian`, whose members are weight draws).
     pub members: usize,
@@ -58,6 +59,8 @@ pub struct ClassifierConfig {
     pub draws: usize,
     pub hidden: Vec<usize>,
     pub activation: Activation,
+    /// Dropout after each hidden activation (the paper's event classifier uses 0.1).
+    pub dropout: f64,
     pub epochs: usize,
     pub batch_size: usize,
     pub lr: f64,
@@ -86,6 +89,7 @@ impl Default for ClassifierConfig {
             draws: 5,
             hidden: vec![64, 64, 64],
             activation: Activation::Silu,
+            dropout: 0.0,
             epochs: 40,
             batch_size: 512,
             lr: 2e-3,
@@ -133,6 +137,9 @@ impl ClassifierConfig {
                 self.val_fraction, self.test_fraction
             )));
         }
+        if !(0.0..0.9).contains(&self.dropout) {
+            return Err(invalid(format!("dropout {} must be in [0, 0.9)", self.dropout)));
+        }
         if self.val_fraction == 0.0 {
             return Err(invalid("a validation split is needed (best epoch, early stopping, isotonic map)"));
         }
@@ -141,7 +148,7 @@ impl ClassifierConfig {
 
     /// The network: a batched ensemble, or a variational MLP.
     pub fn model_spec(&self, inputs: usize) -> ModelSpec {
-        let mlp = MlpSpec::new(inputs, &self.hidden, 1).activation(self.activation);
+        let mlp = MlpSpec::new(inputs, &self.hidden, 1).activation(self.activation).dropout(self.dropout);
         if self.bayesian {
             let cfg =
                 VariationalConfig { prior_sigma: self.prior_sigma, logsig2_range: (-11.0, 11.0), ..Default::default() };

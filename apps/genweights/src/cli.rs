@@ -55,6 +55,9 @@ pub struct ClassifierArgs {
     /// Hidden layer widths, comma-separated (default 64,64,64).
     #[arg(long, value_delimiter = ',')]
     pub hidden: Option<Vec<usize>>,
+    /// Dropout after each hidden layer (0: none).
+    #[arg(long)]
+    pub dropout: Option<f64>,
     /// Events per batch from each sample.
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub batch_size: Option<u64>,
@@ -97,6 +100,7 @@ impl ClassifierArgs {
             hidden: self.hidden.clone().unwrap_or(base.hidden.clone()),
             batch_size: self.batch_size.map_or(base.batch_size, |b| b as usize),
             lr: self.lr.unwrap_or(base.lr),
+            dropout: self.dropout.unwrap_or(base.dropout),
             isotonic: self.isotonic,
             offset_fit: !self.no_offset_fit,
             balance: if self.pooled { Balance::Pooled } else { Balance::Batches },
@@ -155,6 +159,9 @@ pub struct StudyArgs {
     /// Seed of the toys.
     #[arg(long, default_value_t = 1)]
     pub toy_seed: u64,
+    /// Only redraw the page from the metrics.json a previous study left in --out.
+    #[arg(long)]
+    pub page_only: bool,
     #[command(flatten)]
     pub classifier: ClassifierArgs,
 }
@@ -167,6 +174,7 @@ impl Default for StudyArgs {
             events: 100_000,
             shower_events: 50_000,
             toy_seed: 1,
+            page_only: false,
             classifier: ClassifierArgs {
                 members: None,
                 bayesian: false,
@@ -176,6 +184,7 @@ impl Default for StudyArgs {
                 hidden: None,
                 batch_size: None,
                 lr: None,
+                dropout: None,
                 isotonic: false,
                 no_offset_fit: false,
                 pooled: false,
@@ -271,6 +280,15 @@ fn run_pair(a: RunArgs) -> Result<()> {
 }
 
 fn study(a: StudyArgs, command: &str) -> Result<()> {
+    if a.page_only {
+        let path = a.out.join("metrics.json");
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| invalid(format!("{}: cannot read the study's metrics: {e}", path.display())))?;
+        let m: crate::study::StudyMetrics = serde_json::from_str(&text)
+            .map_err(|e| invalid(format!("{}: not a study's metrics.json: {e}", path.display())))?;
+        println!("{}", crate::study::write_page(&m, &a.out)?.display());
+        return Ok(());
+    }
     let mut opts = crate::study::StudyOptions::new(a.out, a.classifier.device()?);
     opts.classifier = a.classifier.config(ClassifierConfig::default())?;
     if let Some(c) = a.cases {

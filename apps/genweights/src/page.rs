@@ -366,15 +366,15 @@ fn acceptance_table(m: &StudyMetrics) -> Table {
     let mut t = Table::new(&["case", "test", "value", "threshold", "result"]);
     for r in &m.acceptance {
         let verdict = match r.passed {
-            Some(p) => Verdict::from_bool(p),
-            None => Verdict::NotRun,
+            Some(p) => Cell::from(Verdict::from_bool(p)),
+            None => Cell::from(if r.threshold == "reported" { "reported" } else { "n/a" }),
         };
         t = t.row([
             Cell::from(r.case.as_str()),
             Cell::from(r.test.as_str()),
             Cell::from(r.value.as_str()),
             Cell::from(r.threshold.as_str()),
-            Cell::from(verdict),
+            verdict,
         ]);
     }
     t
