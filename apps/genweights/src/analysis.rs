@@ -97,7 +97,7 @@ pub struct PairAnalysis {
     pub generated_test_events: usize,
     pub training: TrainingSummary,
     pub summary: WeightSummary,
-    /// E_gen[w] and E_truth[1/w] against their exact expectations.
+    /// `E_gen[w]` and `E_truth[1/w]` against their exact expectations.
     pub gen_mean_w: IdentityCheck,
     pub truth_mean_inverse_w: IdentityCheck,
     /// The paper's weight histogram with the ensemble band, log axis between the clip bounds.
@@ -122,7 +122,7 @@ pub struct PairInput<'a> {
     pub plot: Vec<String>,
     /// Exact ln w, row-aligned with the classifier's inputs.
     pub exact: Option<(Vec<f64>, Vec<f64>)>,
-    /// The exact E_gen[w] and E_truth[1/w] (1 and 1 unless the supports differ).
+    /// The exact `E_gen[w]` and `E_truth[1/w]` (1 and 1 unless the supports differ).
     pub expected_gen_mean_w: f64,
     pub expected_truth_mean_inverse_w: f64,
     pub lower_thresholds: Vec<f64>,

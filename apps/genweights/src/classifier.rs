@@ -485,11 +485,11 @@ pub fn train_and_predict(
     Ok(ClassifierOutput { truth: finish(ct, mt, split_t), generated: finish(cg, mg, split_g), summary, isotonic })
 }
 
-/// The constant c minimising the balanced BCE ½ E_T[softplus(−(f + c))] + ½ E_M[softplus(f + c)]
+/// The constant c minimising the balanced BCE ½ `E_T[softplus(−(f + c))]` + ½ `E_M[softplus(f + c)]`
 /// of held-out log weights f (Newton's method; the loss is convex in c). Its optimum makes
-/// E_T[1 − D] = E_M[D] on those events. The loss barely notices an offset (0.01 in ln w costs
+/// `E_T[1 − D]` = `E_M[D]` on those events. The loss barely notices an offset (0.01 in ln w costs
 /// ~1e-5 in BCE, below the noise of the validation loss that chooses the epoch), while the
-/// normalisation identities E_gen[w] = 1 and E_truth[1/w] = 1 see it at once; refitting this one
+/// normalisation identities `E_gen[w]` = 1 and `E_truth[1/w]` = 1 see it at once; refitting this one
 /// parameter on the validation split removes the offset that minibatch noise leaves in the
 /// output bias. Returns c and its standard error, √(Var_T(D)/N_T + Var_M(D)/N_M)/h with h the
 /// loss's curvature at c (the sandwich estimate of an M-estimator).

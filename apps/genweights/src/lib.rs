@@ -1,12 +1,16 @@
 //! The genweights study (arXiv:2305.16774): a classifier between a truth sample and a generated
 //! sample gives per-event weights w(x) = p_data(x)/p_model(x) that show where a generator
-//! fails. This crate holds everything that does not need a network:
+//! fails.
 //!
 //! - [`io`]: readers (detected from content) and writers for the paper's four layouts;
 //! - [`features`]: the physics observables per kind, as named columns;
 //! - [`toys`]: synthetic truth/generated pairs with exact per-event weights;
+//! - [`classifier`]: the ensemble (or Bayesian) classifier on `nn`, whose logit is ln w;
 //! - [`diagnostics`]: AUC, weight histograms, calibration, identities, isotonic recalibration,
 //!   clustering, reweighting and learned-against-exact comparisons (numbers, serde-serialisable);
+//! - [`analysis`], [`page`]: a pair's numbers on its test split, and the report pages;
+//! - [`run`], [`study`]: `genweights run` (two files in; weights.h5, metrics.json, index.html
+//!   out) and `genweights study` (every toy through `run`, one page with the acceptance tests);
 //! - [`logistic`]: a closed-form check of the toys and diagnostics with no network;
 //! - [`cli`]: the `genweights` command line.
 

@@ -35,7 +35,7 @@ pub struct RunOptions {
     pub plot: Option<Vec<String>>,
     pub lower_thresholds: Vec<f64>,
     pub upper_thresholds: Vec<f64>,
-    /// The exact E_gen[w] and E_truth[1/w] (1 unless truth and generator have different supports).
+    /// The exact `E_gen[w]` and `E_truth[1/w]` (1 unless truth and generator have different supports).
     pub expected_gen_mean_w: f64,
     pub expected_truth_mean_inverse_w: f64,
     /// Name and description on the page.
