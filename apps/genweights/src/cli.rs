@@ -162,6 +162,10 @@ pub struct StudyArgs {
     /// Only redraw the page from the metrics.json a previous study left in --out.
     #[arg(long)]
     pub page_only: bool,
+    /// Rerun every case (by default a case whose toy and classifier configuration are unchanged
+    /// reuses its finished run in --out/cases/NAME).
+    #[arg(long)]
+    pub fresh: bool,
     #[command(flatten)]
     pub classifier: ClassifierArgs,
 }
@@ -175,6 +179,7 @@ impl Default for StudyArgs {
             shower_events: 50_000,
             toy_seed: 1,
             page_only: false,
+            fresh: false,
             classifier: ClassifierArgs {
                 members: None,
                 bayesian: false,
@@ -298,6 +303,7 @@ fn study(a: StudyArgs, command: &str) -> Result<()> {
     opts.shower_events = a.shower_events as usize;
     opts.seed = a.toy_seed;
     opts.command = command.to_string();
+    opts.fresh = a.fresh;
     let (page, m) = crate::study::study(&opts, &say)?;
     let pass = m.acceptance.iter().filter(|r| r.passed == Some(true)).count();
     let fail = m.acceptance.iter().filter(|r| r.passed == Some(false)).count();

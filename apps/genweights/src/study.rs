@@ -36,6 +36,9 @@ pub struct StudyOptions {
     pub progress: bool,
     /// The command line, for the page's footer.
     pub command: String,
+    /// Rerun every case even where `cases/NAME/` holds a finished run of the same toy and
+    /// classifier configuration.
+    pub fresh: bool,
 }
 
 impl StudyOptions {
@@ -50,6 +53,7 @@ impl StudyOptions {
             device,
             progress: true,
             command: "genweights study".into(),
+            fresh: false,
         }
     }
 }
@@ -232,6 +236,20 @@ pub fn study(opts: &StudyOptions, say: &dyn Fn(&str)) -> Result<(PathBuf, StudyM
     for (i, &case) in opts.cases.iter().enumerate() {
         let dir = opts.out.join("cases").join(case.name());
         let n = if case.kind() == crate::io::Kind::Calo { opts.shower_events } else { opts.events };
+        let config = ClassifierConfig { seed: opts.classifier.seed.wrapping_add(i as u64), ..opts.classifier.clone() };
+        if !opts.fresh {
+            if let Some((toy, metrics)) = finished(&dir, case, n, opts.seed, &config) {
+                say(&format!(
+                    "[{}/{}] {case}: reusing the finished run in {}\n",
+                    i + 1,
+                    opts.cases.len(),
+                    dir.display()
+                ));
+                rows.extend(acceptance(case, &metrics));
+                cases.push(CaseResult { case: case.name().into(), toy, metrics });
+                continue;
+            }
+        }
         say(&format!("[{}/{}] {case}: {n} events per sample\n", i + 1, opts.cases.len()));
         let bar = if opts.progress {
             crate::cli::progress_bar(2 * n as u64, &format!("toy {case}"))
@@ -289,6 +307,15 @@ pub fn study(opts: &StudyOptions, say: &dyn Fn(&str)) -> Result<(PathBuf, StudyM
     write_text(&opts.out.join("metrics.json"), &(json + "\n"))?;
     let page = write_page(&metrics, &opts.out)?;
     Ok((page, metrics))
+}
+
+/// A finished run of this toy and configuration in `dir` (toy.json and metrics.json agree), to
+/// reuse instead of training again.
+fn finished(dir: &Path, case: Case, n: usize, seed: u64, config: &ClassifierConfig) -> Option<(ToyInfo, RunMetrics)> {
+    let toy: ToyInfo = serde_json::from_str(&std::fs::read_to_string(dir.join("toy.json")).ok()?).ok()?;
+    let metrics: RunMetrics = serde_json::from_str(&std::fs::read_to_string(dir.join("metrics.json")).ok()?).ok()?;
+    let same = toy.case == case && toy.events == n && toy.seed == seed && metrics.analysis.training.config == *config;
+    same.then_some((toy, metrics))
 }
 
 /// Writes the study page from its metrics.

@@ -228,3 +228,70 @@ fn the_tie_aware_top_overlap_counts_ties_at_the_cut_as_found() {
     let learned: Vec<f64> = (0..100).map(|i| if (3..8).contains(&i) { 5.0 } else { 0.0 }).collect();
     assert_eq!(overlap(&learned, &exact, 0.05), Some(0.0));
 }
+
+#[test]
+fn a_row_the_reader_drops_stays_a_row_of_weights_h5_marked_unused() {
+    let d = common::dir("run-dropped");
+    let toy = genweights::toys::generate(genweights::toys::Case::Masspeak, 600, 7, &indicatif::ProgressBar::hidden())
+        .unwrap();
+    let mut generated = toy.generated.clone();
+    if let Sample::Events(e) = &mut generated {
+        let c = e.columns.len();
+        e.values[17 * c + 2] = f64::NAN; // row 17: a non-finite momentum, dropped on reading
+    }
+    write_sample(&d.join("t.h5"), &toy.truth, None, Precision::F32).unwrap();
+    write_sample(&d.join("g.h5"), &generated, None, Precision::F32).unwrap();
+    let out = genweights()
+        .args(["run", "--truth"])
+        .arg(d.join("t.h5"))
+        .arg("--generated")
+        .arg(d.join("g.h5"))
+        .arg("--out")
+        .arg(d.join("out"))
+        .args(SMALL)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let f = H5File::open(d.join("out").join("weights.h5")).unwrap();
+    let (w, shape) = f.read_f64("generated/log_w", None).unwrap();
+    let (split, _) = f.read_numeric_f64("generated/split", None).unwrap();
+    assert_eq!(shape, vec![600], "one row per file row, the dropped one included");
+    assert!(w[17].is_nan() && split[17] == 255.0, "row 17: {} {}", w[17], split[17]);
+    assert!(w.iter().enumerate().all(|(i, x)| i == 17 || x.is_finite()));
+    // No exact weights in these files: the page has no exact comparison, and still checks.
+    let html = std::fs::read_to_string(d.join("out").join("index.html")).unwrap();
+    assert!(!html.contains("Learned against exact"));
+    assert!(report::check::check_page(&html).passed());
+}
+
+#[test]
+fn the_study_checks_its_cases_and_reuses_finished_ones() {
+    let d = common::dir("study");
+    let study = |extra: &[&str]| {
+        let out = genweights()
+            .args(["study", "--cases", "tailcut,null-events", "--events", "600", "--out"])
+            .arg(&d)
+            .args(SMALL)
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stderr).to_string()
+    };
+    let first = study(&[]);
+    assert!(!first.contains("reusing"), "{first}");
+    let m: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(d.join("metrics.json")).unwrap()).unwrap();
+    let rows = m["acceptance"].as_array().unwrap();
+    let tests: Vec<&str> = rows.iter().filter_map(|r| r["test"].as_str()).collect();
+    assert!(tests.iter().any(|t| t.starts_with("AUC against")), "the tailcut's AUC test: {tests:?}");
+    assert!(tests.iter().any(|t| t.starts_with("null width")), "the null width: {tests:?}");
+    assert!(rows.iter().all(|r| r["case"] == "tailcut" || r["case"] == "null-events"));
+    let html = std::fs::read_to_string(d.join("index.html")).unwrap();
+    let check = report::check::check_page(&html);
+    assert!(check.passed(), "{check}");
+    assert!(html.contains("Acceptance tests") && html.contains("null-events"));
+    let second = study(&[]);
+    assert_eq!(second.matches("reusing").count(), 2, "{second}");
+    let third = study(&["--lr", "0.003"]);
+    assert!(!third.contains("reusing"), "another learning rate must retrain: {third}");
+}
