@@ -249,7 +249,7 @@ fn pull_bin(r_pred: &[f64], r_em: &[f64], s: &Sigmas, idx: &[usize], lo: f64, hi
 }
 
 /// Least-squares slope of y against x.
-fn slope(points: &[(f64, f64)]) -> Option<f64> {
+pub fn slope(points: &[(f64, f64)]) -> Option<f64> {
     if points.len() < 2 {
         return None;
     }

@@ -629,13 +629,7 @@ fn scan_summary(test: &DataSource, runs: &[ScanRun]) -> Result<Scan> {
         .filter(|p| p.mean_sigma_stat > 0.0)
         .map(|p| ((p.n_train as f64).ln(), p.mean_sigma_stat.ln()))
         .collect();
-    let stat_slope = (logs.len() >= 2).then(|| {
-        let n = logs.len() as f64;
-        let (mx, my) = (logs.iter().map(|p| p.0).sum::<f64>() / n, logs.iter().map(|p| p.1).sum::<f64>() / n);
-        let sxy: f64 = logs.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
-        let sxx: f64 = logs.iter().map(|p| (p.0 - mx).powi(2)).sum();
-        sxy / sxx
-    });
+    let stat_slope = crate::metrics::slope(&logs);
     Ok(Scan { points, mean_truth_sd, stat_slope })
 }
 
