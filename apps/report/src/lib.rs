@@ -36,6 +36,7 @@ pub mod grid;
 pub mod heatmap;
 mod layout;
 mod legend;
+pub mod meta;
 pub mod page;
 pub mod palette;
 mod panel;
