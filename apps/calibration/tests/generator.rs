@@ -2,6 +2,7 @@
 
 use calibration::cuts::apply_cuts;
 use calibration::generator::{generate, generate_cluster, generate_clusters, GeneratorConfig, Sample};
+use calibration::metrics::modes::gap_modes;
 use calibration::metrics::quantile::{quantile_sorted, sorted_finite};
 use calibration::normal::phi;
 use calibration::table::ClusterTable;
@@ -78,48 +79,19 @@ fn mixture_median(t: &ClusterTable, idx: &[usize]) -> f64 {
     (lo * hi).sqrt()
 }
 
-/// Density per bin of ln(sd*/mean*) for clusters with E_EM > 1 GeV, optionally without gap.
-fn log_width_histogram(t: &ClusterTable, keep_gap: bool) -> (Vec<f64>, Vec<f64>) {
-    let (e, mean, sd, gap) = (col(t, "clusterE"), col(t, "truth_R_mean"), col(t, "truth_R_sd"), col(t, "truth_gap"));
-    let edges: Vec<f64> =
-        (0..=30).map(|i| (0.02f64).ln() + i as f64 * ((1.2f64).ln() - (0.02f64).ln()) / 30.0).collect();
-    let mut counts = vec![0.0; 30];
-    for i in 0..t.len() {
-        if e[i] > 1.0 && (keep_gap || gap[i] <= 0.5) {
-            let x = (sd[i] / mean[i]).ln();
-            if let Some(b) = edges.windows(2).position(|w| x >= w[0] && x < w[1]) {
-                counts[b] += 1.0;
-            }
-        }
-    }
-    let centres = edges.windows(2).map(|w| (0.5 * (w[0] + w[1])).exp()).collect();
-    (centres, counts)
-}
-
-/// The local maxima of a histogram (above 0.2% of its peak).
-fn modes(counts: &[f64]) -> Vec<usize> {
-    let top = counts.iter().cloned().fold(0.0, f64::max);
-    (1..counts.len() - 1)
-        .filter(|&i| counts[i] > counts[i - 1] && counts[i] >= counts[i + 1] && counts[i] > 0.002 * top)
-        .collect()
-}
-
+/// §7.8 item 1 with the study's own mode finder (`metrics::modes`), so the truth and the methods
+/// are judged by one test: the spectrum of sd*/mean* above 1 GeV has a bulk mode below 0.3 and a
+/// secondary one in (0.4, 0.8) that removing the gap clusters (g > 0.5) removes.
 #[test]
 fn the_truth_uncertainty_spectrum_above_1_gev_has_a_second_mode_made_of_gap_clusters() {
     let (t, _) = selected();
-    let (x, with_gap) = log_width_histogram(t, true);
-    let found = modes(&with_gap);
-    let secondary: Vec<f64> = found.iter().map(|&i| x[i]).filter(|&v| v > 0.4).collect();
-    assert!(
-        !secondary.is_empty(),
-        "no mode above sd/mean = 0.4: modes at {:?}",
-        found.iter().map(|&i| x[i]).collect::<Vec<_>>()
-    );
-    assert!(secondary.iter().all(|&v| v < 0.8), "secondary mode at {secondary:?}");
-    assert!(found.iter().any(|&i| x[i] < 0.3), "no bulk mode");
-    let (_, without_gap) = log_width_histogram(t, false);
-    let rest: Vec<f64> = modes(&without_gap).iter().map(|&i| x[i]).filter(|&v| v > 0.4).collect();
-    assert!(rest.is_empty(), "without the gap clusters there is still a mode at {rest:?}");
+    let (e, mean, sd, gap) = (col(t, "clusterE"), col(t, "truth_R_mean"), col(t, "truth_R_sd"), col(t, "truth_gap"));
+    let rel: Vec<f64> = sd.iter().zip(mean).map(|(s, m)| s / m).collect();
+    let m = gap_modes(&rel, |i| e[i] > 1.0, |i| gap[i] > 0.5);
+    let g = m.gap_mode.unwrap_or_else(|| panic!("no gap mode: {m:?}"));
+    assert!(g > 0.4 && g < 0.8, "secondary mode at {g}: {m:?}");
+    assert!(m.with_gap.iter().any(|&v| v < 0.3), "no bulk mode: {m:?}");
+    assert!(m.without_gap.iter().all(|&v| v < 0.4), "without the gap clusters there is still a mode above 0.4: {m:?}");
 }
 
 #[test]

@@ -12,6 +12,7 @@ mod common;
 use calibration::cuts::{CutCount, CutReport};
 use calibration::evaluate::MetricsReport;
 use calibration::metrics::binned::BinSummary;
+use calibration::metrics::modes::GapModes;
 use calibration::metrics::{
     BinMedian, Binning, Comparison, GapRatio, MethodMetrics, MuDependence, PullBin, PullFit, PullMetrics,
     ResponseMetrics, SigmaAgreement, SigmaOverTruth,
@@ -396,10 +397,11 @@ fn spectrum(method: &str, kind: &str, selection: &str) -> Spectrum {
         edges,
         all,
         gap,
-        second_peak: bimodal.then_some(0.56),
-        second_peak_gap_share: bimodal.then_some(0.91),
-        tail_threshold: bimodal.then_some(0.41),
-        tail_gap_share: bimodal.then_some(0.77),
+        modes: GapModes {
+            with_gap: if bimodal { vec![0.16, 0.56] } else { vec![bulk] },
+            without_gap: vec![bulk],
+            gap_mode: bimodal.then_some(0.56),
+        },
     }
 }
 

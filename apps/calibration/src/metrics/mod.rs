@@ -13,6 +13,7 @@
 //! Empty bins are None (null in JSON), never NaN.
 
 pub mod binned;
+pub mod modes;
 pub mod quantile;
 
 use binned::{bin_members, response_in_bins, BinSummary};

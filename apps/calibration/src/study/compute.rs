@@ -8,6 +8,7 @@ use super::summary::{
 use crate::columns::{self, FEATURES};
 use crate::evaluate::MetricsReport;
 use crate::metrics::binned::bin_members;
+use crate::metrics::modes::gap_modes;
 use crate::metrics::quantile::{median, quantile_sorted, sorted_finite};
 use crate::metrics::{EvalData, Method};
 use crate::normal::phi;
@@ -261,36 +262,6 @@ pub fn coverage_curves(labels: &[(String, String)], evaluation: &MetricsReport) 
     curves
 }
 
-/// The second local maximum of a histogram (a smoothed one), and the share of `gap` in the bins
-/// around it: whether the gap clusters make the secondary peak.
-fn second_peak(all: &[f64], gap: &[f64], edges: &[f64]) -> (Option<f64>, Option<f64>) {
-    let n = all.len();
-    if n < 5 {
-        return (None, None);
-    }
-    let smooth: Vec<f64> = (0..n).map(|i| all[i.saturating_sub(1)..(i + 2).min(n)].iter().sum::<f64>()).collect();
-    let total: f64 = all.iter().sum();
-    let peaks: Vec<usize> = (1..n - 1)
-        .filter(|&i| smooth[i] > smooth[i - 1] && smooth[i] >= smooth[i + 1] && smooth[i] > 0.002 * total)
-        .collect();
-    let Some(&main) = peaks.iter().max_by(|&&a, &&b| smooth[a].total_cmp(&smooth[b])) else { return (None, None) };
-    // The highest other peak separated from the main one by a dip of at least 20 %.
-    let second = peaks
-        .iter()
-        .copied()
-        .filter(|&p| p != main)
-        .filter(|&p| {
-            let (a, b) = (p.min(main), p.max(main));
-            let dip = smooth[a..=b].iter().copied().fold(f64::INFINITY, f64::min);
-            dip < 0.8 * smooth[p]
-        })
-        .max_by(|&a, &b| smooth[a].total_cmp(&smooth[b]));
-    let Some(p) = second else { return (None, None) };
-    let (lo, hi) = (p.saturating_sub(2), (p + 3).min(n));
-    let (sa, sg): (f64, f64) = (all[lo..hi].iter().sum(), gap[lo..hi].iter().sum());
-    (Some((edges[p] * edges[p + 1]).sqrt()), (sa > 0.0).then(|| sg / sa))
-}
-
 /// Spectra of σ/R for one method (or the truth), all clusters and E^EM > 1 GeV.
 pub fn spectra(label: &str, kinds: &[(&str, Vec<f64>)], e_em: &[f64], gap: &[f64]) -> Vec<Spectrum> {
     let e = edges(1e-3, 3.0, 60, true);
@@ -300,14 +271,7 @@ pub fn spectra(label: &str, kinds: &[(&str, Vec<f64>)], e_em: &[f64], gap: &[f64
             let idx: Vec<usize> = (0..rel.len()).filter(|&i| e_em[i] > keep).collect();
             let all = hist1d(idx.iter().map(|&i| rel[i]), &e).counts;
             let g = hist1d(idx.iter().filter(|&&i| gap[i] > 0.5).map(|&i| rel[i]), &e).counts;
-            let (second_peak, second_peak_gap_share) = second_peak(&all, &g, &e);
-            let outside =
-                crate::metrics::quantile::sorted_finite(idx.iter().filter(|&&i| gap[i] < 0.1).map(|&i| rel[i]));
-            let tail_threshold = crate::metrics::quantile::quantile_sorted(&outside, 0.95);
-            let tail_gap_share = tail_threshold.and_then(|t| {
-                let above: Vec<usize> = idx.iter().copied().filter(|&i| rel[i] > t).collect();
-                (!above.is_empty()).then(|| above.iter().filter(|&&i| gap[i] > 0.5).count() as f64 / above.len() as f64)
-            });
+            let modes = gap_modes(rel, |i| e_em[i] > keep, |i| gap[i] > 0.5);
             out.push(Spectrum {
                 method: label.to_string(),
                 kind: kind.to_string(),
@@ -315,10 +279,7 @@ pub fn spectra(label: &str, kinds: &[(&str, Vec<f64>)], e_em: &[f64], gap: &[f64
                 edges: e.clone(),
                 all,
                 gap: g,
-                second_peak,
-                second_peak_gap_share,
-                tail_threshold,
-                tail_gap_share,
+                modes,
             });
         }
     }
@@ -355,29 +316,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn histograms_count_each_value_once_and_find_a_second_peak() {
+    fn histograms_count_each_value_once_and_use_their_edges() {
         let e = edges(0.0, 10.0, 10, false);
         let h = hist1d([0.0, 0.5, 9.99, 10.0, 11.0, -1.0], &e);
         assert_eq!(h.counts.iter().sum::<f64>(), 4.0);
         assert_eq!((h.counts[0], h.counts[9]), (2.0, 2.0));
-        // Two bumps: a big one at bin 10 and a smaller one at bin 40, made of "gap" entries.
-        let mut all = vec![0.0; 60];
-        let mut gap = vec![0.0; 60];
-        for i in 0..60 {
-            let a = 1000.0 * (-((i as f64 - 10.0) / 4.0).powi(2)).exp();
-            let b = 200.0 * (-((i as f64 - 40.0) / 3.0).powi(2)).exp();
-            all[i] = a + b;
-            gap[i] = b;
-        }
-        let e = edges(1e-3, 3.0, 60, true);
-        let (peak, share) = second_peak(&all, &gap, &e);
-        assert!(peak.unwrap() > e[39] && peak.unwrap() < e[42], "{peak:?}");
-        assert!(share.unwrap() > 0.9);
-        let (none, _) = second_peak(
-            &all.iter().enumerate().map(|(i, _)| if i < 30 { i as f64 } else { 60.0 - i as f64 }).collect::<Vec<_>>(),
-            &gap,
-            &e,
-        );
-        assert!(none.is_none());
     }
 }

@@ -655,9 +655,12 @@ impl<'a> Ctx<'a> {
                 f = f.histogram_band(&format!("{label}, gap clusters"), &sp.edges, &zeros, &gap).style(style);
             }
             f = f.histogram(&label, &sp.edges, &all).style(style);
-            if let (Some(at), Some(share)) = (sp.second_peak, sp.second_peak_gap_share) {
+            if sp.selection != "all" {
                 let who = if sp.method.eq_ignore_ascii_case("truth") { "truth" } else { &label };
-                peaks.push(format!("{who}: 2nd max at {at:.2}, {:.0} % gap", 100.0 * share));
+                peaks.push(match sp.modes.gap_mode {
+                    Some(at) => format!("{who}: gap maximum at {at:.2}"),
+                    None => format!("{who}: no gap maximum"),
+                });
             }
         }
         for p in peaks {

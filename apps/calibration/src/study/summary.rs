@@ -154,18 +154,9 @@ pub struct Spectrum {
     pub edges: Vec<f64>,
     pub all: Vec<f64>,
     pub gap: Vec<f64>,
-    /// The σ/R where the spectrum of all clusters has its second local maximum, when it has
-    /// one, and the share of the clusters in that peak's bins that are gap clusters.
-    pub second_peak: Option<f64>,
-    pub second_peak_gap_share: Option<f64>,
-    /// The 95 % quantile of σ/R over the clusters outside the gap, and the share of gap clusters
-    /// among the clusters above it: whether the high-uncertainty end of the spectrum (the paper's
-    /// secondary maximum) is made of gap clusters. Robust where a peak finder is not: the exact
-    /// spectrum has three modes (EM, hadronic, gap) whose order changes with the selection.
-    #[serde(default)]
-    pub tail_threshold: Option<f64>,
-    #[serde(default)]
-    pub tail_gap_share: Option<f64>,
+    /// The local maxima of ln(σ/R) with and without the gap clusters (`metrics::modes`): whether
+    /// the gap clusters form the secondary maximum, the same test for the truth and each method.
+    pub modes: crate::metrics::modes::GapModes,
 }
 
 /// A median (and 16/84 % quantiles) of a per-cluster quantity in bins of a variable.
