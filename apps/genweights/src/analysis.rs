@@ -7,6 +7,7 @@
 
 use crate::classifier::{ClassifierOutput, Split, TrainingSummary};
 use crate::diagnostics::exact::{log_w_map, residual_histogram};
+pub use crate::diagnostics::top::{top_fraction_overlap_ties, top_gap, top_within_resolution, TopWithinResolution};
 use crate::diagnostics::weight_hist::EnsembleWeightHistograms;
 use crate::diagnostics::{
     self, ensemble_weight_histograms, quantile_clusters, reweighted_observable, threshold_clusters, weight_histograms,
@@ -79,6 +80,15 @@ pub struct ExactAnalysis {
     /// learned top 1 % is as good as the exact one for any weight-based selection.
     pub top_percent_exact_span: Option<f64>,
     pub top_percent_exact_gap: Option<f64>,
+    /// The gap as a fraction of the spread of exact ln w over truth, (q84 − q16)/2 of its finite
+    /// values (None where that spread is 0, as in the tailcut, or the gap is undefined).
+    #[serde(default)]
+    pub top_percent_gap_fraction: Option<f64>,
+    /// The criterion the study passes or fails: the top 1 % with exact ln w within τ of the cut
+    /// counted as tied, τ = min(median |learned − exact| of the bulk, 0.05), scored against a
+    /// random selection ([`top_within_resolution`]); None where no selection could fail.
+    #[serde(default)]
+    pub top_within: Option<TopWithinResolution>,
     /// The 2-D histogram of (exact, learned) ln w over both samples' test events.
     pub map: Histogram2d,
     pub residuals: Histogram,
@@ -142,54 +152,9 @@ pub fn observable_binning(a: &[f64], b: &[f64]) -> Binning {
     Binning::linear(lo, hi, 40)
 }
 
-/// The fraction of the top-`fraction` truth events by exact weight found in the learned top
-/// `fraction`, where exact ties at the cut are resolved in the learned weight's favour: with k
-/// the top-set size and t the exact weight of the k-th event, the events with exact > t must be
-/// found, and of those tied at t any may fill the remaining places. Without ties this is
-/// `diagnostics::exact::top_fraction_overlap`. None when every truth event has the same exact weight (the null
-/// tests; the noise toy, whose truth showers all have w = (1 − q)^(−K)): then any set is right.
-pub fn top_fraction_overlap_ties(learned: &[f64], exact: &[f64], fraction: f64) -> Option<f64> {
-    let n = learned.len();
-    if n == 0 || n != exact.len() {
-        return None;
-    }
-    let k = ((fraction * n as f64).ceil() as usize).clamp(1, n);
-    let mut by_exact: Vec<usize> = (0..n).collect();
-    by_exact.sort_by(|&a, &b| exact[b].total_cmp(&exact[a]));
-    let t = exact[by_exact[k - 1]];
-    let above = by_exact.iter().filter(|&&i| exact[i] > t).count();
-    let tied = by_exact.iter().filter(|&&i| exact[i] == t).count();
-    if tied == n {
-        return None;
-    }
-    let mut by_learned: Vec<usize> = (0..n).collect();
-    by_learned.sort_by(|&a, &b| learned[b].total_cmp(&learned[a]));
-    let top: Vec<usize> = by_learned[..k].to_vec();
-    let hits_above = top.iter().filter(|&&i| exact[i] > t).count();
-    let hits_tied = top.iter().filter(|&&i| exact[i] == t).count();
-    Some((hits_above + hits_tied.min(k - above)) as f64 / k as f64)
-}
-
-/// The span of exact ln w over the exact top `fraction` and the gap in mean exact ln w between
-/// the exact and the learned top `fraction` (see [`ExactAnalysis`]).
-pub fn top_gap(learned: &[f64], exact: &[f64], fraction: f64) -> (Option<f64>, Option<f64>) {
-    let n = learned.len();
-    if n == 0 || n != exact.len() {
-        return (None, None);
-    }
-    let k = ((fraction * n as f64).ceil() as usize).clamp(1, n);
-    let order = |v: &[f64]| -> Vec<usize> {
-        let mut i: Vec<usize> = (0..n).collect();
-        i.sort_by(|&a, &b| v[b].total_cmp(&v[a]));
-        i.truncate(k);
-        i
-    };
-    let (by_exact, by_learned) = (order(exact), order(learned));
-    let span = exact[by_exact[0]] - exact[by_exact[k - 1]];
-    let mean = |idx: &[usize]| idx.iter().map(|&i| exact[i]).sum::<f64>() / k as f64;
-    let gap = mean(&by_exact) - mean(&by_learned);
-    (span.is_finite().then_some(span), gap.is_finite().then_some(gap))
-}
+/// The largest τ of the top-1 % criterion: the bulk resolution the study accepts (median
+/// |learned − exact| < 0.05), so that a classifier that fails it gets no wider window.
+pub const TOP_TOLERANCE_CAP: f64 = 0.05;
 
 /// The analysis of a trained pair on its test events.
 pub fn analyse(out: &ClassifierOutput, input: &PairInput) -> Result<PairAnalysis> {
@@ -255,9 +220,17 @@ pub fn analyse(out: &ClassifierOutput, input: &PairInput) -> Result<PairAnalysis
             let clamp = |v: &[f64]| -> Vec<f64> { v.iter().map(|l| l.clamp(llo, lhi)).collect() };
             let exact_histograms = weight_histograms(&clamp(&et), &clamp(&eg), &opts)?;
             let (span, gap) = top_gap(&lt, &et, 0.01);
+            let finite_t: Vec<f64> = et.iter().copied().filter(|x| x.is_finite()).collect();
+            let spread = match (quantile(&finite_t, 0.16), quantile(&finite_t, 0.84)) {
+                (Some(a), Some(b)) if b > a => Some(0.5 * (b - a)),
+                _ => None,
+            };
+            let tolerance = comparison.bulk_median_abs_residual.map_or(0.0, |m| m.min(TOP_TOLERANCE_CAP));
             Some(ExactAnalysis {
                 top_percent_exact_span: span,
                 top_percent_exact_gap: gap,
+                top_percent_gap_fraction: gap.zip(spread).map(|(g, s)| g / s),
+                top_within: top_within_resolution(&lt, &et, 0.01, tolerance),
                 top_percent_overlap: top_fraction_overlap_ties(&lt, &et, 0.01),
                 comparison,
                 map,

@@ -216,3 +216,49 @@ fn summaries_serialise_without_nan() {
     let spread = log_weight_spread(&[0.0; 10], &[0.0; 10]).unwrap();
     assert_eq!(spread.half_width_68, Some(0.0));
 }
+
+#[test]
+fn the_top_percent_within_resolution_passes_exact_weights_and_fails_wrong_ones() {
+    use genweights::diagnostics::top::{top_fraction_overlap_ties, top_within_resolution};
+    // A flat maximum, as in the smeared toy: exact ln w = 0.3 − x² with x ~ N(0, 1), so the exact
+    // top 1 % lies within |x| < 0.0125 and spans 1.6e-4 in ln w.
+    let x = normals(20_000, 0.0, 11);
+    let exact: Vec<f64> = x.iter().map(|x| 0.3 - x * x).collect();
+    let noise = normals(20_000, 0.0, 12);
+    // A good classifier: exact + N(0, 0.02²); τ is its median |residual| (0.6745 σ).
+    let tau = 0.6745 * 0.02;
+    let good: Vec<f64> = exact.iter().zip(&noise).map(|(e, z)| e + 0.02 * z).collect();
+    // The overlap cannot tell it from a bad one here: far below 0.5.
+    assert!(top_fraction_overlap_ties(&good, &exact, 0.01).unwrap() < 0.2);
+    let at = |learned: &[f64]| top_within_resolution(learned, &exact, 0.01, tau).unwrap();
+    let exact_top = at(&exact);
+    assert_eq!((exact_top.score, exact_top.skill), (1.0, 1.0));
+    // A random 1 % has |x| < 0.12 (within τ of the cut) about 9 % of the time.
+    assert!(exact_top.chance > 0.05 && exact_top.chance < 0.15, "chance {}", exact_top.chance);
+    assert!(at(&good).skill >= 0.5, "good: {:?}", at(&good));
+    // Reversed, random and a classifier 10 times noisier fail.
+    let reversed: Vec<f64> = exact.iter().map(|e| -e).collect();
+    assert!(at(&reversed).skill < 0.0, "{:?}", at(&reversed));
+    assert!(at(&noise).skill.abs() < 0.1, "random: {:?}", at(&noise));
+    let noisy: Vec<f64> = exact.iter().zip(&noise).map(|(e, z)| e + 0.2 * z).collect();
+    assert!(at(&noisy).skill < 0.5, "noisy: {:?}", at(&noisy));
+    // Where every truth event is within τ of the cut, no selection can fail: not applicable.
+    assert!(top_within_resolution(&good, &vec![0.0; 20_000], 0.01, tau).is_none());
+    assert!(top_within_resolution(&good, &exact, 0.01, f64::NAN).is_none());
+    // A tie at an infinite cut (the tailcut's w = ∞ above a tie at F): the infinite events must
+    // be found; the places left may go to any tied event.
+    let mut steps = vec![-0.005; 1000];
+    steps[..6].iter_mut().for_each(|e| *e = f64::INFINITY);
+    let finds = |top: &[usize]| -> Vec<f64> { (0..1000).map(|i| if top.contains(&i) { 1.0 } else { 0.0 }).collect() };
+    let found = top_within_resolution(&finds(&[0, 1, 2, 3, 4, 5, 500, 600, 700, 800]), &steps, 0.01, 0.01).unwrap();
+    assert_eq!((found.clear, found.score, found.skill), (6, 1.0, 1.0));
+    // More than 1 % of truth at w = ∞: the cut is infinite, and metrics.json reads back.
+    let mut infinite = vec![0.0; 1000];
+    infinite[..20].iter_mut().for_each(|e| *e = f64::INFINITY);
+    let all = top_within_resolution(&infinite, &infinite, 0.01, 0.01).unwrap();
+    assert_eq!((all.cut, all.near, all.skill), (None, 20, 1.0));
+    let json = serde_json::to_string(&all).unwrap();
+    assert_eq!(serde_json::from_str::<genweights::diagnostics::top::TopWithinResolution>(&json).unwrap(), all);
+    let missed = top_within_resolution(&finds(&[500, 501, 502, 503, 504, 505, 506, 507, 508, 509]), &steps, 0.01, 0.01);
+    assert!(missed.as_ref().unwrap().skill < 0.0, "{missed:?}");
+}

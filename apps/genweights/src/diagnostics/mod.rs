@@ -16,6 +16,7 @@ pub mod normalisation;
 pub mod reweighting;
 pub mod roc;
 pub mod summary;
+pub mod top;
 pub mod weight_hist;
 
 pub use calibration::{reliability_curve, weight_calibration, ReliabilityCurve, WeightCalibration};
