@@ -1043,8 +1043,8 @@ fn heatmap_figure(sc: &Scatter, title: &str, diagonal: bool) -> Option<Figure> {
 fn spectrum_caption(selection: &str) -> String {
     let what = if selection.contains('>') {
         "Above 1 GeV the gap clusters (filled) stand apart at the high end: in the truth a secondary maximum after a \
-         dip; in the networks, whose σ is smoother in η, a shoulder. The acceptance table gives the share of gap \
-         clusters above the 95 % quantile of the others."
+         dip; in the networks, whose σ is smoother in η, a shoulder. The notes name each spectrum's mode that \
+         removing the gap clusters removes (§7.8 item 1's test), when it has one."
     } else {
         "With every cluster the gap clusters (filled) sit on the upper edge as a shoulder, because low-energy clusters \
          are intrinsically broad too."
