@@ -180,3 +180,53 @@ fn bad_inputs_are_errors_that_say_what_to_do() {
     let e = train(&options(&data, &data, small(Method::Bnn, 1)), &quiet).unwrap_err();
     assert!(e.to_string().contains("is a file"), "{e}");
 }
+
+/// The wgpu device, or None (said on stderr) where this machine has none; CI sets
+/// SIGMAGRAD_REQUIRE_WGPU=1 (lavapipe), so there a missing adapter fails instead of skipping.
+fn wgpu_or_skip() -> Option<sigmagrad::Device> {
+    match sigmagrad::device("wgpu") {
+        Ok(d) => Some(d),
+        Err(e) if std::env::var("SIGMAGRAD_REQUIRE_WGPU").is_ok_and(|v| v == "1") => {
+            panic!("SIGMAGRAD_REQUIRE_WGPU=1 but no wgpu device: {e}")
+        }
+        Err(e) => {
+            use std::io::Write;
+            let _ = writeln!(std::io::stderr(), "SKIPPED: no wgpu adapter ({e})");
+            None
+        }
+    }
+}
+
+/// `--device wgpu` is the same computation as the CPU's: every method trained on both devices
+/// reaches the same validation loss, and the two checkpoints predict the same R_pred and σ.
+#[test]
+fn every_method_trains_alike_on_wgpu_and_on_the_cpu() {
+    let Some(gpu) = wgpu_or_skip() else { return };
+    let dir = temp_dir("devices");
+    let data = sample(&dir, "train.h5", 3000, 4);
+    let test = sample(&dir, "test.h5", 1000, 5);
+    for method in [Method::Dnn, Method::DnnLgk, Method::Bnn, Method::Re] {
+        let mut results = Vec::new();
+        for (name, device) in [("cpu", sigmagrad::cpu()), ("wgpu", gpu.clone())] {
+            let out = dir.join(format!("{}-{name}", method.name()));
+            let mut opts = options(&data, &out, small(method, 2));
+            opts.device = device;
+            let summary = train(&opts, &quiet).unwrap();
+            assert!(summary.device.contains(name), "{method:?} trained on {}, not {name}", summary.device);
+            let (p, _) = predict(&predict_args(&out, &test), &quiet).unwrap();
+            results.push((summary.best_val_loss.unwrap(), p));
+        }
+        let ((cpu_loss, cpu), (gpu_loss, wgpu)) = (&results[0], &results[1]);
+        assert!(
+            (cpu_loss - gpu_loss).abs() <= 1e-4 * (1.0 + cpu_loss.abs()),
+            "{method:?}: validation loss {cpu_loss} on the CPU, {gpu_loss} on wgpu"
+        );
+        let worst = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max);
+        assert!(worst(&cpu.r_pred, &wgpu.r_pred) < 1e-4, "{method:?}: R_pred {}", worst(&cpu.r_pred, &wgpu.r_pred));
+        assert!(
+            worst(&cpu.sigma_tot, &wgpu.sigma_tot) < 1e-4,
+            "{method:?}: σ_tot {}",
+            worst(&cpu.sigma_tot, &wgpu.sigma_tot)
+        );
+    }
+}
