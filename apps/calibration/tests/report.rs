@@ -233,6 +233,9 @@ fn description() -> StudyDescription {
         date: "2026-12-02 10:14 UTC".to_string(),
         version: "0.1.0 (ea1d01b)".to_string(),
         seconds: 287.0,
+        run_seconds: 287.0,
+        reused_steps: 0,
+        steps: 21,
     }
 }
 

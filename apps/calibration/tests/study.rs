@@ -71,6 +71,15 @@ fn the_tiny_study_writes_its_directory_and_a_rerun_reuses_every_step() {
         second.steps.iter().filter(|s| !s.reused).collect::<Vec<_>>()
     );
     assert!(out.join("index.html").is_file());
+    // Its summary still gives the study's own time (the steps' recorded times), not the re-run's.
+    let summary: serde_json::Value = read_json(&out.join("metrics.json"));
+    let d = &summary["description"];
+    let step_total: f64 = first.steps.iter().map(|s| s.seconds).sum();
+    let total = d["seconds"].as_f64().unwrap();
+    assert!(total >= step_total && total > d["run_seconds"].as_f64().unwrap(), "{d}");
+    assert_eq!(d["reused_steps"].as_u64(), Some(second.steps.len() as u64));
+    let html = std::fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(html.contains(&format!("reused {} of its {} steps", second.steps.len(), second.steps.len())));
 
     // A changed network reruns that network and what depends on it, nothing else.
     let mut changed = options(&out, false);

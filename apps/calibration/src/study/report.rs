@@ -139,7 +139,7 @@ impl<'a> Ctx<'a> {
              known exactly. It generated {} pile-up clusters for training (seed {}), {} for testing (seed {}) and {} \
              without pile-up for the LCW-like tables (seed {}); after the selection cuts the networks trained on {} \
              clusters, validated on {} and were tested on {}. Networks (seed {}): {}. Run on {}, {}, sigmagrad {}; \
-             the whole study took {}.",
+             the whole study took {}{}.",
             d.preset,
             count(d.generated_train),
             seeds.train,
@@ -155,7 +155,17 @@ impl<'a> Ctx<'a> {
             d.machine,
             d.date,
             d.version,
-            duration(d.seconds)
+            duration(d.seconds),
+            if d.reused_steps > 0 {
+                format!(
+                    " (this run reused {} of its {} steps and took {})",
+                    d.reused_steps,
+                    d.steps,
+                    duration(d.run_seconds)
+                )
+            } else {
+                String::new()
+            }
         )
     }
 

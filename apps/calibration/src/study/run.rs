@@ -341,6 +341,7 @@ pub fn run_study(opts: &StudyOptions) -> Result<(StudySummary, PathBuf)> {
         &test_h5,
         &scan_h5,
         &points,
+        &steps.reports,
         start.elapsed().as_secs_f64(),
     )?;
     write_json(&summary, &out.join("metrics.json"))?;
@@ -378,7 +379,8 @@ fn summarise(
     test_h5: &Path,
     scan_h5: &Path,
     scan_points: &[ScanRun],
-    seconds: f64,
+    step_reports: &[super::steps::StepReport],
+    run_seconds: f64,
 ) -> Result<StudySummary> {
     let p = &opts.preset;
     let (table, _) = read_selected(&DataSource::file(test_h5), TargetPolicy::Required)?;
@@ -487,7 +489,11 @@ fn summarise(
         machine: machine(),
         date: utc_now(),
         version: env!("CARGO_PKG_VERSION").into(),
-        seconds,
+        // The steps' own times plus this run's time outside them (reading, summarising).
+        seconds: run_seconds + step_reports.iter().filter(|r| r.reused).map(|r| r.seconds).sum::<f64>(),
+        run_seconds,
+        reused_steps: step_reports.iter().filter(|r| r.reused).count(),
+        steps: step_reports.len(),
     };
     let acceptance = acceptance(evaluation, &spectra, Some(&scan));
     Ok(StudySummary {

@@ -31,8 +31,17 @@ pub struct StudyDescription {
     pub machine: String,
     pub date: String,
     pub version: String,
-    /// Wall time of the whole study in seconds (cached steps count as their original time).
+    /// Wall time of the whole study in seconds: each step's time when it ran (a reused step
+    /// counts as its original time), so a re-run that reuses every step still says how long the
+    /// study takes.
     pub seconds: f64,
+    /// Wall time of this invocation, and how many of its steps were reused.
+    #[serde(default)]
+    pub run_seconds: f64,
+    #[serde(default)]
+    pub reused_steps: usize,
+    #[serde(default)]
+    pub steps: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
