@@ -437,8 +437,21 @@ pub fn study_page(m: &StudyMetrics) -> Page {
              null test per layout — written to files, read back and passed through genweights run: a {} trained on the \
              classifier inputs, whose logit is ln w. The exact ln w of every event is known, and is read only after \
              training for the comparisons here. All numbers use each pair's test split. {} events per sample ({} for \
-             showers, {} for Z→μμ+jets), seed {}; run on {} ({}), {}; the whole study took {:.0} s.",
-            m.model, m.events, m.shower_events, m.zjets_events, m.seed, m.machine, m.device, m.date, m.seconds
+             showers, {} for Z→μμ+jets), seed {}; run on {} ({}), {}; the whole study took {:.0} s{}.",
+            m.model,
+            m.events,
+            m.shower_events,
+            m.zjets_events,
+            m.seed,
+            m.machine,
+            m.device,
+            m.date,
+            m.seconds,
+            if m.reused_cases > 0 {
+                format!(" (this run reused {} of its {} cases from an earlier run)", m.reused_cases, m.cases.len())
+            } else {
+                String::new()
+            }
         ))
         .section(
             Section::new("Acceptance tests")

@@ -105,7 +105,12 @@ pub struct StudyMetrics {
     pub machine: String,
     pub device: String,
     pub date: String,
+    /// The study's wall time: this run's, plus the recorded time of every case it reused, so a
+    /// re-run still says how long the study takes.
     pub seconds: f64,
+    /// Cases taken from an earlier run's directory instead of trained again.
+    #[serde(default)]
+    pub reused_cases: usize,
     pub events: usize,
     pub shower_events: usize,
     #[serde(default)]
@@ -239,6 +244,7 @@ pub fn study(opts: &StudyOptions, say: &dyn Fn(&str)) -> Result<(PathBuf, StudyM
         .map_err(|e| invalid(format!("{}: cannot create the directory: {e}", opts.out.display())))?;
     let mut cases = Vec::new();
     let mut rows = Vec::new();
+    let mut reused_seconds = Vec::new();
     for (i, &case) in opts.cases.iter().enumerate() {
         let dir = opts.out.join("cases").join(case.name());
         let n = opts.events_of(case);
@@ -252,6 +258,7 @@ pub fn study(opts: &StudyOptions, say: &dyn Fn(&str)) -> Result<(PathBuf, StudyM
                     dir.display()
                 ));
                 rows.extend(acceptance(case, &metrics));
+                reused_seconds.push(metrics.seconds);
                 cases.push(CaseResult { case: case.name().into(), toy, metrics });
                 continue;
             }
@@ -301,7 +308,8 @@ pub fn study(opts: &StudyOptions, say: &dyn Fn(&str)) -> Result<(PathBuf, StudyM
         machine: machine(),
         device: opts.device.backend().name(),
         date: today(),
-        seconds: start.elapsed().as_secs_f64(),
+        seconds: start.elapsed().as_secs_f64() + reused_seconds.iter().sum::<f64>(),
+        reused_cases: reused_seconds.len(),
         events: opts.events,
         shower_events: opts.shower_events,
         zjets_events: opts.events_of(Case::Masspeak),

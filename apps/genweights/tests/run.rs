@@ -292,6 +292,15 @@ fn the_study_checks_its_cases_and_reuses_finished_ones() {
     assert!(html.contains("Acceptance tests") && html.contains("null-events"));
     let second = study(&[]);
     assert_eq!(second.matches("reusing").count(), 2, "{second}");
+    // The re-run's page still gives the study's time (the reused cases' recorded times count).
+    let again: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("metrics.json")).unwrap()).unwrap();
+    assert_eq!(again["reused_cases"].as_u64(), Some(2));
+    let case_seconds: f64 =
+        again["cases"].as_array().unwrap().iter().map(|c| c["metrics"]["seconds"].as_f64().unwrap()).sum();
+    assert!(again["seconds"].as_f64().unwrap() >= case_seconds, "{}", again["seconds"]);
+    let html = std::fs::read_to_string(d.join("index.html")).unwrap();
+    assert!(html.contains("reused 2 of its 2 cases"));
     let third = study(&["--lr", "0.003"]);
     assert!(!third.contains("reusing"), "another learning rate must retrain: {third}");
 }
