@@ -40,6 +40,23 @@ pub fn device(name: &str) -> Result<Device> {
     }
 }
 
+/// The wgpu device for a test that compares devices, or None (said on stderr, which a passing
+/// test run still shows) where this machine has no adapter. With SIGMAGRAD_REQUIRE_WGPU=1, as CI
+/// sets it (lavapipe), a missing adapter panics instead, so a GPU test cannot skip silently there.
+pub fn wgpu_or_skip() -> Option<Device> {
+    match wgpu() {
+        Ok(d) => Some(d),
+        Err(e) if std::env::var("SIGMAGRAD_REQUIRE_WGPU").is_ok_and(|v| v == "1") => {
+            panic!("SIGMAGRAD_REQUIRE_WGPU=1 but no wgpu device: {e}")
+        }
+        Err(e) => {
+            use std::io::Write;
+            let _ = writeln!(std::io::stderr(), "SKIPPED: no wgpu adapter ({e})");
+            None
+        }
+    }
+}
+
 // The code blocks of README.md run as doctests (`cargo test --doc`), so the README stays true.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]

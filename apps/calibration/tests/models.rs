@@ -181,27 +181,11 @@ fn bad_inputs_are_errors_that_say_what_to_do() {
     assert!(e.to_string().contains("is a file"), "{e}");
 }
 
-/// The wgpu device, or None (said on stderr) where this machine has none; CI sets
-/// SIGMAGRAD_REQUIRE_WGPU=1 (lavapipe), so there a missing adapter fails instead of skipping.
-fn wgpu_or_skip() -> Option<sigmagrad::Device> {
-    match sigmagrad::device("wgpu") {
-        Ok(d) => Some(d),
-        Err(e) if std::env::var("SIGMAGRAD_REQUIRE_WGPU").is_ok_and(|v| v == "1") => {
-            panic!("SIGMAGRAD_REQUIRE_WGPU=1 but no wgpu device: {e}")
-        }
-        Err(e) => {
-            use std::io::Write;
-            let _ = writeln!(std::io::stderr(), "SKIPPED: no wgpu adapter ({e})");
-            None
-        }
-    }
-}
-
 /// `--device wgpu` is the same computation as the CPU's: every method trained on both devices
 /// reaches the same validation loss, and the two checkpoints predict the same R_pred and σ.
 #[test]
 fn every_method_trains_alike_on_wgpu_and_on_the_cpu() {
-    let Some(gpu) = wgpu_or_skip() else { return };
+    let Some(gpu) = sigmagrad::wgpu_or_skip() else { return };
     let dir = temp_dir("devices");
     let data = sample(&dir, "train.h5", 3000, 4);
     let test = sample(&dir, "test.h5", 1000, 5);

@@ -305,27 +305,11 @@ fn the_study_checks_its_cases_and_reuses_finished_ones() {
     assert!(!third.contains("reusing"), "another learning rate must retrain: {third}");
 }
 
-/// The wgpu device, or None (said on stderr) where this machine has none; CI sets
-/// SIGMAGRAD_REQUIRE_WGPU=1 (lavapipe), so there a missing adapter fails instead of skipping.
-fn wgpu_or_skip() -> Option<sigmagrad::Device> {
-    match sigmagrad::device("wgpu") {
-        Ok(d) => Some(d),
-        Err(e) if std::env::var("SIGMAGRAD_REQUIRE_WGPU").is_ok_and(|v| v == "1") => {
-            panic!("SIGMAGRAD_REQUIRE_WGPU=1 but no wgpu device: {e}")
-        }
-        Err(e) => {
-            use std::io::Write;
-            let _ = writeln!(std::io::stderr(), "SKIPPED: no wgpu adapter ({e})");
-            None
-        }
-    }
-}
-
 /// `--device wgpu` is the CPU's computation: the ensemble (plain and Bayesian) trained on both
 /// devices gives the same ln w per event.
 #[test]
 fn the_classifier_learns_the_same_weights_on_wgpu_and_on_the_cpu() {
-    let Some(gpu) = wgpu_or_skip() else { return };
+    let Some(gpu) = sigmagrad::wgpu_or_skip() else { return };
     let t = table(normals(2000, 0.0, 5), 2);
     let g = table(normals(2000, 0.4, 6), 2);
     for bayesian in [false, true] {
