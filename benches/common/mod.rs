@@ -145,35 +145,15 @@ pub fn cpu_utilisation<R, E>(secs: f64, mut f: impl FnMut() -> Result<R, E>) -> 
     Ok(process_cpu_seconds().map(|cpu1| (cpu1 - cpu0) / wall))
 }
 
-/// "AMD EPYC, 2 cores": the CPU's model name from /proc/cpuinfo and the threads available.
-pub fn machine() -> String {
-    let model = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split_once(':'))
-                .map(|(_, v)| v.trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown CPU".into());
-    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-    format!("{model}, {cores} cores")
-}
+/// "AMD EPYC, 2 cores": the CPU's model name and the threads available (`report::meta`, the
+/// same string the apps' pages carry).
+pub use report::meta::machine;
 
-/// The current UTC time as ISO 8601 (no external crate: days to civil date, after H. Hinnant).
+/// The current UTC time as ISO 8601, from the apps' calendar conversion (`report::meta::civil`).
 pub fn utc_now() -> String {
     let secs = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-    let (days, rem) = ((secs / 86_400) as i64, secs % 86_400);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+    let (year, month, day, hour, minute) = report::meta::civil(secs);
+    format!("{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{:02}Z", secs % 60)
 }
 
 fn json_string(s: &str) -> String {
