@@ -70,12 +70,8 @@ fn plot(bnn: &VariationalMlp, out: &Path) -> Result<(), Box<dyn Error>> {
         .line("sigma_stat", &grid, &stat)
         .shade_x(1.0, 2.0, "no training data");
     let svg = report::grid(&[mean, widths], 2);
-    // The report crate's validator: well-formed, data in both panels, no NaN.
-    let check = report::check::check_svg(&svg);
-    if !check.passed() {
-        return Err(format!("bnn.svg: {}", check.problems().join("; ")).into());
-    }
-    std::fs::write(out.join("bnn.svg"), svg)?;
+    // Written only if the report crate's validator passes it: well-formed, data in both panels, no NaN.
+    report::check::write_checked_svg(&out.join("bnn.svg"), &svg)?;
     println!("\nplot: {}", out.join("bnn.svg").display());
     Ok(())
 }

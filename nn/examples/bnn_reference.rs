@@ -22,7 +22,7 @@ use nn::hmc::{effective_sample_size, split_rhat, HmcConfig};
 use nn::predictive::Prediction;
 use nn::toy::{self, Calibration, Recipe};
 use report::{Figure, Style};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 type Res<T> = std::result::Result<T, Box<dyn std::error::Error>>;
@@ -313,17 +313,6 @@ fn gap(fig: Figure) -> Figure {
     fig.shade_x(toy::GAP.0, toy::GAP.1, "gap: no training data")
 }
 
-/// Writes a figure after checking it with the report crate's validator (well-formed, data in
-/// every panel, no NaN), so that a figure left empty by a bad run fails here rather than in the
-/// document.
-fn write_svg(path: &Path, svg: &str) -> Res<()> {
-    let check = report::check::check_svg(svg);
-    if !check.passed() {
-        return Err(format!("{}: {}", path.display(), check.problems().join("; ")).into());
-    }
-    Ok(std::fs::write(path, svg)?)
-}
-
 /// The prediction band of one method: the mean, +- 2 sigma_tot and +- 2 sigma_stat, the truth and
 /// some training points.
 fn band_figure(title: &str, grid: &[f64], p: &Prediction, train: &nn::Dataset) -> Figure {
@@ -517,7 +506,7 @@ fn main() -> Res<()> {
         ],
         3,
     );
-    write_svg(&out.join("reference_bands.svg"), &bands)?;
+    report::check::write_checked_svg(&out.join("reference_bands.svg"), &bands)?;
 
     // sigma_stat(x): the seeds' mean for BNN and RE, and HMC.
     let seed_mean = |v: &[Run], n: usize| -> Vec<f64> {
@@ -538,7 +527,7 @@ fn main() -> Res<()> {
         .method("RE")
         .dashed("exact posterior (HMC)", &grid, &sh)
         .method("Truth");
-    write_svg(&out.join("reference_sigma_stat.svg"), &stat_fig.to_svg())?;
+    report::check::write_checked_svg(&out.join("reference_sigma_stat.svg"), &stat_fig.to_svg())?;
 
     // Absolute sigma_stat in the gap and the bulk against N, mean +- sd over seeds.
     let (lo_n, hi_n) = (plan.sizes[0] as f64 / 2.0, *plan.sizes.last().unwrap() as f64 * 2.0);
@@ -566,7 +555,7 @@ fn main() -> Res<()> {
             scan = scan.error_bars(&format!("{name}, {region}"), &xs, &ys, &es);
         }
     }
-    write_svg(&out.join("reference_sigma_stat_vs_n.svg"), &scan.to_svg())?;
+    report::check::write_checked_svg(&out.join("reference_sigma_stat_vs_n.svg"), &scan.to_svg())?;
 
     // The pulls in the bulk and in the gap at the reference size (seed 0 and HMC).
     let edges: Vec<f64> = (0..=40).map(|i| -5.0 + 0.25 * i as f64).collect();
@@ -589,7 +578,10 @@ fn main() -> Res<()> {
         }
         fig.dashed("N(0, 1)", &centres, &normal).style(Style::reference())
     };
-    write_svg(&out.join("reference_pulls.svg"), &report::grid(&[pull_fig(false), pull_fig(true)], 2))?;
+    report::check::write_checked_svg(
+        &out.join("reference_pulls.svg"),
+        &report::grid(&[pull_fig(false), pull_fig(true)], 2),
+    )?;
 
     // sigma_syst against the per-draw optimum of the likelihood, for the BNN at the two sizes.
     let syst_fig = |n: usize| -> Figure {
@@ -615,7 +607,10 @@ fn main() -> Res<()> {
             .method("BNN")
     };
     let sizes = &plan.sizes;
-    write_svg(&out.join("syst_decomposition.svg"), &report::grid(&[syst_fig(sizes[0]), syst_fig(sizes[1])], 2))?;
+    report::check::write_checked_svg(
+        &out.join("syst_decomposition.svg"),
+        &report::grid(&[syst_fig(sizes[0]), syst_fig(sizes[1])], 2),
+    )?;
 
     std::fs::write(out.join("bnn_reference.txt"), &summary)?;
     println!(

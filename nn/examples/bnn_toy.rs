@@ -21,7 +21,7 @@ use nn::toy::{self, Calibration, Recipe};
 use nn::Module;
 use report::Figure;
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 type Res<T> = std::result::Result<T, Box<dyn std::error::Error>>;
@@ -106,17 +106,6 @@ fn pull_details(model: &dyn Module, test: &nn::Dataset, draws: usize, dev: &Devi
 /// Shades the gap, where there is no training data.
 fn gap(fig: Figure) -> Figure {
     fig.shade_x(toy::GAP.0, toy::GAP.1, "gap: no training data")
-}
-
-/// Writes a figure after checking it with the report crate's validator (well-formed, data in
-/// every panel, no NaN), so that a figure left empty by a bad run fails here rather than in a
-/// reader's browser.
-fn write_svg(path: &Path, svg: &str) -> Res<()> {
-    let check = report::check::check_svg(svg);
-    if !check.passed() {
-        return Err(format!("{}: {}", path.display(), check.problems().join("; ")).into());
-    }
-    Ok(std::fs::write(path, svg)?)
 }
 
 fn min(v: &[f64]) -> f64 {
@@ -263,10 +252,10 @@ fn main() -> Res<()> {
         ("prediction.svg", fit_fig),
     ];
     for (name, fig) in &figures {
-        write_svg(&args.out.join(name), &fig.to_svg())?;
+        report::check::write_checked_svg(&args.out.join(name), &fig.to_svg())?;
     }
     let all: Vec<Figure> = figures.iter().map(|(_, f)| f.clone()).collect();
-    write_svg(&args.out.join("overview.svg"), &report::grid(&all, 2))?;
+    report::check::write_checked_svg(&args.out.join("overview.svg"), &report::grid(&all, 2))?;
     std::fs::write(args.out.join("summary.txt"), &summary)?;
     println!(
         "\nwrote {} plots, overview.svg and summary.txt to {} in {:.0} s",

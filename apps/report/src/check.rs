@@ -134,6 +134,17 @@ pub fn check_svg(svg: &str) -> FigureCheck {
     check_one(svg, 1)
 }
 
+/// Writes a figure only after [`check_svg`] passes it (well-formed, data in every panel, no NaN),
+/// so that a figure left empty by a bad run fails where it is made rather than in a reader's
+/// browser. The error names the file and the problems.
+pub fn write_checked_svg(path: &std::path::Path, svg: &str) -> Result<(), String> {
+    let check = check_svg(svg);
+    if !check.passed() {
+        return Err(format!("{}: {}", path.display(), check.problems().join("; ")));
+    }
+    std::fs::write(path, svg).map_err(|e| format!("{}: {e}", path.display()))
+}
+
 fn check_one(svg: &str, index: usize) -> FigureCheck {
     let mut c = FigureCheck {
         index,

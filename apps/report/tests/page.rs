@@ -120,3 +120,17 @@ fn wide_figures_span_the_page_and_none_is_wider_than_its_own_size() {
     assert!(html.contains("figure svg { display: block; width: 100%; height: auto"), "figures shrink with the column");
     assert_eq!(Grid::new(2).figures([line_fig("a"), line_fig("b")]).dimensions(), (1280, 420));
 }
+
+#[test]
+fn a_checked_figure_is_written_and_an_empty_one_is_refused_without_a_file() {
+    let dir = std::env::temp_dir().join(format!("report_checked_{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let good = dir.join("good.svg");
+    report::check::write_checked_svg(&good, &line_fig("ok").to_svg()).unwrap();
+    assert!(check_svg(&std::fs::read_to_string(&good).unwrap()).passed());
+    let empty = dir.join("empty.svg");
+    let e = report::check::write_checked_svg(&empty, &Figure::new("empty").to_svg()).unwrap_err();
+    assert!(e.contains("empty.svg") && e.contains("no data"), "{e}");
+    assert!(!empty.exists(), "a refused figure leaves no file");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
