@@ -65,9 +65,7 @@ impl StudyOptions {
             fresh: false,
         }
     }
-}
 
-impl StudyOptions {
     /// Events per sample of `case`'s toy.
     pub fn events_of(&self, case: Case) -> usize {
         match case.kind() {
