@@ -1,6 +1,6 @@
 //! The report pages, drawn from the numbers of [`crate::analysis`] alone (nothing is read or
 //! recomputed): `genweights run`'s page for one pair, and `genweights study`'s page for every toy
-//! with the acceptance table. Per pair the paper's figure set (§1.3–1.8, §6.2): the observable
+//! with the acceptance table. Per pair the paper's figure set (docs/genweights-method.md §6): the observable
 //! with Truth, Gen and Gen reweighted and its ratio panels, the ROC, the weight histograms with
 //! the ensemble band, the reliability curve and the binned weight calibration, the clustering of
 //! the observable in weight slices, the χ² p-values of the quantile mode, the training curve;
@@ -25,7 +25,8 @@ fn fmt(v: Option<f64>, decimals: usize) -> String {
     v.map_or("n/a".into(), |x| format!("{x:.decimals$}"))
 }
 
-/// Truth, Gen and Gen·w of one observable, with Gen/Truth, Reweighted/Truth and ⟨w⟩ panels (§1.7).
+/// Truth, Gen and Gen·w of one observable, with Gen/Truth, Reweighted/Truth and ⟨w⟩ panels
+/// (docs/genweights-method.md §5.6).
 fn observable_figure(o: &ObservablePlots, pal: &Palette) -> RatioFigure {
     let r = &o.reweighted;
     let main = Figure::new(&format!("{}: truth, generated and reweighted", o.name))
@@ -74,7 +75,8 @@ fn roc_figure(a: &PairAnalysis, pal: &Palette) -> Figure {
     f.diagonal().note(&note)
 }
 
-/// Weight histograms, truth and generated separately, with the members' 15.9–84.1 % band (§1.3).
+/// Weight histograms, truth and generated separately, with the members' 15.9–84.1 % band
+/// (docs/genweights-method.md §5.3).
 fn weight_figure(a: &PairAnalysis, pal: &Palette) -> Figure {
     let h = &a.ensemble_histograms;
     let mut f = Figure::new("Weight distributions (test events)")
@@ -132,7 +134,7 @@ fn calibration_figure(a: &PairAnalysis, pal: &Palette) -> Figure {
         .diagonal()
 }
 
-/// The observable of generated events with small w and of truth events with large w (§1.8).
+/// The observable of generated events with small w and of truth events with large w (docs/genweights-method.md §5.7).
 fn clustering_figure(o: &ObservablePlots, pal: &Palette) -> Figure {
     let c = &o.clusters;
     let mut f = Figure::new(&format!("{} in weight slices", o.name))

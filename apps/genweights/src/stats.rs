@@ -162,7 +162,8 @@ impl Histogram {
         self.sum_w.iter().sum()
     }
 
-    /// Contents divided by their sum (the weight-histogram convention of §1.3): zeros when empty.
+    /// Contents divided by their sum (the weight-histogram convention of
+    /// docs/genweights-method.md §5.3): zeros when empty.
     pub fn unit_sum(&self) -> Vec<f64> {
         let t = self.total();
         self.sum_w.iter().map(|v| if t > 0.0 { v / t } else { 0.0 }).collect()
