@@ -313,7 +313,7 @@ pub fn pair_section(a: &PairAnalysis, title: &str) -> Section {
             observable_figure(o, &pal),
             &format!(
                 "{}: Truth, Gen and Gen reweighted with the learned w (unit area), the ratios to Truth and the \
-                 bin-averaged weight ⟨w⟩ = Reweighted/Gen (§1.7). With exact weights Reweighted equals Truth.",
+                 bin-averaged weight ⟨w⟩ = Reweighted/Gen (docs/genweights-method.md §5.6). With exact weights Reweighted equals Truth.",
                 o.name
             ),
         );
@@ -327,7 +327,7 @@ pub fn pair_section(a: &PairAnalysis, title: &str) -> Section {
              their median. Where the exact weight is infinite it sits in the last bin. Truth tails at large w: the \
              generator misses events; generated tails at small w: it makes events truth lacks.",
         )
-        .figure(reliability_figure(a, &pal), "Reliability: the fraction of truth events against D = w/(1 + w), on balanced classes (§1.4).")
+        .figure(reliability_figure(a, &pal), "Reliability: the fraction of truth events against D = w/(1 + w), on balanced classes (docs/genweights-method.md §5.4).")
         .figure(
             calibration_figure(a, &pal),
             "Binned weight calibration: (N_truth/N_gen) in bins of w, normalised per sample, against the diagonal; the \
@@ -338,7 +338,7 @@ pub fn pair_section(a: &PairAnalysis, title: &str) -> Section {
             .figure(
                 clustering_figure(o, &pal),
                 &format!(
-                    "Clustering (§1.8): {} of generated events with w below {:?} and of truth events with w above {:?}, \
+                    "Clustering (docs/genweights-method.md §5.7): {} of generated events with w below {:?} and of truth events with w above {:?}, \
                      beside all Truth and Gen (densities).",
                     o.name, a.lower_thresholds, a.upper_thresholds
                 ),
@@ -434,7 +434,7 @@ pub fn study_page(m: &StudyMetrics) -> Page {
     let fail = m.acceptance.iter().filter(|r| r.passed == Some(false)).count();
     let mut page = Page::new("Classifier weights on toys with exact answers: the genweights study")
         .intro(&format!(
-            "Every toy of the study specification (§5) — jets (tailcut, smeared, shifted), showers (layer fractions, \
+            "Every toy of docs/genweights-method.md §4 — jets (tailcut, smeared, shifted), showers (layer fractions, \
              a missing mode, noise voxels), events (a smeared mass peak, a Bayesian generator) and a truth-against-truth \
              null test per layout — written to files, read back and passed through genweights run: a {} trained on the \
              classifier inputs, whose logit is ln w. The exact ln w of every event is known, and is read only after \
