@@ -7,7 +7,7 @@
 
 use crate::columns::{CENTER_LAMBDA, CLUSTER_E, FIRST_ENG_DENS, SECOND_TIME, SIGNIFICANCE, TARGET};
 use crate::error::Result;
-use crate::table::ClusterTable;
+use crate::io::ClusterTable;
 use serde::{Deserialize, Serialize};
 
 /// E_dep > 0.3 GeV.
@@ -117,10 +117,10 @@ pub fn apply_cuts(table: &ClusterTable) -> Result<(ClusterTable, CutReport)> {
 /// Reads a cluster file (HDF5 or ROOT, `--data` syntax) with the 15 features and, as `target`
 /// says, the target, and applies the cuts: what every command that reads clusters calls.
 pub fn read_selected(
-    data: &crate::table::DataSource,
-    target: crate::table::TargetPolicy,
+    data: &crate::io::DataSource,
+    target: crate::io::TargetPolicy,
 ) -> Result<(ClusterTable, CutReport)> {
-    let table = ClusterTable::read(data, &crate::table::Schema::clusters(target))?;
+    let table = ClusterTable::read(data, &crate::io::Schema::clusters(target))?;
     let (selected, mut report) = apply_cuts(&table)?;
     report.source = data.display();
     Ok((selected, report))

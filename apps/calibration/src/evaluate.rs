@@ -6,13 +6,13 @@
 use crate::columns::{AVG_MU, CLUSTER_E, CLUSTER_ETA, LCW_ENERGY, N_PRIM_VTX, TARGET};
 use crate::cuts::{read_selected, CutReport};
 use crate::error::{Error, Result};
+use crate::io::predictions::Predictions;
+use crate::io::{ClusterTable, DataSource, TargetPolicy};
 use crate::lcw::{Combination, LcwTables};
 use crate::metrics::{
     compare, method_metrics, truth_pulls, Binning, Comparison, EvalData, Method, MethodMetrics, PullMetrics, Sigmas,
     Truth,
 };
-use crate::predictions::Predictions;
-use crate::table::{ClusterTable, DataSource, TargetPolicy};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

@@ -8,12 +8,11 @@ pub mod cuts;
 pub mod error;
 pub mod evaluate;
 pub mod generator;
+pub mod io;
 pub mod lcw;
 pub mod metrics;
 pub mod model;
-pub mod predictions;
 pub mod progress;
 pub mod study;
-pub mod table;
 
 pub use error::{Error, Result};

@@ -4,8 +4,8 @@
 mod common;
 
 use calibration::cuts::read_selected;
-use calibration::predictions::Predictions;
-use calibration::table::{DataSource, TargetPolicy};
+use calibration::io::predictions::Predictions;
+use calibration::io::{DataSource, TargetPolicy};
 use common::temp_dir;
 use std::path::Path;
 use std::process::{Command, Output};

@@ -2,8 +2,8 @@
 
 use calibration::cuts::apply_cuts;
 use calibration::generator::{generate, generate_cluster, generate_clusters, GeneratorConfig, Sample};
+use calibration::io::ClusterTable;
 use calibration::metrics::modes::gap_modes;
-use calibration::table::ClusterTable;
 use stats::phi;
 use stats::{quantile_sorted, sorted_finite};
 use std::sync::OnceLock;

@@ -6,9 +6,9 @@ mod common;
 use calibration::cuts::apply_cuts;
 use calibration::evaluate::eval_data;
 use calibration::generator::{generate, ClassChoice, GeneratorConfig, Sample};
+use calibration::io::ClusterTable;
 use calibration::lcw::{build, Combination, Labelled, LcwTables};
 use calibration::metrics::{method_metrics, Binning, Method};
-use calibration::table::ClusterTable;
 use common::temp_dir;
 use std::sync::OnceLock;
 

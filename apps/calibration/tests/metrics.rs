@@ -2,9 +2,9 @@
 
 mod common;
 
+use calibration::io::predictions::Predictions;
 use calibration::metrics::binned::response_in_bins;
 use calibration::metrics::{compare, method_metrics, Binning, EvalData, Method, Sigmas, Truth};
-use calibration::predictions::Predictions;
 use common::temp_dir;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;

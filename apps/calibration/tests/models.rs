@@ -5,10 +5,10 @@
 mod common;
 
 use calibration::generator::{generate, ClassChoice, GeneratorConfig, Sample};
+use calibration::io::DataSource;
 use calibration::model::predict::{predict, PredictArgs};
 use calibration::model::train::{train, TrainOptions};
 use calibration::model::{Method, ModelConfig, Preset};
-use calibration::table::DataSource;
 use common::temp_dir;
 use std::path::{Path, PathBuf};
 
@@ -147,8 +147,8 @@ fn predict_needs_only_the_run_directory_and_the_features() {
     train(&options(&data, &out, small(Method::Dnn, 1)), &quiet).unwrap();
     // A file with the 15 features and nothing else: no target, no truth.
     let (table, _) =
-        calibration::cuts::read_selected(&DataSource::file(&data), calibration::table::TargetPolicy::Required).unwrap();
-    let mut features_only = calibration::table::ClusterTable::new("features-only");
+        calibration::cuts::read_selected(&DataSource::file(&data), calibration::io::TargetPolicy::Required).unwrap();
+    let mut features_only = calibration::io::ClusterTable::new("features-only");
     for name in calibration::columns::FEATURES {
         features_only.insert(name, table.column(name).unwrap().to_vec()).unwrap();
     }

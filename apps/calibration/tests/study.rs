@@ -4,10 +4,10 @@
 
 mod common;
 
+use calibration::io::DataSource;
 use calibration::study::run::{run_scan, RunRecord};
 use calibration::study::summary::StudySummary;
 use calibration::study::{run_study, StudyOptions, StudyPreset, StudyPresetName};
-use calibration::table::DataSource;
 use std::path::Path;
 
 fn options(out: &Path, fresh: bool) -> StudyOptions {

@@ -4,7 +4,7 @@ mod common;
 
 use calibration::columns::{FEATURES, TARGET};
 use calibration::cuts::{apply_cuts, read_selected};
-use calibration::table::{ClusterTable, DataSource, Schema, TargetPolicy};
+use calibration::io::{ClusterTable, DataSource, Schema, TargetPolicy};
 use calibration::Error;
 use common::{files_starting_with, fixture, temp_dir};
 use std::path::Path;

@@ -15,8 +15,8 @@ pub mod truth;
 
 use crate::columns::{FEATURES, TARGET};
 use crate::error::Result;
+use crate::io::ClusterTable;
 use crate::progress;
-use crate::table::ClusterTable;
 use cluster::{draw_cluster, Cluster};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;

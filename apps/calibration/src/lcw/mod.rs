@@ -19,7 +19,7 @@ pub use axis::Axis;
 
 use crate::columns::{CENTER_LAMBDA, CLUSTER_E, CLUSTER_ETA, FIRST_ENG_DENS, TARGET};
 use crate::error::{Error, Result};
-use crate::table::ClusterTable;
+use crate::io::ClusterTable;
 use axis::flat_index;
 use serde::{Deserialize, Serialize};
 use stats::median;

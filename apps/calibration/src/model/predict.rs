@@ -8,8 +8,8 @@
 use crate::columns::{CLUSTER_E, FEATURES};
 use crate::cuts::{read_selected, CutReport};
 use crate::error::{Error, Result};
-use crate::predictions::Predictions;
-use crate::table::{DataSource, TargetPolicy};
+use crate::io::predictions::Predictions;
+use crate::io::{DataSource, TargetPolicy};
 use nn::train::BEST;
 use nn::{predict_rows, Checkpoint, Head, Moments, PredictOptions};
 use sigmagrad::Device;

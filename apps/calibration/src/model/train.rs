@@ -17,7 +17,7 @@ use super::{model_spec, objective, steps, ModelConfig};
 use crate::columns::{FEATURES, FEATURE_TRANSFORMS, TARGET};
 use crate::cuts::{read_selected, CutReport};
 use crate::error::{Error, Result};
-use crate::table::{DataSource, TargetPolicy};
+use crate::io::{DataSource, TargetPolicy};
 use nn::train::{Control, TrainConfig, Trainer, BEST, LAST};
 use nn::{Adam, Checkpoint, Dataset, Module, Schedule, Standardizer};
 use serde::{Deserialize, Serialize};

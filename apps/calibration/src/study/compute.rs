@@ -281,7 +281,7 @@ pub fn binned_curve(label: &str, values: &[f64], var: &[f64], edges: &[f64]) -> 
 }
 
 /// The feature columns of a table, in [`FEATURES`] order.
-pub fn feature_columns(table: &crate::table::ClusterTable) -> crate::error::Result<Vec<(&'static str, &[f64])>> {
+pub fn feature_columns(table: &crate::io::ClusterTable) -> crate::error::Result<Vec<(&'static str, &[f64])>> {
     FEATURES.iter().map(|&n| Ok((n, table.require(n)?))).collect()
 }
 

@@ -20,12 +20,12 @@ use crate::cuts::read_selected;
 use crate::error::{Error, Result};
 use crate::evaluate::{eval_data, evaluate, methods, write_json, EvaluateOptions, MetricsReport};
 use crate::generator::{generate, ClassChoice, GeneratorConfig, Sample};
+use crate::io::{DataSource, TargetPolicy};
 use crate::lcw::{build, Labelled};
 use crate::metrics::Binning;
 use crate::model::predict::{predict, PredictArgs};
 use crate::model::train::{train, TrainOptions, TrainSummary};
 use crate::model::{Method, ModelConfig};
-use crate::table::{DataSource, TargetPolicy};
 use rundir::{StepReport, Steps};
 use serde::{Deserialize, Serialize};
 use sigmagrad::Device;
@@ -592,7 +592,7 @@ fn scan_summary(test: &DataSource, runs: &[ScanRun]) -> Result<Scan> {
     };
     let mut points = Vec::new();
     for r in runs {
-        let pr = crate::predictions::Predictions::read(&r.predictions)?;
+        let pr = crate::io::predictions::Predictions::read(&r.predictions)?;
         let k = pr.len().max(1) as f64;
         points.push(ScanPoint {
             n_train: r.n_train.min(r.n),

@@ -2,14 +2,9 @@
 //! of the cluster in the file it was read from (`input_index`), which survives the selection
 //! cuts so that predictions can be matched back to their input.
 
-mod hdf5;
-mod layout;
-mod root;
-mod source;
-
-pub use layout::{Schema, TargetPolicy};
-pub use source::DataSource;
-
+use super::hdf5;
+use super::layout::Schema;
+use super::source::{self, DataSource};
 use crate::columns::{is_truth, FEATURES, TARGET};
 use crate::error::{Error, Result};
 
