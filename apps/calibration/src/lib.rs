@@ -12,6 +12,7 @@ pub mod io;
 pub mod lcw;
 pub mod metrics;
 pub mod model;
+pub mod page;
 pub mod progress;
 pub mod study;
 

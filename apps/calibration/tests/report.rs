@@ -17,7 +17,7 @@ use calibration::metrics::{
     BinMedian, Binning, Comparison, GapRatio, MethodMetrics, MuDependence, PullBin, PullFit, PullMetrics,
     ResponseMetrics, SigmaAgreement, SigmaOverTruth,
 };
-use calibration::study::report as study_page;
+use calibration::page as study_page;
 use calibration::study::summary::*;
 use nn::diagnostics::GaussFit;
 use report::bins::{linear_edges, log_edges};

@@ -4,7 +4,6 @@
 pub mod acceptance;
 pub mod compute;
 pub mod preset;
-pub mod report;
 pub mod run;
 pub mod summary;
 

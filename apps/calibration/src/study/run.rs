@@ -350,7 +350,7 @@ pub fn run_study(opts: &StudyOptions) -> Result<(StudySummary, PathBuf)> {
         start.elapsed().as_secs_f64(),
     )?;
     write_json(&summary, &out.join("metrics.json"))?;
-    let page = super::report::write(&summary, out)?;
+    let page = crate::page::write(&summary, out)?;
     let record = RunRecord {
         preset: p.clone(),
         machine: machine(),
@@ -631,7 +631,7 @@ pub fn run_scan(opts: &StudyOptions, train: &DataSource, test: &DataSource) -> R
     let runs = scan_points(&mut steps, opts, None, (train, &k_train), (test, &k_test))?;
     let scan = scan_summary(test, &runs)?;
     write_json(&scan, &out.join("scan.json"))?;
-    let page = super::report::write_scan(
+    let page = crate::page::write_scan(
         &scan,
         &format!("{} (training) and {} (test)", train.path.display(), test.path.display()),
         out,

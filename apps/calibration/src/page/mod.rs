@@ -6,14 +6,14 @@
 //! was not run) gives a "not run in this preset" line instead of a figure, because a figure
 //! without data fails `report::check` and says nothing to the reader.
 
-use super::summary::{
-    Acceptance, BinnedCurve, CoverageCurve, MarginalDensity, PullHist, Scan, Scatter, Spectrum, StudySummary,
-    TrainingCurve,
-};
 use crate::error::{Error, Result};
 use crate::generator::params::GAP_WINDOW;
 use crate::metrics::binned::BinSummary;
 use crate::metrics::MethodMetrics;
+use crate::study::summary::{
+    Acceptance, BinnedCurve, CoverageCurve, MarginalDensity, PullHist, Scan, Scatter, Spectrum, StudySummary,
+    TrainingCurve,
+};
 use report::{Cell, Colour, Dash, Figure, Grid, Heatmap, Legend, Marker, Page, Palette, RatioFigure, Section, Style};
 use report::{Table, Verdict};
 use std::path::{Path, PathBuf};
@@ -1005,7 +1005,7 @@ fn scan_table(scan: &Scan) -> Table {
 }
 
 /// The feature histograms in a grid of four columns, log x where the edges are log-spaced.
-fn features_grid(features: &[super::summary::FeatureHist]) -> Option<Grid> {
+fn features_grid(features: &[crate::study::summary::FeatureHist]) -> Option<Grid> {
     let style = Style::nth(6).with_colour(Colour::BLACK).with_dash(Dash::Solid);
     let panels: Vec<Figure> = features
         .iter()
