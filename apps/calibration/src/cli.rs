@@ -291,205 +291,226 @@ fn same_file(a: &Path, b: &Path) -> bool {
     }
 }
 
-/// Runs a parsed command line.
-pub fn run(cli: Cli) -> Result<()> {
-    let show = !cli.quiet && std::io::stderr().is_terminal();
-    crate::progress::set_enabled(show);
-    let say = |s: &str| {
-        if !cli.quiet {
+/// Where a command's messages go: stderr unless `--quiet`; progress bars only on a terminal.
+struct Console {
+    quiet: bool,
+    /// Whether progress bars are drawn (not quiet, stderr a terminal).
+    bars: bool,
+}
+
+impl Console {
+    fn say(&self, s: &str) {
+        if !self.quiet {
             eprint!("{s}");
         }
-    };
-    match cli.command.unwrap_or(Command::Study(StudyArgs::default())) {
-        Command::Study(a) => {
-            let device =
-                sigmagrad::device(&a.device).map_err(|e| Error::invalid(format!("--device {}: {e}", a.device)))?;
-            let mut preset = StudyPreset::new(a.preset);
-            if let Some(seed) = a.seed {
-                preset = preset.with_network_seed(seed);
-            }
-            say(&format!("calibration study, preset {:?} (see --help), into {}\n", a.preset, a.out.display()));
-            let opts = StudyOptions { out: a.out.clone(), preset, device, fresh: a.fresh, quiet: cli.quiet };
-            let (summary, page) = run_study(&opts)?;
-            let passed = summary.acceptance.iter().filter(|t| t.passed == Some(true)).count();
-            let failed: Vec<&str> =
-                summary.acceptance.iter().filter(|t| t.passed == Some(false)).map(|t| t.what.as_str()).collect();
-            say(&format!(
-                "acceptance tests: {passed} passed, {} failed{}\n",
-                failed.len(),
-                if failed.is_empty() { String::new() } else { format!(" ({})", failed.join("; ")) }
-            ));
-            println!("the report: {}", page.display());
-            Ok(())
-        }
-        Command::Scan(a) => {
-            if a.sizes.is_empty() || a.sizes.contains(&0) {
-                return Err(Error::invalid("--sizes needs one or more sizes > 0, e.g. 10000,30000,100000"));
-            }
-            let device =
-                sigmagrad::device(&a.device).map_err(|e| Error::invalid(format!("--device {}: {e}", a.device)))?;
-            let mut bnn = ModelConfig::preset(Method::Bnn, a.preset);
-            if let Some(path) = &a.config {
-                bnn = bnn.with_file(path)?;
-            }
-            let mut preset = StudyPreset::new(StudyPresetName::Quick);
-            preset.bnn = bnn;
-            preset.scan_sizes = a.sizes.clone();
-            preset.scan_steps = a.steps.max(1);
-            preset.scan_max_epochs = a.max_epochs.max(1);
-            let opts = StudyOptions { out: a.out.clone(), preset, device, fresh: a.fresh, quiet: cli.quiet };
-            let (scan, page) = run_scan(&opts, &DataSource::parse(&a.data)?, &DataSource::parse(&a.test)?)?;
-            if let Some(slope) = scan.stat_slope {
-                say(&format!("fitted slope of log <sigma_stat> against log N: {slope:.2}\n"));
-            }
-            println!("the scan: {}", page.display());
-            Ok(())
-        }
-        Command::Generate(a) => {
-            check_output_file(&a.out, "--out")?;
-            let class = match a.class {
-                ClassArg::Mixed => ClassChoice::Mixed,
-                ClassArg::Em => ClassChoice::EmOnly,
-                ClassArg::Had => ClassChoice::HadOnly,
-            };
-            let n = usize::try_from(a.n).map_err(|_| Error::invalid("--n is too large for this machine"))?;
-            let config =
-                GeneratorConfig { n, seed: a.seed, sample: if a.pu0 { Sample::Pu0 } else { Sample::PileUp }, class };
-            let start = std::time::Instant::now();
-            let table = generate(&config, show)?;
-            say(&format!(
-                "generated {n} clusters in {:.1} s; writing {}\n",
-                start.elapsed().as_secs_f64(),
-                a.out.display()
-            ));
-            table.write_hdf5(&a.out)
-        }
-        Command::Lcw(a) => {
-            check_output_file(&a.out, "--out")?;
-            let read = |arg: &str| -> Result<ClusterTable> {
-                let (table, cuts) = read_selected(&DataSource::parse(arg)?, TargetPolicy::Required)?;
-                say(&cuts.summary());
-                Ok(table)
-            };
-            let tables = match (&a.pu0, &a.pu0_em, &a.pu0_had) {
-                (Some(file), _, _) => {
-                    let t = read(file)?;
-                    build(
-                        &[Labelled::from_column(&t, &a.class_column)?],
-                        &format!("{file} (class from {})", a.class_column),
-                    )?
-                }
-                (None, Some(em), Some(had)) => {
-                    let (e, h) = (read(em)?, read(had)?);
-                    build(&[Labelled::all(&e, true), Labelled::all(&h, false)], &format!("EM: {em}; HAD: {had}"))?
-                }
-                _ => return Err(Error::invalid("give --pu0 FILE, or both --pu0-em FILE and --pu0-had FILE")),
-            };
-            say(&format!(
-                "LCW-like tables from {} EM and {} hadronic clusters -> {}\n",
-                tables.n_em,
-                tables.n_had,
-                a.out.display()
-            ));
-            tables.write(&a.out)
-        }
-        Command::Convert(a) => {
-            check_output_file(&a.out, "--out")?;
-            let source = DataSource::parse(&a.data)?;
-            if same_file(&source.path, &a.out) {
-                return Err(Error::invalid("--out is the input file; choose another name"));
-            }
-            let table = ClusterTable::read(&source, &Schema::clusters(TargetPolicy::IfPresent))?;
-            for note in &table.notes {
-                say(&format!("note: {note}\n"));
-            }
-            say(&format!(
-                "{}: {} clusters, {} columns -> {}\n",
-                source.display(),
-                table.len(),
-                table.names().len(),
-                a.out.display()
-            ));
-            table.write_hdf5(&a.out)
-        }
-        Command::Evaluate(a) => {
-            if a.out.exists() && !a.out.is_dir() {
-                return Err(Error::invalid(format!(
-                    "--out {} is a file; give a directory for metrics.json",
-                    a.out.display()
-                )));
-            }
-            std::fs::create_dir_all(&a.out)
-                .map_err(|e| Error::invalid(format!("--out {}: cannot create the directory: {e}", a.out.display())))?;
-            let options = EvaluateOptions {
-                data: DataSource::parse(&a.data)?,
-                predictions: a.predictions,
-                lcw: a.lcw,
-                binning: Binning::default(),
-            };
-            let report = evaluate(&options, &a.out)?;
-            say(&report.cuts.summary());
-            println!("{}", summary_table(&report));
-            say(&format!("wrote {}\n", a.out.join("metrics.json").display()));
-            Ok(())
-        }
-        Command::Train(a) => {
-            let mut config = ModelConfig::preset(a.model, a.preset);
-            if let Some(path) = &a.config {
-                config = config.with_file(path)?;
-                config.method = a.model;
-            }
-            if let Some(e) = a.epochs {
-                config.training.epochs = e as usize;
-            }
-            if let Some(s) = a.seed {
-                config.training.seed = s;
-            }
-            let device =
-                sigmagrad::device(&a.device).map_err(|e| Error::invalid(format!("--device {}: {e}", a.device)))?;
-            let opts = TrainOptions {
-                data: DataSource::parse(&a.data)?,
-                out: a.out.clone(),
-                config,
-                device,
-                resume: a.resume,
-                progress: !cli.quiet,
-                interrupt_after: None,
-            };
-            let s = train(&opts, &say)?;
-            say(&format!(
-                "trained {} in {:.1} s ({:.0} samples/s); best validation loss {} at epoch {}; wrote {}\n",
-                s.model,
-                s.seconds,
-                s.samples_per_second,
-                s.best_val_loss.map_or("-".into(), |v| format!("{v:.5}")),
-                s.best_epoch.map_or(0, |e| e + 1),
-                a.out.display()
-            ));
-            Ok(())
-        }
-        Command::Predict(a) => {
-            check_output_file(&a.out, "--out")?;
-            let device =
-                sigmagrad::device(&a.device).map_err(|e| Error::invalid(format!("--device {}: {e}", a.device)))?;
-            let job = PredictJob {
-                model: a.model.clone(),
-                data: DataSource::parse(&a.data)?,
-                draws: a.draws.map(|d| d as usize),
-                batch_size: a.batch_size as usize,
-                device,
-                progress: show,
-            };
-            let (p, s) = predict(&job, &say)?;
-            p.write(&a.out)?;
-            say(&format!(
-                "predicted {} clusters ({} draws) in {:.1} s -> {}\n",
-                s.clusters,
-                s.draws,
-                s.seconds,
-                a.out.display()
-            ));
-            Ok(())
-        }
     }
+}
+
+/// Runs a parsed command line: one function per subcommand.
+pub fn run(cli: Cli) -> Result<()> {
+    let bars = !cli.quiet && std::io::stderr().is_terminal();
+    crate::progress::set_enabled(bars);
+    let console = Console { quiet: cli.quiet, bars };
+    match cli.command.unwrap_or(Command::Study(StudyArgs::default())) {
+        Command::Study(a) => study(a, &console),
+        Command::Scan(a) => scan(a, &console),
+        Command::Generate(a) => generate_clusters(a, &console),
+        Command::Lcw(a) => lcw(a, &console),
+        Command::Convert(a) => convert(a, &console),
+        Command::Evaluate(a) => evaluate_predictions(a, &console),
+        Command::Train(a) => train_network(a, &console),
+        Command::Predict(a) => predict_response(a, &console),
+    }
+}
+
+/// The compute device of `--device`.
+fn device_of(name: &str) -> Result<sigmagrad::Device> {
+    sigmagrad::device(name).map_err(|e| Error::invalid(format!("--device {name}: {e}")))
+}
+
+fn study(a: StudyArgs, console: &Console) -> Result<()> {
+    let device = device_of(&a.device)?;
+    let mut preset = StudyPreset::new(a.preset);
+    if let Some(seed) = a.seed {
+        preset = preset.with_network_seed(seed);
+    }
+    console.say(&format!("calibration study, preset {:?} (see --help), into {}\n", a.preset, a.out.display()));
+    let opts = StudyOptions { out: a.out.clone(), preset, device, fresh: a.fresh, quiet: console.quiet };
+    let (summary, page) = run_study(&opts)?;
+    let passed = summary.acceptance.iter().filter(|t| t.passed == Some(true)).count();
+    let failed: Vec<&str> =
+        summary.acceptance.iter().filter(|t| t.passed == Some(false)).map(|t| t.what.as_str()).collect();
+    console.say(&format!(
+        "acceptance tests: {passed} passed, {} failed{}\n",
+        failed.len(),
+        if failed.is_empty() { String::new() } else { format!(" ({})", failed.join("; ")) }
+    ));
+    println!("the report: {}", page.display());
+    Ok(())
+}
+
+fn scan(a: ScanArgs, console: &Console) -> Result<()> {
+    if a.sizes.is_empty() || a.sizes.contains(&0) {
+        return Err(Error::invalid("--sizes needs one or more sizes > 0, e.g. 10000,30000,100000"));
+    }
+    let device = device_of(&a.device)?;
+    let mut bnn = ModelConfig::preset(Method::Bnn, a.preset);
+    if let Some(path) = &a.config {
+        bnn = bnn.with_file(path)?;
+    }
+    let mut preset = StudyPreset::new(StudyPresetName::Quick);
+    preset.bnn = bnn;
+    preset.scan_sizes = a.sizes.clone();
+    preset.scan_steps = a.steps.max(1);
+    preset.scan_max_epochs = a.max_epochs.max(1);
+    let opts = StudyOptions { out: a.out.clone(), preset, device, fresh: a.fresh, quiet: console.quiet };
+    let (scan, page) = run_scan(&opts, &DataSource::parse(&a.data)?, &DataSource::parse(&a.test)?)?;
+    if let Some(slope) = scan.stat_slope {
+        console.say(&format!("fitted slope of log <sigma_stat> against log N: {slope:.2}\n"));
+    }
+    println!("the scan: {}", page.display());
+    Ok(())
+}
+
+fn generate_clusters(a: GenerateArgs, console: &Console) -> Result<()> {
+    check_output_file(&a.out, "--out")?;
+    let class = match a.class {
+        ClassArg::Mixed => ClassChoice::Mixed,
+        ClassArg::Em => ClassChoice::EmOnly,
+        ClassArg::Had => ClassChoice::HadOnly,
+    };
+    let n = usize::try_from(a.n).map_err(|_| Error::invalid("--n is too large for this machine"))?;
+    let config = GeneratorConfig { n, seed: a.seed, sample: if a.pu0 { Sample::Pu0 } else { Sample::PileUp }, class };
+    let start = std::time::Instant::now();
+    let table = generate(&config, console.bars)?;
+    console.say(&format!(
+        "generated {n} clusters in {:.1} s; writing {}\n",
+        start.elapsed().as_secs_f64(),
+        a.out.display()
+    ));
+    table.write_hdf5(&a.out)
+}
+
+fn lcw(a: LcwArgs, console: &Console) -> Result<()> {
+    check_output_file(&a.out, "--out")?;
+    let read = |arg: &str| -> Result<ClusterTable> {
+        let (table, cuts) = read_selected(&DataSource::parse(arg)?, TargetPolicy::Required)?;
+        console.say(&cuts.summary());
+        Ok(table)
+    };
+    let tables = match (&a.pu0, &a.pu0_em, &a.pu0_had) {
+        (Some(file), _, _) => {
+            let t = read(file)?;
+            build(&[Labelled::from_column(&t, &a.class_column)?], &format!("{file} (class from {})", a.class_column))?
+        }
+        (None, Some(em), Some(had)) => {
+            let (e, h) = (read(em)?, read(had)?);
+            build(&[Labelled::all(&e, true), Labelled::all(&h, false)], &format!("EM: {em}; HAD: {had}"))?
+        }
+        _ => return Err(Error::invalid("give --pu0 FILE, or both --pu0-em FILE and --pu0-had FILE")),
+    };
+    console.say(&format!(
+        "LCW-like tables from {} EM and {} hadronic clusters -> {}\n",
+        tables.n_em,
+        tables.n_had,
+        a.out.display()
+    ));
+    tables.write(&a.out)
+}
+
+fn convert(a: ConvertArgs, console: &Console) -> Result<()> {
+    check_output_file(&a.out, "--out")?;
+    let source = DataSource::parse(&a.data)?;
+    if same_file(&source.path, &a.out) {
+        return Err(Error::invalid("--out is the input file; choose another name"));
+    }
+    let table = ClusterTable::read(&source, &Schema::clusters(TargetPolicy::IfPresent))?;
+    for note in &table.notes {
+        console.say(&format!("note: {note}\n"));
+    }
+    console.say(&format!(
+        "{}: {} clusters, {} columns -> {}\n",
+        source.display(),
+        table.len(),
+        table.names().len(),
+        a.out.display()
+    ));
+    table.write_hdf5(&a.out)
+}
+
+fn evaluate_predictions(a: EvaluateArgs, console: &Console) -> Result<()> {
+    if a.out.exists() && !a.out.is_dir() {
+        return Err(Error::invalid(format!("--out {} is a file; give a directory for metrics.json", a.out.display())));
+    }
+    std::fs::create_dir_all(&a.out)
+        .map_err(|e| Error::invalid(format!("--out {}: cannot create the directory: {e}", a.out.display())))?;
+    let options = EvaluateOptions {
+        data: DataSource::parse(&a.data)?,
+        predictions: a.predictions,
+        lcw: a.lcw,
+        binning: Binning::default(),
+    };
+    let report = evaluate(&options, &a.out)?;
+    console.say(&report.cuts.summary());
+    println!("{}", summary_table(&report));
+    console.say(&format!("wrote {}\n", a.out.join("metrics.json").display()));
+    Ok(())
+}
+
+fn train_network(a: TrainArgs, console: &Console) -> Result<()> {
+    let mut config = ModelConfig::preset(a.model, a.preset);
+    if let Some(path) = &a.config {
+        config = config.with_file(path)?;
+        config.method = a.model;
+    }
+    if let Some(e) = a.epochs {
+        config.training.epochs = e as usize;
+    }
+    if let Some(s) = a.seed {
+        config.training.seed = s;
+    }
+    let device = device_of(&a.device)?;
+    let opts = TrainOptions {
+        data: DataSource::parse(&a.data)?,
+        out: a.out.clone(),
+        config,
+        device,
+        resume: a.resume,
+        progress: !console.quiet,
+        interrupt_after: None,
+    };
+    let s = train(&opts, &|m| console.say(m))?;
+    console.say(&format!(
+        "trained {} in {:.1} s ({:.0} samples/s); best validation loss {} at epoch {}; wrote {}\n",
+        s.model,
+        s.seconds,
+        s.samples_per_second,
+        s.best_val_loss.map_or("-".into(), |v| format!("{v:.5}")),
+        s.best_epoch.map_or(0, |e| e + 1),
+        a.out.display()
+    ));
+    Ok(())
+}
+
+fn predict_response(a: PredictArgs, console: &Console) -> Result<()> {
+    check_output_file(&a.out, "--out")?;
+    let device = device_of(&a.device)?;
+    let job = PredictJob {
+        model: a.model.clone(),
+        data: DataSource::parse(&a.data)?,
+        draws: a.draws.map(|d| d as usize),
+        batch_size: a.batch_size as usize,
+        device,
+        progress: console.bars,
+    };
+    let (p, s) = predict(&job, &|m| console.say(m))?;
+    p.write(&a.out)?;
+    console.say(&format!(
+        "predicted {} clusters ({} draws) in {:.1} s -> {}\n",
+        s.clusters,
+        s.draws,
+        s.seconds,
+        a.out.display()
+    ));
+    Ok(())
 }
