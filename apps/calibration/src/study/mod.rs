@@ -5,7 +5,10 @@ pub mod acceptance;
 pub mod compute;
 pub mod preset;
 pub mod run;
+mod steps;
+mod summarise;
 pub mod summary;
 
 pub use preset::{StudyPreset, StudyPresetName};
-pub use run::{run_study, StudyOptions};
+pub use run::run_study;
+pub use steps::StudyOptions;
