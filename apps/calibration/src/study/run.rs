@@ -13,7 +13,9 @@
 //! | `evaluation/metrics.json` | `calibration evaluate`'s report on `test.h5` |
 
 use super::preset::StudyPreset;
-use super::steps::{generate_step, key_of, predict_step, scan_config, scan_points, train_step, StudyOptions};
+use super::steps::{
+    generate_step, key_of, predict_step, say_to, scan_config, scan_points, train_step, ScanRun, StudyOptions, Trained,
+};
 use super::summarise::{scan_summary, summarise};
 use super::summary::*;
 use crate::cuts::read_selected;
@@ -26,7 +28,7 @@ use crate::metrics::Binning;
 use crate::model::Method;
 use rundir::{StepReport, Steps};
 use serde::{Deserialize, Serialize};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 /// run.json.
@@ -46,135 +48,24 @@ pub use report::meta::{machine, utc_now};
 /// Runs the whole study; returns the summary (also written to metrics.json) and the path of the page.
 pub fn run_study(opts: &StudyOptions) -> Result<(StudySummary, PathBuf)> {
     let start = Instant::now();
-    let p = &opts.preset;
-    let out = &opts.out;
-    for sub in ["data", "models", "predictions", "evaluation"] {
-        std::fs::create_dir_all(out.join(sub))
-            .map_err(|e| Error::invalid(format!("{}: cannot create the directory: {e}", out.join(sub).display())))?;
-    }
+    let (p, out) = (&opts.preset, &opts.out);
+    create_dirs(out, &["data", "models", "predictions", "evaluation"])?;
     let scan_trains = p.scan_sizes.iter().filter(|&&n| scan_config(&p.bnn, n, p) != p.bnn).count();
     let total = 3 + 1 + 4 + 4 + 1 + 1 + scan_trains + p.scan_sizes.len();
     let mut steps = Steps::new(out, opts.fresh, total, opts.quiet)?;
-    let say = |s: &str| {
-        if !opts.quiet {
-            eprint!("{s}");
-        }
-    };
-    let (train_h5, test_h5, pu0_h5, scan_h5) =
-        (out.join("data/train.h5"), out.join("data/test.h5"), out.join("data/pu0.h5"), out.join("data/scan_test.h5"));
-    let k_train = generate_step(
-        &mut steps,
-        "generate-train",
-        &format!("generate {} training clusters (pile-up)", p.generated_train),
-        &train_h5,
-        p.generated_train,
-        p.seed_train,
-        Sample::PileUp,
-        opts.quiet,
-    )?;
-    let k_test = generate_step(
-        &mut steps,
-        "generate-test",
-        &format!("generate {} test clusters", p.generated_test),
-        &test_h5,
-        p.generated_test,
-        p.seed_test,
-        Sample::PileUp,
-        opts.quiet,
-    )?;
-    let k_pu0 = generate_step(
-        &mut steps,
-        "generate-pu0",
-        &format!("generate {} clusters without pile-up for the LCW tables", p.generated_pu0),
-        &pu0_h5,
-        p.generated_pu0,
-        p.seed_pu0,
-        Sample::Pu0,
-        opts.quiet,
-    )?;
-    let lcw_h5 = out.join("lcw.h5");
-    let k_lcw = key_of(&(&k_pu0, "lcw", 1))?;
-    steps.run("lcw", "build the LCW-like tables", &k_lcw, std::slice::from_ref(&lcw_h5), || {
-        let (t, _) = read_selected(&DataSource::file(&pu0_h5), TargetPolicy::Required)?;
-        build(&[Labelled::from_column(&t, "truth_class")?], "data/pu0.h5 (class from truth_class)")?.write(&lcw_h5)
-    })?;
-    let mut trained = Vec::new();
-    for config in p.networks() {
-        let m = config.method;
-        let dir = out.join("models").join(m.name());
-        trained.push(train_step(
-            &mut steps,
-            &format!("train-{}", m.name()),
-            &format!("train the {}", m.label()),
-            config,
-            &DataSource::file(&train_h5),
-            &k_train,
-            &dir,
-            opts,
-        )?);
-    }
-    let mut predictions = Vec::new();
-    let mut pred_keys = Vec::new();
-    for t in &trained {
-        let m = t.config.method;
-        let path = out.join("predictions").join(format!("{}.h5", m.name()));
-        let (k, draws) = predict_step(
-            &mut steps,
-            &format!("predict-{}", m.name()),
-            &format!("predict with the {} on the test sample", m.label()),
-            t,
-            &DataSource::file(&test_h5),
-            &k_test,
-            &path,
-            opts,
-        )?;
-        pred_keys.push(k);
-        predictions.push((m, path, draws));
-    }
-    let eval_dir = out.join("evaluation");
-    let options = EvaluateOptions {
-        data: DataSource::file(&test_h5),
-        predictions: predictions.iter().map(|(m, p, _)| (m.name().to_string(), p.clone())).collect(),
-        lcw: Some(lcw_h5.clone()),
-        binning: Binning::default(),
-    };
-    let k_eval = key_of(&(&k_test, &k_lcw, &pred_keys, 1))?;
-    let evaluation: MetricsReport = steps.run(
-        "evaluate",
-        "evaluate every method on the test sample",
-        &k_eval,
-        &[eval_dir.join("metrics.json")],
-        || evaluate(&options, &eval_dir),
-    )?;
-    // The training-size scan: BNNs on the first N training clusters, on the first test clusters.
-    let k_scan_test = generate_step(
-        &mut steps,
-        "generate-scan-test",
-        "the scan's test clusters (the first of the test sample)",
-        &scan_h5,
-        p.scan_test,
-        p.seed_test,
-        Sample::PileUp,
-        opts.quiet,
-    )?;
-    let bnn = trained
-        .iter()
-        .find(|t| t.config.method == Method::Bnn)
-        .ok_or_else(|| Error::invalid("the study has no BNN"))?;
-    let points = scan_points(
-        &mut steps,
-        opts,
-        Some(bnn),
-        (&DataSource::file(&train_h5), &k_train),
-        (&DataSource::file(&scan_h5), &k_scan_test),
-    )?;
-    say("summarising the figures' numbers\n");
+    let samples = generate_samples(&mut steps, opts)?;
+    let lcw_key = lcw_step(&mut steps, out, &samples)?;
+    let trained = train_networks(&mut steps, opts, &samples)?;
+    let predicted = predict_networks(&mut steps, opts, &trained, &samples)?;
+    let evaluation = evaluate_step(&mut steps, opts, &samples, &lcw_key, &predicted)?;
+    let (scan_h5, points) = scan_step(&mut steps, opts, &trained, &samples)?;
+    say_to(opts, "summarising the figures' numbers\n");
     let summary = summarise(
         opts,
         &trained,
-        &predictions,
+        &predicted.files,
         &evaluation,
-        &test_h5,
+        &samples.test,
         &scan_h5,
         &points,
         &steps.reports,
@@ -195,14 +86,183 @@ pub fn run_study(opts: &StudyOptions) -> Result<(StudySummary, PathBuf)> {
     Ok((summary, page))
 }
 
+/// Creates `out/sub` for every `sub`.
+fn create_dirs(out: &Path, subs: &[&str]) -> Result<()> {
+    for sub in subs {
+        std::fs::create_dir_all(out.join(sub))
+            .map_err(|e| Error::invalid(format!("{}: cannot create the directory: {e}", out.join(sub).display())))?;
+    }
+    Ok(())
+}
+
+/// The three generated samples of a study and the keys of their steps.
+struct Samples {
+    train: PathBuf,
+    test: PathBuf,
+    pu0: PathBuf,
+    train_key: String,
+    test_key: String,
+    pu0_key: String,
+}
+
+fn generate_samples(steps: &mut Steps, opts: &StudyOptions) -> Result<Samples> {
+    let (p, out) = (&opts.preset, &opts.out);
+    let (train, test, pu0) = (out.join("data/train.h5"), out.join("data/test.h5"), out.join("data/pu0.h5"));
+    let train_key = generate_step(
+        steps,
+        "generate-train",
+        &format!("generate {} training clusters (pile-up)", p.generated_train),
+        &train,
+        p.generated_train,
+        p.seed_train,
+        Sample::PileUp,
+        opts.quiet,
+    )?;
+    let test_key = generate_step(
+        steps,
+        "generate-test",
+        &format!("generate {} test clusters", p.generated_test),
+        &test,
+        p.generated_test,
+        p.seed_test,
+        Sample::PileUp,
+        opts.quiet,
+    )?;
+    let pu0_key = generate_step(
+        steps,
+        "generate-pu0",
+        &format!("generate {} clusters without pile-up for the LCW tables", p.generated_pu0),
+        &pu0,
+        p.generated_pu0,
+        p.seed_pu0,
+        Sample::Pu0,
+        opts.quiet,
+    )?;
+    Ok(Samples { train, test, pu0, train_key, test_key, pu0_key })
+}
+
+/// Builds `out/lcw.h5` from the PU0 sample; returns the step's key.
+fn lcw_step(steps: &mut Steps, out: &Path, samples: &Samples) -> Result<String> {
+    let lcw_h5 = out.join("lcw.h5");
+    let key = key_of(&(&samples.pu0_key, "lcw", 1))?;
+    steps.run("lcw", "build the LCW-like tables", &key, std::slice::from_ref(&lcw_h5), || {
+        let (t, _) = read_selected(&DataSource::file(&samples.pu0), TargetPolicy::Required)?;
+        build(&[Labelled::from_column(&t, "truth_class")?], "data/pu0.h5 (class from truth_class)")?.write(&lcw_h5)
+    })?;
+    Ok(key)
+}
+
+fn train_networks(steps: &mut Steps, opts: &StudyOptions, samples: &Samples) -> Result<Vec<Trained>> {
+    let mut trained = Vec::new();
+    for config in opts.preset.networks() {
+        let m = config.method;
+        let dir = opts.out.join("models").join(m.name());
+        trained.push(train_step(
+            steps,
+            &format!("train-{}", m.name()),
+            &format!("train the {}", m.label()),
+            config,
+            &DataSource::file(&samples.train),
+            &samples.train_key,
+            &dir,
+            opts,
+        )?);
+    }
+    Ok(trained)
+}
+
+/// The prediction files of the networks on the test sample: (method, file, draws), and the
+/// keys of their steps.
+struct Predicted {
+    files: Vec<(Method, PathBuf, usize)>,
+    keys: Vec<String>,
+}
+
+fn predict_networks(
+    steps: &mut Steps,
+    opts: &StudyOptions,
+    trained: &[Trained],
+    samples: &Samples,
+) -> Result<Predicted> {
+    let mut predicted = Predicted { files: Vec::new(), keys: Vec::new() };
+    for t in trained {
+        let m = t.config.method;
+        let path = opts.out.join("predictions").join(format!("{}.h5", m.name()));
+        let (k, draws) = predict_step(
+            steps,
+            &format!("predict-{}", m.name()),
+            &format!("predict with the {} on the test sample", m.label()),
+            t,
+            &DataSource::file(&samples.test),
+            &samples.test_key,
+            &path,
+            opts,
+        )?;
+        predicted.keys.push(k);
+        predicted.files.push((m, path, draws));
+    }
+    Ok(predicted)
+}
+
+fn evaluate_step(
+    steps: &mut Steps,
+    opts: &StudyOptions,
+    samples: &Samples,
+    lcw_key: &str,
+    predicted: &Predicted,
+) -> Result<MetricsReport> {
+    let eval_dir = opts.out.join("evaluation");
+    let options = EvaluateOptions {
+        data: DataSource::file(&samples.test),
+        predictions: predicted.files.iter().map(|(m, p, _)| (m.name().to_string(), p.clone())).collect(),
+        lcw: Some(opts.out.join("lcw.h5")),
+        binning: Binning::default(),
+    };
+    let key = key_of(&(&samples.test_key, lcw_key, &predicted.keys, 1))?;
+    steps.run("evaluate", "evaluate every method on the test sample", &key, &[eval_dir.join("metrics.json")], || {
+        evaluate(&options, &eval_dir)
+    })
+}
+
+/// The training-size scan: BNNs on the first N training clusters, predicting the first test
+/// clusters; returns the scan's test file and its points.
+fn scan_step(
+    steps: &mut Steps,
+    opts: &StudyOptions,
+    trained: &[Trained],
+    samples: &Samples,
+) -> Result<(PathBuf, Vec<ScanRun>)> {
+    let p = &opts.preset;
+    let scan_h5 = opts.out.join("data/scan_test.h5");
+    let scan_key = generate_step(
+        steps,
+        "generate-scan-test",
+        "the scan's test clusters (the first of the test sample)",
+        &scan_h5,
+        p.scan_test,
+        p.seed_test,
+        Sample::PileUp,
+        opts.quiet,
+    )?;
+    let bnn = trained
+        .iter()
+        .find(|t| t.config.method == Method::Bnn)
+        .ok_or_else(|| Error::invalid("the study has no BNN"))?;
+    let points = scan_points(
+        steps,
+        opts,
+        Some(bnn),
+        (&DataSource::file(&samples.train), &samples.train_key),
+        (&DataSource::file(&scan_h5), &scan_key),
+    )?;
+    Ok((scan_h5, points))
+}
+
 /// `calibration scan`: the training-size scan alone, on any training and test files. Writes
 /// `scan.json` and a page `index.html` with the scan's figure into `opts.out`.
 pub fn run_scan(opts: &StudyOptions, train: &DataSource, test: &DataSource) -> Result<(Scan, PathBuf)> {
     let out = &opts.out;
-    for sub in ["models", "predictions"] {
-        std::fs::create_dir_all(out.join(sub))
-            .map_err(|e| Error::invalid(format!("{}: cannot create the directory: {e}", out.join(sub).display())))?;
-    }
+    create_dirs(out, &["models", "predictions"])?;
     let file_key = |d: &DataSource| -> Result<String> {
         let meta = std::fs::metadata(&d.path).map_err(|e| Error::invalid(format!("{}: {e}", d.path.display())))?;
         let modified =

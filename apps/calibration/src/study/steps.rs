@@ -139,7 +139,7 @@ pub(super) fn scan_config(base: &ModelConfig, n: usize, preset: &StudyPreset) ->
 
 /// One trained point of the scan: its prediction file, training time and training-set size.
 #[derive(Debug, Clone)]
-pub struct ScanRun {
+pub(super) struct ScanRun {
     pub n: usize,
     pub predictions: PathBuf,
     pub seconds: f64,

@@ -8,7 +8,7 @@ use crate::cuts::read_selected;
 use crate::error::{Error, Result};
 use crate::evaluate::{eval_data, methods, EvaluateOptions, MetricsReport};
 use crate::io::{DataSource, TargetPolicy};
-use crate::metrics::Binning;
+use crate::metrics::{Binning, EvalData, Truth};
 use crate::model::Method;
 use report::meta::{machine, utc_now};
 use rundir::StepReport;
@@ -80,7 +80,6 @@ pub(super) fn summarise(
     step_reports: &[StepReport],
     run_seconds: f64,
 ) -> Result<StudySummary> {
-    let p = &opts.preset;
     let (table, _) = read_selected(&DataSource::file(test_h5), TargetPolicy::Required)?;
     let data = eval_data(&table)?;
     let truth = data.truth.clone().ok_or_else(|| Error::invalid("the test sample has no generator truth"))?;
@@ -99,114 +98,24 @@ pub(super) fn summarise(
         .collect();
     let labels: Vec<(String, String)> = all.iter().map(|m| (m.name.clone(), label_of(&m.name))).collect();
     let features = compute::feature_hists(&feature_columns(&table)?);
-    let gap = &truth.gap;
-    let mut spectra = compute::spectra(
-        "truth",
-        &[("tot", truth.r_sd.iter().zip(&truth.r_mean).map(|(s, m)| s / m).collect())],
-        &data.e_em,
-        gap,
-    );
-    let mut pulls = Vec::new();
-    let mut predicted_vs_true = Vec::new();
-    let mut syst_vs_truth = Vec::new();
-    let eta_edges = compute::edges(0.0, 3.2, 64, false);
-    let mut sigma_vs_eta = vec![compute::binned_curve(
-        "truth",
-        &truth.r_sd.iter().zip(&truth.r_mean).map(|(s, m)| s / m).collect::<Vec<_>>(),
-        &data.abs_eta,
-        &eta_edges,
-    )];
-    for (label, m) in &with_sigma {
-        let s = m.sigmas.as_ref().ok_or_else(|| Error::invalid("internal: no sigmas"))?;
-        let rel = |v: &[f64]| v.iter().zip(&m.r_pred).map(|(a, r)| a / r).collect::<Vec<f64>>();
-        spectra.extend(compute::spectra(
-            label,
-            &[("tot", rel(&s.tot)), ("stat", rel(&s.stat)), ("syst", rel(&s.syst))],
-            &data.e_em,
-            gap,
-        ));
-        pulls.extend(compute::pull_hists(label, m, &data));
-        predicted_vs_true.push(compute::predicted_vs_true(label, m, &data));
-        syst_vs_truth.push(compute::scatter(
-            label,
-            "truth sd*(x)",
-            &format!("σ_{{syst}} ({label})"),
-            &truth.r_sd,
-            &s.syst,
-            (3e-3, 3.0),
-            true,
-            60,
-        ));
-        sigma_vs_eta.push(compute::binned_curve(label, &rel(&s.tot), &data.abs_eta, &eta_edges));
-    }
-    for m in all.iter().filter(|m| m.name == "dnn" || m.name == "dnn-lgk") {
-        predicted_vs_true.push(compute::predicted_vs_true(&label_of(&m.name), m, &data));
-    }
-    let bnn_vs_re = match (with_sigma.iter().find(|x| x.0 == "BNN"), with_sigma.iter().find(|x| x.0 == "RE")) {
-        (Some((_, b)), Some((_, r))) => {
-            let (sb, sr) = (b.sigmas.as_ref(), r.sigmas.as_ref());
-            match (sb, sr) {
-                (Some(sb), Some(sr)) => [
-                    ("tot", &sb.tot, &sr.tot, (1e-3, 3.0)),
-                    ("stat", &sb.stat, &sr.stat, (1e-4, 1.0)),
-                    ("syst", &sb.syst, &sr.syst, (1e-3, 3.0)),
-                ]
-                .iter()
-                .map(|(k, a, c, range)| {
-                    compute::scatter(k, &format!("σ_{{{k}}} (BNN)"), &format!("σ_{{{k}}} (RE)"), a, c, *range, true, 60)
-                })
-                .collect(),
-                _ => Vec::new(),
-            }
-        }
-        _ => Vec::new(),
-    };
+    let figures = network_figures(&with_sigma, &all, &data, &truth)?;
+    let bnn_vs_re = bnn_vs_re(&with_sigma);
     let scan = scan_summary(&DataSource::file(scan_h5), scan_points)?;
-    let bnn = trained.iter().find(|t| t.config.method == Method::Bnn);
-    let description = StudyDescription {
-        preset: format!("{:?}", p.name).to_lowercase(),
-        generated_train: p.generated_train,
-        generated_test: p.generated_test,
-        generated_pu0: p.generated_pu0,
-        n_train: bnn.map_or(0, |t| t.summary.n_train),
-        n_val: bnn.map_or(0, |t| t.summary.n_val),
-        n_test: table.len(),
-        seeds: Seeds { train: p.seed_train, test: p.seed_test, pu0: p.seed_pu0, networks: p.bnn.training.seed },
-        models: trained
-            .iter()
-            .map(|t| ModelInfo {
-                method: t.config.method.name().into(),
-                label: t.config.method.label().into(),
-                network: t.summary.model.clone(),
-                epochs: t.summary.epochs,
-                train_seconds: t.summary.seconds,
-                samples_per_second: t.summary.samples_per_second,
-                draws: predictions.iter().find(|(m, _, _)| *m == t.config.method).map_or(1, |x| x.2),
-            })
-            .collect(),
-        machine: machine(),
-        date: utc_now(),
-        version: env!("CARGO_PKG_VERSION").into(),
-        // The steps' own times plus this run's time outside them (reading, summarising).
-        seconds: run_seconds + step_reports.iter().filter(|r| r.reused).map(|r| r.seconds).sum::<f64>(),
-        run_seconds,
-        reused_steps: step_reports.iter().filter(|r| r.reused).count(),
-        steps: step_reports.len(),
-    };
-    let acceptance = acceptance(evaluation, &spectra, Some(&scan));
+    let description = describe(opts, trained, predictions, table.len(), step_reports, run_seconds);
+    let acceptance = acceptance(evaluation, &figures.spectra, Some(&scan));
     Ok(StudySummary {
         description,
         acceptance,
         evaluation: evaluation.clone(),
         features,
         response_vs_energy: compute::response_vs_energy(&data),
-        predicted_vs_true,
+        predicted_vs_true: figures.predicted_vs_true,
         marginals: compute::marginals(&with_sigma, &data),
-        pulls,
+        pulls: figures.pulls,
         coverage: compute::coverage_curves(&labels, evaluation),
-        spectra,
-        sigma_vs_eta,
-        syst_vs_truth,
+        spectra: figures.spectra,
+        sigma_vs_eta: figures.sigma_vs_eta,
+        syst_vs_truth: figures.syst_vs_truth,
         bnn_vs_re,
         scan: Some(scan),
         training: trained.iter().map(training_curve).collect(),
@@ -241,4 +150,131 @@ pub(super) fn scan_summary(test: &DataSource, runs: &[ScanRun]) -> Result<Scan> 
         .collect();
     let stat_slope = crate::metrics::slope(&logs);
     Ok(Scan { points, mean_truth_sd, stat_slope })
+}
+
+/// The figures drawn for each network with uncertainties (and the DNNs' predicted against true).
+struct NetworkFigures {
+    spectra: Vec<Spectrum>,
+    pulls: Vec<PullHist>,
+    predicted_vs_true: Vec<Scatter>,
+    syst_vs_truth: Vec<Scatter>,
+    sigma_vs_eta: Vec<BinnedCurve>,
+}
+
+fn network_figures(
+    with_sigma: &[(String, &crate::metrics::Method)],
+    all: &[crate::metrics::Method],
+    data: &EvalData,
+    truth: &Truth,
+) -> Result<NetworkFigures> {
+    let gap = &truth.gap;
+    let mut spectra = compute::spectra(
+        "truth",
+        &[("tot", truth.r_sd.iter().zip(&truth.r_mean).map(|(s, m)| s / m).collect())],
+        &data.e_em,
+        gap,
+    );
+    let mut pulls = Vec::new();
+    let mut predicted_vs_true = Vec::new();
+    let mut syst_vs_truth = Vec::new();
+    let eta_edges = compute::edges(0.0, 3.2, 64, false);
+    let mut sigma_vs_eta = vec![compute::binned_curve(
+        "truth",
+        &truth.r_sd.iter().zip(&truth.r_mean).map(|(s, m)| s / m).collect::<Vec<_>>(),
+        &data.abs_eta,
+        &eta_edges,
+    )];
+    for (label, m) in with_sigma {
+        let s = m.sigmas.as_ref().ok_or_else(|| Error::invalid("internal: no sigmas"))?;
+        let rel = |v: &[f64]| v.iter().zip(&m.r_pred).map(|(a, r)| a / r).collect::<Vec<f64>>();
+        spectra.extend(compute::spectra(
+            label,
+            &[("tot", rel(&s.tot)), ("stat", rel(&s.stat)), ("syst", rel(&s.syst))],
+            &data.e_em,
+            gap,
+        ));
+        pulls.extend(compute::pull_hists(label, m, data));
+        predicted_vs_true.push(compute::predicted_vs_true(label, m, data));
+        syst_vs_truth.push(compute::scatter(
+            label,
+            "truth sd*(x)",
+            &format!("σ_{{syst}} ({label})"),
+            &truth.r_sd,
+            &s.syst,
+            (3e-3, 3.0),
+            true,
+            60,
+        ));
+        sigma_vs_eta.push(compute::binned_curve(label, &rel(&s.tot), &data.abs_eta, &eta_edges));
+    }
+    for m in all.iter().filter(|m| m.name == "dnn" || m.name == "dnn-lgk") {
+        predicted_vs_true.push(compute::predicted_vs_true(&label_of(&m.name), m, data));
+    }
+    Ok(NetworkFigures { spectra, pulls, predicted_vs_true, syst_vs_truth, sigma_vs_eta })
+}
+
+/// BNN against RE, cluster by cluster, for each kind of σ; empty unless both ran.
+fn bnn_vs_re(with_sigma: &[(String, &crate::metrics::Method)]) -> Vec<Scatter> {
+    match (with_sigma.iter().find(|x| x.0 == "BNN"), with_sigma.iter().find(|x| x.0 == "RE")) {
+        (Some((_, b)), Some((_, r))) => {
+            let (sb, sr) = (b.sigmas.as_ref(), r.sigmas.as_ref());
+            match (sb, sr) {
+                (Some(sb), Some(sr)) => [
+                    ("tot", &sb.tot, &sr.tot, (1e-3, 3.0)),
+                    ("stat", &sb.stat, &sr.stat, (1e-4, 1.0)),
+                    ("syst", &sb.syst, &sr.syst, (1e-3, 3.0)),
+                ]
+                .iter()
+                .map(|(k, a, c, range)| {
+                    compute::scatter(k, &format!("σ_{{{k}}} (BNN)"), &format!("σ_{{{k}}} (RE)"), a, c, *range, true, 60)
+                })
+                .collect(),
+                _ => Vec::new(),
+            }
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// What was run, on what and for how long.
+fn describe(
+    opts: &StudyOptions,
+    trained: &[Trained],
+    predictions: &[(Method, PathBuf, usize)],
+    n_test: usize,
+    step_reports: &[StepReport],
+    run_seconds: f64,
+) -> StudyDescription {
+    let p = &opts.preset;
+    let bnn = trained.iter().find(|t| t.config.method == Method::Bnn);
+    StudyDescription {
+        preset: format!("{:?}", p.name).to_lowercase(),
+        generated_train: p.generated_train,
+        generated_test: p.generated_test,
+        generated_pu0: p.generated_pu0,
+        n_train: bnn.map_or(0, |t| t.summary.n_train),
+        n_val: bnn.map_or(0, |t| t.summary.n_val),
+        n_test,
+        seeds: Seeds { train: p.seed_train, test: p.seed_test, pu0: p.seed_pu0, networks: p.bnn.training.seed },
+        models: trained
+            .iter()
+            .map(|t| ModelInfo {
+                method: t.config.method.name().into(),
+                label: t.config.method.label().into(),
+                network: t.summary.model.clone(),
+                epochs: t.summary.epochs,
+                train_seconds: t.summary.seconds,
+                samples_per_second: t.summary.samples_per_second,
+                draws: predictions.iter().find(|(m, _, _)| *m == t.config.method).map_or(1, |x| x.2),
+            })
+            .collect(),
+        machine: machine(),
+        date: utc_now(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        // The steps' own times plus this run's time outside them (reading, summarising).
+        seconds: run_seconds + step_reports.iter().filter(|r| r.reused).map(|r| r.seconds).sum::<f64>(),
+        run_seconds,
+        reused_steps: step_reports.iter().filter(|r| r.reused).count(),
+        steps: step_reports.len(),
+    }
 }
