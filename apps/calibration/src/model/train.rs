@@ -139,33 +139,7 @@ pub fn checkpoint_meta(config: &ModelConfig, data: &DataSource) -> Result<BTreeM
 pub fn train(opts: &TrainOptions, say: &dyn Fn(&str)) -> Result<TrainSummary> {
     let config = &opts.config;
     config.validate()?;
-    let out = &opts.out;
-    if out.exists() && !out.is_dir() {
-        return Err(Error::invalid(format!("--out {} is a file; give a directory for the run", out.display())));
-    }
-    let holds_run = out.join(LAST).exists() || out.join("step1").join(LAST).exists();
-    if holds_run && !opts.resume {
-        return Err(Error::invalid(format!(
-            "{} already holds a training run; pass --resume to continue it, or choose another --out",
-            out.display()
-        )));
-    }
-    std::fs::create_dir_all(out)
-        .map_err(|e| Error::invalid(format!("--out {}: cannot create the directory: {e}", out.display())))?;
-    let config_path = out.join("config.toml");
-    let resolved = config.to_toml()?;
-    if opts.resume && holds_run {
-        if let Ok(previous) = std::fs::read_to_string(&config_path) {
-            if previous != resolved {
-                return Err(Error::invalid(format!(
-                    "{} was trained with another configuration ({}); resume with the same one, or choose another --out",
-                    out.display(),
-                    config_path.display()
-                )));
-            }
-        }
-    }
-    write_text(&config_path, &resolved)?;
+    open_run_dir(opts)?;
     let prepared = prepare(&opts.data, config, say)?;
     say(&format!(
         "{}: {} on {} training and {} validation clusters\n",
@@ -182,57 +156,7 @@ pub fn train(opts: &TrainOptions, say: &dyn Fn(&str)) -> Result<TrainSummary> {
     let mut trained_seconds = 0.0;
     let mut trained_samples = 0.0;
     for step in 0..steps(config) {
-        let dir = if step + 1 < steps(config) { out.join(format!("step{}", step + 1)) } else { out.clone() };
-        let per_epoch = prepared.train.len().div_ceil(config.training.batch_size) as u64;
-        let total = per_epoch * config.training.epochs as u64;
-        let cfg = TrainConfig {
-            epochs: config.training.epochs,
-            batch_size: config.training.batch_size,
-            seed: config.training.seed.wrapping_add(step as u64),
-            patience: config.training.patience,
-            keep_best: true,
-            schedule: Schedule::Cosine { total, min_lr: config.training.lr * config.training.final_lr_fraction },
-            dtype: DType::F32,
-            drop_last: false,
-            progress: opts.progress,
-            dir: Some(dir.clone()),
-            standardizer: Some(prepared.standardizer.clone()),
-            meta: meta.clone(),
-            guard: Default::default(),
-        };
-        let trainer = Trainer::new(cfg, &opts.device);
-        let mut opt = Adam::new(model.params(), config.training.lr);
-        let objective = objective(config, step);
-        let interrupt = opts.interrupt_after;
-        let hook = move |r: &nn::EpochRecord| {
-            if interrupt.is_some_and(|n| r.epoch + 1 >= n) {
-                Control::Stop
-            } else {
-                Control::Continue
-            }
-        };
-        let done = Checkpoint::read_header(dir.join(LAST)).ok().and_then(|h| h.trainer).map(|t| t.epochs_done);
-        let h = match done {
-            Some(d) if opts.resume && (d >= config.training.epochs) => {
-                // This step finished before the interruption: take its best weights and go on.
-                Checkpoint::load(dir.join(BEST), model.as_ref(), None)?;
-                say(&format!("step {} was complete: continuing from {}\n", step + 1, dir.join(BEST).display()));
-                continue;
-            }
-            Some(_) if opts.resume => trainer.resume(
-                &dir,
-                model.as_ref(),
-                &mut opt,
-                &prepared.train,
-                Some(&prepared.val),
-                &objective,
-                hook,
-            )?,
-            _ => trainer.fit(model.as_ref(), &mut opt, &prepared.train, Some(&prepared.val), &objective, hook)?,
-        };
-        if h.stopped_early && interrupt.is_some() {
-            return Err(Error::invalid(format!("interrupted after {} epochs (as asked)", h.epochs.len())));
-        }
+        let Some(h) = train_step(opts, step, model.as_ref(), &prepared, &meta, say)? else { continue };
         trained_seconds += h.epochs.iter().map(|e| e.seconds).sum::<f64>();
         trained_samples += h.epochs.iter().map(|e| e.seconds * e.samples_per_second).sum::<f64>();
         history = Some(h);
@@ -242,7 +166,7 @@ pub fn train(opts: &TrainOptions, say: &dyn Fn(&str)) -> Result<TrainSummary> {
         method: config.method.name().into(),
         model: spec.describe(),
         data: opts.data.display(),
-        cuts: prepared.cuts,
+        cuts: prepared.cuts.clone(),
         n_train: prepared.train.len(),
         n_val: prepared.val.len(),
         epochs: history.epochs.len(),
@@ -254,8 +178,100 @@ pub fn train(opts: &TrainOptions, say: &dyn Fn(&str)) -> Result<TrainSummary> {
         sigmagrad_version: env!("CARGO_PKG_VERSION").into(),
     };
     let json = serde_json::to_string_pretty(&summary).map_err(|e| Error::invalid(e.to_string()))?;
-    write_text(&out.join("train.json"), &json)?;
+    write_text(&opts.out.join("train.json"), &json)?;
     let std_json = serde_json::to_string_pretty(&prepared.standardizer).map_err(|e| Error::invalid(e.to_string()))?;
-    write_text(&out.join("standardizer.json"), &std_json)?;
+    write_text(&opts.out.join("standardizer.json"), &std_json)?;
     Ok(summary)
+}
+
+/// Checks `opts.out` for a run (refused without `resume`; with it, the configuration must be
+/// the same), creates the directory and writes the resolved config.toml.
+fn open_run_dir(opts: &TrainOptions) -> Result<()> {
+    let out = &opts.out;
+    if out.exists() && !out.is_dir() {
+        return Err(Error::invalid(format!("--out {} is a file; give a directory for the run", out.display())));
+    }
+    let holds_run = out.join(LAST).exists() || out.join("step1").join(LAST).exists();
+    if holds_run && !opts.resume {
+        return Err(Error::invalid(format!(
+            "{} already holds a training run; pass --resume to continue it, or choose another --out",
+            out.display()
+        )));
+    }
+    std::fs::create_dir_all(out)
+        .map_err(|e| Error::invalid(format!("--out {}: cannot create the directory: {e}", out.display())))?;
+    let config_path = out.join("config.toml");
+    let resolved = opts.config.to_toml()?;
+    if opts.resume && holds_run {
+        if let Ok(previous) = std::fs::read_to_string(&config_path) {
+            if previous != resolved {
+                return Err(Error::invalid(format!(
+                    "{} was trained with another configuration ({}); resume with the same one, or choose another --out",
+                    out.display(),
+                    config_path.display()
+                )));
+            }
+        }
+    }
+    write_text(&config_path, &resolved)
+}
+
+/// Trains step `step` of the network (a fresh fit, or the rest of an interrupted one with
+/// `resume`); None when a resumed step had already finished and its best weights were loaded.
+fn train_step(
+    opts: &TrainOptions,
+    step: usize,
+    model: &dyn Module,
+    prepared: &Prepared,
+    meta: &BTreeMap<String, String>,
+    say: &dyn Fn(&str),
+) -> Result<Option<nn::train::History>> {
+    let config = &opts.config;
+    let out = &opts.out;
+    let dir = if step + 1 < steps(config) { out.join(format!("step{}", step + 1)) } else { out.clone() };
+    let per_epoch = prepared.train.len().div_ceil(config.training.batch_size) as u64;
+    let total = per_epoch * config.training.epochs as u64;
+    let cfg = TrainConfig {
+        epochs: config.training.epochs,
+        batch_size: config.training.batch_size,
+        seed: config.training.seed.wrapping_add(step as u64),
+        patience: config.training.patience,
+        keep_best: true,
+        schedule: Schedule::Cosine { total, min_lr: config.training.lr * config.training.final_lr_fraction },
+        dtype: DType::F32,
+        drop_last: false,
+        progress: opts.progress,
+        dir: Some(dir.clone()),
+        standardizer: Some(prepared.standardizer.clone()),
+        meta: meta.clone(),
+        guard: Default::default(),
+    };
+    let trainer = Trainer::new(cfg, &opts.device);
+    let mut opt = Adam::new(model.params(), config.training.lr);
+    let objective = objective(config, step);
+    let interrupt = opts.interrupt_after;
+    let hook = move |r: &nn::EpochRecord| {
+        if interrupt.is_some_and(|n| r.epoch + 1 >= n) {
+            Control::Stop
+        } else {
+            Control::Continue
+        }
+    };
+    let done = Checkpoint::read_header(dir.join(LAST)).ok().and_then(|h| h.trainer).map(|t| t.epochs_done);
+    let h = match done {
+        Some(d) if opts.resume && (d >= config.training.epochs) => {
+            // This step finished before the interruption: take its best weights and go on.
+            Checkpoint::load(dir.join(BEST), model, None)?;
+            say(&format!("step {} was complete: continuing from {}\n", step + 1, dir.join(BEST).display()));
+            return Ok(None);
+        }
+        Some(_) if opts.resume => {
+            trainer.resume(&dir, model, &mut opt, &prepared.train, Some(&prepared.val), &objective, hook)?
+        }
+        _ => trainer.fit(model, &mut opt, &prepared.train, Some(&prepared.val), &objective, hook)?,
+    };
+    if h.stopped_early && interrupt.is_some() {
+        return Err(Error::invalid(format!("interrupted after {} epochs (as asked)", h.epochs.len())));
+    }
+    Ok(Some(h))
 }
