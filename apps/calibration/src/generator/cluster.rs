@@ -96,6 +96,51 @@ fn seed_log_energy<R: Rng>(rng: &mut R, sample: Sample) -> f64 {
 }
 
 fn attempt<R: Rng>(rng: &mut R, sample: Sample, class: ClassChoice) -> Option<Cluster> {
+    let shower = shower(rng, sample, class);
+    let noise = noise(rng, &shower);
+    let features = features(rng, &shower, &noise)?;
+    let Shower { is_em, f, seed_energy, interactions, jet_density, .. } = shower;
+    let oot_shift = noise.oot_shift;
+    let e_em = features[0];
+    let model = response_model(&observed(&features));
+    let r = model.median * (model.s_ln * normal(rng)).exp();
+    let truth = truncated_lognormal(model.median, model.s_ln, R_MIN, e_em / E_DEP_MIN);
+    Some(Cluster {
+        features,
+        e_dep: e_em / r,
+        model,
+        truth,
+        is_em,
+        em_fraction: f,
+        seed_energy,
+        interactions,
+        jet_density,
+        oot_shift,
+    })
+}
+
+/// The particle shower behind a cluster, before the detector: its position, class, energy,
+/// electromagnetic share and size, and the pile-up it sits in (docs/calibration-generator.md §2-3).
+struct Shower {
+    pile_up: bool,
+    mu: f64,
+    interactions: f64,
+    n_pv: f64,
+    eta: f64,
+    /// |η|.
+    u: f64,
+    is_em: bool,
+    seed_energy: f64,
+    /// The electromagnetic fraction of the deposit.
+    f: f64,
+    lambda_true: f64,
+    cells: f64,
+    jet_density: f64,
+    /// How much the tile gap widens the feature resolutions.
+    widen: f64,
+}
+
+fn shower<R: Rng>(rng: &mut R, sample: Sample, class: ClassChoice) -> Shower {
     let pile_up = sample == Sample::PileUp;
     let (mu, interactions, n_pv) = pileup(rng, sample);
 
@@ -121,7 +166,19 @@ fn attempt<R: Rng>(rng: &mut R, sample: Sample, class: ClassChoice) -> Option<Cl
     let cells = 2.0 + poisson(rng, 3.0 + 5.0 * seed_energy.sqrt() * (1.0 + 1.5 * (1.0 - f)));
     let jet_density: f64 = rng.random();
     let widen = 1.0 + 2.0 * gap_weight(u);
+    Shower { pile_up, mu, interactions, n_pv, eta, u, is_em, seed_energy, f, lambda_true, cells, jet_density, widen }
+}
 
+/// The electronic and pile-up noise of a cluster, its pile-up offset and out-of-time shift
+/// (docs/calibration-generator.md §5).
+struct Noise {
+    sigma_clus: f64,
+    offset: f64,
+    oot_shift: f64,
+}
+
+fn noise<R: Rng>(rng: &mut R, sh: &Shower) -> Noise {
+    let Shower { pile_up, mu, interactions, u, cells, seed_energy, .. } = *sh;
     // Noise, pile-up offset and out-of-time contamination (docs/calibration-generator.md §5).
     let sigma_el = SIGMA_EL * if u > BARREL_EDGE { SIGMA_EL_ENDCAP_FACTOR } else { 1.0 };
     let sigma_pu = if pile_up { SIGMA_PU * (mu / MU_MEAN).sqrt() * (1.0 + 0.8 * u / ETA_MAX) } else { 0.0 };
@@ -134,7 +191,15 @@ fn attempt<R: Rng>(rng: &mut R, sample: Sample, class: ClassChoice) -> Option<Cl
     } else {
         0.0
     };
+    Noise { sigma_clus, offset, oot_shift }
+}
 
+/// The 15 observed features of a shower with its noise (docs/calibration-generator.md §6), in the
+/// order of `columns::FEATURES`;
+/// None when the EM-scale energy is not positive.
+fn features<R: Rng>(rng: &mut R, sh: &Shower, noise: &Noise) -> Option<[f64; 15]> {
+    let Shower { mu, n_pv, eta, u, f, seed_energy, lambda_true, cells, jet_density, widen, .. } = *sh;
+    let Noise { sigma_clus, offset, oot_shift } = *noise;
     // The features (docs/calibration-generator.md §6), in the order of `columns::FEATURES`.
     let e_em =
         seed_energy * detector_response(u) * (f + (1.0 - f) * hadronic_response(u)) + offset + sigma_clus * normal(rng);
@@ -163,7 +228,7 @@ fn attempt<R: Rng>(rng: &mut R, sample: Sample, class: ClassChoice) -> Option<Cl
     let oot_term = if oot_shift != 0.0 { 30.0 } else { 0.0 };
     let second_time = ((0.5 + 40.0 / zeta_floor + oot_term).ln() + SECOND_TIME_LOG_SD * widen * normal(rng)).exp();
 
-    let features = [
+    Some([
         e_em,
         eta_obs,
         lambda,
@@ -179,22 +244,7 @@ fn attempt<R: Rng>(rng: &mut R, sample: Sample, class: ClassChoice) -> Option<Cl
         zeta,
         n_pv,
         mu,
-    ];
-    let model = response_model(&observed(&features));
-    let r = model.median * (model.s_ln * normal(rng)).exp();
-    let truth = truncated_lognormal(model.median, model.s_ln, R_MIN, e_em / E_DEP_MIN);
-    Some(Cluster {
-        features,
-        e_dep: e_em / r,
-        model,
-        truth,
-        is_em,
-        em_fraction: f,
-        seed_energy,
-        interactions,
-        jet_density,
-        oot_shift,
-    })
+    ])
 }
 
 /// p_TD = √Σp² for cell-energy fractions p ~ Dirichlet(α·1) over the cluster's cells: exactly

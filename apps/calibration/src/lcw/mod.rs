@@ -170,14 +170,38 @@ pub fn build(samples: &[Labelled<'_>], provenance: &str) -> Result<LcwTables> {
         data_axis("log10_rho", 12, &pool(|v| &v.log10_rho))?,
     ];
 
-    // Classification: counts per 4-D bin, with the marginal over λ as the first fallback.
+    let (p_em, all4) = classification(samples, &vars, &class_axes);
+    let mut per_class: Vec<ClassWeights> =
+        [true, false].iter().map(|&em| class_weights(samples, &vars, &inverse_response, &weight_axes, em)).collect();
+    let (w_had, had_entries, had_level) = per_class.pop().unwrap_or_default();
+    let (w_em, em_entries, em_level) = per_class.pop().unwrap_or_default();
+    Ok(LcwTables {
+        class_axes,
+        weight_axes,
+        p_em,
+        class_entries: all4,
+        w_em,
+        w_had,
+        em_entries,
+        had_entries,
+        em_level,
+        had_level,
+        provenance: provenance.to_string(),
+        n_em,
+        n_had,
+    })
+}
+
+/// The EM probability per 4-D bin of `axes` (counts, with the marginal over λ as the first
+/// fallback and 0.5 where even that is empty), and the cluster count of each bin.
+fn classification(samples: &[Labelled<'_>], vars: &[Variables], class_axes: &[Axis; 4]) -> (Vec<f64>, Vec<u64>) {
     let class_sizes: Vec<usize> = class_axes.iter().map(Axis::bins).collect();
     let n_class: usize = class_sizes.iter().product();
     let n_lambda = class_sizes[3];
     let (mut em4, mut all4) = (vec![0u64; n_class], vec![0u64; n_class]);
-    for (s, v) in samples.iter().zip(&vars) {
+    for (s, v) in samples.iter().zip(vars) {
         for (i, &em) in s.is_em.iter().enumerate() {
-            let k = flat_index(&v.class_bins(&class_axes, i), &class_sizes);
+            let k = flat_index(&v.class_bins(class_axes, i), &class_sizes);
             all4[k] += 1;
             em4[k] += u64::from(em);
         }
@@ -196,64 +220,56 @@ pub fn build(samples: &[Labelled<'_>], provenance: &str) -> Result<LcwTables> {
             }
         })
         .collect();
+    (p_em, all4)
+}
 
-    // Weights: the values of each class per bin at three granularities.
+/// The weights of one class per 3-D bin, their entries and fallback level (see
+/// [`LcwTables`]): the median inverse response at the finest granularity with enough entries.
+type ClassWeights = (Vec<f64>, Vec<u64>, Vec<u8>);
+
+fn class_weights(
+    samples: &[Labelled<'_>],
+    vars: &[Variables],
+    inverse_response: &[Vec<f64>],
+    weight_axes: &[Axis; 3],
+    class_is_em: bool,
+) -> ClassWeights {
     let weight_sizes: Vec<usize> = weight_axes.iter().map(Axis::bins).collect();
-    let mut per_class = Vec::new();
-    for class_is_em in [true, false] {
-        let mut fine: Vec<Vec<f64>> = vec![Vec::new(); weight_sizes.iter().product()];
-        let mut coarse: Vec<Vec<f64>> = vec![Vec::new(); weight_sizes[0] * weight_sizes[1]];
-        let mut energy: Vec<Vec<f64>> = vec![Vec::new(); weight_sizes[1]];
-        let mut all = Vec::new();
-        for ((s, v), inv) in samples.iter().zip(&vars).zip(&inverse_response) {
-            for (i, &em) in s.is_em.iter().enumerate() {
-                if em != class_is_em {
-                    continue;
-                }
-                let b = v.weight_bins(&weight_axes, i);
-                fine[flat_index(&b, &weight_sizes)].push(inv[i]);
-                coarse[b[0] * weight_sizes[1] + b[1]].push(inv[i]);
-                energy[b[1]].push(inv[i]);
-                all.push(inv[i]);
+    let mut fine: Vec<Vec<f64>> = vec![Vec::new(); weight_sizes.iter().product()];
+    let mut coarse: Vec<Vec<f64>> = vec![Vec::new(); weight_sizes[0] * weight_sizes[1]];
+    let mut energy: Vec<Vec<f64>> = vec![Vec::new(); weight_sizes[1]];
+    let mut all = Vec::new();
+    for ((s, v), inv) in samples.iter().zip(vars).zip(inverse_response) {
+        for (i, &em) in s.is_em.iter().enumerate() {
+            if em != class_is_em {
+                continue;
             }
+            let b = v.weight_bins(weight_axes, i);
+            fine[flat_index(&b, &weight_sizes)].push(inv[i]);
+            coarse[b[0] * weight_sizes[1] + b[1]].push(inv[i]);
+            energy[b[1]].push(inv[i]);
+            all.push(inv[i]);
         }
-        let global = median(all.iter().copied()).unwrap_or(1.0);
-        let enough = |v: &Vec<f64>| if v.len() >= MIN_WEIGHT_ENTRIES { median(v.iter().copied()) } else { None };
-        let coarse_w: Vec<Option<f64>> = coarse.iter().map(enough).collect();
-        let energy_w: Vec<Option<f64>> = energy.iter().map(enough).collect();
-        let (mut w, mut entries, mut level) = (Vec::new(), Vec::new(), Vec::new());
-        for (k, values) in fine.iter().enumerate() {
-            let e_bin = (k / weight_sizes[2]) % weight_sizes[1];
-            let c_bin = k / weight_sizes[2];
-            let (value, lvl) = match (enough(values), coarse_w[c_bin], energy_w[e_bin]) {
-                (Some(x), _, _) => (x, 0),
-                (None, Some(x), _) => (x, 1),
-                (None, None, Some(x)) => (x, 2),
-                _ => (global, 3),
-            };
-            w.push(value);
-            entries.push(values.len() as u64);
-            level.push(lvl);
-        }
-        per_class.push((w, entries, level));
     }
-    let (w_had, had_entries, had_level) = per_class.pop().unwrap_or_default();
-    let (w_em, em_entries, em_level) = per_class.pop().unwrap_or_default();
-    Ok(LcwTables {
-        class_axes,
-        weight_axes,
-        p_em,
-        class_entries: all4,
-        w_em,
-        w_had,
-        em_entries,
-        had_entries,
-        em_level,
-        had_level,
-        provenance: provenance.to_string(),
-        n_em,
-        n_had,
-    })
+    let global = median(all.iter().copied()).unwrap_or(1.0);
+    let enough = |v: &Vec<f64>| if v.len() >= MIN_WEIGHT_ENTRIES { median(v.iter().copied()) } else { None };
+    let coarse_w: Vec<Option<f64>> = coarse.iter().map(enough).collect();
+    let energy_w: Vec<Option<f64>> = energy.iter().map(enough).collect();
+    let (mut w, mut entries, mut level) = (Vec::new(), Vec::new(), Vec::new());
+    for (k, values) in fine.iter().enumerate() {
+        let e_bin = (k / weight_sizes[2]) % weight_sizes[1];
+        let c_bin = k / weight_sizes[2];
+        let (value, lvl) = match (enough(values), coarse_w[c_bin], energy_w[e_bin]) {
+            (Some(x), _, _) => (x, 0),
+            (None, Some(x), _) => (x, 1),
+            (None, None, Some(x)) => (x, 2),
+            _ => (global, 3),
+        };
+        w.push(value);
+        entries.push(values.len() as u64);
+        level.push(lvl);
+    }
+    (w, entries, level)
 }
 
 impl LcwTables {
