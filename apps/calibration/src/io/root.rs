@@ -5,11 +5,11 @@
 //! oxyroot panics on some damaged files instead of returning an error; every call into it runs
 //! under `catch_unwind` with a quiet panic hook, so a damaged file is an error that names it.
 
-use super::layout::{check_finite, plan, ColumnInfo, Schema, StoredType};
+use super::layout::{check_finite, plan, ColumnInfo, ReadPlan, Schema, StoredType};
 use super::ClusterTable;
 use crate::error::Result;
 use nn::io::FileError;
-use oxyroot::{Branch, Named, RootFile};
+use oxyroot::{Branch, Named, ReaderTree, RootFile};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 
@@ -78,37 +78,7 @@ pub fn read(path: &Path, tree: Option<&str>, schema: &Schema) -> Result<ClusterT
     let mut file = guarded(path, "opening it", || {
         RootFile::open(path).map_err(|e| FileError::new(path, format!("not a readable ROOT file: {e}")))
     })?;
-    let trees = guarded(path, "listing its keys", || Ok(tree_names(&file)))?;
-    let name = match tree {
-        Some(t) if trees.iter().any(|n| n == t) => t.to_string(),
-        Some(t) => {
-            return Err(FileError::new(
-                path,
-                format!(
-                    "has no TTree '{t}'; its trees: {}",
-                    if trees.is_empty() { "none".into() } else { trees.join(", ") }
-                ),
-            )
-            .into())
-        }
-        None if trees.len() == 1 => trees[0].clone(),
-        None if trees.is_empty() => {
-            let others = guarded(path, "listing its keys", || {
-                Ok(file.keys().iter().map(|k| format!("{} ({})", k.name(), k.class_name())).collect::<Vec<_>>())
-            })?;
-            let others = if others.is_empty() { "nothing".to_string() } else { others.join(", ") };
-            return Err(
-                FileError::new(path, format!("holds no TTree (it has: {others}); only TTrees can be read")).into()
-            );
-        }
-        None => {
-            return Err(FileError::new(
-                path,
-                format!("holds several TTrees ({}); choose one with {}:TreeName", trees.join(", "), path.display()),
-            )
-            .into())
-        }
-    };
+    let name = choose_tree(path, &file, tree)?;
     let display = format!("{}:{name}", path.display());
     let reader = guarded(path, "reading the tree header", || {
         file.get_tree(&name).map_err(|e| FileError::new(path, format!("tree '{name}' cannot be read: {e}")))
@@ -126,6 +96,45 @@ pub fn read(path: &Path, tree: Option<&str>, schema: &Schema) -> Result<ClusterT
     let plan = plan(path, "branch", &infos, schema)?;
     let mut table = ClusterTable::new(&display);
     table.input_index = (0..plan.rows as u64).collect();
+    read_columns(path, &reader, &plan, &mut table)?;
+    table.notes = plan.skipped;
+    table.sort_columns();
+    Ok(table)
+}
+
+/// The tree to read: `tree` if the file has it, else the file's only TTree; an error that lists
+/// what the file holds otherwise.
+fn choose_tree(path: &Path, file: &RootFile, tree: Option<&str>) -> Result<String> {
+    let trees = guarded(path, "listing its keys", || Ok(tree_names(file)))?;
+    match tree {
+        Some(t) if trees.iter().any(|n| n == t) => Ok(t.to_string()),
+        Some(t) => Err(FileError::new(
+            path,
+            format!(
+                "has no TTree '{t}'; its trees: {}",
+                if trees.is_empty() { "none".into() } else { trees.join(", ") }
+            ),
+        )
+        .into()),
+        None if trees.len() == 1 => Ok(trees[0].clone()),
+        None if trees.is_empty() => {
+            let others = guarded(path, "listing its keys", || {
+                Ok(file.keys().iter().map(|k| format!("{} ({})", k.name(), k.class_name())).collect::<Vec<_>>())
+            })?;
+            let others = if others.is_empty() { "nothing".to_string() } else { others.join(", ") };
+            Err(FileError::new(path, format!("holds no TTree (it has: {others}); only TTrees can be read")).into())
+        }
+        None => Err(FileError::new(
+            path,
+            format!("holds several TTrees ({}); choose one with {}:TreeName", trees.join(", "), path.display()),
+        )
+        .into()),
+    }
+}
+
+/// Reads the branches `plan` asks for into `table`, checking their lengths (and, for the
+/// strict ones, that they are finite).
+fn read_columns(path: &Path, reader: &ReaderTree, plan: &ReadPlan, table: &mut ClusterTable) -> Result<()> {
     let bar = crate::progress::task((plan.strict.len() + plan.carried.len()) as u64, "reading branches");
     for (strict, names) in [(true, &plan.strict), (false, &plan.carried)] {
         for column in names {
@@ -156,7 +165,5 @@ pub fn read(path: &Path, tree: Option<&str>, schema: &Schema) -> Result<ClusterT
         }
     }
     bar.finish_and_clear();
-    table.notes = plan.skipped;
-    table.sort_columns();
-    Ok(table)
+    Ok(())
 }

@@ -47,91 +47,102 @@ pub struct StudyPreset {
 
 impl StudyPreset {
     pub fn new(name: StudyPresetName) -> StudyPreset {
-        let base = |method: Method, network: Preset| ModelConfig::preset(method, network);
         match name {
-            StudyPresetName::Quick => {
-                // 30 epochs: with 20 the DNN's resolution above 100 GeV, where clusters are
-                // rare, is 7 % worse than the BNN's.
-                let dnn = base(Method::Dnn, Preset::Default);
-                let mut lgk = base(Method::DnnLgk, Preset::Default);
-                lgk.training.epochs = 12;
-                let mut bnn = base(Method::Bnn, Preset::Default);
-                // The scan's largest point is the main BNN: trained once, used twice.
-                bnn.training.max_train = Some(300_000);
-                // 40 epochs rather than 30: the lowest E^EM bins (under 1 % of the clusters)
-                // close to 5 % after 30.
-                bnn.training.epochs = 40;
-                let mut re = base(Method::Re, Preset::Default);
-                // 20 epochs: after 12 the ensemble's median σ_syst is 5.5 % above the truth's
-                // sd (1.036 after 20); it is the study's most expensive network (~3 minutes).
-                re.training.epochs = 20;
-                StudyPreset {
-                    name,
-                    generated_train: 500_000,
-                    generated_test: 140_000,
-                    generated_pu0: 300_000,
-                    seed_train: 1,
-                    seed_test: 2,
-                    seed_pu0: 3,
-                    dnn,
-                    dnn_lgk: lgk,
-                    bnn,
-                    re,
-                    scan_sizes: vec![10_000, 30_000, 100_000, 300_000],
-                    scan_steps: 9_000,
-                    scan_max_epochs: 100,
-                    scan_test: 30_000,
-                }
-            }
-            StudyPresetName::Paper => {
-                let cfg = |m: Method| base(m, Preset::Paper);
-                StudyPreset {
-                    name,
-                    generated_train: 3_300_000,
-                    generated_test: 650_000,
-                    generated_pu0: 1_000_000,
-                    seed_train: 1,
-                    seed_test: 2,
-                    seed_pu0: 3,
-                    dnn: cfg(Method::Dnn),
-                    dnn_lgk: cfg(Method::DnnLgk),
-                    bnn: cfg(Method::Bnn),
-                    re: cfg(Method::Re),
-                    scan_sizes: vec![10_000, 30_000, 100_000, 300_000, 1_000_000, 2_000_000],
-                    scan_steps: 60_000,
-                    scan_max_epochs: 200,
-                    scan_test: 100_000,
-                }
-            }
-            StudyPresetName::Tiny => {
-                let small = |m: Method| {
-                    let mut c = base(m, Preset::Default);
-                    c.network.hidden = vec![16, 16];
-                    c.training.epochs = 2;
-                    c.training.batch_size = 256;
-                    c.training.lr = 3e-3;
-                    c.ensemble.members = 4;
-                    c.bnn.draws = 10;
-                    c
-                };
-                StudyPreset {
-                    name,
-                    generated_train: 8_000,
-                    generated_test: 4_000,
-                    generated_pu0: 8_000,
-                    seed_train: 1,
-                    seed_test: 2,
-                    seed_pu0: 3,
-                    dnn: small(Method::Dnn),
-                    dnn_lgk: small(Method::DnnLgk),
-                    bnn: small(Method::Bnn),
-                    re: small(Method::Re),
-                    scan_sizes: vec![1_000, 3_000],
-                    scan_steps: 40,
-                    scan_max_epochs: 10,
-                    scan_test: 1_000,
-                }
-            }
+            StudyPresetName::Quick => Self::quick(),
+            StudyPresetName::Paper => Self::paper(),
+            StudyPresetName::Tiny => Self::tiny(),
+        }
+    }
+
+    /// Minutes on 2 cores.
+    fn quick() -> StudyPreset {
+        let base = ModelConfig::preset;
+        // 30 epochs: with 20 the DNN's resolution above 100 GeV, where clusters are
+        // rare, is 7 % worse than the BNN's.
+        let dnn = base(Method::Dnn, Preset::Default);
+        let mut lgk = base(Method::DnnLgk, Preset::Default);
+        lgk.training.epochs = 12;
+        let mut bnn = base(Method::Bnn, Preset::Default);
+        // The scan's largest point is the main BNN: trained once, used twice.
+        bnn.training.max_train = Some(300_000);
+        // 40 epochs rather than 30: the lowest E^EM bins (under 1 % of the clusters)
+        // close to 5 % after 30.
+        bnn.training.epochs = 40;
+        let mut re = base(Method::Re, Preset::Default);
+        // 20 epochs: after 12 the ensemble's median σ_syst is 5.5 % above the truth's
+        // sd (1.036 after 20); it is the study's most expensive network (~3 minutes).
+        re.training.epochs = 20;
+        StudyPreset {
+            name: StudyPresetName::Quick,
+            generated_train: 500_000,
+            generated_test: 140_000,
+            generated_pu0: 300_000,
+            seed_train: 1,
+            seed_test: 2,
+            seed_pu0: 3,
+            dnn,
+            dnn_lgk: lgk,
+            bnn,
+            re,
+            scan_sizes: vec![10_000, 30_000, 100_000, 300_000],
+            scan_steps: 9_000,
+            scan_max_epochs: 100,
+            scan_test: 30_000,
+        }
+    }
+
+    /// Paper-scale sizes and networks: hours, or a GPU.
+    fn paper() -> StudyPreset {
+        let base = ModelConfig::preset;
+        let cfg = |m: Method| base(m, Preset::Paper);
+        StudyPreset {
+            name: StudyPresetName::Paper,
+            generated_train: 3_300_000,
+            generated_test: 650_000,
+            generated_pu0: 1_000_000,
+            seed_train: 1,
+            seed_test: 2,
+            seed_pu0: 3,
+            dnn: cfg(Method::Dnn),
+            dnn_lgk: cfg(Method::DnnLgk),
+            bnn: cfg(Method::Bnn),
+            re: cfg(Method::Re),
+            scan_sizes: vec![10_000, 30_000, 100_000, 300_000, 1_000_000, 2_000_000],
+            scan_steps: 60_000,
+            scan_max_epochs: 200,
+            scan_test: 100_000,
+        }
+    }
+
+    /// Seconds: checks that everything runs.
+    fn tiny() -> StudyPreset {
+        let base = ModelConfig::preset;
+        let small = |m: Method| {
+            let mut c = base(m, Preset::Default);
+            c.network.hidden = vec![16, 16];
+            c.training.epochs = 2;
+            c.training.batch_size = 256;
+            c.training.lr = 3e-3;
+            c.ensemble.members = 4;
+            c.bnn.draws = 10;
+            c
+        };
+        StudyPreset {
+            name: StudyPresetName::Tiny,
+            generated_train: 8_000,
+            generated_test: 4_000,
+            generated_pu0: 8_000,
+            seed_train: 1,
+            seed_test: 2,
+            seed_pu0: 3,
+            dnn: small(Method::Dnn),
+            dnn_lgk: small(Method::DnnLgk),
+            bnn: small(Method::Bnn),
+            re: small(Method::Re),
+            scan_sizes: vec![1_000, 3_000],
+            scan_steps: 40,
+            scan_max_epochs: 10,
+            scan_test: 1_000,
         }
     }
 
