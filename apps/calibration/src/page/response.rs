@@ -34,9 +34,26 @@ impl Ctx<'_> {
             None => not_run(s, &format!("the linearity against {}", v.name())),
         };
         match self.resolution_figure(v) {
-            Some(Plot::Ratio(f)) => s.figure(f, &v.resolution_caption(true)),
-            Some(Plot::Single(f)) => s.figure(f, &v.resolution_caption(false)),
+            Some(Plot::Ratio(f)) => s.figure(f, &v.resolution_caption(Some(self.em_scale_ratio(v)))),
+            Some(Plot::Single(f)) => s.figure(f, &v.resolution_caption(None)),
             None => not_run(s, &format!("the resolution against {}", v.name())),
+        }
+    }
+
+    /// How much worse the EM scale's resolution is than LCW-like's against `v` in this run, in
+    /// words: "1.3–2.0 times worse", or "worse" when either was not evaluated.
+    fn em_scale_ratio(&self, v: Var) -> String {
+        let methods = self.methods();
+        let find = |label: &str| methods.iter().find(|m| self.label(&m.name) == label);
+        let (Some(em), Some(lcw)) = (find("EM scale"), find("LCW-like")) else { return "worse".to_string() };
+        let (_, ratios) = ratio_points(v.bins(em), v.bins(lcw), v.log());
+        let finite: Vec<f64> = ratios.into_iter().filter(|r| r.is_finite()).collect();
+        let lo = finite.iter().copied().fold(f64::INFINITY, f64::min);
+        let hi = finite.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        if lo.is_finite() && hi.is_finite() {
+            format!("{lo:.1}–{hi:.1} times LCW-like's")
+        } else {
+            "worse".to_string()
         }
     }
 
@@ -219,12 +236,15 @@ impl Var {
         };
         format!("Median E/E_{{dep}} of every calibration against {}. {what}", self.name())
     }
-    fn resolution_caption(self, ratio: bool) -> String {
-        let under = if ratio {
-            " Underneath, the ratio to LCW-like (EM scale left out: it is 1.3–2 times worse); docs/calibration-method.md §6.3 asks the BNN \
-             to be below 1 in every E_{dep} bin and at most 0.85 below 0.6 GeV."
-        } else {
-            " No LCW-like tables were evaluated, so there is no ratio panel."
+    /// The resolution figure's caption; `em_scale` says how the EM scale compares with LCW-like
+    /// when there is a ratio panel.
+    fn resolution_caption(self, em_scale: Option<String>) -> String {
+        let under = match em_scale {
+            Some(em) => format!(
+                " Underneath, the ratio to LCW-like (EM scale left out: it is {em}); docs/calibration-method.md \
+                 §6.3 asks the BNN to be below 1 in every E_{{dep}} bin and at most 0.85 below 0.6 GeV."
+            ),
+            None => " No LCW-like tables were evaluated, so there is no ratio panel.".to_string(),
         };
         format!("Relative resolution (Q_{{84}} − Q_{{16}})/(2 median) of E/E_{{dep}} against {}.{under}", self.name())
     }

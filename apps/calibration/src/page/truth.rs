@@ -49,11 +49,10 @@ impl Ctx<'_> {
 const VI_TEXT: &str = "What the two Bayesian methods can be expected to agree on. The BNN is trained by mean-field \
     variational inference: every weight has its own independent Gaussian. Such a posterior is known to underestimate \
     the uncertainty between regions of data (in-between uncertainty, Foong et al. 2019). On the 1-D toy of \
-    docs/bnn-loss.md, with 10^{3} points and a gap in x, the exact posterior (Hamiltonian Monte Carlo) has σ_{stat} \
-    13 times larger in the gap than in the bulk (about 0.27; the chains are not fully converged there); the BNN keeps a ratio of 0.89 (gap 0.070) and the \
-    16-member repulsive ensemble 1.61 (gap 0.0088): the ensemble has the contrast but a much smaller scale. With \
-    10^{4} points the ratios are 1.53 (BNN) and 5.55 (RE). Neither σ_{stat} is the exact one; on this sample the \
-    ensemble's is the smaller (the median ratio below). σ_{syst} is a different matter: each weight draw learns the \
+    docs/bnn-loss.md §17-18, with a gap in x, the exact posterior (Hamiltonian Monte Carlo) has a σ_{stat} far \
+    larger in the gap than in the bulk; the BNN keeps little of that contrast, and the repulsive ensemble keeps \
+    more of it at a much smaller scale (the measured ratios are in that note). Neither σ_{stat} is the exact one; \
+    the median ratio below says which is the smaller on this sample. σ_{syst} is a different matter: each weight draw learns the \
     variance that fits its own residuals, σ_{true}^{2} + (μ_{θ} − m)^{2} with m the true mean, so averaged over \
     draws σ_{syst}^{2} ≈ σ_{true}^{2} + σ_{stat}^{2} + bias^{2}, slightly above the true spread. The figures \
     below and items 7.8.5 and 7.8.7 of the acceptance table show how far the two agree on this sample.";
