@@ -9,7 +9,7 @@ use crate::generator::{generate, ClassChoice, GeneratorConfig, Sample};
 use crate::io::{ClusterTable, DataSource, Schema, TargetPolicy};
 use crate::lcw::{build, Labelled};
 use crate::metrics::Binning;
-use crate::model::predict::{predict, PredictArgs as PredictJob};
+use crate::model::predict::{checkpoint_path, predict, PredictArgs as PredictJob};
 use crate::model::train::{train, TrainOptions};
 use crate::model::{Method, ModelConfig, Preset};
 use crate::study::run::run_scan;
@@ -284,11 +284,20 @@ pub fn check_output_file(path: &Path, flag: &str) -> Result<()> {
     }
 }
 
-fn same_file(a: &Path, b: &Path) -> bool {
-    match (a.canonicalize(), b.canonicalize()) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => false,
-    }
+/// Refuses a command whose outputs include one of its inputs (see [`rundir::refuse_overwrite`]).
+fn refuse_overwrite(inputs: &[&Path], outputs: &[&Path]) -> Result<()> {
+    rundir::refuse_overwrite(inputs, outputs).map_err(Error::from)
+}
+
+/// The files `calibration train --out dir` writes (both steps of a two-step training).
+fn train_outputs(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> =
+        ["best.h5", "last.h5", "history.csv", "config.toml", "train.json", "standardizer.json"]
+            .iter()
+            .map(|f| dir.join(f))
+            .collect();
+    files.extend(["best.h5", "last.h5", "history.csv"].iter().map(|f| dir.join("step1").join(f)));
+    files
 }
 
 /// Where a command's messages go: stderr unless `--quiet`; progress bars only on a terminal.
@@ -364,7 +373,11 @@ fn scan(a: ScanArgs, console: &Console) -> Result<()> {
     preset.scan_steps = a.steps.max(1);
     preset.scan_max_epochs = a.max_epochs.max(1);
     let opts = StudyOptions { out: a.out.clone(), preset, device, fresh: a.fresh, quiet: console.quiet };
-    let (scan, page) = run_scan(&opts, &DataSource::parse(&a.data)?, &DataSource::parse(&a.test)?)?;
+    let (train, test) = (DataSource::parse(&a.data)?, DataSource::parse(&a.test)?);
+    let mut inputs: Vec<&Path> = vec![&train.path, &test.path];
+    inputs.extend(a.config.as_deref());
+    refuse_overwrite(&inputs, &[&a.out.join("scan.json"), &a.out.join("index.html")])?;
+    let (scan, page) = run_scan(&opts, &train, &test)?;
     if let Some(slope) = scan.stat_slope {
         console.say(&format!("fitted slope of log <sigma_stat> against log N: {slope:.2}\n"));
     }
@@ -398,6 +411,9 @@ fn lcw(a: LcwArgs, console: &Console) -> Result<()> {
         console.say(&cuts.summary());
         Ok(table)
     };
+    let sources: Vec<DataSource> =
+        [&a.pu0, &a.pu0_em, &a.pu0_had].into_iter().flatten().map(|f| DataSource::parse(f)).collect::<Result<_>>()?;
+    refuse_overwrite(&sources.iter().map(|d| d.path.as_path()).collect::<Vec<_>>(), &[&a.out])?;
     let tables = match (&a.pu0, &a.pu0_em, &a.pu0_had) {
         (Some(file), _, _) => {
             let t = read(file)?;
@@ -421,9 +437,7 @@ fn lcw(a: LcwArgs, console: &Console) -> Result<()> {
 fn convert(a: ConvertArgs, console: &Console) -> Result<()> {
     check_output_file(&a.out, "--out")?;
     let source = DataSource::parse(&a.data)?;
-    if same_file(&source.path, &a.out) {
-        return Err(Error::invalid("--out is the input file; choose another name"));
-    }
+    refuse_overwrite(&[&source.path], &[&a.out])?;
     let table = ClusterTable::read(&source, &Schema::clusters(TargetPolicy::IfPresent))?;
     for note in &table.notes {
         console.say(&format!("note: {note}\n"));
@@ -442,14 +456,14 @@ fn evaluate_predictions(a: EvaluateArgs, console: &Console) -> Result<()> {
     if a.out.exists() && !a.out.is_dir() {
         return Err(Error::invalid(format!("--out {} is a file; give a directory for metrics.json", a.out.display())));
     }
+    let data = DataSource::parse(&a.data)?;
+    let mut inputs: Vec<&Path> = vec![&data.path];
+    inputs.extend(a.predictions.iter().map(|(_, p)| p.as_path()));
+    inputs.extend(a.lcw.as_deref());
+    refuse_overwrite(&inputs, &[&a.out.join("metrics.json")])?;
     std::fs::create_dir_all(&a.out)
         .map_err(|e| Error::invalid(format!("--out {}: cannot create the directory: {e}", a.out.display())))?;
-    let options = EvaluateOptions {
-        data: DataSource::parse(&a.data)?,
-        predictions: a.predictions,
-        lcw: a.lcw,
-        binning: Binning::default(),
-    };
+    let options = EvaluateOptions { data, predictions: a.predictions, lcw: a.lcw, binning: Binning::default() };
     let report = evaluate(&options, &a.out)?;
     console.say(&report.cuts.summary());
     println!("{}", summary_table(&report));
@@ -470,8 +484,17 @@ fn train_network(a: TrainArgs, console: &Console) -> Result<()> {
         config.training.seed = s;
     }
     let device = device_of(&a.device)?;
+    let data = DataSource::parse(&a.data)?;
+    let mut inputs: Vec<&Path> = vec![&data.path];
+    inputs.extend(a.config.as_deref());
+    let mut outputs = train_outputs(&a.out);
+    if a.resume {
+        // A resumed run keeps its configuration: config.toml is read, and written back unchanged.
+        outputs.retain(|f| f != &a.out.join("config.toml"));
+    }
+    refuse_overwrite(&inputs, &outputs.iter().map(PathBuf::as_path).collect::<Vec<_>>())?;
     let opts = TrainOptions {
-        data: DataSource::parse(&a.data)?,
+        data,
         out: a.out.clone(),
         config,
         device,
@@ -495,9 +518,11 @@ fn train_network(a: TrainArgs, console: &Console) -> Result<()> {
 fn predict_response(a: PredictArgs, console: &Console) -> Result<()> {
     check_output_file(&a.out, "--out")?;
     let device = device_of(&a.device)?;
+    let data = DataSource::parse(&a.data)?;
+    refuse_overwrite(&[&checkpoint_path(&a.model), &data.path], &[&a.out])?;
     let job = PredictJob {
         model: a.model.clone(),
-        data: DataSource::parse(&a.data)?,
+        data,
         draws: a.draws.map(|d| d as usize),
         batch_size: a.batch_size as usize,
         device,

@@ -1,0 +1,180 @@
+//! The `calibration` binary under hostile input: every case must end with a non-zero exit, no
+//! panic, a message that names the file and the column or setting at fault, and its inputs
+//! unchanged. Each command runs under a memory cap (ulimit -v) and a time limit, so a case that
+//! would allocate without bound or hang fails instead of taking the machine with it.
+
+mod common;
+
+use common::temp_dir;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// Virtual memory cap of each command, in KiB (ulimit -v).
+const MEMORY_KIB: u64 = 4_000_000;
+/// Wall-clock limit of each command.
+const TIME_LIMIT: Duration = Duration::from_secs(60);
+
+/// The exit code and stderr of `calibration args...` under the caps.
+fn run(args: &[&str]) -> (Option<i32>, String) {
+    let script = format!("ulimit -v {MEMORY_KIB}; exec \"$0\" \"$@\"");
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .arg(env!("CARGO_BIN_EXE_calibration"))
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut stderr, &mut s).ok();
+        s
+    });
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if start.elapsed() > TIME_LIMIT {
+            child.kill().ok();
+            child.wait().ok();
+            panic!("{args:?} ran longer than {TIME_LIMIT:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    (status.code(), reader.join().unwrap())
+}
+
+/// Runs a command that must succeed.
+fn ok(args: &[&str]) {
+    let (code, err) = run(args);
+    assert_eq!(code, Some(0), "{args:?} failed: {err}");
+}
+
+/// Runs a command that must fail cleanly; returns its message.
+fn refused(args: &[&str]) -> String {
+    let (code, err) = run(args);
+    assert!(code.is_some(), "{args:?} was killed (memory or time cap): {err}");
+    assert_ne!(code, Some(0), "{args:?} should fail");
+    assert_ne!(code, Some(101), "{args:?} panicked: {err}");
+    assert!(!err.contains("panicked"), "{args:?} panicked: {err}");
+    err
+}
+
+/// A hash of the bytes of every file under `path` (a file or a directory), by relative name.
+fn fingerprint(path: &Path) -> Vec<(PathBuf, u64)> {
+    let mut out = Vec::new();
+    let mut stack = vec![path.to_path_buf()];
+    while let Some(p) = stack.pop() {
+        if p.is_dir() {
+            stack.extend(std::fs::read_dir(&p).unwrap().flatten().map(|e| e.path()));
+        } else if let Ok(bytes) = std::fs::read(&p) {
+            let mut h = stats::Fnv1a::new();
+            h.update(&bytes);
+            out.push((p.strip_prefix(path).unwrap_or(&p).to_path_buf(), u64::from_str_radix(&h.hex(), 16).unwrap()));
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Runs a command that must fail, and checks that none of `inputs` changed; returns its message.
+fn refused_keeping(args: &[&str], inputs: &[&Path]) -> String {
+    let before: Vec<_> = inputs.iter().map(|p| fingerprint(p)).collect();
+    let err = refused(args);
+    for (p, b) in inputs.iter().zip(before) {
+        assert_eq!(fingerprint(p), b, "{args:?} changed {}", p.display());
+    }
+    err
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// A small generated sample and a DNN trained on it for one epoch, made once for all cases.
+struct Shared {
+    data: PathBuf,
+    pu0: PathBuf,
+    model: PathBuf,
+}
+
+fn shared() -> &'static Shared {
+    static SHARED: OnceLock<Shared> = OnceLock::new();
+    SHARED.get_or_init(|| {
+        let d = temp_dir("hostile-shared");
+        let (data, pu0, model) = (d.join("data.h5"), d.join("pu0.h5"), d.join("dnn"));
+        ok(&["generate", "--quiet", "--out", s(&data), "--n", "3000", "--seed", "5"]);
+        ok(&["generate", "--quiet", "--out", s(&pu0), "--n", "3000", "--seed", "6", "--pu0"]);
+        ok(&["train", "--quiet", "--model", "dnn", "--data", s(&data), "--out", s(&model), "--epochs", "1"]);
+        Shared { data, pu0, model }
+    })
+}
+
+/// A copy of `file` in `dir`, so that a case may try to damage it.
+fn copy_into(file: &Path, dir: &Path) -> PathBuf {
+    let to = dir.join(file.file_name().unwrap());
+    std::fs::copy(file, &to).unwrap();
+    to
+}
+
+/// A copy of a run directory (its files, not its subdirectories) in `dir`.
+fn copy_run(run: &Path, dir: &Path, name: &str) -> PathBuf {
+    let to = dir.join(name);
+    std::fs::create_dir_all(&to).unwrap();
+    for e in std::fs::read_dir(run).unwrap().flatten().filter(|e| e.path().is_file()) {
+        std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+    }
+    to
+}
+
+// ----- a. no command writes over one of its inputs -----
+
+#[test]
+fn predict_refuses_to_write_over_its_data_or_its_model() {
+    let sh = shared();
+    let d = temp_dir("hostile-overwrite-predict");
+    let data = copy_into(&sh.data, &d);
+    let model = copy_run(&sh.model, &d, "dnn");
+    let best = model.join("best.h5");
+    let err = refused_keeping(
+        &["predict", "--quiet", "--model", s(&model), "--data", s(&data), "--out", s(&data)],
+        &[&data, &model],
+    );
+    assert!(err.contains("data.h5") && err.contains("same file"), "{err}");
+    let err = refused_keeping(
+        &["predict", "--quiet", "--model", s(&model), "--data", s(&data), "--out", s(&best)],
+        &[&data, &model],
+    );
+    assert!(err.contains("best.h5") && err.contains("same file"), "{err}");
+    // The same file under another name.
+    let other = d.join(".").join("dnn").join("..").join("data.h5");
+    let err =
+        refused_keeping(&["predict", "--quiet", "--model", s(&model), "--data", s(&data), "--out", s(&other)], &[&data]);
+    assert!(err.contains("same file"), "{err}");
+}
+
+#[test]
+fn lcw_convert_and_evaluate_refuse_to_write_over_their_inputs() {
+    let sh = shared();
+    let d = temp_dir("hostile-overwrite-others");
+    let pu0 = copy_into(&sh.pu0, &d);
+    let err = refused_keeping(&["lcw", "--quiet", "--pu0", s(&pu0), "--out", s(&pu0)], &[&pu0]);
+    assert!(err.contains("pu0.h5") && err.contains("same file"), "{err}");
+    let err = refused_keeping(&["convert", "--quiet", "--data", s(&pu0), "--out", s(&pu0)], &[&pu0]);
+    assert!(err.contains("pu0.h5") && err.contains("same file"), "{err}");
+    let eval = d.join("eval");
+    std::fs::create_dir_all(&eval).unwrap();
+    let metrics = copy_into(&pu0, &eval);
+    let metrics_json = eval.join("metrics.json");
+    std::fs::rename(&metrics, &metrics_json).unwrap();
+    let err = refused_keeping(
+        &["evaluate", "--quiet", "--data", s(&pu0), "--lcw", s(&metrics_json), "--out", s(&eval)],
+        &[&pu0, &metrics_json],
+    );
+    assert!(err.contains("metrics.json") && err.contains("same file"), "{err}");
+}
