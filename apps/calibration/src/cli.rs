@@ -10,6 +10,7 @@ use crate::io::{ClusterTable, DataSource, Schema, TargetPolicy};
 use crate::lcw::{build, Labelled};
 use crate::metrics::Binning;
 use crate::model::predict::{checkpoint_path, predict, PredictArgs as PredictJob};
+use crate::model::run_dir::run_files;
 use crate::model::train::{train, TrainOptions};
 use crate::model::{Method, ModelConfig, Preset};
 use crate::study::run::run_scan;
@@ -155,9 +156,14 @@ pub struct TrainArgs {
     /// cpu, or wgpu for a GPU (Vulkan, Metal, DX12 or GL).
     #[arg(long, default_value = "cpu", value_name = "DEVICE")]
     pub device: String,
-    /// Continue the interrupted run in --out exactly where it stopped.
-    #[arg(long)]
+    /// Continue the interrupted run in --out exactly where it stopped (same data, --model and
+    /// configuration).
+    #[arg(long, conflicts_with = "restart")]
     pub resume: bool,
+    /// Train again into an --out that holds a run; the old run stays as it was until the new
+    /// one has finished.
+    #[arg(long)]
+    pub restart: bool,
 }
 
 #[derive(Debug, Args)]
@@ -287,17 +293,6 @@ pub fn check_output_file(path: &Path, flag: &str) -> Result<()> {
 /// Refuses a command whose outputs include one of its inputs (see [`rundir::refuse_overwrite`]).
 fn refuse_overwrite(inputs: &[&Path], outputs: &[&Path]) -> Result<()> {
     rundir::refuse_overwrite(inputs, outputs).map_err(Error::from)
-}
-
-/// The files `calibration train --out dir` writes (both steps of a two-step training).
-fn train_outputs(dir: &Path) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> =
-        ["best.h5", "last.h5", "history.csv", "config.toml", "train.json", "standardizer.json"]
-            .iter()
-            .map(|f| dir.join(f))
-            .collect();
-    files.extend(["best.h5", "last.h5", "history.csv"].iter().map(|f| dir.join("step1").join(f)));
-    files
 }
 
 /// Where a command's messages go: stderr unless `--quiet`; progress bars only on a terminal.
@@ -487,7 +482,7 @@ fn train_network(a: TrainArgs, console: &Console) -> Result<()> {
     let data = DataSource::parse(&a.data)?;
     let mut inputs: Vec<&Path> = vec![&data.path];
     inputs.extend(a.config.as_deref());
-    let mut outputs = train_outputs(&a.out);
+    let mut outputs = run_files(&a.out);
     if a.resume {
         // A resumed run keeps its configuration: config.toml is read, and written back unchanged.
         outputs.retain(|f| f != &a.out.join("config.toml"));
@@ -499,6 +494,7 @@ fn train_network(a: TrainArgs, console: &Console) -> Result<()> {
         config,
         device,
         resume: a.resume,
+        restart: a.restart,
         progress: !console.quiet,
         interrupt_after: None,
     };

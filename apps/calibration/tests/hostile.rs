@@ -153,8 +153,10 @@ fn predict_refuses_to_write_over_its_data_or_its_model() {
     assert!(err.contains("best.h5") && err.contains("same file"), "{err}");
     // The same file under another name.
     let other = d.join(".").join("dnn").join("..").join("data.h5");
-    let err =
-        refused_keeping(&["predict", "--quiet", "--model", s(&model), "--data", s(&data), "--out", s(&other)], &[&data]);
+    let err = refused_keeping(
+        &["predict", "--quiet", "--model", s(&model), "--data", s(&data), "--out", s(&other)],
+        &[&data],
+    );
     assert!(err.contains("same file"), "{err}");
 }
 
@@ -177,4 +179,84 @@ fn lcw_convert_and_evaluate_refuse_to_write_over_their_inputs() {
         &[&pu0, &metrics_json],
     );
     assert!(err.contains("metrics.json") && err.contains("same file"), "{err}");
+}
+
+// ----- b. --resume is strict -----
+
+/// A copy of the shared run that looks interrupted: train.json, written last, removed.
+fn interrupted_run(d: &Path) -> PathBuf {
+    let run = copy_run(&shared().model, d, "run");
+    std::fs::remove_file(run.join("train.json")).unwrap();
+    run
+}
+
+fn train_args<'a>(data: &'a Path, out: &'a Path, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec!["train", "--quiet", "--model", "dnn", "--data", s(data), "--out", s(out), "--epochs", "1"];
+    args.extend_from_slice(extra);
+    args
+}
+
+#[test]
+fn resume_refuses_a_damaged_missing_or_foreign_last_checkpoint() {
+    let sh = shared();
+    let d = temp_dir("hostile-resume-damaged");
+    // Cut in half, as a crash in the middle of writing it would (were it not written atomically).
+    let run = interrupted_run(&d);
+    let last = run.join("last.h5");
+    let bytes = std::fs::read(&last).unwrap();
+    std::fs::write(&last, &bytes[..bytes.len() / 2]).unwrap();
+    let err = refused_keeping(&train_args(&sh.data, &run, &["--resume"]), &[&run, &sh.data]);
+    assert!(err.contains("last.h5") && err.contains("damaged"), "{err}");
+    // Missing.
+    std::fs::remove_file(&last).unwrap();
+    let err = refused_keeping(&train_args(&sh.data, &run, &["--resume"]), &[&run]);
+    assert!(err.contains("last.h5") && err.contains("missing"), "{err}");
+    // Foreign: an HDF5 file that is no checkpoint, and the last checkpoint of another method.
+    std::fs::copy(&sh.data, &last).unwrap();
+    let err = refused_keeping(&train_args(&sh.data, &run, &["--resume"]), &[&run]);
+    assert!(err.contains("last.h5") && err.contains("not a checkpoint"), "{err}");
+    let bnn = d.join("bnn");
+    let mut args = train_args(&sh.data, &bnn, &[]);
+    args[3] = "bnn";
+    ok(&args);
+    std::fs::copy(bnn.join("last.h5"), &last).unwrap();
+    let err = refused_keeping(&train_args(&sh.data, &run, &["--resume"]), &[&run]);
+    assert!(err.contains("last.h5") && err.contains("--model bnn"), "{err}");
+}
+
+#[test]
+fn resume_names_the_setting_that_differs() {
+    let sh = shared();
+    let d = temp_dir("hostile-resume-setting");
+    let run = interrupted_run(&d);
+    let mut args = train_args(&sh.data, &run, &["--resume"]);
+    args[3] = "bnn";
+    let err = refused_keeping(&args, &[&run]);
+    assert!(err.contains("--model dnn") && err.contains("--model bnn"), "{err}");
+    let err = refused_keeping(&train_args(&sh.data, &run, &["--resume", "--seed", "99"]), &[&run]);
+    assert!(err.contains("training.seed"), "{err}");
+}
+
+#[test]
+fn resume_of_a_finished_or_missing_run_changes_nothing() {
+    let sh = shared();
+    let d = temp_dir("hostile-resume-finished");
+    let run = copy_run(&sh.model, &d, "run");
+    let err = refused_keeping(&train_args(&sh.data, &run, &["--resume"]), &[&run]);
+    assert!(err.contains("finished") && err.contains("train.json"), "{err}");
+    let missing = d.join("no-such-run");
+    let err = refused(&train_args(&sh.data, &missing, &["--resume"]));
+    assert!(err.contains("no-such-run") && err.contains("no such run directory"), "{err}");
+    assert!(!missing.exists(), "--resume created {}", missing.display());
+}
+
+#[test]
+fn a_directory_holding_a_run_is_not_trained_into_without_resume_or_restart() {
+    let sh = shared();
+    let d = temp_dir("hostile-holds-run");
+    let run = copy_run(&sh.model, &d, "run");
+    let err = refused_keeping(&train_args(&sh.data, &run, &[]), &[&run]);
+    assert!(err.contains("already holds a training run") && err.contains("--restart"), "{err}");
+    let err = refused_keeping(&train_args(&sh.data, &run, &["--resume", "--restart"]), &[&run]);
+    assert!(err.contains("--restart"), "{err}");
 }

@@ -39,6 +39,7 @@ fn options(data: &Path, out: &Path, config: ModelConfig) -> TrainOptions {
         config,
         device: sigmagrad::cpu(),
         resume: false,
+        restart: false,
         progress: false,
         interrupt_after: None,
     }

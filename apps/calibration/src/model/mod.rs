@@ -7,6 +7,7 @@
 
 pub mod config;
 pub mod predict;
+pub mod run_dir;
 pub mod train;
 
 pub use config::{Method, ModelConfig, Preset};

@@ -13,6 +13,7 @@
 //! The LGK DNN trains twice (docs/calibration-method.md §4.4): `step1/` holds the leaky first step, the directory
 //! itself the second.
 
+use super::run_dir::{step_dir, write_text, RunDir, TRAIN_JSON};
 use super::{model_spec, objective, steps, ModelConfig};
 use crate::columns::{FEATURES, FEATURE_TRANSFORMS, TARGET};
 use crate::cuts::{read_selected, CutReport};
@@ -33,8 +34,10 @@ pub struct TrainOptions {
     pub out: PathBuf,
     pub config: ModelConfig,
     pub device: Device,
-    /// Continue the run in `out` instead of refusing a directory that holds one.
+    /// Continue the interrupted run in `out` (see [`RunDir`] for what is checked).
     pub resume: bool,
+    /// Train again into an `out` that holds a run, replacing it only when the new one finishes.
+    pub restart: bool,
     /// Progress bars and per-epoch lines.
     pub progress: bool,
     /// Stop after this many epochs of a step, as an interruption would (tests of `--resume`).
@@ -118,10 +121,6 @@ pub fn prepare(data: &DataSource, config: &ModelConfig, say: &dyn Fn(&str)) -> R
     Ok(Prepared { train: build(&tx, ty)?, val: build(&vx, vy)?, standardizer, cuts })
 }
 
-fn write_text(path: &Path, text: &str) -> Result<()> {
-    nn::io::write_atomically(path, |tmp| std::fs::write(tmp, text).map_err(|e| e.to_string())).map_err(Error::from)
-}
-
 /// The metadata every checkpoint of the app carries, which `predict` checks.
 pub fn checkpoint_meta(config: &ModelConfig, data: &DataSource) -> Result<BTreeMap<String, String>> {
     let features = serde_json::to_string(&FEATURES).map_err(|e| Error::invalid(e.to_string()))?;
@@ -139,7 +138,7 @@ pub fn checkpoint_meta(config: &ModelConfig, data: &DataSource) -> Result<BTreeM
 pub fn train(opts: &TrainOptions, say: &dyn Fn(&str)) -> Result<TrainSummary> {
     let config = &opts.config;
     config.validate()?;
-    open_run_dir(opts)?;
+    let run = RunDir::open(opts)?;
     let prepared = prepare(&opts.data, config, say)?;
     say(&format!(
         "{}: {} on {} training and {} validation clusters\n",
@@ -156,7 +155,7 @@ pub fn train(opts: &TrainOptions, say: &dyn Fn(&str)) -> Result<TrainSummary> {
     let mut trained_seconds = 0.0;
     let mut trained_samples = 0.0;
     for step in 0..steps(config) {
-        let Some(h) = train_step(opts, step, model.as_ref(), &prepared, &meta, say)? else { continue };
+        let Some(h) = train_step(opts, &run.dir, step, model.as_ref(), &prepared, &meta, say)? else { continue };
         trained_seconds += h.epochs.iter().map(|e| e.seconds).sum::<f64>();
         trained_samples += h.epochs.iter().map(|e| e.seconds * e.samples_per_second).sum::<f64>();
         history = Some(h);
@@ -178,48 +177,19 @@ pub fn train(opts: &TrainOptions, say: &dyn Fn(&str)) -> Result<TrainSummary> {
         sigmagrad_version: env!("CARGO_PKG_VERSION").into(),
     };
     let json = serde_json::to_string_pretty(&summary).map_err(|e| Error::invalid(e.to_string()))?;
-    write_text(&opts.out.join("train.json"), &json)?;
     let std_json = serde_json::to_string_pretty(&prepared.standardizer).map_err(|e| Error::invalid(e.to_string()))?;
-    write_text(&opts.out.join("standardizer.json"), &std_json)?;
+    write_text(&run.dir.join("standardizer.json"), &std_json)?;
+    // train.json last: it marks the run as finished.
+    write_text(&run.dir.join(TRAIN_JSON), &json)?;
+    run.publish()?;
     Ok(summary)
-}
-
-/// Checks `opts.out` for a run (refused without `resume`; with it, the configuration must be
-/// the same), creates the directory and writes the resolved config.toml.
-fn open_run_dir(opts: &TrainOptions) -> Result<()> {
-    let out = &opts.out;
-    if out.exists() && !out.is_dir() {
-        return Err(Error::invalid(format!("--out {} is a file; give a directory for the run", out.display())));
-    }
-    let holds_run = out.join(LAST).exists() || out.join("step1").join(LAST).exists();
-    if holds_run && !opts.resume {
-        return Err(Error::invalid(format!(
-            "{} already holds a training run; pass --resume to continue it, or choose another --out",
-            out.display()
-        )));
-    }
-    std::fs::create_dir_all(out)
-        .map_err(|e| Error::invalid(format!("--out {}: cannot create the directory: {e}", out.display())))?;
-    let config_path = out.join("config.toml");
-    let resolved = opts.config.to_toml()?;
-    if opts.resume && holds_run {
-        if let Ok(previous) = std::fs::read_to_string(&config_path) {
-            if previous != resolved {
-                return Err(Error::invalid(format!(
-                    "{} was trained with another configuration ({}); resume with the same one, or choose another --out",
-                    out.display(),
-                    config_path.display()
-                )));
-            }
-        }
-    }
-    write_text(&config_path, &resolved)
 }
 
 /// Trains step `step` of the network (a fresh fit, or the rest of an interrupted one with
 /// `resume`); None when a resumed step had already finished and its best weights were loaded.
 fn train_step(
     opts: &TrainOptions,
+    run_dir: &Path,
     step: usize,
     model: &dyn Module,
     prepared: &Prepared,
@@ -227,8 +197,7 @@ fn train_step(
     say: &dyn Fn(&str),
 ) -> Result<Option<nn::train::History>> {
     let config = &opts.config;
-    let out = &opts.out;
-    let dir = if step + 1 < steps(config) { out.join(format!("step{}", step + 1)) } else { out.clone() };
+    let dir = step_dir(run_dir, step, config);
     let per_epoch = prepared.train.len().div_ceil(config.training.batch_size) as u64;
     let total = per_epoch * config.training.epochs as u64;
     let cfg = TrainConfig {
@@ -257,7 +226,14 @@ fn train_step(
             Control::Continue
         }
     };
-    let done = Checkpoint::read_header(dir.join(LAST)).ok().and_then(|h| h.trainer).map(|t| t.epochs_done);
+    // RunDir::open checked every last.h5 of a resumed run; one that is missing is a step that
+    // had not started.
+    let last = dir.join(LAST);
+    let done = if opts.resume && last.exists() {
+        Checkpoint::read_header(&last).map_err(Error::from)?.trainer.map(|t| t.epochs_done)
+    } else {
+        None
+    };
     let h = match done {
         Some(d) if opts.resume && (d >= config.training.epochs) => {
             // This step finished before the interruption: take its best weights and go on.

@@ -84,6 +84,7 @@ pub(super) fn train_step(
             config: config.clone(),
             device,
             resume: false,
+            restart: false,
             progress: !opts.quiet,
             interrupt_after: None,
         };
