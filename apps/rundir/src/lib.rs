@@ -4,11 +4,14 @@
 //! - [`steps`]: steps that remember what they made, keyed by a hash of everything their output
 //!   depends on, so a re-run reuses finished work and `--fresh` redoes it.
 //! - [`guard`]: no command writes over one of its own inputs.
+//! - [`lock`]: one run at a time in a run directory.
 //!
 //! Errors are [`nn::io::FileError`]s, which name the file; both apps' error types take them.
 
 pub mod guard;
+pub mod lock;
 pub mod steps;
 
 pub use guard::refuse_overwrite;
+pub use lock::RunLock;
 pub use steps::{key_of, StepReport, Steps};
