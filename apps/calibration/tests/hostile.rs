@@ -71,7 +71,8 @@ fn fingerprint(path: &Path) -> Vec<(PathBuf, u64)> {
     let mut stack = vec![path.to_path_buf()];
     while let Some(p) = stack.pop() {
         if p.is_dir() {
-            stack.extend(std::fs::read_dir(&p).unwrap().flatten().map(|e| e.path()));
+            // The run directory's lock file is bookkeeping, not content: a refused command may take it.
+            stack.extend(std::fs::read_dir(&p).unwrap().flatten().map(|e| e.path()).filter(|q| !q.ends_with(".lock")));
         } else if let Ok(bytes) = std::fs::read(&p) {
             let mut h = stats::Fnv1a::new();
             h.update(&bytes);
@@ -259,4 +260,71 @@ fn a_directory_holding_a_run_is_not_trained_into_without_resume_or_restart() {
     assert!(err.contains("already holds a training run") && err.contains("--restart"), "{err}");
     let err = refused_keeping(&train_args(&sh.data, &run, &["--resume", "--restart"]), &[&run]);
     assert!(err.contains("--restart"), "{err}");
+}
+
+// ----- c. two runs into one directory -----
+
+#[test]
+fn a_second_run_into_a_locked_directory_fails_at_once_naming_the_holder() {
+    let sh = shared();
+    let d = temp_dir("hostile-lock");
+    let run = d.join("run");
+    std::fs::create_dir_all(&run).unwrap();
+    let lock = rundir::RunLock::acquire(&run).unwrap();
+    let start = Instant::now();
+    let err = refused(&train_args(&sh.data, &run, &[]));
+    assert!(start.elapsed() < Duration::from_secs(10), "the second run waited");
+    assert!(err.contains("another run") && err.contains(&format!("process {}", std::process::id())), "{err}");
+    assert!(!run.join("config.toml").exists(), "the refused run wrote config.toml");
+    drop(lock);
+    ok(&train_args(&sh.data, &run, &[]));
+}
+
+#[test]
+fn two_concurrent_runs_leave_one_consistent_run() {
+    let sh = shared();
+    let d = temp_dir("hostile-concurrent");
+    let run = d.join("run");
+    let spawn = |seed: &str| {
+        Command::new(env!("CARGO_BIN_EXE_calibration"))
+            .args(train_args(&sh.data, &run, &["--seed", seed]))
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (a, b) = (spawn("1"), spawn("2"));
+    let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+    let failed: Vec<String> = [&a, &b]
+        .iter()
+        .filter(|o| !o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stderr).to_string())
+        .collect();
+    assert_eq!(failed.len(), 1, "exactly one run must fail: {failed:?}");
+    assert!(failed[0].contains("another run") || failed[0].contains("already holds a training run"), "{}", failed[0]);
+    assert!(!failed[0].contains("panicked"), "{}", failed[0]);
+    // The files are one run's: config.toml is the configuration both checkpoints were written with.
+    let config = std::fs::read_to_string(run.join("config.toml")).unwrap();
+    for file in ["best.h5", "last.h5"] {
+        let head = nn::Checkpoint::read_header(run.join(file)).unwrap();
+        assert_eq!(head.meta.get("config"), Some(&config), "{file} belongs to the other run");
+    }
+    assert!(run.join("train.json").is_file());
+}
+
+#[test]
+fn a_failed_restart_leaves_the_good_run_as_it_was() {
+    let sh = shared();
+    let d = temp_dir("hostile-failed-restart");
+    let run = copy_run(&sh.model, &d, "run");
+    // The new run fails after it has started (its data cannot be read).
+    let err = refused_keeping(&train_args(&d.join("missing.h5"), &run, &["--restart", "--seed", "7"]), &[&run]);
+    assert!(err.contains("missing.h5"), "{err}");
+    assert!(!run.join(".staging").exists(), "the failed restart left its staging directory");
+    // A restart that succeeds replaces the run as a whole.
+    ok(&train_args(&sh.data, &run, &["--restart", "--seed", "7"]));
+    let config = std::fs::read_to_string(run.join("config.toml")).unwrap();
+    assert!(config.contains("seed = 7"), "{config}");
+    assert_eq!(nn::Checkpoint::read_header(run.join("best.h5")).unwrap().meta.get("config"), Some(&config));
+    assert!(!run.join(".staging").exists());
 }

@@ -9,13 +9,15 @@
 //!   its files replace the old ones only when it has finished, so a failed or interrupted
 //!   restart leaves the old run as it was (an interrupted restart is started again, not resumed).
 //!
-//! A directory that holds a run is never trained into without one of the two flags.
+//! A directory that holds a run is never trained into without one of the two flags, and never
+//! by two trainings at once: each holds the directory's lock (`DIR/.lock`) while it runs.
 
 use super::train::TrainOptions;
 use super::{model_spec, steps, ModelConfig};
 use crate::error::{Error, Result};
 use nn::train::{BEST, LAST};
 use nn::{Adam, Checkpoint, Module};
+use rundir::RunLock;
 use sigmagrad::DType;
 use std::path::{Path, PathBuf};
 
@@ -44,12 +46,16 @@ pub fn step_dir(dir: &Path, step: usize, config: &ModelConfig) -> PathBuf {
 }
 
 /// Where a training writes, and whether its files replace an existing run when it finishes.
+/// It holds the run directory's lock (one run at a time); a staged run that is dropped
+/// without [`RunDir::publish`] (a failed run) removes its staging directory.
 #[derive(Debug)]
 pub struct RunDir {
     /// The directory the training writes into: the run directory, or its staging directory.
     pub dir: PathBuf,
     out: PathBuf,
     staged: bool,
+    published: bool,
+    _lock: RunLock,
 }
 
 impl RunDir {
@@ -64,9 +70,18 @@ impl RunDir {
         if opts.resume && opts.restart {
             return Err(Error::invalid("--resume continues a run and --restart replaces it: give one of them"));
         }
+        if opts.resume && !out.is_dir() {
+            return Err(Error::invalid(format!(
+                "--out {}: no such run directory; --resume continues a run that exists (start one without --resume)",
+                out.display()
+            )));
+        }
+        std::fs::create_dir_all(out)
+            .map_err(|e| Error::invalid(format!("--out {}: cannot create the directory: {e}", out.display())))?;
+        let lock = RunLock::acquire(out)?;
         if opts.resume {
             check_resumable(out, &opts.config)?;
-            return Ok(RunDir { dir: out.clone(), out: out.clone(), staged: false });
+            return Ok(RunDir { dir: out.clone(), out: out.clone(), staged: false, published: false, _lock: lock });
         }
         let holds_run = holds_run(out);
         if holds_run && !opts.restart {
@@ -83,12 +98,13 @@ impl RunDir {
         std::fs::create_dir_all(&dir)
             .map_err(|e| Error::invalid(format!("--out {}: cannot create the directory: {e}", dir.display())))?;
         write_text(&dir.join("config.toml"), &opts.config.to_toml()?)?;
-        Ok(RunDir { dir, out: out.clone(), staged: holds_run })
+        Ok(RunDir { dir, out: out.clone(), staged: holds_run, published: false, _lock: lock })
     }
 
     /// Makes a finished run the directory's run: a staged run's files replace the old run's
     /// (each by an atomic rename), and the old files the new run did not write are removed.
-    pub fn publish(self) -> Result<()> {
+    pub fn publish(mut self) -> Result<()> {
+        self.published = true;
         if !self.staged {
             return Ok(());
         }
@@ -110,6 +126,14 @@ impl RunDir {
     }
 }
 
+impl Drop for RunDir {
+    fn drop(&mut self) {
+        if self.staged && !self.published {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
 /// Whether `out` holds a run (finished or not) of any method.
 fn holds_run(out: &Path) -> bool {
     [out.join(LAST), out.join("step1").join(LAST), out.join(BEST), out.join(TRAIN_JSON)].iter().any(|p| p.exists())
@@ -118,12 +142,6 @@ fn holds_run(out: &Path) -> bool {
 /// The checks of `--resume`: an unfinished run of this app and configuration, whose last
 /// checkpoints are whole.
 fn check_resumable(out: &Path, config: &ModelConfig) -> Result<()> {
-    if !out.is_dir() {
-        return Err(Error::invalid(format!(
-            "--out {}: no such run directory; --resume continues a run that exists (start one without --resume)",
-            out.display()
-        )));
-    }
     let finished = out.join(TRAIN_JSON);
     if finished.exists() {
         return Err(Error::invalid(format!(

@@ -50,6 +50,7 @@ pub fn run_study(opts: &StudyOptions) -> Result<(StudySummary, PathBuf)> {
     let start = Instant::now();
     let (p, out) = (&opts.preset, &opts.out);
     create_dirs(out, &["data", "models", "predictions", "evaluation"])?;
+    let _lock = rundir::RunLock::acquire(out)?;
     let scan_trains = p.scan_sizes.iter().filter(|&&n| scan_config(&p.bnn, n, p) != p.bnn).count();
     let total = 3 + 1 + 4 + 4 + 1 + 1 + scan_trains + p.scan_sizes.len();
     let mut steps = Steps::new(out, opts.fresh, total, opts.quiet)?;
@@ -263,6 +264,7 @@ fn scan_step(
 pub fn run_scan(opts: &StudyOptions, train: &DataSource, test: &DataSource) -> Result<(Scan, PathBuf)> {
     let out = &opts.out;
     create_dirs(out, &["models", "predictions"])?;
+    let _lock = rundir::RunLock::acquire(out)?;
     let file_key = |d: &DataSource| -> Result<String> {
         let meta = std::fs::metadata(&d.path).map_err(|e| Error::invalid(format!("{}: {e}", d.path.display())))?;
         let modified =
