@@ -290,8 +290,12 @@ pub fn check_output_file(path: &Path, flag: &str) -> Result<()> {
     }
 }
 
-/// Refuses a command whose outputs include one of its inputs (see [`rundir::refuse_overwrite`]).
-fn refuse_overwrite(inputs: &[&Path], outputs: &[&Path]) -> Result<()> {
+/// The cheap checks of a command's files, made before its first expensive step: every input is
+/// a readable regular file, and no output is one of the inputs (see [`rundir::refuse_overwrite`]).
+fn check_files(inputs: &[&Path], outputs: &[&Path]) -> Result<()> {
+    for input in inputs {
+        nn::io::check_regular_file(input)?;
+    }
     rundir::refuse_overwrite(inputs, outputs).map_err(Error::from)
 }
 
@@ -371,7 +375,7 @@ fn scan(a: ScanArgs, console: &Console) -> Result<()> {
     let (train, test) = (DataSource::parse(&a.data)?, DataSource::parse(&a.test)?);
     let mut inputs: Vec<&Path> = vec![&train.path, &test.path];
     inputs.extend(a.config.as_deref());
-    refuse_overwrite(&inputs, &[&a.out.join("scan.json"), &a.out.join("index.html")])?;
+    check_files(&inputs, &[&a.out.join("scan.json"), &a.out.join("index.html")])?;
     let (scan, page) = run_scan(&opts, &train, &test)?;
     if let Some(slope) = scan.stat_slope {
         console.say(&format!("fitted slope of log <sigma_stat> against log N: {slope:.2}\n"));
@@ -408,7 +412,7 @@ fn lcw(a: LcwArgs, console: &Console) -> Result<()> {
     };
     let sources: Vec<DataSource> =
         [&a.pu0, &a.pu0_em, &a.pu0_had].into_iter().flatten().map(|f| DataSource::parse(f)).collect::<Result<_>>()?;
-    refuse_overwrite(&sources.iter().map(|d| d.path.as_path()).collect::<Vec<_>>(), &[&a.out])?;
+    check_files(&sources.iter().map(|d| d.path.as_path()).collect::<Vec<_>>(), &[&a.out])?;
     let tables = match (&a.pu0, &a.pu0_em, &a.pu0_had) {
         (Some(file), _, _) => {
             let t = read(file)?;
@@ -432,7 +436,7 @@ fn lcw(a: LcwArgs, console: &Console) -> Result<()> {
 fn convert(a: ConvertArgs, console: &Console) -> Result<()> {
     check_output_file(&a.out, "--out")?;
     let source = DataSource::parse(&a.data)?;
-    refuse_overwrite(&[&source.path], &[&a.out])?;
+    check_files(&[&source.path], &[&a.out])?;
     let table = ClusterTable::read(&source, &Schema::clusters(TargetPolicy::IfPresent))?;
     for note in &table.notes {
         console.say(&format!("note: {note}\n"));
@@ -455,7 +459,7 @@ fn evaluate_predictions(a: EvaluateArgs, console: &Console) -> Result<()> {
     let mut inputs: Vec<&Path> = vec![&data.path];
     inputs.extend(a.predictions.iter().map(|(_, p)| p.as_path()));
     inputs.extend(a.lcw.as_deref());
-    refuse_overwrite(&inputs, &[&a.out.join("metrics.json")])?;
+    check_files(&inputs, &[&a.out.join("metrics.json")])?;
     std::fs::create_dir_all(&a.out)
         .map_err(|e| Error::invalid(format!("--out {}: cannot create the directory: {e}", a.out.display())))?;
     let options = EvaluateOptions { data, predictions: a.predictions, lcw: a.lcw, binning: Binning::default() };
@@ -487,7 +491,7 @@ fn train_network(a: TrainArgs, console: &Console) -> Result<()> {
         // A resumed run keeps its configuration: config.toml is read, and written back unchanged.
         outputs.retain(|f| f != &a.out.join("config.toml"));
     }
-    refuse_overwrite(&inputs, &outputs.iter().map(PathBuf::as_path).collect::<Vec<_>>())?;
+    check_files(&inputs, &outputs.iter().map(PathBuf::as_path).collect::<Vec<_>>())?;
     let opts = TrainOptions {
         data,
         out: a.out.clone(),
@@ -515,7 +519,7 @@ fn predict_response(a: PredictArgs, console: &Console) -> Result<()> {
     check_output_file(&a.out, "--out")?;
     let device = device_of(&a.device)?;
     let data = DataSource::parse(&a.data)?;
-    refuse_overwrite(&[&checkpoint_path(&a.model), &data.path], &[&a.out])?;
+    check_files(&[&checkpoint_path(&a.model), &data.path], &[&a.out])?;
     let job = PredictJob {
         model: a.model.clone(),
         data,

@@ -328,3 +328,34 @@ fn a_failed_restart_leaves_the_good_run_as_it_was() {
     assert_eq!(nn::Checkpoint::read_header(run.join("best.h5")).unwrap().meta.get("config"), Some(&config));
     assert!(!run.join(".staging").exists());
 }
+
+// ----- d. arguments and cheap preconditions before the first expensive step -----
+
+#[test]
+fn a_missing_input_is_named_before_anything_is_read_or_written() {
+    let sh = shared();
+    let d = temp_dir("hostile-preconditions");
+    let missing = d.join("missing.h5");
+    // evaluate would read the clusters first: the missing prediction file is named before, and
+    // the output directory is not created.
+    let eval = d.join("eval");
+    let pred = format!("bnn={}", s(&missing));
+    let err = refused(&["evaluate", "--quiet", "--data", s(&sh.data), "--pred", &pred, "--out", s(&eval)]);
+    assert!(err.contains("missing.h5") && err.contains("no such file"), "{err}");
+    assert!(!eval.exists(), "evaluate created its output directory before checking its inputs");
+    // lcw would read the EM sample first.
+    let out = d.join("lcw.h5");
+    let err = refused(&["lcw", "--quiet", "--pu0-em", s(&sh.pu0), "--pu0-had", s(&missing), "--out", s(&out)]);
+    assert!(err.contains("missing.h5") && err.contains("no such file"), "{err}");
+    // train would create its run directory.
+    let run = d.join("run");
+    let err = refused(&train_args(&missing, &run, &[]));
+    assert!(err.contains("missing.h5") && err.contains("no such file"), "{err}");
+    assert!(!run.exists(), "train created its run directory before checking its data");
+    // predict would load the model: a directory without best.h5 is named.
+    let empty = d.join("empty-run");
+    std::fs::create_dir_all(&empty).unwrap();
+    let err = refused(&["predict", "--quiet", "--model", s(&empty), "--data", s(&sh.data), "--out", s(&out)]);
+    assert!(err.contains("best.h5") && err.contains("no such file"), "{err}");
+    assert!(!out.exists());
+}
