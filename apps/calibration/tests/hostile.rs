@@ -359,3 +359,57 @@ fn a_missing_input_is_named_before_anything_is_read_or_written() {
     assert!(err.contains("best.h5") && err.contains("no such file"), "{err}");
     assert!(!out.exists());
 }
+
+// ----- e. values that overflow on the way to f32 -----
+
+/// A copy of the shared sample with `column` set to `value` in the selected rows `rows` picks
+/// (by position among the rows that pass the cuts); returns the file and the first input row.
+fn with_extreme(d: &Path, column: &str, value: f64, rows: impl Fn(usize) -> bool) -> (PathBuf, u64) {
+    use calibration::io::{ClusterTable, DataSource, Schema, TargetPolicy};
+    let source = DataSource::file(&shared().data);
+    let (selected, _) = calibration::cuts::read_selected(&source, TargetPolicy::Required).unwrap();
+    let picked: Vec<u64> = selected.input_index.iter().enumerate().filter(|(i, _)| rows(*i)).map(|(_, &r)| r).collect();
+    let mut table = ClusterTable::read(&source, &Schema::clusters(TargetPolicy::IfPresent)).unwrap();
+    let mut values = table.column(column).unwrap().to_vec();
+    picked.iter().for_each(|&r| values[r as usize] = value);
+    table.insert(column, values).unwrap();
+    let path = d.join(format!("{column}.h5"));
+    table.write_hdf5(&path).unwrap();
+    (path, picked[0])
+}
+
+#[test]
+fn a_feature_beyond_f32_is_named_with_its_row_and_count_in_train_and_predict() {
+    let sh = shared();
+    let d = temp_dir("hostile-f32-feature");
+    // avgMu = 1e300 on 1 % of the rows.
+    let (file, row) = with_extreme(&d, "avgMu", 1e300, |i| i % 100 == 3);
+    let err = refused_keeping(&train_args(&file, &d.join("run"), &[]), &[&file]);
+    assert!(err.contains("avgMu.h5") && err.contains("'avgMu'") && err.contains(&format!("input row {row}")), "{err}");
+    assert!(err.contains("32-bit float") && err.contains(" of "), "{err}");
+    let out = d.join("pred.h5");
+    let err = refused_keeping(
+        &["predict", "--quiet", "--model", s(&sh.model), "--data", s(&file), "--out", s(&out)],
+        &[&file, &sh.model],
+    );
+    assert!(err.contains("'avgMu'") && err.contains(&format!("input row {row}")), "{err}");
+    assert!(!out.exists());
+    // A single 1e39 in cluster_CENTER_MAG.
+    let (file, row) = with_extreme(&d, "cluster_CENTER_MAG", 1e39, |i| i == 10);
+    let err = refused_keeping(&train_args(&file, &d.join("run"), &[]), &[&file]);
+    assert!(
+        err.contains("'cluster_CENTER_MAG'") && err.contains("1 of") && err.contains(&format!("input row {row}")),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_response_beyond_f32_is_named_with_its_row() {
+    let d = temp_dir("hostile-f32-response");
+    let (file, row) = with_extreme(&d, "clusterE", 1e300, |i| i == 7);
+    let err = refused_keeping(&train_args(&file, &d.join("run"), &[]), &[&file]);
+    assert!(
+        err.contains("clusterE.h5") && err.contains("response") && err.contains(&format!("input row {row}")),
+        "{err}"
+    );
+}

@@ -6,6 +6,7 @@
 //! Geant4 ntuples.
 
 pub mod config;
+pub mod inputs;
 pub mod predict;
 pub mod run_dir;
 pub mod train;

@@ -5,6 +5,7 @@
 //! batches, so memory stays bounded whatever the file's size, and weight draw k of a BNN is the
 //! same network in every batch.
 
+use super::inputs::check_model_inputs;
 use crate::columns::{CLUSTER_E, FEATURES};
 use crate::cuts::{read_selected, CutReport};
 use crate::error::{Error, Result};
@@ -79,6 +80,9 @@ pub fn predict(opts: &PredictArgs, say: &dyn Fn(&str)) -> Result<(Predictions, P
     });
     let (table, cuts) = read_selected(&opts.data, TargetPolicy::IfPresent)?;
     say(&cuts.summary());
+    for warning in check_model_inputs(&table, false)? {
+        say(&warning);
+    }
     let x = table.matrix(&FEATURES)?;
     let z = standardizer.transform_rows(&x).map_err(|e| Error::invalid(format!("{}: {e}", opts.data.display())))?;
     let mut moments = Moments::new(spec.head);

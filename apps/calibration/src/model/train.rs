@@ -13,6 +13,7 @@
 //! The LGK DNN trains twice (docs/calibration-method.md §4.4): `step1/` holds the leaky first step, the directory
 //! itself the second.
 
+use super::inputs::check_model_inputs;
 use super::run_dir::{step_dir, write_text, RunDir, TRAIN_JSON};
 use super::{model_spec, objective, steps, ModelConfig};
 use crate::columns::{FEATURES, FEATURE_TRANSFORMS, TARGET};
@@ -88,6 +89,9 @@ pub fn prepare(data: &DataSource, config: &ModelConfig, say: &dyn Fn(&str)) -> R
             data.display(),
             config.training.val_fraction
         )));
+    }
+    for warning in check_model_inputs(&table, true)? {
+        say(&warning);
     }
     let x = table.matrix(&FEATURES)?;
     let y = table.response()?;
