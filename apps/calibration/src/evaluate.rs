@@ -153,6 +153,13 @@ pub fn evaluate(options: &EvaluateOptions, out_dir: &Path) -> Result<MetricsRepo
             )));
         }
     }
+    // The other inputs' formats before the expensive read of the clusters.
+    for (_, path) in &options.predictions {
+        Predictions::check(path)?;
+    }
+    if let Some(path) = &options.lcw {
+        crate::lcw::check_file(path)?;
+    }
     let (table, cuts) = read_selected(&options.data, TargetPolicy::Required)?;
     if table.is_empty() {
         return Err(Error::invalid(format!("{}: no cluster passes the selection; nothing to evaluate", cuts.source)));

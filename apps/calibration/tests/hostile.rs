@@ -413,3 +413,49 @@ fn a_response_beyond_f32_is_named_with_its_row() {
         "{err}"
     );
 }
+
+// ----- f. messages that name the cause -----
+
+#[test]
+fn a_cluster_file_given_as_predictions_or_tables_says_so() {
+    let sh = shared();
+    let d = temp_dir("hostile-cluster-as-pred");
+    let eval = d.join("eval");
+    let pred = format!("bnn={}", s(&sh.data));
+    let err = refused_keeping(
+        &["evaluate", "--quiet", "--data", s(&sh.data), "--pred", &pred, "--out", s(&eval)],
+        &[&sh.data],
+    );
+    assert!(err.contains("data.h5") && err.contains("this is a cluster file, not a prediction file"), "{err}");
+    let err = refused_keeping(
+        &["evaluate", "--quiet", "--data", s(&sh.data), "--lcw", s(&sh.pu0), "--out", s(&eval)],
+        &[&sh.pu0],
+    );
+    assert!(err.contains("pu0.h5") && err.contains("this is a cluster file, not LCW tables"), "{err}");
+}
+
+#[test]
+fn a_truncated_root_file_says_it_is_truncated() {
+    let d = temp_dir("hostile-root-truncated");
+    let bytes = std::fs::read(common::fixture("clusters_300.root")).unwrap();
+    let file = d.join("cut.root");
+    std::fs::write(&file, &bytes[..bytes.len() / 2]).unwrap();
+    let err = refused_keeping(&["convert", "--quiet", "--data", s(&file), "--out", s(&d.join("out.h5"))], &[&file]);
+    assert!(err.contains("cut.root") && err.contains("is truncated"), "{err}");
+    assert!(!err.contains("UnexpectedEof"), "{err}");
+}
+
+#[test]
+fn predict_on_a_file_where_no_row_passes_the_cuts_is_an_error() {
+    let sh = shared();
+    let d = temp_dir("hostile-predict-no-rows");
+    // Every deposit below the E_dep > 0.3 GeV cut.
+    let (file, _) = with_extreme(&d, "cluster_ENG_CALIB_TOT", 0.1, |_| true);
+    let out = d.join("pred.h5");
+    let err = refused_keeping(
+        &["predict", "--quiet", "--model", s(&sh.model), "--data", s(&file), "--out", s(&out)],
+        &[&file],
+    );
+    assert!(err.contains("cluster_ENG_CALIB_TOT.h5") && err.contains("no cluster passes"), "{err}");
+    assert!(!out.exists());
+}

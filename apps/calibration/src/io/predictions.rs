@@ -166,18 +166,16 @@ impl Predictions {
         Ok(())
     }
 
+    /// Checks that `path` is a prediction file, without reading its columns: what a command
+    /// checks before its first expensive step.
+    pub fn check(path: &Path) -> Result<()> {
+        super::check_format(&H5File::open(path)?, path, FORMAT, "a prediction file")
+    }
+
     /// Reads and validates a prediction file.
     pub fn read(path: &Path) -> Result<Predictions> {
         let f = H5File::open(path)?;
-        let format = f.attr_string("", "format")?;
-        if format != FORMAT {
-            return Err(FileError::item(
-                path,
-                "attribute 'format'",
-                format!("is '{format}', not predictions ('{FORMAT}')"),
-            )
-            .into());
-        }
+        super::check_format(&f, path, FORMAT, "a prediction file")?;
         let (r_pred, shape) = f.read_finite_f64("R_pred", None)?;
         if shape.len() != 1 {
             return Err(FileError::item(path, "dataset 'R_pred'", format!("has shape {shape:?}, expected 1-D")).into());

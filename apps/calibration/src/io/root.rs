@@ -73,8 +73,36 @@ fn branch_values(branch: &Branch) -> std::result::Result<Vec<f64>, String> {
     })
 }
 
+/// A ROOT file's header states where the file ends (fEND): a file shorter than that was cut
+/// short (an interrupted copy or download), which the reader would only report as an
+/// unexpected end of its input.
+fn check_length(path: &Path) -> Result<()> {
+    let mut head = [0u8; 20];
+    let mut file = std::fs::File::open(path).map_err(|e| FileError::new(path, format!("cannot be opened: {e}")))?;
+    let read = std::io::Read::read(&mut file, &mut head).unwrap_or(0);
+    if read < 16 || &head[..4] != b"root" {
+        return Ok(()); // Not a ROOT header: the reader says what it is.
+    }
+    let be32 = |at: usize| u32::from_be_bytes([head[at], head[at + 1], head[at + 2], head[at + 3]]) as u64;
+    let version = be32(4);
+    let end = if version >= 1_000_000 { (read >= 20).then(|| be32(12) << 32 | be32(16)) } else { Some(be32(12)) };
+    let size = file.metadata().map(|m| m.len()).unwrap_or(u64::MAX);
+    match end {
+        Some(end) if size < end => Err(FileError::new(
+            path,
+            format!(
+                "is truncated: its ROOT header says it is {end} bytes long, the file has {size} (an interrupted \
+                 copy or download?)"
+            ),
+        )
+        .into()),
+        _ => Ok(()),
+    }
+}
+
 /// Reads tree `tree` (or the only tree) of the ROOT file `path` under `schema`.
 pub fn read(path: &Path, tree: Option<&str>, schema: &Schema) -> Result<ClusterTable> {
+    check_length(path)?;
     let mut file = guarded(path, "opening it", || {
         RootFile::open(path).map_err(|e| FileError::new(path, format!("not a readable ROOT file: {e}")))
     })?;

@@ -93,12 +93,7 @@ fn values(f: &H5File, name: &str, shape: &[usize], ok: impl Fn(f64) -> bool, rul
 
 pub fn read(path: &Path) -> Result<LcwTables> {
     let f = H5File::open(path)?;
-    let format = f.attr_string("", "format")?;
-    if format != FORMAT {
-        return Err(
-            FileError::item(path, "attribute 'format'", format!("is '{format}', not LCW tables ('{FORMAT}')")).into()
-        );
-    }
+    check(&f, path)?;
     let version = f.attr_u64("", "version")?;
     if version != VERSION {
         return Err(FileError::item(
@@ -132,4 +127,13 @@ pub fn read(path: &Path) -> Result<LcwTables> {
         class_axes,
         weight_axes,
     })
+}
+
+/// Checks that `path` holds LCW-like tables, without reading them.
+pub fn check_file(path: &Path) -> Result<()> {
+    check(&H5File::open(path)?, path)
+}
+
+fn check(f: &H5File, path: &Path) -> Result<()> {
+    crate::io::check_format(f, path, FORMAT, "LCW tables")
 }

@@ -16,6 +16,7 @@ mod axis;
 mod file;
 
 pub use axis::Axis;
+pub use file::check_file;
 
 use crate::columns::{CENTER_LAMBDA, CLUSTER_E, CLUSTER_ETA, FIRST_ENG_DENS, TARGET};
 use crate::error::{Error, Result};

@@ -80,6 +80,13 @@ pub fn predict(opts: &PredictArgs, say: &dyn Fn(&str)) -> Result<(Predictions, P
     });
     let (table, cuts) = read_selected(&opts.data, TargetPolicy::IfPresent)?;
     say(&cuts.summary());
+    if table.is_empty() {
+        return Err(Error::invalid(format!(
+            "{}: no cluster passes the selection cuts ({} read); nothing to predict",
+            opts.data.display(),
+            cuts.input
+        )));
+    }
     for warning in check_model_inputs(&table, false)? {
         say(&warning);
     }
