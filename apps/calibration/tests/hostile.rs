@@ -459,3 +459,58 @@ fn predict_on_a_file_where_no_row_passes_the_cuts_is_an_error() {
     assert!(err.contains("cluster_ENG_CALIB_TOT.h5") && err.contains("no cluster passes"), "{err}");
     assert!(!out.exists());
 }
+
+/// The shared sample with `column` stored as float16. The HDF5 library writes no float16
+/// without a feature this build lacks, so the column is written as float32 with half the rows
+/// and its type and dataspace messages are then rewritten in place to float16 with all the rows:
+/// exactly the bytes of a float16 dataset of that length.
+fn with_float16(d: &Path, column: &str) -> PathBuf {
+    use calibration::io::{ClusterTable, DataSource, Schema, TargetPolicy};
+    let table =
+        ClusterTable::read(&DataSource::file(&shared().data), &Schema::clusters(TargetPolicy::IfPresent)).unwrap();
+    let (n, half) = (table.len(), table.len() / 2);
+    assert_eq!(n % 2, 0);
+    let path = d.join("float16.h5");
+    {
+        // The default (earliest) file format: its header messages carry no checksum to update.
+        let f = hdf5::File::create(&path).unwrap();
+        for name in table.names() {
+            let v = table.column(name).unwrap();
+            if name == column {
+                let v32: Vec<f32> = v[..half].iter().map(|&x| x as f32).collect();
+                f.new_dataset::<f32>().shape([half]).create(name.as_str()).unwrap().write_raw(&v32).unwrap();
+            } else {
+                f.new_dataset::<f64>().shape([n]).create(name.as_str()).unwrap().write_raw(v).unwrap();
+            }
+        }
+    }
+    let f32_type = [0x11, 0x20, 0x1f, 0x00, 4, 0, 0, 0, 0, 0, 0x20, 0, 0x17, 0x08, 0, 0x17, 0x7f, 0, 0, 0];
+    let f16_type = [0x11, 0x20, 0x0f, 0x00, 2, 0, 0, 0, 0, 0, 0x10, 0, 0x0a, 0x05, 0, 0x0a, 0x0f, 0, 0, 0];
+    let space = |rows: usize| -> Vec<u8> {
+        let mut m = vec![1, 1, 1, 0, 0, 0, 0, 0];
+        m.extend((rows as u64).to_le_bytes());
+        m.extend((rows as u64).to_le_bytes());
+        m
+    };
+    let mut bytes = std::fs::read(&path).unwrap();
+    for (from, to) in [(f32_type.to_vec(), f16_type.to_vec()), (space(half), space(n))] {
+        let at: Vec<usize> = (0..bytes.len() - from.len()).filter(|&i| bytes[i..i + from.len()] == from[..]).collect();
+        assert_eq!(at.len(), 1, "the float32 column's header message is not unique");
+        bytes[at[0]..at[0] + to.len()].copy_from_slice(&to);
+    }
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+#[test]
+fn a_float16_column_says_to_convert_it_to_float32() {
+    let d = temp_dir("hostile-float16");
+    let file = with_float16(&d, "avgMu");
+    let err = refused_keeping(&train_args(&file, &d.join("run"), &[]), &[&file]);
+    assert!(
+        err.contains("float16.h5") && err.contains("'avgMu'") && err.contains("convert the column to float32"),
+        "{err}"
+    );
+    let err = refused_keeping(&["convert", "--quiet", "--data", s(&file), "--out", s(&d.join("out.h5"))], &[&file]);
+    assert!(err.contains("'avgMu'") && err.contains("float16"), "{err}");
+}

@@ -20,6 +20,7 @@ pub fn read(path: &Path, schema: &Schema) -> Result<ClusterTable> {
                 (shape, StoredType::Integer(format!("{}-bit integers", 8 * bytes)))
             }
             Err(e) => match file.dataset(&name) {
+                Ok(ds) if is_float16(&ds) => (ds.shape(), StoredType::Half),
                 Ok(ds) => (ds.shape(), StoredType::Other(describe(&e.msg))),
                 Err(_) => (vec![], StoredType::Other("a group".into())),
             },
@@ -48,6 +49,12 @@ pub fn read(path: &Path, schema: &Schema) -> Result<ClusterTable> {
 }
 
 /// "holds X, expected numbers" → "X".
+/// A 2-byte floating-point dataset (float16): HDF5 knows its size, the type mapping does not
+/// take it.
+fn is_float16(ds: &hdf5::Dataset) -> bool {
+    ds.dtype().is_ok_and(|t| t.size() == 2 && t.to_descriptor().is_err())
+}
+
 fn describe(msg: &str) -> String {
     msg.strip_prefix("holds ").and_then(|m| m.split(", expected").next()).unwrap_or(msg).to_string()
 }

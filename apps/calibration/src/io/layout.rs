@@ -60,6 +60,8 @@ pub enum StoredType {
     Float,
     /// An integer type, named as the file names it ("32-bit integers", "int32_t").
     Integer(String),
+    /// 16-bit floats (numpy's float16), which HDF5 stores but this reader does not convert.
+    Half,
     /// Anything else (strings, bools, compounds, vectors), named as the file names it.
     Other(String),
 }
@@ -117,9 +119,13 @@ pub fn plan(path: &Path, item: &str, columns: &[ColumnInfo], schema: &Schema) ->
     let mut plan = ReadPlan { rows, strict: vec![], carried: vec![], skipped: vec![] };
     for c in columns {
         let strict = schema.is_strict(&c.name);
-        if c.shape.len() != 1 || matches!(c.stored, StoredType::Other(_)) {
+        if c.shape.len() != 1 || matches!(c.stored, StoredType::Other(_) | StoredType::Half) {
             let why = match &c.stored {
                 StoredType::Other(t) => format!("holds {t}, not numbers"),
+                StoredType::Half => {
+                    "holds 16-bit floats (float16), which this reader does not take: convert the column to float32"
+                        .to_string()
+                }
                 _ => format!("has shape {:?}, not a 1-D column", c.shape),
             };
             if strict {
