@@ -299,6 +299,22 @@ fn check_files(inputs: &[&Path], outputs: &[&Path]) -> Result<()> {
     rundir::refuse_overwrite(inputs, outputs).map_err(Error::from)
 }
 
+/// Refuses a sample that cannot fit in the memory this process may allocate, before drawing
+/// it (an allocation failure would abort the process without a message). The check reserves
+/// the address space and gives it back at once.
+fn require_memory(n: usize) -> Result<()> {
+    let bytes = crate::generator::peak_bytes(n);
+    let fits = bytes.is_some_and(|b| Vec::<u8>::new().try_reserve_exact(b).is_ok());
+    if fits {
+        return Ok(());
+    }
+    Err(Error::invalid(format!(
+        "--n {n}: generating needs about {:.1} GB of memory, more than this process may allocate; generate fewer \
+         clusters (the first N clusters of a seed are the same for any larger N)",
+        bytes.map_or(f64::INFINITY, |b| b as f64 / 1e9)
+    )))
+}
+
 /// Where a command's messages go: stderr unless `--quiet`; progress bars only on a terminal.
 struct Console {
     quiet: bool,
@@ -392,6 +408,7 @@ fn generate_clusters(a: GenerateArgs, console: &Console) -> Result<()> {
         ClassArg::Had => ClassChoice::HadOnly,
     };
     let n = usize::try_from(a.n).map_err(|_| Error::invalid("--n is too large for this machine"))?;
+    require_memory(n)?;
     let config = GeneratorConfig { n, seed: a.seed, sample: if a.pu0 { Sample::Pu0 } else { Sample::PileUp }, class };
     let start = std::time::Instant::now();
     let table = generate(&config, console.bars)?;

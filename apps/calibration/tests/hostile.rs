@@ -514,3 +514,15 @@ fn a_float16_column_says_to_convert_it_to_float32() {
     let err = refused_keeping(&["convert", "--quiet", "--data", s(&file), "--out", s(&d.join("out.h5"))], &[&file]);
     assert!(err.contains("'avgMu'") && err.contains("float16"), "{err}");
 }
+
+// ----- found on the way -----
+
+#[test]
+fn a_sample_beyond_the_memory_cap_is_refused_before_it_is_drawn() {
+    let d = temp_dir("hostile-memory");
+    let out = d.join("big.h5");
+    // Under the 4 GB cap, 10^8 clusters would abort on an allocation without a message.
+    let err = refused(&["generate", "--quiet", "--out", s(&out), "--n", "100000000", "--seed", "1"]);
+    assert!(err.contains("--n 100000000") && err.contains("memory"), "{err}");
+    assert!(!out.exists());
+}

@@ -138,6 +138,13 @@ pub fn generate_clusters(config: &GeneratorConfig, show_progress: bool) -> Vec<C
     chunks.into_iter().flatten().collect()
 }
 
+/// About the most memory [`generate`] holds at once for `n` clusters: the clusters (twice, while
+/// the parallel chunks are joined), the table's columns and the truth rows. None on overflow.
+pub fn peak_bytes(n: usize) -> Option<usize> {
+    let per_cluster = 2 * std::mem::size_of::<Cluster>() + (FEATURES.len() + 1 + TRUTH_COLUMNS.len() + 16) * 8;
+    n.checked_mul(per_cluster)
+}
+
 /// The sample as a table in the file layout: the 15 features, the target, the truth columns.
 pub fn generate(config: &GeneratorConfig, show_progress: bool) -> Result<ClusterTable> {
     let clusters = generate_clusters(config, show_progress);
