@@ -12,7 +12,6 @@
 //! A directory that holds a run is never trained into without one of the two flags, and never
 //! by two trainings at once: each holds the directory's lock (`DIR/.lock`) while it runs.
 
-use super::train::TrainOptions;
 use super::{model_spec, steps, ModelConfig};
 use crate::error::{Error, Result};
 use nn::train::{BEST, LAST};
@@ -45,6 +44,13 @@ pub fn step_dir(dir: &Path, step: usize, config: &ModelConfig) -> PathBuf {
     }
 }
 
+/// How a training meets its run directory: `--resume`, `--restart`, or neither (a fresh run).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Start {
+    pub resume: bool,
+    pub restart: bool,
+}
+
 /// Where a training writes, and whether its files replace an existing run when it finishes.
 /// It holds the run directory's lock (one run at a time); a staged run that is dropped
 /// without [`RunDir::publish`] (a failed run) removes its staging directory.
@@ -59,18 +65,18 @@ pub struct RunDir {
 }
 
 impl RunDir {
-    /// Checks `opts.out` against `opts.resume` and `opts.restart` (see the module docs) and
-    /// prepares the directory the training writes into, with its config.toml; nothing
-    /// expensive has run yet.
-    pub fn open(opts: &TrainOptions) -> Result<RunDir> {
-        let out = &opts.out;
+    /// Checks the run directory `out` against `start` (see the module docs) and prepares the
+    /// directory a training of `config` writes into, with its config.toml; nothing expensive
+    /// has run yet.
+    pub fn open(out: &Path, config: &ModelConfig, start: Start) -> Result<RunDir> {
+        let Start { resume, restart } = start;
         if out.exists() && !out.is_dir() {
             return Err(Error::invalid(format!("--out {} is a file; give a directory for the run", out.display())));
         }
-        if opts.resume && opts.restart {
+        if resume && restart {
             return Err(Error::invalid("--resume continues a run and --restart replaces it: give one of them"));
         }
-        if opts.resume && !out.is_dir() {
+        if resume && !out.is_dir() {
             return Err(Error::invalid(format!(
                 "--out {}: no such run directory; --resume continues a run that exists (start one without --resume)",
                 out.display()
@@ -79,26 +85,32 @@ impl RunDir {
         std::fs::create_dir_all(out)
             .map_err(|e| Error::invalid(format!("--out {}: cannot create the directory: {e}", out.display())))?;
         let lock = RunLock::acquire(out)?;
-        if opts.resume {
-            check_resumable(out, &opts.config)?;
-            return Ok(RunDir { dir: out.clone(), out: out.clone(), staged: false, published: false, _lock: lock });
+        if resume {
+            check_resumable(out, config)?;
+            return Ok(RunDir {
+                dir: out.to_path_buf(),
+                out: out.to_path_buf(),
+                staged: false,
+                published: false,
+                _lock: lock,
+            });
         }
         let holds_run = holds_run(out);
-        if holds_run && !opts.restart {
+        if holds_run && !restart {
             return Err(Error::invalid(format!(
                 "{} already holds a training run; pass --resume to continue it, --restart to train it again, \
                  or choose another --out",
                 out.display()
             )));
         }
-        let dir = if holds_run { out.join(STAGING) } else { out.clone() };
+        let dir = if holds_run { out.join(STAGING) } else { out.to_path_buf() };
         if holds_run {
             remove_dir(&dir)?;
         }
         std::fs::create_dir_all(&dir)
             .map_err(|e| Error::invalid(format!("--out {}: cannot create the directory: {e}", dir.display())))?;
-        write_text(&dir.join("config.toml"), &opts.config.to_toml()?)?;
-        Ok(RunDir { dir, out: out.clone(), staged: holds_run, published: false, _lock: lock })
+        write_text(&dir.join("config.toml"), &config.to_toml()?)?;
+        Ok(RunDir { dir, out: out.to_path_buf(), staged: holds_run, published: false, _lock: lock })
     }
 
     /// Makes a finished run the directory's run: a staged run's files replace the old run's

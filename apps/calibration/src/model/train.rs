@@ -14,7 +14,7 @@
 //! itself the second.
 
 use super::inputs::check_model_inputs;
-use super::run_dir::{step_dir, write_text, RunDir, TRAIN_JSON};
+use super::run_dir::{step_dir, write_text, RunDir, Start, TRAIN_JSON};
 use super::{model_spec, objective, steps, ModelConfig};
 use crate::columns::{FEATURES, FEATURE_TRANSFORMS, TARGET};
 use crate::cuts::{read_selected, CutReport};
@@ -142,7 +142,7 @@ pub fn checkpoint_meta(config: &ModelConfig, data: &DataSource) -> Result<BTreeM
 pub fn train(opts: &TrainOptions, say: &dyn Fn(&str)) -> Result<TrainSummary> {
     let config = &opts.config;
     config.validate()?;
-    let run = RunDir::open(opts)?;
+    let run = RunDir::open(&opts.out, config, Start { resume: opts.resume, restart: opts.restart })?;
     let prepared = prepare(&opts.data, config, say)?;
     say(&format!(
         "{}: {} on {} training and {} validation clusters\n",
