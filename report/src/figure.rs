@@ -184,7 +184,9 @@ impl Figure {
         }
         self
     }
-    /// The style [`Style::for_method`] gives `method`, for the series added last.
+    /// The style [`Style::for_method`] gives `method` (a slot from a hash of the name), for the
+    /// series added last; an app that wants its methods apart registers them in a
+    /// [`Palette`](crate::Palette) and passes `.style(palette.style(method))` instead.
     pub fn method(self, method: &str) -> Figure {
         self.style(Style::for_method(method))
     }

@@ -4,8 +4,9 @@
 //! networks. A figure is built by chaining and drawn only when asked:
 //!
 //! ```
-//! use report::{Chart, Figure, Style};
+//! use report::{Chart, Figure, Palette};
 //!
+//! let pal = Palette::new().slot("BNN", 0).slot("LCW-like", 1);
 //! let e = [0.2, 1.0, 5.0, 25.0, 125.0];
 //! let bnn = [0.96, 0.99, 1.0, 1.0, 1.0];
 //! let lcw = [0.85, 0.92, 0.97, 0.99, 1.0];
@@ -13,8 +14,8 @@
 //!     .x_label("E_{dep} [GeV]")
 //!     .y_label("median E/E_{dep}")
 //!     .log_x(true)
-//!     .line("BNN", &e, &bnn).style(Style::for_method("BNN"))
-//!     .line("LCW-like", &e, &lcw).style(Style::for_method("LCW"))
+//!     .line("BNN", &e, &bnn).style(pal.style("BNN"))
+//!     .line("LCW-like", &e, &lcw).style(pal.style("LCW-like"))
 //!     .hline(1.0);
 //! let svg = fig.to_svg();
 //! assert!(report::check::check_svg(&svg).data_elements == 2);

@@ -132,34 +132,6 @@ const SLOTS: [Style; 8] = [
     Style { colour: Colour::GREY, dash: Dash::Dotted, marker: Marker::Square },
 ];
 
-/// The methods of the two studies, with the slot each one always gets: the baselines and the
-/// truth keep the same look in every figure without the apps having to agree on an order.
-/// Names are compared case-insensitively.
-const METHODS: [(&str, usize); 22] = [
-    ("bnn", 0),
-    ("lcw", 1),
-    ("lcw-like", 1),
-    ("dnn", 2),
-    ("re", 3),
-    ("repulsive ensemble", 3),
-    ("dnn-lgk", 5),
-    ("em", 7),
-    ("em scale", 7),
-    ("truth", 6),
-    ("truth oracle", 6),
-    ("geant", 6),
-    ("geant4", 6),
-    ("data", 6),
-    ("gen", 4),
-    ("gen.", 4),
-    ("generated", 4),
-    ("inn", 4),
-    ("caloinn", 4),
-    ("reweighted", 2),
-    ("binn", 0),
-    ("ensemble", 3),
-];
-
 impl Style {
     /// The `i`-th style of the cycle (wrapping after eight).
     pub fn nth(i: usize) -> Style {
@@ -169,15 +141,11 @@ impl Style {
     /// The number of distinct styles in the cycle.
     pub const CYCLE: usize = SLOTS.len();
 
-    /// The style of a named method: the studies' methods (BNN, RE, LCW-like, DNN, DNN-LGK, EM
-    /// scale, Truth, Gen, Reweighted, ...) have fixed styles; any other name gets a slot from a hash
-    /// of its name, so it is stable across figures but may coincide with another method. Register
-    /// the names in a [`Palette`] to rule that out.
+    /// The style of a name that no [`Palette`] registers: a slot from a hash of the trimmed,
+    /// lower-cased name, so it is the same on every figure and in every run, but two names may
+    /// share it. Register the names in a [`Palette`] to rule that out.
     pub fn for_method(name: &str) -> Style {
-        let key = name.trim().to_lowercase();
-        if let Some(&(_, slot)) = METHODS.iter().find(|(n, _)| *n == key) {
-            return SLOTS[slot];
-        }
+        let key = palette_key(name);
         let hash = key.bytes().fold(0xcbf29ce484222325u64, |h, b| (h ^ b as u64).wrapping_mul(0x100000001b3));
         SLOTS[(hash % SLOTS.len() as u64) as usize]
     }
@@ -198,63 +166,85 @@ impl Style {
     }
 }
 
-/// A registry the app fills once with its method names, in order: each name gets its own slot of
-/// the cycle, so no two of the first eight methods share a colour, and "BNN" looks the same on
-/// every figure that asks the palette.
+/// Names are compared trimmed and case-insensitively: "BNN" and " bnn " are one method.
+fn palette_key(name: &str) -> String {
+    name.trim().to_lowercase()
+}
+
+/// The look of each method of one app: the app registers its own method names once, each with a
+/// slot of the cycle (or a style of its own), so "BNN" looks the same on every figure of its
+/// pages. The palette itself knows no method; a name nobody registered falls back to
+/// [`Style::for_method`], a slot from a hash of the name.
+///
+/// ```
+/// use report::{Palette, Style};
+///
+/// let pal = Palette::new().slot("BNN", 0).slot("LCW-like", 1).slot("LCW", 1).next_free("Truth");
+/// assert_eq!(pal.style("bnn"), Style::nth(0));
+/// assert_eq!(pal.style("LCW"), pal.style("LCW-like"), "aliases share a slot");
+/// assert_eq!(pal.style("Truth"), Style::nth(2), "the first slot no name holds");
+/// assert_eq!(pal.style("other"), Style::for_method("other"));
+/// ```
 #[derive(Clone, Debug, Default)]
 pub struct Palette {
-    names: Vec<String>,
+    /// Registered names (see [`palette_key`]) and their styles, in the order of registration.
+    entries: Vec<(String, Style)>,
 }
 
 impl Palette {
-    /// Methods the studies already know keep their fixed style (see [`Style::for_method`]);
-    /// the others take the free slots in order.
-    pub fn new<I, S>(methods: I) -> Palette
+    /// A palette with no names: every style comes from [`Style::for_method`] until names are
+    /// registered.
+    pub fn new() -> Palette {
+        Palette::default()
+    }
+
+    /// Registers `names` in order, each in the first slot no earlier name holds, so that the
+    /// first [`Style::CYCLE`] names never share a style.
+    pub fn in_order<I, S>(names: I) -> Palette
     where
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
-        let mut names: Vec<String> = Vec::new();
-        for m in methods {
-            let m = m.as_ref().trim().to_lowercase();
-            if !names.contains(&m) {
-                names.push(m);
-            }
-        }
-        Palette { names }
+        names.into_iter().fold(Palette::new(), |p, n| p.next_free(n.as_ref()))
     }
 
-    /// The slot of every registered name: fixed ones first (unless an earlier name took the
-    /// slot: "DNN" and "Reweighted" share one across the two studies, not within one app), the
-    /// rest fill the unused slots.
-    fn slots(&self) -> Vec<usize> {
-        let mut fixed: Vec<Option<usize>> =
-            self.names.iter().map(|n| METHODS.iter().find(|(m, _)| m == n).map(|&(_, s)| s)).collect();
-        for i in 0..fixed.len() {
-            if fixed[..i].contains(&fixed[i]) {
-                fixed[i] = None;
-            }
+    /// Draws `name` in slot `slot` of the cycle ([`Style::nth`]). Several names may share one
+    /// slot: aliases of one method ("LCW", "LCW-like").
+    pub fn slot(self, name: &str, slot: usize) -> Palette {
+        self.styled(name, Style::nth(slot))
+    }
+
+    /// Draws `name` in the first slot of the cycle no registered name holds (after all
+    /// [`Style::CYCLE`] are taken, the slots repeat in order). A name already registered keeps
+    /// its style.
+    pub fn next_free(self, name: &str) -> Palette {
+        if self.registered(name).is_some() {
+            return self;
         }
-        let mut used: Vec<usize> = fixed.iter().flatten().copied().collect();
-        fixed
-            .iter()
-            .map(|f| {
-                f.unwrap_or_else(|| {
-                    let free = (0..SLOTS.len()).find(|s| !used.contains(s)).unwrap_or(used.len() % SLOTS.len());
-                    used.push(free);
-                    free
-                })
-            })
-            .collect()
+        let taken = |slot: &usize| self.entries.iter().any(|(_, s)| *s == Style::nth(*slot));
+        let slot = (0..Style::CYCLE).find(|s| !taken(s)).unwrap_or(self.entries.len() % Style::CYCLE);
+        self.slot(name, slot)
+    }
+
+    /// Draws `name` with `style`, for a look outside the cycle; registering a name again
+    /// replaces its style.
+    pub fn styled(mut self, name: &str, style: Style) -> Palette {
+        let key = palette_key(name);
+        match self.entries.iter_mut().find(|(n, _)| *n == key) {
+            Some(entry) => entry.1 = style,
+            None => self.entries.push((key, style)),
+        }
+        self
     }
 
     /// The style of a method; a name that was not registered falls back to [`Style::for_method`].
     pub fn style(&self, method: &str) -> Style {
-        let key = method.trim().to_lowercase();
-        match self.names.iter().position(|n| *n == key) {
-            Some(i) => SLOTS[self.slots()[i]],
-            None => Style::for_method(method),
-        }
+        self.registered(method).unwrap_or_else(|| Style::for_method(method))
+    }
+
+    fn registered(&self, method: &str) -> Option<Style> {
+        let key = palette_key(method);
+        self.entries.iter().find(|(n, _)| *n == key).map(|&(_, s)| s)
     }
 }
 
@@ -274,30 +264,40 @@ mod tests {
     }
 
     #[test]
-    fn methods_have_fixed_styles() {
+    fn unregistered_names_hash_to_a_stable_slot() {
         assert_eq!(Style::for_method("BNN"), Style::for_method(" bnn "));
-        assert_ne!(Style::for_method("BNN"), Style::for_method("RE"));
-        assert_eq!(Style::for_method("LCW"), Style::for_method("LCW-like"));
         assert_eq!(Style::for_method("something else"), Style::for_method("something else"));
+        let slots: std::collections::BTreeSet<usize> = ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j"]
+            .iter()
+            .map(|n| SLOTS.iter().position(|s| *s == Style::for_method(n)).expect("a slot of the cycle"))
+            .collect();
+        assert!(slots.len() > 2, "the hash spreads names over the cycle: {slots:?}");
     }
 
     #[test]
-    fn a_palette_gives_distinct_styles_to_new_names() {
-        let p = Palette::new(["BNN", "alpha", "beta", "LCW", "gamma"]);
-        let styles: Vec<Style> = ["BNN", "alpha", "beta", "LCW", "gamma"].iter().map(|n| p.style(n)).collect();
-        for i in 0..styles.len() {
+    fn a_palette_gives_registered_names_their_slots_and_new_names_free_ones() {
+        let p = Palette::new().slot("BNN", 0).slot("LCW", 1).slot("LCW-like", 1).next_free("alpha").next_free("beta");
+        assert_eq!(p.style(" bnn "), SLOTS[0]);
+        assert_eq!(p.style("LCW"), p.style("LCW-like"), "aliases share their slot");
+        assert_eq!(p.style("alpha"), SLOTS[2]);
+        assert_eq!(p.style("beta"), SLOTS[3]);
+        assert_eq!(p.clone().next_free("BNN").style("BNN"), SLOTS[0], "a registered name keeps its slot");
+        assert_eq!(p.style("unregistered"), Style::for_method("unregistered"));
+        let custom = Style::reference().with_colour(Colour::GREY);
+        assert_eq!(p.styled("BNN", custom).style("BNN"), custom, "registering again replaces");
+    }
+
+    #[test]
+    fn the_first_names_in_order_never_share_a_style() {
+        let names: Vec<String> = (0..Style::CYCLE + 2).map(|i| format!("method {i}")).collect();
+        let p = Palette::in_order(&names);
+        let styles: Vec<Style> = names.iter().map(|n| p.style(n)).collect();
+        for i in 0..Style::CYCLE {
             for j in 0..i {
                 assert_ne!(styles[i], styles[j]);
             }
         }
-        assert_eq!(p.style("BNN"), Style::for_method("BNN"));
-        // Two fixed names on one slot: the second moves to a free one.
-        let p = Palette::new(["DNN", "Reweighted"]);
-        assert_eq!(p.style("DNN"), Style::for_method("DNN"));
-        assert_ne!(p.style("Reweighted"), p.style("DNN"));
-        let p = Palette::new(["LCW", "LCW-like"]);
-        assert_ne!(p.style("LCW"), p.style("LCW-like"), "two registered names, two styles");
-        assert_eq!(p.style("unregistered"), Style::for_method("unregistered"));
+        assert_eq!(styles[Style::CYCLE], styles[0], "after a full cycle the slots repeat");
     }
 
     #[test]
