@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use crate::frame::{Frame, Ink};
 use crate::palette::{Dash, Style};
 use crate::series::{Kind, Series};
-use crate::svg::P;
+use crate::xml::P;
 
 /// The radius of point markers, in pixels.
 pub(crate) const MARKER_R: f64 = 3.2;

@@ -2,9 +2,10 @@
 //! bottom panel of each column shows x tick labels and the x label; with a shared y axis only the
 //! first column shows y tick labels and the y label, and the panels move closer together.
 
-use crate::chart::{self, Chart};
+use crate::chart::Chart;
 use crate::figure::Figure;
 use crate::layout::{self, Board, CellSpec};
+use crate::render;
 
 #[derive(Clone, Debug)]
 pub struct Grid {
@@ -128,7 +129,7 @@ impl Chart for Grid {
             shared_legend: self.shared_legend,
             cells,
         };
-        chart::render(&board, id_prefix)
+        render::board(&board, id_prefix)
     }
 }
 

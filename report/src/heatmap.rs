@@ -10,8 +10,9 @@ use crate::axis::ticks::{self, AxisTicks};
 use crate::axis::Axis;
 use crate::frame::{Frame, Ink, Rect};
 use crate::palette::Colour;
-use crate::svg::{self, Anchor, P};
+use crate::svg::{self, Anchor};
 use crate::text::Font;
+use crate::xml::P;
 
 /// Sample points of the colour map, evenly spaced from the lowest value to the highest.
 const MAP: [Colour; 9] = [

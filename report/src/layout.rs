@@ -16,6 +16,7 @@ use crate::heatmap;
 use crate::legend::{self, Corner, Entry};
 use crate::palette::Style;
 use crate::panel;
+use crate::placed::{Placed, TICK};
 use crate::text::{self, Font};
 
 /// One panel of a board and what it shows around its plot area.
@@ -48,30 +49,8 @@ pub(crate) struct Board<'a> {
     pub cells: Vec<CellSpec<'a>>,
 }
 
-/// A panel as laid out: everything [`panel::draw`] needs.
-pub(crate) struct Placed {
-    pub frame: Frame,
-    /// The panel's share of the board; its texts stay inside it.
-    pub cell: Rect,
-    pub x_ticks: AxisTicks,
-    pub y_ticks: AxisTicks,
-    pub title_lines: Vec<String>,
-    pub x_label_lines: Vec<String>,
-    pub y_label_lines: Vec<String>,
-    pub entries: Vec<Entry>,
-    pub legend: Option<(Rect, usize)>,
-    /// The note lines, and the box they go in; without a box they go under the title.
-    pub note_lines: Vec<String>,
-    pub notes: Option<Rect>,
-    /// Whether the x tick labels are shown; without them the tick marks point into the plot.
-    pub show_x: bool,
-    pub styles: Vec<Style>,
-}
-
 /// Space kept free around text, in pixels.
 const GAP: f64 = 8.0;
-/// Length of the major tick marks.
-pub(crate) const TICK: f64 = 5.0;
 
 /// The board title's lines and the height they take.
 pub(crate) fn board_title(board: &Board) -> (Vec<String>, f64) {

@@ -10,8 +10,9 @@ use crate::figure::Figure;
 use crate::frame::{Ink, Rect};
 use crate::palette::{Colour, Dash, Style};
 use crate::series::Kind;
-use crate::svg::{self, Anchor, P};
+use crate::svg::{self, Anchor};
 use crate::text::{self, Font};
+use crate::xml::P;
 
 /// What a legend entry shows before its label.
 #[derive(Clone, Copy, Debug, PartialEq)]

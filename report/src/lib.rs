@@ -41,10 +41,13 @@ pub mod meta;
 pub mod page;
 pub mod palette;
 mod panel;
+mod placed;
 pub mod ratio;
+mod render;
 mod series;
 mod svg;
 mod text;
+mod xml;
 
 pub use axis::ticks::{format_ticks, log_ticks, nice_ticks};
 pub use axis::Scale;
@@ -55,8 +58,8 @@ pub use heatmap::Heatmap;
 pub use page::{Cell, Page, Section, Table, Verdict};
 pub use palette::{Colour, Dash, Marker, Palette, Style};
 pub use ratio::RatioFigure;
-pub use svg::escape;
 pub use text::plain as plain_text;
+pub use xml::escape;
 
 /// The README's examples, compiled and run as doc tests so that they stay true.
 #[cfg(doctest)]

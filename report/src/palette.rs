@@ -78,7 +78,7 @@ impl Marker {
     /// SVG path data for the marker centred on (x, y), about `r` pixels in radius; filled shapes
     /// close with Z, the cross and plus are strokes.
     pub(crate) fn path(self, x: f64, y: f64, r: f64) -> String {
-        use crate::svg::P;
+        use crate::xml::P;
         let (l, t, rr, b) = (P(x - r), P(y - r), P(x + r), P(y + r));
         let (cx, cy) = (P(x), P(y));
         match self {

@@ -7,11 +7,12 @@ use crate::draw;
 use crate::figure::Figure;
 use crate::frame::{Frame, Ink, Rect};
 use crate::heatmap;
-use crate::layout::{Placed, TICK};
 use crate::legend;
 use crate::palette::Style;
-use crate::svg::{self, Anchor, P};
+use crate::placed::{Placed, TICK};
+use crate::svg::{self, Anchor};
 use crate::text::{self, Font};
+use crate::xml::P;
 
 const INK: &str = "#222222";
 

@@ -2,9 +2,10 @@
 //! HEP plots ("ratio to LCW", "Gen/Truth"): the x tick labels and x label appear once, at the
 //! bottom, and the panels touch.
 
-use crate::chart::{self, Chart};
+use crate::chart::Chart;
 use crate::figure::Figure;
 use crate::layout::{self, Board, CellSpec};
+use crate::render;
 
 #[derive(Clone, Debug)]
 pub struct RatioFigure {
@@ -89,6 +90,6 @@ impl Chart for RatioFigure {
             shared_legend: false,
             cells,
         };
-        chart::render(&board, id_prefix)
+        render::board(&board, id_prefix)
     }
 }

@@ -5,7 +5,7 @@
 //! `σ_{stat}/R` read as a physicist writes them. Only the braced forms are markup: a plain `_` or
 //! `^` prints as itself. The same markup becomes `<sub>`/`<sup>` in HTML captions.
 
-use crate::svg::{escape, P};
+use crate::xml::{escape, P};
 
 /// A font size in pixels and whether it is bold; every text element of a figure uses one.
 #[derive(Clone, Copy, Debug, PartialEq)]

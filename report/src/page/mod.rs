@@ -28,8 +28,8 @@ use std::path::Path;
 pub use table::{Cell, Table, Verdict};
 
 use crate::chart::Chart;
-use crate::svg::escape;
 use crate::text;
+use crate::xml::escape;
 
 /// Figures wider than this span the page; narrower ones sit two abreast on a wide screen.
 const WIDE: u32 = 700;
