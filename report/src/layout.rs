@@ -112,201 +112,252 @@ const NOTE_LINES: usize = 2;
 
 /// One layout with legends and notes placed as `outside` says, and where they should go next.
 fn attempt(board: &Board, outside: &[Outside]) -> (Vec<Placed>, Vec<Outside>) {
-    let (w, h) = (board.width, board.height);
-    let (rows, cols) = (board.rows.max(1), board.cols.max(1));
-    let (_, top0) = board_title(board);
-    let cell_w = w / cols as f64;
-    let styles: Vec<Vec<Style>> = board.cells.iter().map(|c| c.fig.styles()).collect();
-    let entries: Vec<Vec<Entry>> = board.cells.iter().zip(&styles).map(|(c, s)| legend::entries(c.fig, s)).collect();
-    let titles: Vec<Vec<String>> = board
-        .cells
-        .iter()
-        .map(|c| if c.show_title { text::wrap(&c.fig.title, Font::TITLE, cell_w - 16.0) } else { Vec::new() })
-        .collect();
-    let notes_above: Vec<Vec<String>> = board
-        .cells
-        .iter()
-        .zip(outside)
-        .map(|(c, o)| if o.notes { legend::note_lines(&c.fig.notes, cell_w - 24.0) } else { Vec::new() })
-        .collect();
-    // Room is kept for the " (×10^k)" an x label may get once its ticks are known.
-    let x_labels: Vec<Vec<String>> = board
-        .cells
-        .iter()
-        .map(|c| if c.show_x { text::wrap(&c.fig.x_label, Font::LABEL, cell_w - 130.0) } else { Vec::new() })
-        .collect();
-    let below: Vec<f64> = board
-        .cells
-        .iter()
-        .zip(&entries)
-        .map(|(c, e)| {
-            if c.fig.legend == Legend::Below && !e.is_empty() {
-                legend::rows_size(e, cell_w - 80.0).1 .1 + GAP
-            } else {
-                0.0
-            }
-        })
-        .collect();
+    let cell_w = board.width / board.cols.max(1) as f64;
+    let around: Vec<Around> = board.cells.iter().zip(outside).map(|(c, o)| Around::measure(c, o, cell_w)).collect();
+    let rows = Rows::new(board, &around);
+    let y_axes: Vec<YAxis> = board.cells.iter().map(|c| YAxis::fit(c, rows.height[c.row])).collect();
+    let cols = Columns::new(board, &around, &y_axes, outside, &rows);
+    let spaces = around.into_iter().zip(y_axes).zip(outside);
+    board.cells.iter().zip(spaces).map(|(c, ((a, y), o))| place(board, c, a, y, *o, &rows, &cols)).unzip()
+}
 
-    // Row margins and plot heights.
-    let in_row = |r: usize| board.cells.iter().enumerate().filter(move |(_, c)| c.row == r).map(|(i, _)| i);
-    let tops: Vec<f64> = (0..rows)
-        .map(|r| {
-            let head = in_row(r)
-                .map(|i| {
-                    let title = titles[i].len() as f64 * Font::TITLE.line_height();
-                    title + notes_above[i].len() as f64 * legend::NOTE_LINE
-                })
-                .fold(0.0, f64::max);
-            if head > 0.0 {
-                head + 12.0
-            } else if board.stacked && r > 0 {
-                4.0
-            } else {
-                14.0
-            }
-        })
-        .collect();
-    let bottoms: Vec<f64> = (0..rows)
-        .map(|r| {
-            in_row(r)
-                .map(|i| {
-                    let c = &board.cells[i];
-                    let labels = if c.show_x {
-                        TICK + Font::TICK.line_height() + 6.0 + x_labels[i].len() as f64 * Font::LABEL.line_height()
-                    } else if board.stacked {
-                        0.0
-                    } else {
-                        10.0
-                    };
-                    labels + below[i]
-                })
-                .fold(0.0, f64::max)
-                + if board.stacked && r + 1 < rows { 0.0 } else { 6.0 }
-        })
-        .collect();
-    let weights: Vec<f64> = (0..rows).map(|r| board.row_weights.get(r).copied().unwrap_or(1.0).max(0.05)).collect();
-    let shared = shared_legend(board).map_or(0.0, |(_, _, e)| legend::below_height(&e, w));
-    let free = h - top0 - shared - tops.iter().sum::<f64>() - bottoms.iter().sum::<f64>();
-    let total: f64 = weights.iter().sum();
-    let heights: Vec<f64> = weights.iter().map(|wt| (free * wt / total).max(30.0)).collect();
-    let row_y: Vec<f64> =
-        (0..rows).scan(top0, |y, r| Some(std::mem::replace(y, *y + tops[r] + heights[r] + bottoms[r]))).collect();
+/// What one panel shows around its plot area, measured before any size is known.
+struct Around {
+    styles: Vec<Style>,
+    entries: Vec<Entry>,
+    title: Vec<String>,
+    /// The notes as lines under the title, when they go there.
+    notes_above: Vec<String>,
+    /// Room is kept for the " (×10^k)" an x label may get once its ticks are known.
+    x_label: Vec<String>,
+    /// The height of a legend under the plot, with its gap.
+    below: f64,
+}
 
-    // Y ticks, y labels and the left margins they need.
-    let y_ticks: Vec<AxisTicks> = board.cells.iter().map(|c| ticks::fit(&c.y, heights[c.row], false)).collect();
-    let y_labels: Vec<Vec<String>> = board
-        .cells
-        .iter()
-        .zip(&y_ticks)
-        .map(|(c, t)| {
-            if c.show_y {
-                text::wrap(&with_exponent(&c.fig.y_label, t.exponent), Font::LABEL, heights[c.row])
-            } else {
-                Vec::new()
-            }
-        })
-        .collect();
-    let lefts: Vec<f64> = (0..cols)
-        .map(|col| {
-            board
-                .cells
-                .iter()
-                .enumerate()
-                .filter(|(_, c)| c.col == col)
-                .map(|(i, c)| {
-                    if c.show_y {
-                        GAP + y_labels[i].len() as f64 * Font::LABEL.line_height() + y_ticks[i].widest() + TICK + 5.0
-                    } else {
-                        14.0
-                    }
-                })
-                .fold(14.0, f64::max)
-        })
-        .collect();
-
-    // The right margin, common to all columns so that every plot area has the same width.
-    let extras = board.cells.iter().enumerate().map(|(i, c)| {
-        let bar = c.fig.heatmap.as_ref().map_or(0.0, |m| heatmap::bar_width(m, heights[c.row]));
-        let side =
-            if outside[i].legend && !entries[i].is_empty() { 10.0 + legend::column_size(&entries[i]).0 } else { 0.0 };
-        bar + side
-    });
-    let overhang = outside.iter().map(|o| o.overhang as f64 + 3.0).fold(0.0, f64::max);
-    let right = (16.0 + extras.fold(0.0, f64::max)).max(overhang);
-    let width = ((w - lefts.iter().sum::<f64>() - cols as f64 * right) / cols as f64).max(40.0);
-    let col_x: Vec<f64> =
-        (0..cols).scan(0.0, |x, c| Some(std::mem::replace(x, *x + lefts[c] + width + right))).collect();
-
-    let mut next = outside.to_vec();
-    let mut placed = Vec::new();
-    for (i, c) in board.cells.iter().enumerate() {
-        let area = Rect { x: col_x[c.col] + lefts[c.col], y: row_y[c.row] + tops[c.row], w: width, h: heights[c.row] };
-        let cell = Rect {
-            x: col_x[c.col],
-            y: row_y[c.row],
-            w: lefts[c.col] + width + right,
-            h: tops[c.row] + heights[c.row] + bottoms[c.row],
-        };
-        let frame = Frame { x: c.x, y: c.y, area };
-        let mut x_ticks = ticks::fit(&c.x, width, true);
-        let mut yt = y_ticks[i].clone();
-        if c.show_x {
-            let reach = x_ticks
-                .major
-                .iter()
-                .filter(|t| !t.label.is_empty())
-                .map(|t| frame.px(t.value) + text::width(&t.label, Font::TICK) / 2.0 - area.right());
-            let reach = reach.fold(0.0, f64::max).ceil();
-            // Capped, so that an absurd label cannot squeeze the plot away.
-            next[i].overhang = next[i].overhang.max(reach.min(area.w / 3.0) as u32);
-        }
-        keep_inside(&mut x_ticks, &mut yt, &frame, &cell);
-        if !c.show_x {
-            x_ticks.major.iter_mut().for_each(|t| t.label.clear());
-        }
-        if !c.show_y {
-            yt.major.iter_mut().for_each(|t| t.label.clear());
-        }
-        let mut x_label_lines = x_labels[i].clone();
-        if let (Some(last), Some(k)) = (x_label_lines.last_mut(), x_ticks.exponent) {
-            *last = with_exponent(last, Some(k));
-        } else if let (true, Some(k)) = (c.show_x, x_ticks.exponent) {
-            x_label_lines.push(with_exponent("", Some(k)));
-        }
-        let (ink, drawn) = panel::data_ink(c.fig, &frame, &styles[i]);
-        let bar = c.fig.heatmap.as_ref().map_or(0.0, |m| heatmap::bar_width(m, area.h));
-
-        let (legend, legend_out) = if drawn == 0 || board.shared_legend {
-            (None, false)
+impl Around {
+    fn measure(c: &CellSpec, outside: &Outside, cell_w: f64) -> Around {
+        let styles = c.fig.styles();
+        let entries = legend::entries(c.fig, &styles);
+        let title = if c.show_title { text::wrap(&c.fig.title, Font::TITLE, cell_w - 16.0) } else { Vec::new() };
+        let notes_above = if outside.notes { legend::note_lines(&c.fig.notes, cell_w - 24.0) } else { Vec::new() };
+        let x_label = if c.show_x { text::wrap(&c.fig.x_label, Font::LABEL, cell_w - 130.0) } else { Vec::new() };
+        let below = if c.fig.legend == Legend::Below && !entries.is_empty() {
+            legend::rows_size(&entries, cell_w - 80.0).1 .1 + GAP
         } else {
-            place_legend(c.fig.legend, &entries[i], &area, &cell, bar, &ink, outside[i].legend)
+            0.0
         };
-        next[i].legend |= legend_out;
-        let taken: Vec<Rect> = legend.iter().map(|(r, _)| *r).collect();
-        let (note_lines, notes, notes_out) = if outside[i].notes {
-            (notes_above[i].clone(), None, true)
-        } else {
-            place_notes(&c.fig.notes, &area, &ink, &taken)
-        };
-        next[i].notes |= notes_out;
-        placed.push(Placed {
-            frame,
-            cell,
-            x_ticks,
-            y_ticks: yt,
-            title_lines: titles[i].clone(),
-            x_label_lines,
-            y_label_lines: y_labels[i].clone(),
-            entries: entries[i].clone(),
-            legend,
-            note_lines,
-            notes,
-            show_x: c.show_x,
-            styles: styles[i].clone(),
-        });
+        Around { styles, entries, title, notes_above, x_label, below }
     }
+}
+
+/// The rows of the board: the margins above and below each row's plots, the plot heights, and
+/// where each row starts.
+struct Rows {
+    top: Vec<f64>,
+    bottom: Vec<f64>,
+    height: Vec<f64>,
+    y: Vec<f64>,
+}
+
+impl Rows {
+    /// Margins from the titles, notes and x labels; the plots share what is left by the rows'
+    /// weights.
+    fn new(board: &Board, around: &[Around]) -> Rows {
+        let rows = board.rows.max(1);
+        let (_, title_h) = board_title(board);
+        let top: Vec<f64> = (0..rows).map(|r| Rows::top(board, around, r)).collect();
+        let bottom: Vec<f64> = (0..rows).map(|r| Rows::bottom(board, around, r)).collect();
+        let weights: Vec<f64> = (0..rows).map(|r| board.row_weights.get(r).copied().unwrap_or(1.0).max(0.05)).collect();
+        let shared = shared_legend(board).map_or(0.0, |(_, _, e)| legend::below_height(&e, board.width));
+        let free = board.height - title_h - shared - top.iter().sum::<f64>() - bottom.iter().sum::<f64>();
+        let total: f64 = weights.iter().sum();
+        let height: Vec<f64> = weights.iter().map(|wt| (free * wt / total).max(30.0)).collect();
+        let y: Vec<f64> =
+            (0..rows).scan(title_h, |y, r| Some(std::mem::replace(y, *y + top[r] + height[r] + bottom[r]))).collect();
+        Rows { top, bottom, height, y }
+    }
+
+    fn in_row<'b>(board: &'b Board, r: usize) -> impl Iterator<Item = (usize, &'b CellSpec<'b>)> {
+        board.cells.iter().enumerate().filter(move |(_, c)| c.row == r)
+    }
+
+    /// The margin above row `r`: its tallest title and notes, or a little air.
+    fn top(board: &Board, around: &[Around], r: usize) -> f64 {
+        let head = Rows::in_row(board, r)
+            .map(|(i, _)| {
+                let title = around[i].title.len() as f64 * Font::TITLE.line_height();
+                title + around[i].notes_above.len() as f64 * legend::NOTE_LINE
+            })
+            .fold(0.0, f64::max);
+        if head > 0.0 {
+            head + 12.0
+        } else if board.stacked && r > 0 {
+            4.0
+        } else {
+            14.0
+        }
+    }
+
+    /// The margin below row `r`: its tallest x tick labels, x label and legend below the plot.
+    fn bottom(board: &Board, around: &[Around], r: usize) -> f64 {
+        let rows = board.rows.max(1);
+        Rows::in_row(board, r)
+            .map(|(i, c)| {
+                let labels = if c.show_x {
+                    TICK + Font::TICK.line_height() + 6.0 + around[i].x_label.len() as f64 * Font::LABEL.line_height()
+                } else if board.stacked {
+                    0.0
+                } else {
+                    10.0
+                };
+                labels + around[i].below
+            })
+            .fold(0.0, f64::max)
+            + if board.stacked && r + 1 < rows { 0.0 } else { 6.0 }
+    }
+}
+
+/// A panel's y ticks, which fit its plot height, and its y label, which may name their power of ten.
+struct YAxis {
+    ticks: AxisTicks,
+    label: Vec<String>,
+}
+
+impl YAxis {
+    fn fit(c: &CellSpec, height: f64) -> YAxis {
+        let ticks = ticks::fit(&c.y, height, false);
+        let label = if c.show_y {
+            text::wrap(&with_exponent(&c.fig.y_label, ticks.exponent), Font::LABEL, height)
+        } else {
+            Vec::new()
+        };
+        YAxis { ticks, label }
+    }
+}
+
+/// The columns of the board: the left margin each needs, the plot width and right margin they
+/// share (so that every plot area has the same width), and where each column starts.
+struct Columns {
+    left: Vec<f64>,
+    width: f64,
+    right: f64,
+    x: Vec<f64>,
+}
+
+impl Columns {
+    fn new(board: &Board, around: &[Around], y_axes: &[YAxis], outside: &[Outside], rows: &Rows) -> Columns {
+        let cols = board.cols.max(1);
+        let left: Vec<f64> = (0..cols)
+            .map(|col| {
+                let in_col = board.cells.iter().zip(y_axes).filter(|(c, _)| c.col == col);
+                in_col
+                    .map(|(c, y)| {
+                        if c.show_y {
+                            GAP + y.label.len() as f64 * Font::LABEL.line_height() + y.ticks.widest() + TICK + 5.0
+                        } else {
+                            14.0
+                        }
+                    })
+                    .fold(14.0, f64::max)
+            })
+            .collect();
+        // Colour bars and legends moved out of the plot take room on the right.
+        let extras = board.cells.iter().zip(around).zip(outside).map(|((c, a), o)| {
+            let bar = c.fig.heatmap.as_ref().map_or(0.0, |m| heatmap::bar_width(m, rows.height[c.row]));
+            let side = if o.legend && !a.entries.is_empty() { 10.0 + legend::column_size(&a.entries).0 } else { 0.0 };
+            bar + side
+        });
+        let overhang = outside.iter().map(|o| o.overhang as f64 + 3.0).fold(0.0, f64::max);
+        let right = (16.0 + extras.fold(0.0, f64::max)).max(overhang);
+        let width = ((board.width - left.iter().sum::<f64>() - cols as f64 * right) / cols as f64).max(40.0);
+        let x: Vec<f64> =
+            (0..cols).scan(0.0, |x, c| Some(std::mem::replace(x, *x + left[c] + width + right))).collect();
+        Columns { left, width, right, x }
+    }
+}
+
+/// Places one panel in its row and column: its x ticks, legend and notes; returns it with where
+/// its legend and notes should go in the next attempt.
+fn place(
+    board: &Board,
+    c: &CellSpec,
+    around: Around,
+    y_axis: YAxis,
+    outside: Outside,
+    rows: &Rows,
+    cols: &Columns,
+) -> (Placed, Outside) {
+    let (row, col) = (c.row, c.col);
+    let area =
+        Rect { x: cols.x[col] + cols.left[col], y: rows.y[row] + rows.top[row], w: cols.width, h: rows.height[row] };
+    let cell = Rect {
+        x: cols.x[col],
+        y: rows.y[row],
+        w: cols.left[col] + cols.width + cols.right,
+        h: rows.top[row] + rows.height[row] + rows.bottom[row],
+    };
+    let frame = Frame { x: c.x, y: c.y, area };
+    let mut next = outside;
+    let (mut x_ticks, mut y_ticks) = (ticks::fit(&c.x, cols.width, true), y_axis.ticks);
+    if c.show_x {
+        next.overhang = next.overhang.max(overhang(&x_ticks, &frame));
+    }
+    keep_inside(&mut x_ticks, &mut y_ticks, &frame, &cell);
+    for (shown, t) in [(c.show_x, &mut x_ticks), (c.show_y, &mut y_ticks)] {
+        if !shown {
+            t.major.iter_mut().for_each(|t| t.label.clear());
+        }
+    }
+    let x_label_lines = x_label_lines(around.x_label, c.show_x, x_ticks.exponent);
+    let (ink, drawn) = panel::data_ink(c.fig, &frame, &around.styles);
+    let bar = c.fig.heatmap.as_ref().map_or(0.0, |m| heatmap::bar_width(m, area.h));
+    let (legend, legend_out) = if drawn == 0 || board.shared_legend {
+        (None, false)
+    } else {
+        place_legend(c.fig.legend, &around.entries, &area, &cell, bar, &ink, outside.legend)
+    };
+    next.legend |= legend_out;
+    let taken: Vec<Rect> = legend.iter().map(|(r, _)| *r).collect();
+    let (note_lines, notes, notes_out) =
+        if outside.notes { (around.notes_above, None, true) } else { place_notes(&c.fig.notes, &area, &ink, &taken) };
+    next.notes |= notes_out;
+    let placed = Placed {
+        frame,
+        cell,
+        x_ticks,
+        y_ticks,
+        title_lines: around.title,
+        x_label_lines,
+        y_label_lines: y_axis.label,
+        entries: around.entries,
+        legend,
+        note_lines,
+        notes,
+        show_x: c.show_x,
+        styles: around.styles,
+    };
     (placed, next)
+}
+
+/// How far the last labelled x tick reaches past the plot area's right edge, in whole pixels;
+/// capped, so that an absurd label cannot squeeze the plot away.
+fn overhang(x_ticks: &AxisTicks, frame: &Frame) -> u32 {
+    let reach = x_ticks
+        .major
+        .iter()
+        .filter(|t| !t.label.is_empty())
+        .map(|t| frame.px(t.value) + text::width(&t.label, Font::TICK) / 2.0 - frame.area.right());
+    reach.fold(0.0, f64::max).ceil().min(frame.area.w / 3.0) as u32
+}
+
+/// The x label's lines, the last one naming the power of ten the tick labels were divided by.
+fn x_label_lines(mut lines: Vec<String>, show_x: bool, exponent: Option<i32>) -> Vec<String> {
+    if let (Some(last), Some(k)) = (lines.last_mut(), exponent) {
+        *last = with_exponent(last, Some(k));
+    } else if let (true, Some(k)) = (show_x, exponent) {
+        lines.push(with_exponent("", Some(k)));
+    }
+    lines
 }
 
 /// Where a panel's legend goes, and whether it has to move out of the plot area (to the right)
