@@ -23,7 +23,9 @@ genweights: bootstrap
 test: bootstrap
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets --all-features -- -D warnings
-	$(CARGO) test --workspace --profile ci
+	rm -f target/skipped-tests.log
+	SIGMAGRAD_SKIP_LOG=$(CURDIR)/target/skipped-tests.log $(CARGO) test --workspace --profile ci
+	scripts/skipped-tests target/skipped-tests.log
 
 bench:
 	$(CARGO) bench

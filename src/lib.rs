@@ -40,8 +40,8 @@ pub fn device(name: &str) -> Result<Device> {
     }
 }
 
-/// The wgpu device for a test that compares devices, or None (said on stderr, which a passing
-/// test run still shows) where this machine has no adapter. With SIGMAGRAD_REQUIRE_WGPU=1, as CI
+/// The wgpu device for a test that compares devices, or None (a skip, said and counted through
+/// [`autodiff::skip`]) where this machine has no adapter. With SIGMAGRAD_REQUIRE_WGPU=1, as CI
 /// sets it (lavapipe), a missing adapter panics instead, so a GPU test cannot skip silently there.
 pub fn wgpu_or_skip() -> Option<Device> {
     match wgpu() {
@@ -50,8 +50,7 @@ pub fn wgpu_or_skip() -> Option<Device> {
             panic!("SIGMAGRAD_REQUIRE_WGPU=1 but no wgpu device: {e}")
         }
         Err(e) => {
-            use std::io::Write;
-            let _ = writeln!(std::io::stderr(), "SKIPPED: no wgpu adapter ({e})");
+            autodiff::skip(&format!("no wgpu adapter ({e})"));
             None
         }
     }

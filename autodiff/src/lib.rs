@@ -22,6 +22,7 @@ mod grad_mode;
 pub mod layout;
 mod ops;
 pub mod rng;
+pub mod skip;
 mod tensor;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -35,5 +36,6 @@ pub use error::{Error, Result};
 pub use grad_mode::{is_grad_enabled, no_grad, NoGradGuard};
 pub use layout::Layout;
 pub use ops::{IntoShape, Rng};
+pub use skip::skip;
 pub use tensor::{Tensor, TensorId};
 pub use var::{StateBuffer, Var};

@@ -73,10 +73,10 @@ pub fn gauss_core_fit_window(values: &[f64], k: f64) -> GaussFit {
         return GaussFit::EMPTY;
     }
     v.sort_by(f64::total_cmp);
-    let mut mean = quantile_sorted(&v, 0.5);
+    let mut mean = stats::quantile_sorted(&v, 0.5).unwrap_or(0.0);
     let mut dev: Vec<f64> = v.iter().map(|x| (x - mean).abs()).collect();
     dev.sort_by(f64::total_cmp);
-    let mut sigma = 1.4826 * quantile_sorted(&dev, 0.5);
+    let mut sigma = 1.4826 * stats::quantile_sorted(&dev, 0.5).unwrap_or(0.0);
     if sigma <= 0.0 {
         let (m, var) = moments(&v);
         (mean, sigma) = (m, var.sqrt());
@@ -118,34 +118,12 @@ fn moments(v: &[f64]) -> (f64, f64) {
 
 /// Variance of a standard normal truncated to [-k, k]: 1 - 2k phi(k) / (2 Phi(k) - 1).
 pub fn truncated_variance(k: f64) -> f64 {
-    1.0 - 2.0 * k * normal_pdf(k) / normal_mass(k)
+    1.0 - 2.0 * k * stats::normal_pdf(k) / normal_mass(k)
 }
 
-fn normal_pdf(x: f64) -> f64 {
-    (-0.5 * x * x).exp() / (2.0 * std::f64::consts::PI).sqrt()
-}
-
-/// P(|Z| < k) = 2 Phi(k) - 1 for a standard normal Z, by Simpson's rule on the density (smooth
-/// and bounded: 2000 panels give about 1e-15, and std has no erf).
+/// P(|Z| < k) = 2 Phi(k) - 1 for a standard normal Z.
 pub fn normal_mass(k: f64) -> f64 {
-    let k = k.abs();
-    let n = 2000;
-    let h = k / n as f64;
-    let inner: f64 = (1..n).map(|i| if i % 2 == 1 { 4.0 } else { 2.0 } * normal_pdf(i as f64 * h)).sum();
-    2.0 * h / 3.0 * (normal_pdf(0.0) + inner + normal_pdf(k))
-}
-
-/// Quantile of sorted values with linear interpolation between order statistics (numpy's
-/// default); 0 for no values.
-fn quantile_sorted(v: &[f64], q: f64) -> f64 {
-    match v.len() {
-        0 => 0.0,
-        n => {
-            let pos = q.clamp(0.0, 1.0) * (n - 1) as f64;
-            let (i, f) = (pos.floor() as usize, pos - pos.floor());
-            v[i] + f * (v[(i + 1).min(n - 1)] - v[i])
-        }
-    }
+    stats::normal_interval(-k.abs(), k.abs())
 }
 
 /// Fraction of pulls with |pull| < k: 0.6827 at k = 1 and 0.9545 at k = 2 for calibrated
@@ -197,7 +175,7 @@ pub fn pull_report(target: &[f64], pred: &Prediction, bin_var: &[f64], edges: &[
     .unwrap_or(0);
     let mut members: Vec<Vec<usize>> = vec![Vec::new(); edges.len().saturating_sub(1)];
     for (i, &v) in bin_var[..n].iter().enumerate() {
-        if let Some(b) = bin_index(edges, v) {
+        if let Some(b) = stats::bin_index(edges, v) {
             members[b].push(i);
         }
     }
@@ -238,44 +216,13 @@ fn finite_mean(v: &[f64]) -> f64 {
     }
 }
 
-/// Edges of `bins` bins holding about equal numbers of the finite values (quantiles), from the
-/// smallest to the largest value, so that every bin has the statistics for a fit. Repeated edges
-/// (many tied values) are merged, so there may be fewer bins; no finite values or no bins give
-/// no edges.
-pub fn equal_count_edges(values: &[f64], bins: usize) -> Vec<f64> {
-    let mut v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
-    if v.is_empty() || bins == 0 {
-        return Vec::new();
-    }
-    v.sort_by(f64::total_cmp);
-    let mut edges: Vec<f64> = (0..=bins).map(|i| quantile_sorted(&v, i as f64 / bins as f64)).collect();
-    edges.dedup();
-    edges
-}
+pub use stats::equal_count_edges;
 
-/// Which bin `v` falls in: [e_i, e_i+1), the last bin closed on the right (so that the maximum
-/// of equal-count edges is counted); None outside or for a non-finite value.
-fn bin_index(edges: &[f64], v: f64) -> Option<usize> {
-    let last = edges.len().checked_sub(1).filter(|&l| l >= 1)?;
-    if !v.is_finite() || v < edges[0] || v > edges[last] {
-        return None;
-    }
-    if v == edges[last] {
-        return Some(last - 1);
-    }
-    Some(edges.partition_point(|&e| e <= v).saturating_sub(1).min(last - 1))
-}
-
-/// Counts per bin for increasing `edges` (bins as in [`bin_index`]); values outside the edges
-/// (overflow) and non-finite values are not counted anywhere. Fewer than two edges give no bins.
+/// Counts per bin for increasing `edges` (numpy's rule: [e_i, e_i+1), the last bin closed);
+/// values outside the edges and non-finite values are not counted anywhere. Fewer than two edges
+/// give no bins.
 pub fn histogram(values: &[f64], edges: &[f64]) -> Vec<f64> {
-    let mut counts = vec![0.0; edges.len().saturating_sub(1)];
-    for &v in values {
-        if let Some(b) = bin_index(edges, v) {
-            counts[b] += 1.0;
-        }
-    }
-    counts
+    stats::histogram(values, None, edges)
 }
 
 /// The pull distribution as a density over the bins of increasing `edges` (bins as in
@@ -309,5 +256,5 @@ pub fn core_fit_density(fit: &GaussFit, k: f64, total: usize, x: &[f64]) -> Vec<
         return vec![0.0; x.len()];
     }
     let scale = fit.n as f64 / total as f64 / normal_mass(k);
-    x.iter().map(|&v| scale * normal_pdf((v - fit.mean) / fit.sigma) / fit.sigma).collect()
+    x.iter().map(|&v| scale * stats::normal_pdf((v - fit.mean) / fit.sigma) / fit.sigma).collect()
 }

@@ -11,7 +11,6 @@ pub mod generator;
 pub mod lcw;
 pub mod metrics;
 pub mod model;
-pub mod normal;
 pub mod predictions;
 pub mod progress;
 pub mod study;

@@ -3,9 +3,9 @@
 use calibration::cuts::apply_cuts;
 use calibration::generator::{generate, generate_cluster, generate_clusters, GeneratorConfig, Sample};
 use calibration::metrics::modes::gap_modes;
-use calibration::metrics::quantile::{quantile_sorted, sorted_finite};
-use calibration::normal::phi;
 use calibration::table::ClusterTable;
+use stats::phi;
+use stats::{quantile_sorted, sorted_finite};
 use std::sync::OnceLock;
 
 const N: usize = 300_000;

@@ -106,7 +106,7 @@ fn two_single_particle_files_give_tables_like_one_labelled_file() {
     assert_eq!((tables.n_em, tables.n_had), (em.len() as u64, had.len() as u64));
     // Applied to the EM file, P_EM is high and the weights near 1.
     let w = tables.weights(&em, Combination::Binary).unwrap();
-    let median = calibration::metrics::quantile::median(w.iter().copied()).unwrap();
+    let median = stats::median(w.iter().copied()).unwrap();
     assert!((median - 1.0).abs() < 0.1, "EM weight median {median}");
     // One class alone cannot make tables.
     let err = build(&[Labelled::all(&em, true)], "EM only").unwrap_err().to_string();

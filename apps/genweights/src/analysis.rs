@@ -16,8 +16,8 @@ use crate::diagnostics::{
 };
 use crate::error::{invalid, Result};
 use crate::features::FeatureMatrix;
-use crate::stats::{mean_and_error, quantile, Binning, Histogram, Histogram2d};
 use serde::{Deserialize, Serialize};
+use stats::{mean_and_error, quantile, Binning, Histogram, Histogram2d};
 
 /// One plotted observable: reweighted, clustered in threshold and quantile mode.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

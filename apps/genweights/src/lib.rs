@@ -26,7 +26,6 @@ pub mod page;
 pub mod quadrature;
 pub mod run;
 pub mod special;
-pub mod stats;
 pub mod study;
 pub mod toys;
 

@@ -5,9 +5,9 @@ use genweights::diagnostics::clustering::paper_quantiles;
 use genweights::diagnostics::roc::trapezoid_area;
 use genweights::diagnostics::*;
 use genweights::special::{chi2_cdf, chi2_sf};
-use genweights::stats::Binning;
 use rand::{RngExt, SeedableRng};
 use rand_distr::{Distribution, StandardNormal};
+use stats::Binning;
 
 fn normals(n: usize, mean: f64, seed: u64) -> Vec<f64> {
     let mut r = rand_chacha::ChaCha8Rng::seed_from_u64(seed);

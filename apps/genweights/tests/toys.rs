@@ -3,9 +3,9 @@
 //! of w, and the tailcut AUC against ½ + (1 − F)/2.
 
 use genweights::diagnostics::{auc, normalisation_identities, weight_calibration};
-use genweights::stats::Binning;
 use genweights::toys::{self, Case};
 use indicatif::ProgressBar;
+use stats::Binning;
 
 fn toy(case: Case, n: usize) -> toys::Toy {
     toys::generate(case, n, 2026, &ProgressBar::hidden()).unwrap()
@@ -28,7 +28,7 @@ fn identities_hold(t: &toys::Toy) {
 fn calibration_holds(t: &toys::Toy) -> usize {
     // Bins at the 2, 11.6, …, 98 % quantiles of the generated weights: all well populated.
     let w: Vec<f64> = t.generated_log_w.iter().map(|l| l.exp()).collect();
-    let edges = (0..=10).map(|i| genweights::stats::quantile(&w, 0.02 + 0.096 * i as f64).unwrap()).collect();
+    let edges = (0..=10).map(|i| stats::quantile(&w, 0.02 + 0.096 * i as f64).unwrap()).collect();
     let binning = &Binning::from_edges(edges).unwrap();
     let c = weight_calibration(&t.truth_log_w, &t.generated_log_w, binning).unwrap();
     let mut checked = 0;
@@ -78,8 +78,7 @@ fn the_stored_latent_mass_determines_the_jet_weight() {
     // The constituents' mass follows the latent one (the soft constituents add a little).
     let obs = genweights::features::observables(&t.generated, &Default::default()).unwrap();
     let (mc, mf) = (obs.column_named("m_rel").unwrap(), obs.column_named("m_rel_file").unwrap());
-    let median_ratio =
-        genweights::stats::quantile(&mc.iter().zip(&mf).map(|(a, b)| a / b).collect::<Vec<_>>(), 0.5).unwrap();
+    let median_ratio = stats::quantile(&mc.iter().zip(&mf).map(|(a, b)| a / b).collect::<Vec<_>>(), 0.5).unwrap();
     assert!((median_ratio - 1.0).abs() < 0.1, "median constituent/latent mass {median_ratio}");
 }
 

@@ -45,25 +45,17 @@ pub(super) fn sin_cos_turns(u: f32) -> (f32, f32) {
 /// 1.5 * 2^52: adding it rounds an f64 below 2^51 to an integer held in the low mantissa bits.
 const ROUND_F64: f64 = 6_755_399_441_055_744.0;
 
-/// ln x for x in (0, 1] in f64, within an ulp or so: the f32 method with the split of
-/// Sun's fdlibm, ln m = f - (f^2/2 - s (f^2/2 + s^2 h(s^2))), f = m - 1 exact, which keeps
-/// the rounding of s out of the leading term. The
-/// exponent reaches f64 through the mantissa of 2^52 (no 64-bit int-to-float conversion
-/// before AVX-512). Then ln x = e ln2_hi + (ln m + e ln2_lo).
-#[inline(always)]
-pub(super) fn ln_f64(x: f64) -> f64 {
-    const SQRT_HALF_BITS: u64 = 0x3fe6_a09e_667f_3bcd;
-    const TWO52: f64 = 4_503_599_627_370_496.0;
-    let ix = x.to_bits().wrapping_sub(SQRT_HALF_BITS);
-    // For x in (0, 1], e is in [-1074, 0]: e + 1024 stays a non-negative 12-bit field.
-    let e = f64::from_bits(TWO52.to_bits() | (ix.wrapping_add(1024 << 52) >> 52)) - (TWO52 + 1024.0);
-    let m = f64::from_bits((ix & 0x000f_ffff_ffff_ffff) + SQRT_HALF_BITS);
-    let f = m - 1.0;
-    let s = f / (2.0 + f);
-    let z = s * s;
-    // h(z) = (2 atanh(s) / s - 2) / z, a Chebyshev interpolant on z <= 0.0295 (the one of
-    // backend-cpu's ln, from scripts/simd_coefficients.py): relative error below 5e-18.
-    const H: [f64; 7] = [
+/// The constants of the f64 ln, shared with backend-cpu's vector ln (its `simd/log.rs`), which
+/// uses the same reduction: one table, so the two cannot drift apart.
+pub mod ln_f64_coefficients {
+    /// The bits of sqrt(1/2): subtracting them from x's bits splits x = 2^e m, m in [sqrt(1/2), sqrt(2)).
+    pub const SQRT_HALF_BITS: u64 = 0x3fe6_a09e_667f_3bcd;
+    /// ln 2 in two parts, the first with 32 significant bits, so e ln2_hi is exact.
+    pub const LN2_HI: f64 = 0.693_147_180_369_123_8;
+    pub const LN2_LO: f64 = 1.908_214_929_270_587_7e-10;
+    /// h(z) = (2 atanh(s) / s - 2) / z, a Chebyshev interpolant on z <= 0.0295
+    /// (scripts/simd_coefficients.py): relative error of ln m below 5e-18.
+    pub const H: [f64; 7] = [
         0.666_666_666_666_666_9,
         0.399_999_999_998_995_05,
         0.285_714_286_259_754_85,
@@ -72,14 +64,32 @@ pub(super) fn ln_f64(x: f64) -> f64 {
         0.153_317_216_005_560_4,
         0.146_164_496_850_434_06,
     ];
+}
+
+/// ln x for x in (0, 1] in f64, within an ulp or so: the f32 method with the split of
+/// Sun's fdlibm, ln m = f - (f^2/2 - s (f^2/2 + s^2 h(s^2))), f = m - 1 exact, which keeps
+/// the rounding of s out of the leading term. The
+/// exponent reaches f64 through the mantissa of 2^52 (no 64-bit int-to-float conversion
+/// before AVX-512). Then ln x = e ln2_hi + (ln m + e ln2_lo).
+#[inline(always)]
+pub(super) fn ln_f64(x: f64) -> f64 {
+    use ln_f64_coefficients::SQRT_HALF_BITS;
+    const TWO52: f64 = 4_503_599_627_370_496.0;
+    let ix = x.to_bits().wrapping_sub(SQRT_HALF_BITS);
+    // For x in (0, 1], e is in [-1074, 0]: e + 1024 stays a non-negative 12-bit field.
+    let e = f64::from_bits(TWO52.to_bits() | (ix.wrapping_add(1024 << 52) >> 52)) - (TWO52 + 1024.0);
+    let m = f64::from_bits((ix & 0x000f_ffff_ffff_ffff) + SQRT_HALF_BITS);
+    let f = m - 1.0;
+    let s = f / (2.0 + f);
+    let z = s * s;
+    use ln_f64_coefficients::{H, LN2_HI, LN2_LO};
     let mut h = H[6];
     for c in H[..6].iter().rev() {
         h = h * z + c;
     }
     let hfsq = 0.5 * f * f;
     let lnm = f - (hfsq - s * (hfsq + z * h));
-    // ln 2 in two parts, the first with 32 significant bits, so e ln2_hi is exact.
-    e * 0.693_147_180_369_123_8 + (lnm + e * 1.908_214_929_270_587_7e-10)
+    e * LN2_HI + (lnm + e * LN2_LO)
 }
 
 /// (sin, cos) of 2 pi u for u in [0, 1) in f64: the quarter-turn reduction of

@@ -43,68 +43,83 @@ fn philox_group(seed: u64, first: u64) -> [[u32; BLOCKS]; 4] {
     c
 }
 
-/// The 64 f32 draws of group `g` (blocks 16 g ..), in element order: block j gives elements
-/// 4 j .. 4 j + 4, as in `block_f32`.
-#[inline(always)]
-fn group_f32(dist: Distribution, seed: u64, g: u64) -> [f32; PER_GROUP] {
-    let w = philox_group(seed, g.wrapping_mul(BLOCKS as u64));
-    let mut out = [0f32; PER_GROUP];
-    match dist {
-        Distribution::Uniform { lo, hi } => {
-            let (lo, span) = (lo as f32, (hi - lo) as f32);
-            for (i, o) in out.iter_mut().enumerate() {
-                *o = lo + span * unit_f32(w[i % 4][i / 4]);
-            }
-        }
-        Distribution::Rademacher => {
-            for (i, o) in out.iter_mut().enumerate() {
-                *o = if w[i % 4][i / 4] >> 31 == 1 { 1.0 } else { -1.0 };
-            }
-        }
-        Distribution::Normal { mean, std } => {
-            let (mean, std) = (mean as f32, std as f32);
-            // Pair h of block j uses words (2h, 2h + 1) and gives elements 4j + 2h, 4j + 2h + 1.
-            for h in 0..2 {
-                let (mut zc, mut zs) = ([0f32; BLOCKS], [0f32; BLOCKS]);
-                for j in 0..BLOCKS {
-                    let r = (-2.0 * ln_f32(unit_f32(w[2 * h][j]))).sqrt();
-                    let (s, c) = sin_cos_turns(unit_f32(w[2 * h + 1][j]));
-                    zc[j] = mean + std * r * c;
-                    zs[j] = mean + std * r * s;
-                }
-                for j in 0..BLOCKS {
-                    out[4 * j + 2 * h] = zc[j];
-                    out[4 * j + 2 * h + 1] = zs[j];
-                }
-            }
-        }
-    }
-    out
+/// What a group needs of its element type: the uniform and the Box-Muller functions of that
+/// precision (boxmuller.rs), so that one body below serves f32 and f64.
+trait Lane: Copy + Default + std::ops::Add<Output = Self> + std::ops::Mul<Output = Self> {
+    const ONE: Self;
+    fn from_f64(x: f64) -> Self;
+    /// A uniform on (0, 1) from one 32-bit word, as `block_f32` / `block_f64` make it.
+    fn unit(w: u32) -> Self;
+    /// sqrt(-2 ln u): the Box-Muller radius.
+    fn radius(u: Self) -> Self;
+    fn sin_cos_turns(u: Self) -> (Self, Self);
 }
 
-/// The f64 counterpart: 32-bit uniforms (w + 0.5) / 2^32, as in `block_f64`.
+impl Lane for f32 {
+    const ONE: f32 = 1.0;
+    fn from_f64(x: f64) -> f32 {
+        x as f32
+    }
+    #[inline(always)]
+    fn unit(w: u32) -> f32 {
+        unit_f32(w)
+    }
+    #[inline(always)]
+    fn radius(u: f32) -> f32 {
+        (-2.0 * ln_f32(u)).sqrt()
+    }
+    #[inline(always)]
+    fn sin_cos_turns(u: f32) -> (f32, f32) {
+        sin_cos_turns(u)
+    }
+}
+
+/// f64 draws use 32-bit uniforms (w + 0.5) / 2^32, as in `block_f64`.
+impl Lane for f64 {
+    const ONE: f64 = 1.0;
+    fn from_f64(x: f64) -> f64 {
+        x
+    }
+    #[inline(always)]
+    fn unit(w: u32) -> f64 {
+        (f64::from(w) + 0.5) * (1.0 / 4_294_967_296.0)
+    }
+    #[inline(always)]
+    fn radius(u: f64) -> f64 {
+        (-2.0 * ln_f64(u)).sqrt()
+    }
+    #[inline(always)]
+    fn sin_cos_turns(u: f64) -> (f64, f64) {
+        sin_cos_turns_f64(u)
+    }
+}
+
+/// The 64 draws of group `g` (blocks 16 g ..), in element order: block j gives elements
+/// 4 j .. 4 j + 4, as in `block_f32` / `block_f64`.
 #[inline(always)]
-fn group_f64(dist: Distribution, seed: u64, g: u64) -> [f64; PER_GROUP] {
+fn group<T: Lane>(dist: Distribution, seed: u64, g: u64) -> [T; PER_GROUP] {
     let w = philox_group(seed, g.wrapping_mul(BLOCKS as u64));
-    let unit = |x: u32| (f64::from(x) + 0.5) * (1.0 / 4_294_967_296.0);
-    let mut out = [0f64; PER_GROUP];
+    let mut out = [T::default(); PER_GROUP];
     match dist {
         Distribution::Uniform { lo, hi } => {
+            let (lo, span) = (T::from_f64(lo), T::from_f64(hi - lo));
             for (i, o) in out.iter_mut().enumerate() {
-                *o = lo + (hi - lo) * unit(w[i % 4][i / 4]);
+                *o = lo + span * T::unit(w[i % 4][i / 4]);
             }
         }
         Distribution::Rademacher => {
             for (i, o) in out.iter_mut().enumerate() {
-                *o = if w[i % 4][i / 4] >> 31 == 1 { 1.0 } else { -1.0 };
+                *o = if w[i % 4][i / 4] >> 31 == 1 { T::ONE } else { T::from_f64(-1.0) };
             }
         }
         Distribution::Normal { mean, std } => {
+            let (mean, std) = (T::from_f64(mean), T::from_f64(std));
+            // Pair h of block j uses words (2h, 2h + 1) and gives elements 4j + 2h, 4j + 2h + 1.
             for h in 0..2 {
-                let (mut zc, mut zs) = ([0f64; BLOCKS], [0f64; BLOCKS]);
+                let (mut zc, mut zs) = ([T::default(); BLOCKS], [T::default(); BLOCKS]);
                 for j in 0..BLOCKS {
-                    let r = (-2.0 * ln_f64(unit(w[2 * h][j]))).sqrt();
-                    let (s, c) = sin_cos_turns_f64(unit(w[2 * h + 1][j]));
+                    let r = T::radius(T::unit(w[2 * h][j]));
+                    let (s, c) = T::sin_cos_turns(T::unit(w[2 * h + 1][j]));
                     zc[j] = mean + std * r * c;
                     zs[j] = mean + std * r * s;
                 }
@@ -135,10 +150,10 @@ fn fill_groups<T: Copy>(out: &mut [T], counter: u64, group: impl Fn(u64) -> [T; 
 
 #[multiversion(targets("x86_64+avx512f+avx512vl+avx512bw+avx512dq+avx2+fma", "x86_64+avx2+fma", "aarch64+neon"))]
 pub(super) fn fill_f32(dist: Distribution, seed: u64, counter: u64, out: &mut [f32]) {
-    fill_groups(out, counter, |g| group_f32(dist, seed, g));
+    fill_groups(out, counter, |g| group::<f32>(dist, seed, g));
 }
 
 #[multiversion(targets("x86_64+avx512f+avx512vl+avx512bw+avx512dq+avx2+fma", "x86_64+avx2+fma", "aarch64+neon"))]
 pub(super) fn fill_f64(dist: Distribution, seed: u64, counter: u64, out: &mut [f64]) {
-    fill_groups(out, counter, |g| group_f64(dist, seed, g));
+    fill_groups(out, counter, |g| group::<f64>(dist, seed, g));
 }

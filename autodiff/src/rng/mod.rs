@@ -4,6 +4,7 @@
 //! number of threads. Backends call these functions (or port them) for their random fills.
 
 mod boxmuller;
+pub use boxmuller::ln_f64_coefficients;
 mod fill;
 
 use crate::backend::Distribution;

@@ -7,7 +7,7 @@
 //! - E[R² | sel] = m² e^{2s²} [Φ(z_b − 2s) − Φ(z_a − 2s)] / Z
 //! - median* = m exp(s Φ⁻¹(Φ(z_a) + Z/2))
 
-use crate::normal::{inverse_phi, inverse_phi_upper, normal_interval, phi, phi_upper};
+use stats::{inverse_phi, inverse_phi_upper, normal_interval, phi, phi_upper};
 
 /// The selected distribution's probability, mean, standard deviation and median.
 #[derive(Debug, Clone, Copy, PartialEq)]

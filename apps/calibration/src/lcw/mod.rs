@@ -19,10 +19,10 @@ pub use axis::Axis;
 
 use crate::columns::{CENTER_LAMBDA, CLUSTER_E, CLUSTER_ETA, FIRST_ENG_DENS, TARGET};
 use crate::error::{Error, Result};
-use crate::metrics::quantile::median;
 use crate::table::ClusterTable;
 use axis::flat_index;
 use serde::{Deserialize, Serialize};
+use stats::median;
 
 /// Minimum entries of a weight bin (athena's CaloLCWeightTool uses more than 10).
 pub const MIN_WEIGHT_ENTRIES: usize = 10;
@@ -131,8 +131,8 @@ impl<'a> Labelled<'a> {
 /// The 0.5% and 99.5% quantiles of the pooled training values: a table range that the bulk
 /// fills without a few outliers stretching it.
 fn data_axis(name: &str, bins: usize, values: &[&[f64]]) -> Result<Axis> {
-    let sorted = crate::metrics::quantile::sorted_finite(values.iter().flat_map(|v| v.iter().copied()));
-    let q = |p| crate::metrics::quantile::quantile_sorted(&sorted, p);
+    let sorted = stats::sorted_finite(values.iter().flat_map(|v| v.iter().copied()));
+    let q = |p| stats::quantile_sorted(&sorted, p);
     match (q(0.005), q(0.995)) {
         (Some(lo), Some(hi)) if hi > lo => Ok(Axis::uniform(name, bins, lo, hi)),
         _ => Err(Error::invalid(format!("the training clusters do not span a range of {name} to bin"))),

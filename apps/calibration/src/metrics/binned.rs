@@ -2,8 +2,8 @@
 //! L = median(r), σ/E = (Q84 − Q16) / (2 median), with at least `min_entries` per bin (Loch's
 //! plotting default 50); a bin with fewer is reported with its count and no values.
 
-use super::quantile::{quantile_sorted, sorted_finite};
 use serde::{Deserialize, Serialize};
+use stats::{quantile_sorted, sorted_finite};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BinSummary {
@@ -23,12 +23,17 @@ pub struct BinSummary {
 pub fn bin_members(var: &[f64], edges: &[f64]) -> Vec<Vec<usize>> {
     let bins = edges.len().saturating_sub(1);
     let mut members = vec![Vec::new(); bins];
+    if bins == 0 {
+        return members;
+    }
     for (i, &v) in var.iter().enumerate() {
-        if !v.is_finite() || bins == 0 || v < edges[0] || v >= edges[bins] {
+        // Unlike numpy's histograms, the top edge belongs to no bin here.
+        if v >= edges[bins] {
             continue;
         }
-        let b = edges.partition_point(|&e| e <= v) - 1;
-        members[b.min(bins - 1)].push(i);
+        if let Some(b) = stats::bin_index(edges, v) {
+            members[b].push(i);
+        }
     }
     members
 }

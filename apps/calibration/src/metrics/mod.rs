@@ -14,12 +14,11 @@
 
 pub mod binned;
 pub mod modes;
-pub mod quantile;
 
 use binned::{bin_members, response_in_bins, BinSummary};
 use nn::diagnostics::{coverage, gauss_core_fit, pulls, GaussFit};
-use quantile::median;
 use serde::{Deserialize, Serialize};
+use stats::median;
 
 /// The bin edges of every metric.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -9,54 +9,28 @@ use crate::columns::{self, FEATURES};
 use crate::evaluate::MetricsReport;
 use crate::metrics::binned::bin_members;
 use crate::metrics::modes::gap_modes;
-use crate::metrics::quantile::{median, quantile_sorted, sorted_finite};
 use crate::metrics::{EvalData, Method};
-use crate::normal::phi;
 use nn::diagnostics::{coverage, gauss_core_fit, pulls};
 use nn::Transform;
+use stats::phi;
+use stats::{median, quantile_sorted, sorted_finite};
 
-/// `n` equal bins between `lo` and `hi` (log-spaced when `log`).
+/// `n` equal bins between `lo` and `hi` (log-spaced when `log`); no edges for an unusable range.
 pub fn edges(lo: f64, hi: f64, n: usize, log: bool) -> Vec<f64> {
-    (0..=n)
-        .map(|i| {
-            let t = i as f64 / n as f64;
-            if log {
-                (lo.ln() + t * (hi.ln() - lo.ln())).exp()
-            } else {
-                lo + t * (hi - lo)
-            }
-        })
-        .collect()
-}
-
-/// The bin of `v` (lo ≤ v < hi, the last edge included), or None outside.
-fn bin_of(v: f64, edges: &[f64]) -> Option<usize> {
-    let n = edges.len().checked_sub(1)?;
-    if !(v >= edges[0] && v <= edges[n]) {
-        return None;
+    if log {
+        stats::log_edges(lo, hi, n)
+    } else {
+        stats::linear_edges(lo, hi, n)
     }
-    Some(edges.partition_point(|&e| e <= v).saturating_sub(1).min(n - 1))
 }
 
 pub fn hist1d(values: impl IntoIterator<Item = f64>, edges: &[f64]) -> Hist1D {
-    let mut counts = vec![0.0; edges.len().saturating_sub(1)];
-    for v in values {
-        if let Some(b) = bin_of(v, edges) {
-            counts[b] += 1.0;
-        }
-    }
-    Hist1D { edges: edges.to_vec(), counts }
+    let values: Vec<f64> = values.into_iter().collect();
+    Hist1D { edges: edges.to_vec(), counts: stats::histogram(&values, None, edges) }
 }
 
 pub fn hist2d(x: &[f64], y: &[f64], xe: &[f64], ye: &[f64]) -> Hist2D {
-    let ny = ye.len().saturating_sub(1);
-    let mut counts = vec![0.0; xe.len().saturating_sub(1) * ny];
-    for (&a, &b) in x.iter().zip(y) {
-        if let (Some(i), Some(j)) = (bin_of(a, xe), bin_of(b, ye)) {
-            counts[i * ny + j] += 1.0;
-        }
-    }
-    Hist2D { x_edges: xe.to_vec(), y_edges: ye.to_vec(), counts }
+    Hist2D { x_edges: xe.to_vec(), y_edges: ye.to_vec(), counts: stats::histogram_2d(x, y, xe, ye) }
 }
 
 /// The axis label (with unit) of each feature, in the report's markup.

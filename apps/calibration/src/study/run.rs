@@ -593,10 +593,8 @@ fn scan_summary(test: &DataSource, runs: &[ScanRun]) -> Result<Scan> {
             n_train: r.n_train.min(r.n),
             mean_sigma_stat: pr.sigma_stat.iter().sum::<f64>() / k,
             mean_sigma_syst: pr.sigma_syst.iter().sum::<f64>() / k,
-            median_sigma_stat_over_syst: crate::metrics::quantile::median(
-                pr.sigma_stat.iter().zip(&pr.sigma_syst).map(|(a, b)| a / b),
-            )
-            .unwrap_or(0.0),
+            median_sigma_stat_over_syst: stats::median(pr.sigma_stat.iter().zip(&pr.sigma_syst).map(|(a, b)| a / b))
+                .unwrap_or(0.0),
             seconds: r.seconds,
         });
     }

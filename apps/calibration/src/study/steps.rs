@@ -13,12 +13,9 @@ use std::time::Instant;
 /// A stable 64-bit FNV-1a hash, as 16 hex digits: the key of a configuration's JSON.
 pub fn key_of<T: Serialize>(parts: &T) -> Result<String> {
     let text = serde_json::to_string(parts).map_err(|e| Error::invalid(format!("cannot encode a step key: {e}")))?;
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in text.bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    Ok(format!("{h:016x}"))
+    let mut h = stats::Fnv1a::new();
+    h.update(text.as_bytes());
+    Ok(h.hex())
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -5,8 +5,8 @@
 use super::{check_pair, finite};
 use crate::error::Result;
 use crate::special::sigmoid;
-use crate::stats::Binning;
 use serde::{Deserialize, Serialize};
+use stats::Binning;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReliabilityBin {

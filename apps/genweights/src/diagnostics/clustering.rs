@@ -13,8 +13,8 @@
 use super::{check_pair, finite};
 use crate::error::{invalid, Result};
 use crate::special::chi2_sf;
-use crate::stats::{quantile, Binning, Histogram};
 use serde::{Deserialize, Serialize};
+use stats::{quantile, Binning, Histogram};
 
 /// One selected slice.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

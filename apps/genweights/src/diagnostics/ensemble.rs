@@ -4,8 +4,8 @@
 use super::check_log_w;
 use crate::error::{invalid, Result};
 use crate::special::{log_sum_exp, softplus};
-use crate::stats::quantile;
 use serde::{Deserialize, Serialize};
+use stats::quantile;
 
 /// ln w from a logit trained on N_model and N_data events without rebalancing (§1.1):
 /// w = (N_model/N_data) D/(1 − D).

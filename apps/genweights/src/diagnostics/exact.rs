@@ -5,8 +5,8 @@
 use super::{auc, check_pair, finite};
 use crate::error::{invalid, Result};
 use crate::special::softplus;
-use crate::stats::{quantile, Binning, Histogram, Histogram2d};
 use serde::{Deserialize, Serialize};
+use stats::{quantile, Binning, Histogram, Histogram2d};
 
 /// The balanced BCE ½ E_T[−ln D] + ½ E_M[−ln(1 − D)] with D = w/(1 + w), written in log w:
 /// −ln D = softplus(−ln w) and −ln(1 − D) = softplus(ln w), exact at ln w = ±∞ on the side

@@ -4,7 +4,7 @@
 //! a generated event truth never has); NaN is refused. Every result is serde-serialisable and
 //! holds no NaN or infinity: an undefined number (an empty bin's ratio) is `None`.
 //!
-//! numpy's conventions hold throughout (`crate::stats`): half-open bins except the last, and
+//! numpy's conventions hold throughout (the `stats` crate): half-open bins except the last, and
 //! linear-interpolation quantiles.
 
 pub mod calibration;

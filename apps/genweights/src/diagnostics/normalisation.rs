@@ -9,8 +9,8 @@
 
 use super::{check_pair, finite};
 use crate::error::Result;
-use crate::stats::mean_and_error;
 use serde::{Deserialize, Serialize};
+use stats::mean_and_error;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Identity {

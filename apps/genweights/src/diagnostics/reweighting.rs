@@ -5,8 +5,8 @@
 
 use super::{check_log_w, finite};
 use crate::error::{invalid, Result};
-use crate::stats::{Binning, Histogram};
 use serde::{Deserialize, Serialize};
+use stats::{Binning, Histogram};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReweightedObservable {

@@ -7,8 +7,8 @@ use super::roc::{roc_curve, RocCurve};
 use super::weight_hist::{weight_histograms, WeightAxis, WeightHistOptions, WeightHistograms};
 use super::{check_pair, finite};
 use crate::error::Result;
-use crate::stats::{mean_and_error, quantile};
 use serde::{Deserialize, Serialize};
+use stats::{mean_and_error, quantile};
 
 /// The spread of ln w over the finite weights of both samples.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

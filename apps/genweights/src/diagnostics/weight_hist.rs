@@ -9,8 +9,8 @@
 
 use super::check_pair;
 use crate::error::{invalid, Result};
-use crate::stats::{quantile, Binning, Histogram};
 use serde::{Deserialize, Serialize};
+use stats::{quantile, Binning, Histogram};
 
 /// The x axis of a weight histogram.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]

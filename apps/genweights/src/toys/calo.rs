@@ -22,10 +22,11 @@ use crate::error::{invalid, Result};
 use crate::features::showers::cell_centres;
 use crate::io::calo::{layer_cells, Showers, LAYER_SHAPES};
 use crate::io::Sample;
-use crate::special::{ln_gamma, normal_cdf};
+use crate::special::ln_gamma;
 use indicatif::ProgressBar;
 use rand::{Rng, RngExt};
 use rand_distr::{Beta, Distribution, Exp, Gamma};
+use stats::phi;
 use std::collections::BTreeMap;
 
 pub const KAPPA: f64 = 30.0;
@@ -67,7 +68,7 @@ pub fn templates() -> [Vec<f64>; 3] {
         let (s_phi, s_eta) = TEMPLATE_SIGMAS[k];
         let cell = |n: usize, s: f64| -> Vec<f64> {
             let w = 480.0 / n as f64;
-            cell_centres(n).iter().map(|c| normal_cdf((c + w / 2.0) / s) - normal_cdf((c - w / 2.0) / s)).collect()
+            cell_centres(n).iter().map(|c| phi((c + w / 2.0) / s) - phi((c - w / 2.0) / s)).collect()
         };
         let (p, e) = (cell(n_phi, s_phi), cell(n_eta, s_eta));
         let mut t: Vec<f64> = p.iter().flat_map(|a| e.iter().map(move |b| a * b)).collect();

@@ -22,10 +22,11 @@ use crate::error::{invalid, Result};
 use crate::features::fourvec::FourVector;
 use crate::io::{Events, Sample};
 use crate::quadrature::GaussLegendre;
-use crate::special::{log_sum_exp, normal_cdf};
+use crate::special::log_sum_exp;
 use indicatif::ProgressBar;
 use rand::{Rng, RngExt};
 use rand_distr::{Beta, Distribution, Pareto, StandardNormal};
+use stats::phi;
 use std::collections::BTreeMap;
 use std::f64::consts::PI;
 
@@ -88,7 +89,7 @@ impl SmearedPeak {
     /// A rule of `points` nodes on subintervals of 1/`per_gev` GeV (for the refinement test).
     pub fn with_resolution(sigma: f64, points: usize, per_gev: f64) -> SmearedPeak {
         let rule = GaussLegendre::new(points);
-        let accepted = |m: f64| TRUTH_BW.density(m) * (normal_cdf((M_HI - m) / sigma) - normal_cdf((M_LO - m) / sigma));
+        let accepted = |m: f64| TRUTH_BW.density(m) * (phi((M_HI - m) / sigma) - phi((M_LO - m) / sigma));
         let acceptance = rule.integrate(accepted, M_LO, M_HI, ((M_HI - M_LO) * per_gev).ceil() as usize);
         SmearedPeak { sigma, acceptance, rule, density: per_gev }
     }

@@ -27,10 +27,10 @@
 use super::{rng, Case, Toy, ToyInfo, GENERATED_STREAM, TRUTH_STREAM};
 use crate::error::{invalid, Result};
 use crate::io::{Jets, Sample};
-use crate::special::{ln_normal_pdf, normal_cdf};
 use indicatif::ProgressBar;
 use rand::{Rng, RngExt};
 use rand_distr::{Beta, Distribution, StandardNormal};
+use stats::{ln_normal_pdf, phi};
 use std::collections::BTreeMap;
 
 pub const MU: f64 = -2.659_260_036_932_778; // ln 0.07
@@ -44,7 +44,7 @@ pub const PARTICLES: usize = 30;
 
 /// F = P_truth(m < m_c).
 pub fn tailcut_fraction() -> f64 {
-    normal_cdf((TAILCUT_M.ln() - MU) / S)
+    phi((TAILCUT_M.ln() - MU) / S)
 }
 
 /// The latent density of the model, as (mean, sd) of ln m, for the Gaussian cases.

@@ -26,19 +26,8 @@ mod c32 {
 }
 
 mod c64 {
-    pub const SQRT_HALF_BITS: u64 = 0x3fe6_a09e_667f_3bcd;
-    pub const LN2_HI: f64 = 0.693_147_180_369_123_8;
-    pub const LN2_LO: f64 = 1.908_214_929_270_587_7e-10;
-    /// h(z) on z <= 0.0295: relative error of ln m below 5e-18.
-    pub const H: [f64; 7] = [
-        0.666_666_666_666_666_9,
-        0.399_999_999_998_995_05,
-        0.285_714_286_259_754_85,
-        0.222_222_111_347_950_8,
-        0.181_828_891_252_617_22,
-        0.153_317_216_005_560_4,
-        0.146_164_496_850_434_06,
-    ];
+    /// The reduction's constants and h(z) are the RNG's (autodiff defines both lns).
+    pub use autodiff::rng::ln_f64_coefficients::{H, LN2_HI, LN2_LO, SQRT_HALF_BITS};
     /// 2^52, whose mantissa takes a small integer exactly.
     pub const TWO52: f64 = 4_503_599_627_370_496.0;
 }
