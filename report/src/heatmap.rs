@@ -7,7 +7,7 @@
 use std::fmt::Write as _;
 
 use crate::axis::ticks::{self, AxisTicks};
-use crate::axis::Axis;
+use crate::axis::{resolvable, Axis};
 use crate::frame::{Frame, Ink, Rect};
 use crate::palette::Colour;
 use crate::svg::{self, Anchor};
@@ -92,7 +92,7 @@ impl Heatmap {
     /// The colour axis: exactly the shown values' range (no margin), or the fixed range.
     pub(crate) fn colour_axis(&self) -> Axis {
         let usable = |v: f64| v.is_finite() && (!self.log || v > 0.0);
-        if let Some((lo, hi)) = self.range.filter(|&(lo, hi)| usable(lo) && usable(hi) && lo < hi) {
+        if let Some((lo, hi)) = self.range.filter(|&(lo, hi)| usable(lo) && usable(hi) && resolvable(lo, hi)) {
             return Axis { lo, hi, log: self.log };
         }
         let (lo, hi) = self
@@ -100,10 +100,19 @@ impl Heatmap {
             .iter()
             .filter(|&&v| self.shown(v))
             .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
-        match (lo.is_finite(), lo < hi) {
+        // Values that differ only by rounding are one value: a colour scale across 1 ± 1e-14 would
+        // have no ticks to show.
+        match (lo.is_finite(), resolvable(lo, hi)) {
             (true, true) => Axis { lo, hi, log: self.log },
-            (true, false) if self.log => Axis { lo: lo / 2.0, hi: lo * 2.0, log: true },
-            (true, false) => Axis { lo: lo - lo.abs().max(0.5) * 0.5, hi: lo + lo.abs().max(0.5) * 0.5, log: false },
+            // One value: a factor of two, or half its size, either side (the ends kept finite, and
+            // positive on a log scale).
+            (true, false) if self.log => {
+                Axis { lo: (lo / 2.0).max(lo.min(f64::MIN_POSITIVE)), hi: (lo * 2.0).min(f64::MAX), log: true }
+            }
+            (true, false) => {
+                let pad = lo.abs().max(0.5) * 0.5;
+                Axis { lo: (lo - pad).max(-f64::MAX), hi: (lo + pad).min(f64::MAX), log: false }
+            }
             _ if self.log => Axis { lo: 1.0, hi: 10.0, log: true },
             _ => Axis { lo: 0.0, hi: 1.0, log: false },
         }

@@ -22,23 +22,25 @@ pub(crate) struct Axis {
 impl Axis {
     /// The range that shows every usable value with a 5% margin (none below a minimum of exactly
     /// zero on a linear axis: counts and fractions start at 0), or `fixed` when it is usable
-    /// (finite, increasing, positive on a log axis). With nothing usable the range is 0..1 (1..10
-    /// on a log axis).
+    /// (finite, increasing beyond rounding, positive on a log axis). With nothing usable the range
+    /// is 0..1 (1..10 on a log axis); values that differ only by rounding ([`resolvable`]) are
+    /// shown as the one value they are.
     pub fn new(values: &[f64], fixed: Option<(f64, f64)>, log: bool) -> Axis {
         let usable = |v: f64| v.is_finite() && (!log || v > 0.0);
-        if let Some((lo, hi)) = fixed.filter(|&(lo, hi)| usable(lo) && usable(hi) && lo < hi) {
+        if let Some((lo, hi)) = fixed.filter(|&(lo, hi)| usable(lo) && usable(hi) && resolvable(lo, hi)) {
             return Axis { lo, hi, log };
         }
-        let t = |v: f64| if log { v.log10() } else { v };
-        let (mut lo, mut hi) = values
+        let (min, max) = values
             .iter()
             .filter(|&&v| usable(v))
-            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| (a.min(t(v)), b.max(t(v))));
-        if lo > hi {
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
+        let t = |v: f64| if log { v.log10() } else { v };
+        let (mut lo, mut hi) = (t(min), t(max));
+        if min > max {
             (lo, hi) = (0.0, 1.0);
-        } else if lo == hi {
+        } else if !resolvable(min, max) {
             let pad = if log { 0.5 } else { (lo.abs() * 0.1).max(0.5) };
-            (lo, hi) = (lo - pad, hi + pad);
+            (lo, hi) = (lo - pad, lo + pad);
         } else {
             let pad = 0.05 * hi - 0.05 * lo;
             (lo, hi) = (if !log && lo == 0.0 { 0.0 } else { lo - pad }, hi + pad);
@@ -95,6 +97,14 @@ impl Axis {
     }
 }
 
+/// Whether `lo..hi` is wider than the rounding noise of its ends (a billionth of their size), so
+/// that ticks and their labels can tell the ends apart. Values of 1 ± 1e-14 (weights equal to 1 up
+/// to rounding) are one value to any reader, and a range that narrow once sent the tick search
+/// past 2^53, where `i + 1.0 == i`.
+pub(crate) fn resolvable(lo: f64, hi: f64) -> bool {
+    hi - lo > 1e-9 * lo.abs().max(hi.abs())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -108,6 +118,21 @@ mod tests {
         assert_eq!(Axis::new(&[], None, false), Axis { lo: 0.0, hi: 1.0, log: false });
         assert_eq!(Axis::new(&[1.0], Some((2.0, 1.0)), false), Axis { lo: 0.5, hi: 1.5, log: false });
         assert_eq!(Axis::new(&[1.0], Some((-1.0, 1.0)), true).lo, 10f64.powf(-0.5));
+    }
+
+    #[test]
+    fn values_equal_up_to_rounding_are_one_value() {
+        let noisy = [1.0 - 1e-14, 1.0, 1.0 + 1e-14];
+        assert_eq!(Axis::new(&noisy, None, false), Axis::new(&[1.0 - 1e-14], None, false));
+        let a = Axis::new(&noisy, None, false);
+        assert!(a.lo < 0.6 && a.hi > 1.4, "{a:?}");
+        let a = Axis::new(&noisy, None, true);
+        assert!(a.lo < 0.5 && a.hi > 2.0, "{a:?}");
+        // A fixed range that narrow is no range: the data decide.
+        assert_eq!(Axis::new(&[0.0, 10.0], Some((1.0, 1.0 + 1e-14)), false), Axis::new(&[0.0, 10.0], None, false));
+        // Narrow but resolvable data keep their own range.
+        let a = Axis::new(&[1.0, 1.0 + 1e-6], None, false);
+        assert!(a.hi - a.lo < 2e-6, "{a:?}");
     }
 
     #[test]

@@ -26,23 +26,38 @@ pub fn nice_ticks(lo: f64, hi: f64, target: usize) -> Vec<f64> {
     best.map(|(_, _, t)| t).unwrap_or_else(|| vec![lo, hi])
 }
 
+/// The most ticks one step may give before it is rejected as absurd.
+const MAX_TICKS: f64 = 1000.0;
+
+/// The largest multiple of a step that is still counted: beyond 2^50 the step is below a few
+/// ulps of the values, so neighbouring ticks would round to one value (and past 2^53 counting
+/// with `i + 1.0` stands still, which once looped forever on a range of 1 ± 1e-14).
+const MAX_MULTIPLE: f64 = (1u64 << 50) as f64;
+
 /// The multiples of m x 10^k inside [lo, hi], computed as i x m / 10^-k for negative k so that
-/// e.g. 0.3 comes out as the double nearest 0.3.
+/// e.g. 0.3 comes out as the double nearest 0.3. At most [`MAX_TICKS`], whatever the range.
 fn ticks_with_step(lo: f64, hi: f64, m: f64, k: i32) -> Vec<f64> {
     let value = |i: f64| if k < 0 { i * m / 10f64.powi(-k) } else { i * m * 10f64.powi(k) };
     let step = value(1.0);
     let (first, last) = ((lo / step - 1e-9).ceil(), (hi / step + 1e-9).floor());
-    // NaN (a zero or infinite step) and absurd counts both give nothing.
-    if (last - first).is_nan() || last - first >= 1000.0 {
+    // NaN (a zero or infinite step), absurd counts and steps below the doubles' resolution at
+    // this size all give nothing.
+    let countable = last - first < MAX_TICKS && first.abs().max(last.abs()) <= MAX_MULTIPLE;
+    if !countable {
         return Vec::new();
     }
-    let mut ticks = Vec::new();
-    let mut i = first;
-    while i <= last {
-        ticks.push(if i == 0.0 { 0.0 } else { value(i) });
-        i += 1.0;
+    let count = (last - first + 1.0).max(0.0) as u32;
+    (0..count).map(|j| first + f64::from(j)).map(|i| if i == 0.0 { 0.0 } else { value(i) }).collect()
+}
+
+/// 10^k: exact (or correctly rounded) up to |k| = 22, where the powers of ten multiply exactly;
+/// beyond, `powf`, since repeated multiplication drifts and 1 / 10^323 overflows to 0.
+fn decade(k: i32) -> f64 {
+    if k.abs() <= 22 {
+        10f64.powi(k)
+    } else {
+        10f64.powf(f64::from(k))
     }
-    ticks
 }
 
 /// Ticks for a log axis: the decades inside [lo, hi] (every n-th one when there are many); when
@@ -56,16 +71,18 @@ fn log_ticks_at_most(lo: f64, hi: f64, max: usize) -> Vec<f64> {
     if !(lo > 0.0 && hi > lo && hi.is_finite()) {
         return Vec::new();
     }
-    let max = max.max(2) as i32;
+    let max = max.clamp(2, 1000) as i32;
     let (a, b) = ((lo.log10() - 1e-9).ceil() as i32, (hi.log10() + 1e-9).floor() as i32);
     // Every n-th decade, preferably at multiples of n so that 10^0 stays a tick when in range,
     // else counted from the first decade.
     if b > a {
-        for every in 1..=(b - a) {
+        // Strides below (b - a + 1) / (max + 1) leave more than `max` decades: not worth trying.
+        let shortest = ((b - a + 1) / (max + 1)).max(1);
+        for every in shortest..=(b - a) {
             for phase in [0, a.rem_euclid(every)] {
                 let ks: Vec<i32> = (a..=b).filter(|k| k.rem_euclid(every) == phase).collect();
                 if ks.len() >= 2 && ks.len() as i32 <= max {
-                    return ks.into_iter().map(|k| 10f64.powi(k)).collect();
+                    return ks.into_iter().map(decade).collect();
                 }
             }
         }
@@ -73,7 +90,7 @@ fn log_ticks_at_most(lo: f64, hi: f64, max: usize) -> Vec<f64> {
     let k0 = lo.log10().floor() as i32;
     for mantissas in [&[1.0, 2.0, 5.0][..], &[1.0, 3.0], &[1.0]] {
         let dense: Vec<f64> = (k0..=b + 1)
-            .flat_map(|k| mantissas.iter().map(move |m| m * 10f64.powi(k)))
+            .flat_map(|k| mantissas.iter().map(move |m| m * decade(k)))
             .filter(|&v| v >= lo * (1.0 - 1e-9) && v <= hi * (1.0 + 1e-9))
             .collect();
         if dense.len() >= 2 && dense.len() as i32 <= max {
@@ -83,6 +100,9 @@ fn log_ticks_at_most(lo: f64, hi: f64, max: usize) -> Vec<f64> {
     nice_ticks(lo, hi, (max as usize).min(4))
 }
 
+/// The most decimals a fixed-point label gets: a double holds no more digits than that.
+const MAX_DECIMALS: usize = 17;
+
 /// Labels for a set of ticks with one shared style: scientific ("2.5e6") when the magnitudes are
 /// very large or very small, otherwise fixed with just enough decimals to tell the ticks apart.
 /// Plain ASCII, for tables and logs; figures use [`axis_labels`].
@@ -91,14 +111,19 @@ pub fn format_ticks(ticks: &[f64]) -> Vec<String> {
     if biggest >= 1e5 || (biggest > 0.0 && biggest < 1e-3) {
         return ticks.iter().map(|&t| if t == 0.0 { "0".to_string() } else { format!("{t:e}") }).collect();
     }
-    // Fewest decimals (up to 8) for which every tick prints exactly as its short form.
-    let decimals = (0..=8)
-        .find(|&d| {
-            ticks.iter().all(|t| {
-                (format!("{t:.d$}").parse::<f64>().unwrap_or(f64::NAN) - t).abs() <= 1e-9 * biggest.max(1e-300)
-            })
-        })
-        .unwrap_or(8);
+    // Each label within a billionth of the largest tick, and within a thousandth of the gap
+    // between neighbours, so that ticks a hair apart (on a narrow range) still get labels that
+    // differ.
+    let closest = ticks.windows(2).map(|w| (w[1] - w[0]).abs()).filter(|&g| g > 0.0).fold(f64::INFINITY, f64::min);
+    fixed_labels(ticks, (1e-9 * biggest).min(1e-3 * closest))
+}
+
+/// Fixed-point labels with the fewest decimals that print every tick within `tolerance` of it.
+fn fixed_labels(ticks: &[f64], tolerance: f64) -> Vec<String> {
+    let tolerance = tolerance.max(1e-300);
+    let decimals = (0..=MAX_DECIMALS)
+        .find(|&d| ticks.iter().all(|t| (format!("{t:.d$}").parse::<f64>().unwrap_or(f64::NAN) - t).abs() <= tolerance))
+        .unwrap_or(MAX_DECIMALS);
     ticks.iter().map(|&t| if t == 0.0 { "0".to_string() } else { format!("{t:.decimals$}") }).collect()
 }
 
@@ -110,15 +135,16 @@ fn minus(s: String) -> String {
     }
 }
 
-/// `m x 10^k` as label markup, for one value on a log axis that is not a decade.
-fn scientific(v: f64) -> String {
+/// `m x 10^k` as label markup, for one value on a log axis that is not a decade; the mantissa has
+/// the digits to tell apart ticks `closest` apart in relative terms.
+fn scientific(v: f64, closest: f64) -> String {
     let k = v.abs().log10().floor() as i32;
     if !10f64.powi(k).is_normal() {
         // At the ends of the doubles the mantissa cannot be computed exactly; Rust's own form.
         return format!("{v:e}");
     }
     let m = v / 10f64.powi(k);
-    let m = format_ticks(&[m]).pop().unwrap_or_default();
+    let m = fixed_labels(&[m], (1e-9 * m.abs()).min(1e-3 * closest * m.abs())).pop().unwrap_or_default();
     if m == "1" {
         format!("10^{{{}}}", minus(k.to_string()))
     } else {
@@ -130,7 +156,9 @@ fn scientific(v: f64) -> String {
 /// at the end of the axis as "x10^k", as physicists' plotting tools do, instead of repeating
 /// "e6" on every tick).
 pub fn axis_labels(ticks: &[f64], log: bool) -> (Vec<String>, Option<i32>) {
-    let is_decade = |v: f64| v > 0.0 && (v.log10() - v.log10().round()).abs() < 1e-9;
+    // Decades come from 10^k and sit within rounding of it; a tolerance much wider would take the
+    // round ticks of a narrow log axis (1, 1.0000000005) for decades and label them alike.
+    let is_decade = |v: f64| v > 0.0 && (v.log10() - v.log10().round()).abs() < 1e-12;
     if log {
         let labels = if ticks.iter().all(|&t| is_decade(t)) {
             let plain = ticks.iter().all(|&t| (-2..=3).contains(&(t.log10().round() as i32)));
@@ -143,7 +171,8 @@ pub fn axis_labels(ticks: &[f64], log: bool) -> (Vec<String>, Option<i32>) {
         } else if ticks.iter().all(|&t| (1e-3..1e5).contains(&t)) {
             format_ticks(ticks)
         } else {
-            ticks.iter().map(|&t| scientific(t)).collect()
+            let closest = ticks.windows(2).map(|w| (w[1] / w[0] - 1.0).abs()).fold(f64::INFINITY, f64::min);
+            ticks.iter().map(|&t| scientific(t, closest)).collect()
         };
         return (labels.into_iter().map(minus).collect(), None);
     }
@@ -238,7 +267,7 @@ fn minor_ticks(axis: &Axis) -> Vec<f64> {
         return Vec::new();
     }
     let (a, b) = (axis.lo.log10().floor() as i32, axis.hi.log10().ceil() as i32);
-    let all = (a..b).flat_map(|k| (2..10).map(move |m| m as f64 * 10f64.powi(k)));
+    let all = (a..b).flat_map(|k| (2..10).map(move |m| m as f64 * decade(k)));
     all.filter(|&v| v >= axis.lo && v <= axis.hi).collect()
 }
 
@@ -270,7 +299,7 @@ mod tests {
 
     #[test]
     fn scientific_labels_use_a_times_sign() {
-        assert_eq!(scientific(2e-5), "2\u{d7}10^{\u{2212}5}");
-        assert_eq!(scientific(1e7), "10^{7}");
+        assert_eq!(scientific(2e-5, f64::INFINITY), "2\u{d7}10^{\u{2212}5}");
+        assert_eq!(scientific(1e7, f64::INFINITY), "10^{7}");
     }
 }
