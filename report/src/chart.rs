@@ -19,8 +19,7 @@ pub trait Chart {
         // The placeholder cannot come from user text: escaping turns control characters into spaces.
         const PLACEHOLDER: &str = "sg\u{1}";
         let draft = self.svg_with_ids(PLACEHOLDER);
-        let hash = draft.bytes().fold(0xcbf29ce484222325u64, |h, b| (h ^ b as u64).wrapping_mul(0x100000001b3));
-        draft.replace(PLACEHOLDER, &format!("sg{hash:016x}"))
+        draft.replace(PLACEHOLDER, &format!("sg{:016x}", stats::fnv1a(draft.as_bytes())))
     }
     fn save(&self, path: &Path) -> std::io::Result<()> {
         std::fs::write(path, self.to_svg())

@@ -146,8 +146,7 @@ impl Style {
     /// share it. Register the names in a [`Palette`] to rule that out.
     pub fn for_method(name: &str) -> Style {
         let key = palette_key(name);
-        let hash = key.bytes().fold(0xcbf29ce484222325u64, |h, b| (h ^ b as u64).wrapping_mul(0x100000001b3));
-        SLOTS[(hash % SLOTS.len() as u64) as usize]
+        SLOTS[(stats::fnv1a(key.as_bytes()) % SLOTS.len() as u64) as usize]
     }
 
     /// Black, dashed: for the diagonal, the ideal value and other lines that are not a method.
