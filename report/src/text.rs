@@ -36,15 +36,21 @@ enum Shift {
 fn runs(markup: &str) -> Vec<(Shift, String)> {
     let mut out: Vec<(Shift, String)> = vec![(Shift::Normal, String::new())];
     let chars: Vec<char> = markup.chars().collect();
+    // The first '}' at or after each position, found in one pass from the end: a label full of
+    // unclosed "_{" then costs one scan, not one per brace (quadratic in the label's length).
+    let mut next_close: Vec<Option<usize>> = vec![None; chars.len() + 1];
+    for i in (0..chars.len()).rev() {
+        next_close[i] = if chars[i] == '}' { Some(i) } else { next_close[i + 1] };
+    }
     let mut i = 0;
     while i < chars.len() {
         let c = chars[i];
         if (c == '_' || c == '^') && chars.get(i + 1) == Some(&'{') {
-            if let Some(close) = chars[i + 2..].iter().position(|&c| c == '}') {
-                let inner: String = chars[i + 2..i + 2 + close].iter().collect();
+            if let Some(close) = next_close[i + 2] {
+                let inner: String = chars[i + 2..close].iter().collect();
                 out.push((if c == '_' { Shift::Sub } else { Shift::Super }, inner));
                 out.push((Shift::Normal, String::new()));
-                i += close + 3;
+                i = close + 1;
                 continue;
             }
         }
@@ -171,6 +177,11 @@ mod tests {
         assert_eq!(to_svg("unclosed _{x", 12.0), "unclosed _{x");
         assert_eq!(to_html("σ_{stat} < 1"), "σ<sub>stat</sub> &lt; 1");
         assert_eq!(plain("10^{-3}"), "10-3");
+        assert_eq!(plain("_{a_{b} c ^{"), "a_{b c ^{", "a brace group ends at the first closing brace");
+        // Unclosed braces by the ten thousand stay text, in one pass over the label.
+        let unclosed = "x_{".repeat(10_000);
+        assert_eq!(plain(&unclosed), unclosed);
+        assert_eq!(plain(&format!("{unclosed}}}")).len(), unclosed.len() - 2);
     }
 
     #[test]
