@@ -204,8 +204,9 @@ pub fn extract_svgs(html: &str) -> Vec<&str> {
         }
         let end = html[at..].find('>').map_or(html.len(), |e| at + e + 1);
         let tag = &html[at..end];
+        // `get`, not indexing: a tag may start with a character of several bytes.
         let opens = tag.len() > 4
-            && tag[1..4].eq_ignore_ascii_case("svg")
+            && tag.get(1..4).is_some_and(|name| name.eq_ignore_ascii_case("svg"))
             && matches!(bytes.get(at + 4), Some(b' ' | b'>' | b'\n' | b'\t' | b'\r' | b'/'));
         if opens && !tag.ends_with("/>") {
             if depth == 0 {
@@ -214,7 +215,7 @@ pub fn extract_svgs(html: &str) -> Vec<&str> {
             depth += 1;
         } else if opens && depth == 0 {
             found.push(tag);
-        } else if tag.len() >= 6 && tag[..5].eq_ignore_ascii_case("</svg") && depth > 0 {
+        } else if tag.len() >= 6 && tag.get(..5).is_some_and(|t| t.eq_ignore_ascii_case("</svg")) && depth > 0 {
             depth -= 1;
             if depth == 0 {
                 found.push(&html[start..end]);
@@ -269,6 +270,8 @@ mod tests {
         let s = extract_svgs(html);
         assert_eq!(s, ["<svg x=\"1\"><svg></svg></svg>", "<svg/>", "<SVG></SVG>"]);
         assert_eq!(extract_svgs("<svg><g>"), ["<svg><g>"]);
+        // Characters of several bytes right after '<' (malformed, but a page is anyone's input).
+        assert_eq!(extract_svgs("<a\u{20ac}><\u{20ac}\u{20ac}/><svg></svg>"), ["<svg></svg>"]);
     }
 
     #[test]
