@@ -140,8 +140,9 @@ proptest! {
     }
 
     /// A whole figure over any range, fixed or from the data, on linear and log axes, with a
-    /// histogram and a heatmap binned on it: it renders, its axes have a bounded number of distinct
-    /// labels, and the heatmap has no more cells than bins.
+    /// histogram and a heatmap binned on it, and a heatmap whose colour scale spans the range: they
+    /// render, their axes and colour bars have a bounded number of distinct labels, and the heatmap
+    /// has no more cells than bins.
     #[test]
     fn figures_over_any_range_have_few_ticks_and_bins(
         (lo, hi) in any_range(),
@@ -159,9 +160,14 @@ proptest! {
             }
             let map = Heatmap::from_points(&data, &data, &edges, &edges).log(log.1);
             let cells = Figure::new("cells").log_x(log.0).log_y(log.1).heatmap(map);
-            (fig.to_svg(), cells.to_svg())
+            // The range as cell values: the colour scale spans it.
+            let mut colours = Heatmap::new(&[0.0, 1.0, 2.0], &[0.0, 1.0], &[lo, hi]).log(log.0);
+            if fixed {
+                colours = colours.range(lo, hi);
+            }
+            (fig.to_svg(), cells.to_svg(), Figure::new("colours").heatmap(colours).to_svg())
         });
-        for svg in [&svgs.0, &svgs.1] {
+        for svg in [&svgs.0, &svgs.1, &svgs.2] {
             let doc = parse(svg);
             for axis in ["x", "y", "colour"] {
                 let l = labels(&doc, axis);

@@ -91,7 +91,7 @@ fn log_ticks_at_most(lo: f64, hi: f64, max: usize) -> Vec<f64> {
     for mantissas in [&[1.0, 2.0, 5.0][..], &[1.0, 3.0], &[1.0]] {
         let dense: Vec<f64> = (k0..=b + 1)
             .flat_map(|k| mantissas.iter().map(move |m| m * decade(k)))
-            .filter(|&v| v >= lo * (1.0 - 1e-9) && v <= hi * (1.0 + 1e-9))
+            .filter(|&v| v.is_finite() && v >= lo * (1.0 - 1e-9) && v <= hi * (1.0 + 1e-9))
             .collect();
         if dense.len() >= 2 && dense.len() as i32 <= max {
             return dense;
