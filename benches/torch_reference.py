@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """PyTorch reference figures for sigmagrad's training and element-wise benchmarks.
 
-A copy of ../shared/bench/torch_reference.py (which is read-only), extended for issue 14 with
+A copy of the project's reference PyTorch benchmark script, extended for issue 14 with
 --activation (the hidden layers' activation: relu, as before, tanh or silu) and
 --elementwise (throughput of single ops at 64 and 1M elements, for
 `cargo bench --bench overhead -- --torch FILE`). Without those flags it measures exactly what

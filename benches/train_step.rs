@@ -1,7 +1,7 @@
 //! One end-to-end harness for the papers' networks (issue 6): the deterministic MLP, the BNN
 //! with the local reparameterization trick, and a 16-member repulsive ensemble, at widths 64
 //! and 128 and batches 256, 1024 and 4096. Each step is forward + backward + Adam, exactly the
-//! configurations of ../shared/bench/torch_reference.py, so the two can share a table.
+//! configurations of benches/torch_reference.py, so the two can share a table.
 //!
 //! Reported per configuration: steps/s, samples/s, the share of the step spent in matmul
 //! kernels (timed by a backend wrapper), and the peak heap during steps against the bytes the

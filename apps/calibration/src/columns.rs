@@ -1,5 +1,5 @@
 //! The column names of the study, which are the ATLAS topo-cluster ntuple branch names, and the
-//! preprocessing each feature gets (spec §2.1–2.2). Everything that trains, predicts or reads
+//! preprocessing each feature gets (docs/calibration-method.md §3). Everything that trains, predicts or reads
 //! data takes its names from here, so that a file written by Geant4-based ntuple makers and one
 //! written by the generator are read the same way.
 
@@ -42,7 +42,7 @@ pub const TARGET: &str = "cluster_ENG_CALIB_TOT";
 /// An LCW-calibrated energy (GeV) that real ntuples carry, to compare against; optional.
 pub const LCW_ENERGY: &str = "clusterECalib";
 
-/// The 15 network inputs in the order of the team's code (spec §2.1).
+/// The 15 network inputs in the order of the team's code (docs/calibration-method.md §3.1).
 pub const FEATURES: [&str; 15] = [
     CLUSTER_E,
     CLUSTER_ETA,
@@ -64,7 +64,7 @@ pub const FEATURES: [&str; 15] = [
 /// The pre-transform of each feature before standardisation, index-aligned with [`FEATURES`]:
 /// logarithms for the positive, many-decade quantities (E, lambda, rho, sigma_t^2, zeta), the
 /// signed cube root for the time (heavy tails of both signs from out-of-time pile-up), nothing
-/// for the rest (spec §2.2).
+/// for the rest (docs/calibration-method.md §3.2).
 pub const FEATURE_TRANSFORMS: [Transform; 15] = [
     Transform::Log,      // clusterE
     Transform::None,     // clusterEta

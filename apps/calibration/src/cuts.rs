@@ -1,4 +1,4 @@
-//! The selection cuts of spec §1.2, applied on reading, as a cut flow: each cut counts the
+//! The selection cuts of docs/calibration-method.md §2, applied on reading, as a cut flow: each cut counts the
 //! clusters it removes among those the cuts before it kept.
 //!
 //! Two of the cuts (E_dep > 0.3 GeV and R^EM = E^EM / E_dep > 0.1) use the target. A file of

@@ -1,6 +1,6 @@
 //! The calibration study (arXiv:2412.04370 on synthetic data with exact truth): topo-cluster
 //! tables in and out (HDF5 and ROOT), the selection cuts, the synthetic generator, the LCW-like
-//! baseline, prediction files and the metrics of spec §6.1, behind the `calibration` command.
+//! baseline, prediction files and the metrics of docs/calibration-method.md §5, behind the `calibration` command.
 
 pub mod cli;
 pub mod columns;

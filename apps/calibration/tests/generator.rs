@@ -1,4 +1,4 @@
-//! The generator self-check of spec §7.8 item 1 and the prototype numbers of §7.6b.
+//! The generator self-check and reference numbers of docs/calibration-generator.md §11.
 
 use calibration::cuts::apply_cuts;
 use calibration::generator::{generate, generate_cluster, generate_clusters, GeneratorConfig, Sample};
@@ -79,7 +79,7 @@ fn mixture_median(t: &ClusterTable, idx: &[usize]) -> f64 {
     (lo * hi).sqrt()
 }
 
-/// §7.8 item 1 with the study's own mode finder (`metrics::modes`), so the truth and the methods
+/// docs/calibration-method.md §6.1 with the study's own mode finder (`metrics::modes`), so the truth and the methods
 /// are judged by one test: the spectrum of sd*/mean* above 1 GeV has a bulk mode below 0.3 and a
 /// secondary one in (0.4, 0.8) that removing the gap clusters (g > 0.5) removes.
 #[test]

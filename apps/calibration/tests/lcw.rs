@@ -1,4 +1,4 @@
-//! The LCW-like tables: the §7.6b resolution table and μ dependence, the file round trip, the
+//! The LCW-like tables: docs/calibration-generator.md §11's resolutions and μ dependence, the file round trip, the
 //! two-file form and refusals.
 
 mod common;
@@ -42,7 +42,7 @@ fn the_tables_reproduce_the_prototype_resolution_and_pile_up_dependence() {
         reference("LCW", w.iter().map(|w| 1.0 / w).collect()),
         reference("oracle", data.column("truth_R_median").unwrap().to_vec()),
     ];
-    // Spec §7.6b, E_dep bins 0.3-0.6, 0.6-1, 1-2, 2-5, 5-20, 20-100, 100-2000 GeV.
+    // docs/calibration-generator.md §11, E_dep bins 0.3-0.6, 0.6-1, 1-2, 2-5, 5-20, 20-100, 100-2000 GeV.
     let prototype = [
         [0.403, 0.450, 0.516, 0.461, 0.310, 0.194, 0.128],
         [0.363, 0.352, 0.372, 0.294, 0.159, 0.094, 0.065],

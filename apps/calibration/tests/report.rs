@@ -24,7 +24,7 @@ use report::bins::{linear_edges, log_edges};
 
 // ----- a synthetic summary, shaped like the quick preset's -----
 
-/// The relative resolution of the §7.6b table per E_dep bin: EM scale, LCW-like, oracle.
+/// The relative resolution of docs/calibration-generator.md §11 per E_dep bin: EM scale, LCW-like, oracle.
 const RES_TABLE: [(f64, f64, f64); 7] = [
     (0.403, 0.363, 0.285),
     (0.450, 0.352, 0.302),

@@ -1,4 +1,5 @@
-//! The classifier of the method (§1.1, §1.5): M MLPs on standardized features, trained as one
+//! The classifier of the method (docs/genweights-method.md §1.1, §1.3–1.4): M MLPs on standardized
+//! features, trained as one
 //! batched ensemble (an `nn` model whose parameters carry a leading member axis) with the
 //! balanced binary cross-entropy of the paper (each step sees as many truth as generated events,
 //! `nn::TwoSample`), Adam, a validation split and the weights of the best validation epoch; or,
@@ -7,12 +8,12 @@
 //! - **ln w is the logit** f(x) of each member, never ln(D/(1 − D)) of a probability: no 1 − D
 //!   underflow in the tails. Balanced batches make the logit ln p_truth/p_gen for any sample
 //!   sizes; trained on the pooled events instead ([`Balance::Pooled`]), the logit estimates
-//!   ln(N_truth p_truth/(N_gen p_gen)) and ln w = f + ln(N_gen/N_truth) (§1.1's N_model/N_data).
+//!   ln(N_truth p_truth/(N_gen p_gen)) and ln w = f + ln(N_gen/N_truth) (docs/genweights-method.md §1.1).
 //! - Members combine by averaging D, as the paper does, computed in log space
 //!   (`diagnostics::combine_members`); the per-event spread of ln w over members (or draws) is
 //!   kept as its uncertainty.
 //! - Optionally an isotonic map fitted on the validation split recalibrates the combined weight
-//!   (§1.4).
+//!   (docs/genweights-method.md §1.5).
 //!
 //! Splits are per sample, by a seeded permutation: validation first, then test, the rest
 //! training. Standardisation is fitted on the training events of both samples together (the

@@ -1,5 +1,5 @@
 //! A logistic-regression classifier in plain f64, fitted by Newton's method: the closed-form
-//! check of the toys and the diagnostics before any network (§8 test 3). On the log-normal
+//! check of the toys and the diagnostics before any network (docs/genweights-method.md §8). On the log-normal
 //! smeared jets, log w is quadratic in ln m, so a logistic regression on (ln m, ln² m) can
 //! represent it exactly and its logit must match the exact log w up to statistical noise.
 //!

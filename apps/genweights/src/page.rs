@@ -1,6 +1,6 @@
 //! The report pages, drawn from the numbers of [`crate::analysis`] alone (nothing is read or
 //! recomputed): `genweights run`'s page for one pair, and `genweights study`'s page for every toy
-//! with the acceptance table. Per pair the paper's figure set (§1.3–1.8, §6.2): the observable
+//! with the acceptance table. Per pair the paper's figure set (docs/genweights-method.md §6): the observable
 //! with Truth, Gen and Gen reweighted and its ratio panels, the ROC, the weight histograms with
 //! the ensemble band, the reliability curve and the binned weight calibration, the clustering of
 //! the observable in weight slices, the χ² p-values of the quantile mode, the training curve;
@@ -31,7 +31,8 @@ fn fmt(v: Option<f64>, decimals: usize) -> String {
     v.map_or("n/a".into(), |x| format!("{x:.decimals$}"))
 }
 
-/// Truth, Gen and Gen·w of one observable, with Gen/Truth, Reweighted/Truth and ⟨w⟩ panels (§1.7).
+/// Truth, Gen and Gen·w of one observable, with Gen/Truth, Reweighted/Truth and ⟨w⟩ panels
+/// (docs/genweights-method.md §5.6).
 fn observable_figure(o: &ObservablePlots, pal: &Palette) -> RatioFigure {
     let r = &o.reweighted;
     let main = Figure::new(&format!("{}: truth, generated and reweighted", o.name))
@@ -80,7 +81,8 @@ fn roc_figure(a: &PairAnalysis, pal: &Palette) -> Figure {
     f.diagonal().note(&note)
 }
 
-/// Weight histograms, truth and generated separately, with the members' 15.9–84.1 % band (§1.3).
+/// Weight histograms, truth and generated separately, with the members' 15.9–84.1 % band
+/// (docs/genweights-method.md §5.3).
 fn weight_figure(a: &PairAnalysis, pal: &Palette) -> Figure {
     let h = &a.ensemble_histograms;
     let mut f = Figure::new("Weight distributions (test events)")
@@ -138,7 +140,7 @@ fn calibration_figure(a: &PairAnalysis, pal: &Palette) -> Figure {
         .diagonal()
 }
 
-/// The observable of generated events with small w and of truth events with large w (§1.8).
+/// The observable of generated events with small w and of truth events with large w (docs/genweights-method.md §5.7).
 fn clustering_figure(o: &ObservablePlots, pal: &Palette) -> Figure {
     let c = &o.clusters;
     let mut f = Figure::new(&format!("{} in weight slices", o.name))
@@ -317,7 +319,7 @@ pub fn pair_section(a: &PairAnalysis, title: &str) -> Section {
             observable_figure(o, &pal),
             &format!(
                 "{}: Truth, Gen and Gen reweighted with the learned w (unit area), the ratios to Truth and the \
-                 bin-averaged weight ⟨w⟩ = Reweighted/Gen (§1.7). With exact weights Reweighted equals Truth.",
+                 bin-averaged weight ⟨w⟩ = Reweighted/Gen (docs/genweights-method.md §5.6). With exact weights Reweighted equals Truth.",
                 o.name
             ),
         );
@@ -331,7 +333,7 @@ pub fn pair_section(a: &PairAnalysis, title: &str) -> Section {
              their median. Where the exact weight is infinite it sits in the last bin. Truth tails at large w: the \
              generator misses events; generated tails at small w: it makes events truth lacks.",
         )
-        .figure(reliability_figure(a, &pal), "Reliability: the fraction of truth events against D = w/(1 + w), on balanced classes (§1.4).")
+        .figure(reliability_figure(a, &pal), "Reliability: the fraction of truth events against D = w/(1 + w), on balanced classes (docs/genweights-method.md §5.4).")
         .figure(
             calibration_figure(a, &pal),
             "Binned weight calibration: (N_truth/N_gen) in bins of w, normalised per sample, against the diagonal; the \
@@ -342,7 +344,7 @@ pub fn pair_section(a: &PairAnalysis, title: &str) -> Section {
             .figure(
                 clustering_figure(o, &pal),
                 &format!(
-                    "Clustering (§1.8): {} of generated events with w below {:?} and of truth events with w above {:?}, \
+                    "Clustering (docs/genweights-method.md §5.7): {} of generated events with w below {:?} and of truth events with w above {:?}, \
                      beside all Truth and Gen (densities).",
                     o.name, a.lower_thresholds, a.upper_thresholds
                 ),
@@ -438,7 +440,7 @@ pub fn study_page(m: &StudyMetrics) -> Page {
     let fail = m.acceptance.iter().filter(|r| r.passed == Some(false)).count();
     let mut page = Page::new("Classifier weights on toys with exact answers: the genweights study")
         .intro(&format!(
-            "Every toy of the study specification (§5) — jets (tailcut, smeared, shifted), showers (layer fractions, \
+            "Every toy of docs/genweights-method.md §4 — jets (tailcut, smeared, shifted), showers (layer fractions, \
              a missing mode, noise voxels), events (a smeared mass peak, a Bayesian generator) and a truth-against-truth \
              null test per layout — written to files, read back and passed through genweights run: a {} trained on the \
              classifier inputs, whose logit is ln w. The exact ln w of every event is known, and is read only after \

@@ -119,7 +119,7 @@ pub struct StudyMetrics {
     pub cases: Vec<CaseResult>,
 }
 
-/// The clustering thresholds of each case (§1.8 and the paper's per-study choices).
+/// The clustering thresholds of each case (docs/genweights-method.md §5.7, after the paper's per-study choices).
 pub fn thresholds(case: Case) -> (Vec<f64>, Vec<f64>) {
     match case {
         Case::Tailcut => (vec![0.9], vec![1.05, 2.0]),

@@ -1,4 +1,4 @@
-//! The closed-form check with no network (§8 test 3): a logistic regression on (ln m, ln² m)
+//! The closed-form check with no network (docs/genweights-method.md §8): a logistic regression on (ln m, ln² m)
 //! of the log-normal smeared jets can represent the exact log w, which is quadratic in ln m, so
 //! its logit must match it to about 1e-2. This validates the toy, the features and the
 //! diagnostics before any neural network exists.

@@ -1,4 +1,4 @@
-//! The toys' exact weights, checked with no network (§8 test 2): the normalisation identities
+//! The toys' exact weights, checked with no network (docs/genweights-method.md §8): the normalisation identities
 //! within 3σ of their expectations, the binned truth/gen ratio against the mean exact w in bins
 //! of w, and the tailcut AUC against ½ + (1 − F)/2.
 

@@ -1,4 +1,4 @@
-//! One cluster drawn from its own random stream (spec §7.2–7.5): the event's pile-up, the
+//! One cluster drawn from its own random stream (docs/calibration-generator.md §2–§6): the event's pile-up, the
 //! cluster's latents, the noise, the 15 features, then R from the known p(R | x) and the exact
 //! truth. Clusters are i.i.d., each with its own event variables.
 
@@ -32,7 +32,7 @@ pub struct Cluster {
     pub oot_shift: f64,
 }
 
-/// Draws clusters until one has E^EM > 0 (spec §7.5: "keep the cluster only if E^EM > 0").
+/// Draws clusters until one has E^EM > 0 (docs/calibration-generator.md §1.3, §6).
 /// Every attempt uses the same stream, so the kept cluster depends only on the stream, and a
 /// sample of n clusters is a prefix of any larger sample with the same seed.
 pub fn draw_cluster<R: Rng>(rng: &mut R, sample: Sample, class: ClassChoice) -> Cluster {
@@ -122,7 +122,7 @@ fn attempt<R: Rng>(rng: &mut R, sample: Sample, class: ClassChoice) -> Option<Cl
     let jet_density: f64 = rng.random();
     let widen = 1.0 + 2.0 * gap_weight(u);
 
-    // Noise, pile-up offset and out-of-time contamination (§7.4).
+    // Noise, pile-up offset and out-of-time contamination (docs/calibration-generator.md §5).
     let sigma_el = SIGMA_EL * if u > BARREL_EDGE { SIGMA_EL_ENDCAP_FACTOR } else { 1.0 };
     let sigma_pu = if pile_up { SIGMA_PU * (mu / MU_MEAN).sqrt() * (1.0 + 0.8 * u / ETA_MAX) } else { 0.0 };
     let sigma_clus = cells.sqrt() * (sigma_el * sigma_el + sigma_pu * sigma_pu).sqrt();
@@ -135,7 +135,7 @@ fn attempt<R: Rng>(rng: &mut R, sample: Sample, class: ClassChoice) -> Option<Cl
         0.0
     };
 
-    // The features (§7.5), in the spec's order.
+    // The features (docs/calibration-generator.md §6), in the order of `columns::FEATURES`.
     let e_em =
         seed_energy * detector_response(u) * (f + (1.0 - f) * hadronic_response(u)) + offset + sigma_clus * normal(rng);
     if e_em <= 0.0 || e_em.is_nan() {

@@ -1,4 +1,4 @@
-//! The synthetic topo-cluster generator of spec §7: realistic features from hidden physics
+//! The synthetic topo-cluster generator of docs/calibration-generator.md: realistic features from hidden physics
 //! latents, and a target drawn from a known p(R | x), so that the truth (the selected mean,
 //! width and median of R for every cluster) is exact.
 //!

@@ -1,4 +1,4 @@
-//! The generator's constants (spec §7.2–7.6), named once so that the README, the code and the
+//! The generator's constants (docs/calibration-generator.md §10), named once so that the README, the code and the
 //! tests quote the same numbers. Units: GeV, mm, ns.
 
 /// ⟨μ⟩ ~ N(36, 12²) truncated to [8, 75]: a Run-2-like pile-up profile.

@@ -1,4 +1,4 @@
-//! The known conditional p(R | x) of spec §7.6: a log-normal whose median m(x) and relative
+//! The known conditional p(R | x) of docs/calibration-generator.md §7: a log-normal whose median m(x) and relative
 //! width s(x) are closed-form functions of the *observed* features only. This is what makes the
 //! truth exact: the BNN's σ_syst can be compared cluster by cluster with sd*(x).
 
@@ -42,7 +42,7 @@ pub struct ResponseModel {
     pub oot: f64,
 }
 
-/// m(x) and s(x) of spec §7.6.
+/// m(x) and s(x) of docs/calibration-generator.md §7.2–7.3.
 ///
 /// With no pile-up at all (⟨μ⟩ = 0, the PU0 sample) the pile-up offset estimate Ô is zero: Ô
 /// estimates the offset O, which is zero by construction there, and the linearised μ − 36 term

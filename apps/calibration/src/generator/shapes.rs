@@ -31,7 +31,7 @@ pub fn hadronic_response(u: f64) -> f64 {
     }
 }
 
-/// The pile-up offset of §7.4 for a number of interactions (true, or estimated from N_PV).
+/// The pile-up offset of docs/calibration-generator.md §5 for a number of interactions (true, or estimated from N_PV).
 pub fn pileup_offset(u: f64, interactions: f64, mu: f64, cells: f64) -> f64 {
     (1.0 + u / 2.0)
         * (OFFSET_IN_TIME * (interactions - mu) - OFFSET_OUT_OF_TIME * (mu - MU_MEAN))

@@ -1,6 +1,6 @@
 //! The exact ground truth after the selection: R ~ LogNormal(ln m, s_ln) truncated to
 //! a < R < b, with a = 0.1 (R^EM > 0.1) and b = E^EM / 0.3 GeV (E_dep > 0.3 GeV). In terms of
-//! z_a = (ln a − ln m)/s_ln, z_b likewise and Z = Φ(z_b) − Φ(z_a) (spec §7.6):
+//! z_a = (ln a − ln m)/s_ln, z_b likewise and Z = Φ(z_b) − Φ(z_a) (docs/calibration-generator.md §8):
 //!
 //! - P_sel = Z
 //! - E[R | sel] = m e^{s²/2} [Φ(z_b − s) − Φ(z_a − s)] / Z

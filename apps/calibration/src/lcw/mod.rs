@@ -1,4 +1,4 @@
-//! The LCW-like baseline of spec §1.5: look-up tables, built from single-particle-like samples
+//! The LCW-like baseline of docs/calibration-method.md §4.2: look-up tables, built from single-particle-like samples
 //! without pile-up, that turn the EM-scale energy into E_LCW = E^EM [P_EM w_em + (1 − P_EM) w_had].
 //!
 //! - The classification table P_EM = N_EM / (N_EM + N_HAD) is binned in |η|, log10 E^EM,

@@ -1,4 +1,4 @@
-//! Linearity and resolution of a response in bins of a variable (spec §6.1):
+//! Linearity and resolution of a response in bins of a variable (docs/calibration-method.md §5.2):
 //! L = median(r), σ/E = (Q84 − Q16) / (2 median), with at least `min_entries` per bin (Loch's
 //! plotting default 50); a bin with fewer is reported with its count and no values.
 

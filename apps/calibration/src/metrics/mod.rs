@@ -1,4 +1,4 @@
-//! The metrics of spec §6.1 and what the acceptance tests of §7.8 read, for any calibration
+//! The metrics of docs/calibration-method.md §5 and what its acceptance tests (§6) read, for any calibration
 //! method κ given as a predicted response R_pred (E_κ = E^EM / R_pred) and optionally its
 //! uncertainties:
 //!
@@ -23,7 +23,7 @@ use stats::median;
 /// The bin edges of every metric.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Binning {
-    /// E_dep (GeV): the bins of the §7.6b table.
+    /// E_dep (GeV): the bins of the reference table of docs/calibration-generator.md §11.
     pub e_dep: Vec<f64>,
     /// E^EM (GeV).
     pub e_em: Vec<f64>,

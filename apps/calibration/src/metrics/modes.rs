@@ -1,4 +1,4 @@
-//! The secondary maximum of the relative-uncertainty spectrum (spec §7.8 item 1, §6.2): the
+//! The secondary maximum of the relative-uncertainty spectrum (docs/calibration-method.md §5.8, §6.1): the
 //! local maxima of the histogram of ln(σ/R) above 1 GeV, with and without the gap clusters. The
 //! gap clusters "form the secondary maximum" when the spectrum has a mode above every mode of the
 //! spectrum without them. One test for the exact answer (the generator's self-check) and for

@@ -1,5 +1,5 @@
 //! The configuration of a calibration network: which method, its layers, how it trains. Built-in
-//! presets give the defaults (spec §3.1's Rust recommendation, or the paper-like stack); a TOML
+//! presets give the defaults (docs/calibration-method.md §4.7: 3 × 64 for two cores, or the paper-like stack); a TOML
 //! file changes any of them (unknown keys are errors, so a typo cannot be silently ignored); the
 //! command line's flags change the few that are changed most.
 //!
@@ -58,7 +58,7 @@ impl Method {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum Preset {
-    /// 3 x 64 tanh, Adam 1e-3 with cosine decay, batch 1024, 30 epochs (spec §3.1, for 2 cores).
+    /// 3 x 64 tanh, Adam 1e-3 with cosine decay, batch 1024, 30 epochs (docs/calibration-method.md §4.7, for 2 cores).
     Default,
     /// The paper-like 256-128-64-8 stack and 100 epochs (for a GPU or long runs).
     Paper,

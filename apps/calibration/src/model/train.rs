@@ -10,7 +10,7 @@
 //! | `config.toml` | the resolved configuration (preset, file and flags applied) |
 //! | `train.json` | what was trained on (file, cuts, sizes), wall time and speed |
 //!
-//! The LGK DNN trains twice (spec §3.2): `step1/` holds the leaky first step, the directory
+//! The LGK DNN trains twice (docs/calibration-method.md §4.4): `step1/` holds the leaky first step, the directory
 //! itself the second.
 
 use super::{model_spec, objective, steps, ModelConfig};

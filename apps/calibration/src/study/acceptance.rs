@@ -1,4 +1,4 @@
-//! The acceptance tests of spec §7.8 (items 2–7) and of issue 11, computed from the evaluation,
+//! The acceptance tests 7.8.2–7.8.7 and issue 11 of docs/calibration-method.md §6, computed from the evaluation,
 //! the spectra and the scan. A test that needs a method or a number the study did not produce is
 //! "not run", never a pass.
 
@@ -73,7 +73,7 @@ fn range_text(v: &[f64], fmt: impl Fn(f64) -> String) -> Option<String> {
     (!v.is_empty()).then(|| if (hi - lo).abs() < 1e-12 { fmt(lo) } else { format!("{} to {}", fmt(lo), fmt(hi)) })
 }
 
-/// Every test, in the order of §7.8.
+/// Every test, in the order of docs/calibration-method.md §6.
 pub fn acceptance(e: &MetricsReport, spectra: &[Spectrum], scan: Option<&Scan>) -> Vec<Acceptance> {
     let (bnn, re, dnn, lcw) = (method(e, "bnn"), method(e, "re"), method(e, "dnn"), method(e, "LCW-like"));
     let mut out = Vec::new();
@@ -145,8 +145,8 @@ pub fn acceptance(e: &MetricsReport, spectra: &[Spectrum], scan: Option<&Scan>) 
     }
     // 4. Calibration of the uncertainties, judged against the exact answer's own pulls in each
     // bin: R given x is not Gaussian, so the exact mean* and sd* themselves give core widths of
-    // 0.6-1.0 and 1σ coverages of 60-71 % (spec §7.8.4's [0.9, 1.1] and 68 ± 3 % assume a
-    // Gaussian R). A method passes when it is as far from the truth's numbers as §7.8.4 allows
+    // 0.6-1.0 and 1σ coverages of 60-71 % (a Gaussian test's [0.9, 1.1] and 68 ± 3 % assume a
+    // Gaussian R). A method passes when it is as far from the truth's numbers as docs/calibration-method.md §6.4 allows
     // from the Gaussian ones: ±0.1 in width, ±3 points in coverage.
     let reference = e.truth_pulls.as_ref();
     for (label, m) in [("BNN", bnn), ("RE", re)] {
@@ -191,7 +191,7 @@ pub fn acceptance(e: &MetricsReport, spectra: &[Spectrum], scan: Option<&Scan>) 
             v.map(|x| (x - 1.0).abs() <= 0.05),
         ));
     }
-    // The secondary maximum: §7.8 item 1's test of the truth, applied to the BNN's σ_tot/R.
+    // The secondary maximum: the truth's test (docs/calibration-method.md §6.1) applied to the BNN's σ_tot/R.
     let above_1 = |who: &str| {
         spectra.iter().find(|s| s.method.eq_ignore_ascii_case(who) && s.kind == "tot" && s.selection == "E_EM > 1 GeV")
     };

@@ -6,7 +6,6 @@ pub mod compute;
 pub mod preset;
 pub mod report;
 pub mod run;
-pub mod steps;
 pub mod summary;
 
 pub use preset::{StudyPreset, StudyPresetName};

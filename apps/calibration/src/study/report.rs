@@ -187,7 +187,7 @@ impl<'a> Ctx<'a> {
 
     /// What the figures show, in reading order.
     fn figures_text(&self) -> String {
-        "The table gives the acceptance tests of the specification (§7.8). The figures then show the inputs; the \
+        "The table gives the acceptance tests of docs/calibration-method.md §6. The figures then show the inputs; the \
          response linearity and resolution of every calibration (the EM scale, the LCW-like look-up tables, a DNN \
          trained with MSE, the DNN-LGK that learns the mode, the BNN, the repulsive ensemble RE, and the oracle that \
          applies the true median response and so bounds what any calibration can reach) against energy, pile-up and \
@@ -201,7 +201,7 @@ impl<'a> Ctx<'a> {
     // ----- sections -----
 
     fn acceptance_section(&self) -> Section {
-        let s = Section::new("Acceptance tests (§7.8)");
+        let s = Section::new("Acceptance tests");
         let rows = &self.s.acceptance;
         if rows.is_empty() {
             return not_run(s, "the acceptance tests");
@@ -223,7 +223,7 @@ impl<'a> Ctx<'a> {
             Some(g) => s.figure(
                 g,
                 "The 15 input features of the test clusters after the selection cuts (energies, λ, ⟨ρ⟩, σ_{t}^{2} \
-                 and ζ on log axes). Their 1/50/99 % quantiles are those of the §7.6b prototype.",
+                 and ζ on log axes). Their 1/50/99 % quantiles are those of docs/calibration-generator.md §11.",
             ),
             None => not_run(s, "the feature distributions"),
         };
@@ -371,7 +371,7 @@ impl<'a> Ctx<'a> {
         }
         s.figure(
             f.hline(1.0),
-            "The pile-up dependence that §7.8 item 2 tests: LCW-like tables built without pile-up fall with ⟨μ⟩, a \
+            "The pile-up dependence that docs/calibration-method.md §6.2 tests: LCW-like tables built without pile-up fall with ⟨μ⟩, a \
              calibration that sees N_{PV}, ⟨μ⟩ and ζ stays flat like the oracle. The table gives the straight-line fits.",
         )
         .table(t.caption("Least-squares slope of the median E/E_{dep} through the ⟨μ⟩ bins, and its change over the range."))
@@ -428,7 +428,7 @@ impl<'a> Ctx<'a> {
         match self.marginals_grid(&self.s.marginals) {
             Some(g) => s.figure(
                 g,
-                "A generative closure test (§4.10): per E_{dep} bin, the histogram of the true R^{EM} (black) and the \
+                "A generative closure test (docs/calibration-method.md §5.9): per E_{dep} bin, the histogram of the true R^{EM} (black) and the \
                  average over the bin's clusters of each network's predicted density N(R; R_{pred}, σ_{tot}^{2}).",
             ),
             None => not_run(s, "the predicted marginal densities"),
@@ -731,7 +731,7 @@ impl<'a> Ctx<'a> {
                     f.size(600, 500),
                     &format!(
                         "{label}'s σ_{{syst}} against the exact sd^{{*}}(R | x) of each test cluster, y = x dashed. \
-                         §7.8 item 5 asks for a median ratio within 1 ± 0.05, gap clusters included."
+                         docs/calibration-method.md §6.5 asks for a median ratio within 1 ± 0.05, gap clusters included."
                     ),
                 );
             }
@@ -748,7 +748,7 @@ impl<'a> Ctx<'a> {
                 s = s.figure(
                     f.size(600, 500),
                     "Per-cluster uncertainties of the two Bayesian methods, y = x dashed, with the Pearson correlation \
-                     (of log σ) and the median ratio. §7.8 item 7 asks for a correlation of log σ_{tot} above 0.9 and a \
+                     (of log σ) and the median ratio. docs/calibration-method.md §6.7 asks for a correlation of log σ_{tot} above 0.9 and a \
                      median ratio within 10 %.",
                 );
             }
@@ -904,7 +904,7 @@ impl Var {
     }
     fn resolution_caption(self, ratio: bool) -> String {
         let under = if ratio {
-            " Underneath, the ratio to LCW-like (EM scale left out: it is 1.3–2 times worse); §7.8 item 3 asks the BNN \
+            " Underneath, the ratio to LCW-like (EM scale left out: it is 1.3–2 times worse); docs/calibration-method.md §6.3 asks the BNN \
              to be below 1 in every E_{dep} bin and at most 0.85 below 0.6 GeV."
         } else {
             " No LCW-like tables were evaluated, so there is no ratio panel."
@@ -938,7 +938,7 @@ fn scan_section(pal: &Palette, scan: Option<&Scan>) -> Section {
     let s = match scan_figure(pal, scan) {
         Some(f) => s.figure(
             f,
-            "BNNs trained on the first N_{train} clusters (§7.8 item 6): the statistical uncertainty falls roughly \
+            "BNNs trained on the first N_{train} clusters (docs/calibration-method.md §6.6): the statistical uncertainty falls roughly \
              as N^{−1/2} while σ_{syst} levels off at the mean true sd of the test clusters (black line), which \
              it should reach within 5 % from N = 3 × 10^{5}.",
         ),
@@ -984,7 +984,7 @@ fn scan_figure(pal: &Palette, scan: &Scan) -> Option<Figure> {
 
 fn acceptance_table(rows: &[Acceptance]) -> Table {
     let mut t = Table::new(&["item", "test", "value", "threshold", "result"]).caption(
-        "Each acceptance test of §7.8 with its measured value and threshold; \"not run\" means the preset cannot test it \
+        "Each acceptance test of docs/calibration-method.md §6 with its measured value and threshold; \"not run\" means the preset cannot test it \
          or a method it needs is missing.",
     );
     for a in rows {
@@ -1070,7 +1070,7 @@ fn spectrum_caption(selection: &str) -> String {
     let what = if selection.contains('>') {
         "Above 1 GeV the gap clusters (filled) stand apart at the high end: in the truth a secondary maximum after a \
          dip; in the networks, whose σ is smoother in η, a shoulder. The notes name each spectrum's mode that \
-         removing the gap clusters removes (§7.8 item 1's test), when it has one."
+         removing the gap clusters removes (docs/calibration-method.md §6.1), when it has one."
     } else {
         "With every cluster the gap clusters (filled) sit on the upper edge as a shoulder, because low-energy clusters \
          are intrinsically broad too."

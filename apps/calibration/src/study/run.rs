@@ -15,7 +15,6 @@
 use super::acceptance::acceptance;
 use super::compute::{self, feature_columns};
 use super::preset::StudyPreset;
-use super::steps::{key_of, StepReport, Steps};
 use super::summary::*;
 use crate::cuts::read_selected;
 use crate::error::{Error, Result};
@@ -27,10 +26,16 @@ use crate::model::predict::{predict, PredictArgs};
 use crate::model::train::{train, TrainOptions, TrainSummary};
 use crate::model::{Method, ModelConfig};
 use crate::table::{DataSource, TargetPolicy};
+use rundir::{StepReport, Steps};
 use serde::{Deserialize, Serialize};
 use sigmagrad::Device;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
+
+/// A step's key (see [`rundir::key_of`]), as this app's error when the parts cannot be encoded.
+fn key_of<T: serde::Serialize>(parts: &T) -> Result<String> {
+    rundir::key_of(parts).ok_or_else(|| Error::invalid("cannot encode a study step's key (a bug: please report it)"))
+}
 
 /// Bump when the generator's output changes, so old samples are regenerated.
 const GENERATOR_VERSION: u32 = 1;
@@ -76,7 +81,7 @@ fn generate_step(
     let key = key_of(&(GENERATOR_VERSION, n, seed, format!("{sample:?}")))?;
     steps.run(name, what, &key, &[path.to_path_buf()], || {
         generate(&config, !quiet)?.write_hdf5(path)?;
-        Ok(())
+        Ok::<_, Error>(())
     })?;
     Ok(key)
 }
@@ -147,7 +152,7 @@ fn predict_step(
         };
         let (p, s) = predict(&args, &|_| {})?;
         p.write(out)?;
-        Ok(s.draws)
+        Ok::<_, Error>(s.draws)
     })?;
     Ok((key, draws))
 }
@@ -379,7 +384,7 @@ fn summarise(
     test_h5: &Path,
     scan_h5: &Path,
     scan_points: &[ScanRun],
-    step_reports: &[super::steps::StepReport],
+    step_reports: &[StepReport],
     run_seconds: f64,
 ) -> Result<StudySummary> {
     let p = &opts.preset;

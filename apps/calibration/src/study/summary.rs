@@ -110,8 +110,8 @@ pub struct Scatter {
     pub median_ratio: Option<f64>,
 }
 
-/// The predicted marginal density of R in one E_dep bin against the true R histogram (spec
-/// §4.10: a generative closure test). Densities integrate to 1 over the edges.
+/// The predicted marginal density of R in one E_dep bin against the true R histogram
+/// (docs/calibration-method.md §5.9: a generative closure test). Densities integrate to 1 over the edges.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MarginalDensity {
     pub e_lo: f64,
@@ -178,7 +178,7 @@ pub struct BinnedCurve {
     pub q84: Vec<Option<f64>>,
 }
 
-/// One point of the training-size scan (spec §7.8 item 6): a BNN trained on the first
+/// One point of the training-size scan (docs/calibration-method.md §5.10, §6.6): a BNN trained on the first
 /// `n_train` clusters, evaluated on the test sample.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ScanPoint {
@@ -210,7 +210,7 @@ pub struct TrainingCurve {
     pub loss: String,
 }
 
-/// One acceptance test of spec §7.8, as the headline table shows it.
+/// One acceptance test of docs/calibration-method.md §6, as the headline table shows it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Acceptance {
     /// "7.8.2", "7.8.3", ...

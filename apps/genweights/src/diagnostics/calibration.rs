@@ -1,6 +1,6 @@
-//! Calibration of the weights (§1.4): the reliability curve of D = w/(1 + w), and the binned
+//! Calibration of the weights (docs/genweights-method.md §5.4): the reliability curve of D = w/(1 + w), and the binned
 //! weight calibration N_truth/N_gen in bins of w, which a calibrated classifier puts on the
-//! diagonal (p_truth(w) = w p_gen(w), §1.1).
+//! diagonal (p_truth(w) = w p_gen(w), docs/genweights-method.md §1.1).
 
 use super::{check_pair, finite};
 use crate::error::Result;

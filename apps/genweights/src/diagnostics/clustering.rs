@@ -1,4 +1,4 @@
-//! Weight clustering (§1.8): which events the weights single out, and what they look like in
+//! Weight clustering (docs/genweights-method.md §5.7): which events the weights single out, and what they look like in
 //! an observable.
 //!
 //! - **Threshold mode**: for each lower threshold t the *generated* events with w < t (what the

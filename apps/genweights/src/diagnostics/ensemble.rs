@@ -1,4 +1,5 @@
-//! Combining ensemble members' log weights (§1.5): the paper averages the members' D and takes
+//! Combining ensemble members' log weights (docs/genweights-method.md §1.3, §5.5): the paper
+//! averages the members' D and takes
 //! w = D̄/(1 − D̄); the per-event spread of ln w over members is its uncertainty.
 
 use super::check_log_w;
@@ -7,7 +8,7 @@ use crate::special::{log_sum_exp, softplus};
 use serde::{Deserialize, Serialize};
 use stats::quantile;
 
-/// ln w from a logit trained on N_model and N_data events without rebalancing (§1.1):
+/// ln w from a logit trained on N_model and N_data events without rebalancing (docs/genweights-method.md §1.1):
 /// w = (N_model/N_data) D/(1 − D).
 pub fn log_w_from_logit(logit: f64, n_model: usize, n_data: usize) -> f64 {
     logit + (n_model as f64 / n_data as f64).ln()

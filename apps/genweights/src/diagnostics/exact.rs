@@ -1,4 +1,5 @@
-//! Learned weights against exact ones (the toys, §5): how closely a classifier's log w follows
+//! Learned weights against exact ones (the toys, docs/genweights-method.md §4, §5.8): how closely
+//! a classifier's log w follows
 //! the truth, in the bulk and in the tails, and the optimal AUC and loss an exact classifier
 //! would reach.
 

@@ -1,4 +1,4 @@
-//! Isotonic recalibration (§1.4 item 5): a monotone map from the classifier's score to a
+//! Isotonic recalibration (docs/genweights-method.md §1.5): a monotone map from the classifier's score to a
 //! calibrated D, fitted by pool-adjacent-violators on a validation split and applied to new
 //! scores. The paper's committed version built its truth labels with `zeros_like` and so never
 //! worked; this is the proper fit.

@@ -1,5 +1,5 @@
-//! The numbers behind the paper's figures (§1.1–1.8), computed from per-event log weights of a
-//! truth sample and a generated sample. Weights enter as ln w (the classifier's logit, §1.1),
+//! The numbers behind the paper's figures (docs/genweights-method.md §5), computed from per-event log weights of a
+//! truth sample and a generated sample. Weights enter as ln w (the classifier's logit, docs/genweights-method.md §1.1),
 //! where exact toy weights may be ±∞ (w = ∞: a truth event the generator cannot produce; w = 0:
 //! a generated event truth never has); NaN is refused. Every result is serde-serialisable and
 //! holds no NaN or infinity: an undefined number (an empty bin's ratio) is `None`.

@@ -1,4 +1,4 @@
-//! The normalisation identities of §1.1 as diagnostics: E_gen[w] = 1 and E_truth[1/w] = 1,
+//! The normalisation identities of docs/genweights-method.md §1.1 as diagnostics: E_gen[w] = 1 and E_truth[1/w] = 1,
 //! each estimated by a sample mean with its standard error.
 //!
 //! Where the supports differ they read E_gen[w] = 1 − P_truth(w = ∞) and

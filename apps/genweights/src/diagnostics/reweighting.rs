@@ -1,4 +1,5 @@
-//! Reweighted observables (§1.7): the histograms of Truth, Gen and Gen reweighted with w, each
+//! Reweighted observables (docs/genweights-method.md §5.6): the histograms of Truth, Gen and Gen
+//! reweighted with w, each
 //! normalised to unit integral, the ratios Gen/Truth and Reweighted/Truth, and the bin-averaged
 //! weight ⟨w⟩_bin = Σ_bin w / N_bin (Reweighted/Gen). With exact weights ⟨w⟩_bin equals
 //! p_truth(bin)/p_gen(bin), so the reweighted curve reproduces Truth.

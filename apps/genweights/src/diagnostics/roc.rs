@@ -1,4 +1,4 @@
-//! ROC and AUC from the weights (§1.2): the score is w, the truth sample is the signal
+//! ROC and AUC from the weights (docs/genweights-method.md §5.2): the score is w, the truth sample is the signal
 //! (true-positive rate ε_S) and the generated one the background (false-positive rate ε_B).
 
 use super::check_pair;

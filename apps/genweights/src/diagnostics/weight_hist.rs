@@ -1,4 +1,5 @@
-//! Weight histograms, truth and generated separately (§1.3, `plots.py::process_weights`).
+//! Weight histograms, truth and generated separately (docs/genweights-method.md §5.3; the paper's
+//! `plots.py::process_weights`).
 //!
 //! Weights w = e^{ln w} are first clipped to [p_low, p_high], p_low the 0.01th percentile of
 //! the non-zero weights of both samples together and p_high the 99.99th of the finite ones

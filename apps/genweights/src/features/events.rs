@@ -1,4 +1,4 @@
-//! Z→μμ+jets observables (§2c), from the 20 momentum columns of an event file.
+//! Z→μμ+jets observables (docs/genweights-method.md §2.3), from the 20 momentum columns of an event file.
 //!
 //! Classifier inputs, per event with n jets (`prec_inn.py::compute_preprocessing`):
 //! μ1 (pT, η); μ2 (pT, η, Δφ(μ1, μ2)); each jet (pT, η, Δφ(previous object, jet), m);

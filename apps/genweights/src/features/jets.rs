@@ -1,4 +1,5 @@
-//! Jet observables from JetNet-style constituents (§2a). The paper's "mass" is the relative jet
+//! Jet observables from JetNet-style constituents (docs/genweights-method.md §2.1). The paper's
+//! "mass" is the relative jet
 //! mass m/pT_jet of the massless constituents in relative coordinates (JetNet's
 //! `jet_features(pf[:, :, :3])["mass"]`); the file's own `jet_features` mass over pT is kept
 //! beside it (in the toys that column carries the latent mass the exact weight depends on).

@@ -1,4 +1,5 @@
-//! Feature builders: from a sample to a matrix of named physics observables (§2). Two builders
+//! Feature builders: from a sample to a matrix of named physics observables
+//! (docs/genweights-method.md §2). Two builders
 //! per kind: [`classifier_inputs`], what the classifier is trained on (the paper's recipe,
 //! including its transforms such as log10 energies and min(1/ΔR, 20)), and [`observables`], the
 //! plain quantities in physical units that the plots and the clustering histogram.
@@ -91,7 +92,7 @@ impl FeatureMatrix {
     }
 }
 
-/// The shower classifier inputs of §2b.
+/// The shower classifier inputs of docs/genweights-method.md §2.2.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub enum ShowerInputs {
     /// The 41 high-level features (log10 energies, fractions, depth, widths, brightest voxels,

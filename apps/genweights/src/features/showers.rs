@@ -1,4 +1,5 @@
-//! Shower observables for the CaloGAN geometry (§2b), after the CaloFlow plotting code the paper
+//! Shower observables for the CaloGAN geometry (docs/genweights-method.md §2.2), after the CaloFlow
+//! plotting code the paper
 //! took them from. Voxel energies are MeV, incident energies GeV, positions mm (cell centres of
 //! `linspace(-240, 240, n + 1)` in η and in φ, per layer).
 //!
@@ -135,7 +136,7 @@ fn log10(x: f64) -> f64 {
     (x + LOG_EPS).log10()
 }
 
-/// The classifier inputs of §2b: the 41 high-level features, or the 508 low-level ones.
+/// The classifier inputs of docs/genweights-method.md §2.2: the 41 high-level features, or the 508 low-level ones.
 pub fn classifier_inputs(s: &Showers, inputs: ShowerInputs, threshold_mev: f64) -> FeatureMatrix {
     match inputs {
         ShowerInputs::HighLevel => high_level(s, threshold_mev),

@@ -1,4 +1,4 @@
-//! CaloGAN-style shower files (§3.1): root datasets `energy` (N,1) incident energy in GeV,
+//! CaloGAN-style shower files (docs/genweights-method.md §3.1): root datasets `energy` (N,1) incident energy in GeV,
 //! `layer_0` (N,3,96), `layer_1` (N,12,12), `layer_2` (N,12,6) voxel energies in MeV with axes
 //! (φ, η), `overflow` (N,3) MeV, f32 or f64, and an optional `log_p` (K,N) of per-posterior-draw
 //! model log densities.

@@ -1,4 +1,4 @@
-//! JetNet-style jet files (§3.3): `particle_features` (N, P, 4) with columns [η_rel, φ_rel,
+//! JetNet-style jet files (docs/genweights-method.md §3.3): `particle_features` (N, P, 4) with columns [η_rel, φ_rel,
 //! pT_rel, mask] (P = 30 in the paper's JetNet30; any P is read), and `jet_features` (N, 4) with
 //! [pT (GeV), η, mass (GeV), number of particles].
 

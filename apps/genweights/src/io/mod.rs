@@ -1,4 +1,4 @@
-//! Reading and writing the four sample layouts of the paper's data (§3 of the study spec):
+//! Reading and writing the four sample layouts of the paper's data (docs/genweights-method.md §3):
 //! CaloGAN-style showers, JetNet-style jets, pandas DataFrames of events and a plain table. A
 //! file's layout is detected from its content; `Kind` forces one. All file access goes through
 //! `nn::io`, so every error names the file and the dataset, and every write is atomic.

@@ -1,4 +1,4 @@
-//! pandas `DataFrame.to_hdf` files (§3.2), the layout of the paper's event samples.
+//! pandas `DataFrame.to_hdf` files (docs/genweights-method.md §3.2), the layout of the paper's event samples.
 //!
 //! **format="fixed"** (pandas' default) is read: the root holds one group `/<key>` with string
 //! attribute `pandas_type = "frame"` and integer `nblocks`; inside, `axis0` (C,) holds the

@@ -1,4 +1,4 @@
-//! Toy showers in the CaloGAN layout (§5.3), with exact weights from latent densities.
+//! Toy showers in the CaloGAN layout (docs/genweights-method.md §4.3), with exact weights from latent densities.
 //!
 //! Latents, identical in both samples unless a case says otherwise: E_inc ~ U(1, 100) GeV; the
 //! deposited fraction u ~ Beta(40, 2) (e+-like); layer fractions f ~ Dirichlet(α(E)) with

@@ -1,4 +1,4 @@
-//! Toy Z→μμ+jets events in the pandas layout (§5.4), with exact weights in M_μμ.
+//! Toy Z→μμ+jets events in the pandas layout (docs/genweights-method.md §4.4), with exact weights in M_μμ.
 //!
 //! Latents shared by both samples: n_jets ∈ {1, 2, 3} with probabilities (0.70, 0.22, 0.08);
 //! jet pT ~ Pareto(20 GeV, α = 3) sorted descending, η ~ N(0, 2²) clipped to |η| < 4.5, φ

@@ -1,6 +1,6 @@
-//! Toy jets with an analytic density ratio (§5.2, the closed-form variant), in the JetNet layout.
+//! Toy jets with an analytic density ratio (docs/genweights-method.md §4.2), in the JetNet layout.
 //!
-//! Why §5.2 and not the §5.1 resampling recipe: resampling a finite pool by histogram ratios
+//! Why a closed-form ratio and not the paper's resampling recipe: resampling a finite pool by histogram ratios
 //! makes the weights exact only relative to that pool's empirical distribution (duplicated
 //! jets, a step function in 25 bins), whereas here every density is a closed-form log-normal,
 //! so w is exact to rounding and smooth, and the learned log w can be compared with it event

@@ -1,4 +1,4 @@
-//! Synthetic truth/generated pairs with exact per-event weights (§5 of the study spec).
+//! Synthetic truth/generated pairs with exact per-event weights (docs/genweights-method.md §4).
 //!
 //! Both samples come from one deterministic, injective map x = Φ(z) of latent variables and
 //! differ only in the latents' density (or an acceptance), so the Jacobians cancel and the

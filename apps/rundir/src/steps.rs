@@ -3,19 +3,24 @@
 //! `DIR/steps/<name>.json`, the key, its result and its wall time. A step whose record has the
 //! same key and whose outputs all exist is not run again, so re-running a study after a crash,
 //! or after changing only the report, takes seconds; `--fresh` runs everything.
+//!
+//! A step's work returns the app's own error type `E`; the bookkeeping's own failures (a record
+//! that cannot be written) are [`FileError`]s, which every app error converts from.
 
-use crate::error::{Error, Result};
+use nn::io::FileError;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 /// A stable 64-bit FNV-1a hash, as 16 hex digits: the key of a configuration's JSON.
-pub fn key_of<T: Serialize>(parts: &T) -> Result<String> {
-    let text = serde_json::to_string(parts).map_err(|e| Error::invalid(format!("cannot encode a step key: {e}")))?;
+/// None when the configuration cannot be written as JSON (a map with non-string keys): a bug in
+/// the caller, which should say which step it was keying.
+pub fn key_of<T: Serialize>(parts: &T) -> Option<String> {
+    let text = serde_json::to_string(parts).ok()?;
     let mut h = stats::Fnv1a::new();
     h.update(text.as_bytes());
-    Ok(h.hex())
+    Some(h.hex())
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -46,23 +51,23 @@ pub struct Steps {
 }
 
 impl Steps {
-    pub fn new(dir: &Path, fresh: bool, total: usize, quiet: bool) -> Result<Steps> {
+    pub fn new(dir: &Path, fresh: bool, total: usize, quiet: bool) -> Result<Steps, FileError> {
         let records = dir.join("steps");
         std::fs::create_dir_all(&records)
-            .map_err(|e| Error::invalid(format!("{}: cannot create the directory: {e}", records.display())))?;
+            .map_err(|e| FileError::new(&records, format!("cannot create the directory: {e}")))?;
         Ok(Steps { dir: dir.to_path_buf(), fresh, total, done: 0, reports: Vec::new(), quiet })
     }
 
     /// Runs `work` unless a record with `key` exists and every path of `outputs` exists; returns
     /// the (recorded or new) result and the step's key, for the keys of later steps.
-    pub fn run<T: Serialize + DeserializeOwned>(
+    pub fn run<T: Serialize + DeserializeOwned, E: From<FileError>>(
         &mut self,
         name: &str,
         what: &str,
         key: &str,
         outputs: &[PathBuf],
-        work: impl FnOnce() -> Result<T>,
-    ) -> Result<T> {
+        work: impl FnOnce() -> Result<T, E>,
+    ) -> Result<T, E> {
         self.done += 1;
         let record = self.dir.join("steps").join(format!("{name}.json"));
         if !self.fresh && outputs.iter().all(|p| p.exists()) {
@@ -84,7 +89,7 @@ impl Steps {
         let result = work()?;
         let seconds = start.elapsed().as_secs_f64();
         let text = serde_json::to_string_pretty(&Record { key: key.to_string(), seconds, result: &result })
-            .map_err(|e| Error::invalid(format!("cannot record step {name}: {e}")))?;
+            .map_err(|e| FileError::new(&record, format!("cannot record step {name}: {e}")))?;
         nn::io::write_atomically(&record, |tmp| std::fs::write(tmp, &text).map_err(|e| e.to_string()))?;
         self.say(&format!("      done in {seconds:.1} s\n"));
         self.reports.push(StepReport { name: name.into(), key: key.into(), seconds, reused: false });
@@ -109,7 +114,7 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         let out = dir.join("out.txt");
         let runs = std::cell::Cell::new(0);
-        let make = || -> Result<u32> {
+        let make = || -> Result<u32, FileError> {
             runs.set(runs.get() + 1);
             std::fs::write(&out, "x").unwrap();
             Ok(7)

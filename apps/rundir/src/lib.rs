@@ -1,0 +1,11 @@
+//! The run directories of the study apps (`calibration`, `genweights`): the bookkeeping both
+//! apps' commands need around the files they write, written once so that both behave alike.
+//!
+//! - [`steps`]: steps that remember what they made, keyed by a hash of everything their output
+//!   depends on, so a re-run reuses finished work and `--fresh` redoes it.
+//!
+//! Errors are [`nn::io::FileError`]s, which name the file; both apps' error types take them.
+
+pub mod steps;
+
+pub use steps::{key_of, StepReport, Steps};
