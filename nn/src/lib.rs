@@ -9,7 +9,6 @@ pub mod data;
 pub mod diagnostics;
 pub mod dropout;
 pub mod ensemble;
-pub mod hmc;
 pub mod io;
 pub mod linear;
 pub mod loss;
@@ -21,7 +20,7 @@ pub mod optim;
 pub mod predictive;
 pub mod schedule;
 pub mod stack;
-pub mod toy;
+pub mod teaching;
 pub mod train;
 pub mod variational;
 

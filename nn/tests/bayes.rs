@@ -13,8 +13,9 @@ use nn::ensemble::{rbf_repulsion, EnsembleMlp, RepulsionSpace};
 use nn::loss::{gaussian_nll, gaussian_nll_terms, split_mean_logvar};
 use nn::mlp::MlpSpec;
 use nn::predictive::{predict, Prediction};
+use nn::teaching::toy;
 use nn::variational::{elbo_loss, Estimator, VariationalConfig, VariationalLinear, VariationalMlp};
-use nn::{toy, Activation, Batch, Head, Init, Likelihood, Mode, ModelSpec, Module, Objective, Regulariser, Sampling};
+use nn::{Activation, Batch, Head, Init, Likelihood, Mode, ModelSpec, Module, Objective, Regulariser, Sampling};
 
 const F64: DType = DType::F64;
 const ESTIMATORS: [Estimator; 3] =

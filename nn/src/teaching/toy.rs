@@ -10,10 +10,10 @@
 //! as the training set grows. The draws use the host Philox stream of `autodiff::rng` directly,
 //! so the data are the same on every machine and need no device.
 
+use super::hmc::{self, Chain, HmcConfig};
 use crate::activation::Activation;
 use crate::data::Dataset;
 use crate::ensemble::{EnsembleMlp, RepulsionSpace};
-use crate::hmc::{self, Chain, HmcConfig};
 use crate::linear::Init;
 use crate::mlp::MlpSpec;
 use crate::model::{Head, ModelSpec};
