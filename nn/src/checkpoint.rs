@@ -41,9 +41,9 @@ use crate::io::{
     checked_chunks, create_sealable_h5, remove_stale_temporaries, seal, write_atomically, write_checked, FileError,
     FloatKind, H5File,
 };
-use crate::model::ModelSpec;
 use crate::module::{Module, StreamState};
 use crate::optim::{NamedState, Optimizer};
+use crate::spec::ModelSpec;
 use crate::train::TrainerState;
 use autodiff::{DType, Device, HostData, Tensor};
 use hdf5::types::VarLenUnicode;
@@ -288,7 +288,7 @@ fn parse_json<T: serde::de::DeserializeOwned>(file: &H5File, name: &str) -> CkRe
 fn check_model_size(file: &H5File, spec: &ModelSpec) -> CkResult<()> {
     let widths = spec.mlp.widths();
     let copies = match spec.kind {
-        crate::model::ModelKind::Ensemble { members } => members as u128,
+        crate::spec::ModelKind::Ensemble { members } => members as u128,
         _ => 1,
     };
     let claimed: u128 = widths.windows(2).map(|w| w[0] as u128 * w[1] as u128).sum::<u128>() * copies;

@@ -17,8 +17,8 @@
 //! the sample variance (M - 1): at M = 50 the two differ by 2%.
 
 use crate::loss::{LOGVAR_MAX, LOGVAR_MIN};
-use crate::model::Head;
 use crate::module::{with_mode, Mode, Module, Sampling};
+use crate::spec::Head;
 use autodiff::{no_grad, DType, Device, Error, Result, Tensor};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
