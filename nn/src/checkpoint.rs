@@ -44,7 +44,7 @@ use crate::io::{
 use crate::module::{Module, StreamState};
 use crate::optim::{NamedState, Optimizer};
 use crate::spec::ModelSpec;
-use crate::train::TrainerState;
+use crate::trainer_state::TrainerState;
 use autodiff::{DType, Device, HostData, Tensor};
 use hdf5::types::VarLenUnicode;
 use std::collections::BTreeMap;

@@ -24,6 +24,7 @@ pub mod spec;
 pub mod stack;
 pub mod teaching;
 pub mod train;
+pub mod trainer_state;
 pub mod variational;
 
 pub use activation::Activation;
