@@ -333,13 +333,13 @@ impl Trainer {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn run<M: Module + ?Sized>(
+    fn run<M: Module + ?Sized, L: Loss<M>>(
         &self,
         model: &M,
         optimizer: &mut dyn Optimizer,
         train: &dyn BatchSource,
         val: Option<&dyn BatchSource>,
-        loss: &impl Loss<M>,
+        loss: &L,
         mut on_epoch: impl FnMut(&EpochRecord) -> Control,
         mut state: TrainerState,
         mut best: Option<Vec<Tensor>>,
@@ -354,7 +354,6 @@ impl Trainer {
                 )))
             })?;
         }
-        let n_train = train.len();
         let steps_per_epoch = train.steps(cfg.batch_size, cfg.drop_last);
         let _mode = with_mode(model, Mode::Train);
         let mut last_good = snapshot(model);
@@ -368,129 +367,53 @@ impl Trainer {
             .unwrap_or_else(|_| ProgressStyle::default_bar())
             .progress_chars("=> "),
         );
-        let fail = |e: TrainError, good: &[Tensor], bar: &ProgressBar| -> TrainError {
-            bar.abandon();
-            match restore(model, good) {
-                Ok(()) => e,
-                Err(r) => TrainError::Tensor(r),
-            }
-        };
+        let run = EpochRun { trainer: self, model, loss, n_train: train.len(), bar };
         for epoch in state.epochs_done..cfg.epochs {
-            bar.set_prefix(format!("{}/{}", epoch + 1, cfg.epochs));
+            run.bar.set_prefix(format!("{}/{}", epoch + 1, cfg.epochs));
+            let rewind = |e: TrainError| run.rewind(e, &last_good);
             let start = Instant::now();
-            let mut shuffle = Rng::new(cfg.seed).fork(epoch as u64);
-            let (mut total, mut seen) = (0.0, 0usize);
-            for (b, batch) in
-                train.epoch(cfg.batch_size, Some(&mut shuffle), cfg.drop_last, cfg.dtype, &self.device).enumerate()
-            {
-                let batch = match batch {
-                    Ok(batch) => batch,
-                    Err(e) => {
-                        let reason = format!("the batch cannot be made ({e})");
-                        return Err(fail(TrainError::Batch { epoch, batch: b, reason }, &last_good, &bar));
-                    }
-                };
-                if let Some(reason) = non_finite_value(&batch)? {
-                    return Err(fail(TrainError::Batch { epoch, batch: b, reason }, &last_good, &bar));
-                }
-                optimizer.set_learning_rate(state.scheduler.lr(optimizer.steps()));
-                let l = loss.loss(model, &batch, n_train)?;
-                let value = l.to_scalar()?;
-                if !value.is_finite() {
-                    return Err(fail(TrainError::NonFinite { epoch, batch: b, loss: value }, &last_good, &bar));
-                }
-                let scale = *state.loss_scale.get_or_insert(value.abs());
-                if value.abs() > cfg.guard.max_loss_growth * scale.max(1.0) {
-                    let reason = format!(
-                        "the batch loss {value:.3e} is over {:.0e} times the first one ({scale:.3e})",
-                        cfg.guard.max_loss_growth
-                    );
-                    return Err(fail(TrainError::Diverged { epoch, batch: Some(b), reason }, &last_good, &bar));
-                }
-                let grads = l.backward()?;
-                optimizer.step(&grads)?;
-                let n = batch.len();
-                total += value * n as f64;
-                seen += n;
-                bar.inc(1);
-                if b % 16 == 0 {
-                    bar.set_message(format!("loss {:.4}", total / seen.max(1) as f64));
-                }
-            }
-            if let Some(reason) = bad_parameter(model, cfg.guard.max_abs_param)? {
-                return Err(fail(TrainError::Diverged { epoch, batch: None, reason }, &last_good, &bar));
-            }
-            let val_loss = match val {
-                Some(v) if !v.is_empty() => Some(self.evaluate(model, v, loss, n_train)?),
-                _ => None,
-            };
-            if let Some(v) = val_loss.filter(|v| !v.is_finite()) {
-                return Err(fail(TrainError::NonFiniteValidation { epoch, loss: v }, &last_good, &bar));
-            }
-            let seconds = start.elapsed().as_secs_f64();
-            let record = EpochRecord {
-                epoch,
-                train_loss: total / seen.max(1) as f64,
-                val_loss,
-                lr: optimizer.learning_rate(),
-                seconds,
-                samples_per_second: seen as f64 / seconds.max(1e-9),
-            };
-            let line = format!(
-                "epoch {:>3}: train {:.5}{}  lr {:.2e}  {:.0} samples/s",
-                epoch + 1,
-                record.train_loss,
-                val_loss.map_or(String::new(), |v| format!("  val {v:.5}")),
-                record.lr,
-                record.samples_per_second
-            );
-            // A hidden bar (no terminal, as in CI logs) would swallow the line: print it plainly.
-            if cfg.progress && bar.is_hidden() {
-                println!("{line}");
-            } else {
-                bar.println(line);
-            }
+            let (total, seen) = run.train_epoch(optimizer, train, &mut state, epoch, &rewind)?;
+            let val_loss = run.validation(val, epoch, &rewind)?;
+            let record = run.record(epoch, (total, seen), val_loss, optimizer.learning_rate(), start);
             last_good = snapshot(model);
-            let monitored = val_loss.unwrap_or(record.train_loss);
-            if let Some(v) = val_loss {
-                state.scheduler.end_epoch(v);
-            }
-            let improved = state.best_loss.is_none_or(|b| monitored < b);
+            let improved = state.end_epoch(record);
             if improved {
                 best = Some(last_good.clone());
-                state.best_loss = Some(monitored);
-                state.best_epoch = Some(epoch);
-                state.since_best = 0;
-            } else {
-                state.since_best += 1;
             }
-            state.epochs_done = epoch + 1;
-            state.history.epochs.push(record);
-            state.history.best_epoch = state.best_epoch;
-            state.history.best_val_loss = state.best_loss;
             let stop = on_epoch(state.history.epochs.last().expect("just pushed")) == Control::Stop;
             let patience_over = cfg.patience.is_some_and(|p| state.since_best >= p);
             if stop || patience_over {
                 state.history.stopped_early = epoch + 1 < cfg.epochs;
             }
-            if let Some(dir) = &cfg.dir {
-                if improved {
-                    self.save(&dir.join(BEST), model, None, &state)?;
-                }
-                self.save(&dir.join(LAST), model, Some(&*optimizer), &state)?;
-                state.history.save_csv(dir.join("history.csv")).map_err(|e| TrainError::Checkpoint(e.into()))?;
-            }
+            self.checkpoint(model, &*optimizer, &state, improved)?;
             if stop || patience_over {
                 break;
             }
         }
-        bar.finish_and_clear();
+        run.bar.finish_and_clear();
         if cfg.keep_best {
             if let Some(w) = &best {
                 restore(model, w)?;
             }
         }
         Ok(state.history)
+    }
+
+    /// The checkpoint policy: `best.h5` when the epoch improved on the best so far, `last.h5` and
+    /// `history.csv` after every epoch; nothing without [`TrainConfig::dir`].
+    fn checkpoint<M: Module + ?Sized>(
+        &self,
+        model: &M,
+        optimizer: &dyn Optimizer,
+        state: &TrainerState,
+        improved: bool,
+    ) -> std::result::Result<(), TrainError> {
+        let Some(dir) = &self.config.dir else { return Ok(()) };
+        if improved {
+            self.save(&dir.join(BEST), model, None, state)?;
+        }
+        self.save(&dir.join(LAST), model, Some(optimizer), state)?;
+        state.history.save_csv(dir.join("history.csv")).map_err(|e| TrainError::Checkpoint(e.into()))
     }
 
     fn save<M: Module + ?Sized>(
@@ -510,5 +433,137 @@ impl Trainer {
             trainer: Some(state.clone()),
         };
         ckpt.save(path, model, opt)
+    }
+}
+
+/// What every epoch of one call of [`Trainer::fit`] or [`Trainer::resume`] reads.
+struct EpochRun<'r, M: ?Sized, L> {
+    trainer: &'r Trainer,
+    model: &'r M,
+    loss: &'r L,
+    n_train: usize,
+    bar: ProgressBar,
+}
+
+impl<M: Module + ?Sized, L: Loss<M>> EpochRun<'_, M, L> {
+    /// Ends the run on `e`: the bar is left as it stands and the model gets back `good`, the
+    /// weights of its last good epoch, so that a broken model never leaves the trainer.
+    fn rewind(&self, e: TrainError, good: &[Tensor]) -> TrainError {
+        self.bar.abandon();
+        match restore(self.model, good) {
+            Ok(()) => e,
+            Err(r) => TrainError::Tensor(r),
+        }
+    }
+
+    /// One pass over the training data, a step per batch, with the guards that stop a broken run
+    /// (through `rewind`): a batch that cannot be made or holds a non-finite value, a non-finite
+    /// or exploding loss, then a parameter out of bounds. Returns the summed loss and the number
+    /// of samples seen.
+    fn train_epoch(
+        &self,
+        optimizer: &mut dyn Optimizer,
+        train: &dyn BatchSource,
+        state: &mut TrainerState,
+        epoch: usize,
+        rewind: &dyn Fn(TrainError) -> TrainError,
+    ) -> std::result::Result<(f64, usize), TrainError> {
+        let (cfg, model) = (&self.trainer.config, self.model);
+        let mut shuffle = Rng::new(cfg.seed).fork(epoch as u64);
+        let (mut total, mut seen) = (0.0, 0usize);
+        let batches = train.epoch(cfg.batch_size, Some(&mut shuffle), cfg.drop_last, cfg.dtype, &self.trainer.device);
+        for (b, batch) in batches.enumerate() {
+            let batch = match batch {
+                Ok(batch) => batch,
+                Err(e) => {
+                    let reason = format!("the batch cannot be made ({e})");
+                    return Err(rewind(TrainError::Batch { epoch, batch: b, reason }));
+                }
+            };
+            if let Some(reason) = non_finite_value(&batch)? {
+                return Err(rewind(TrainError::Batch { epoch, batch: b, reason }));
+            }
+            optimizer.set_learning_rate(state.scheduler.lr(optimizer.steps()));
+            let l = self.loss.loss(model, &batch, self.n_train)?;
+            let value = l.to_scalar()?;
+            if !value.is_finite() {
+                return Err(rewind(TrainError::NonFinite { epoch, batch: b, loss: value }));
+            }
+            let scale = *state.loss_scale.get_or_insert(value.abs());
+            if value.abs() > cfg.guard.max_loss_growth * scale.max(1.0) {
+                let reason = format!(
+                    "the batch loss {value:.3e} is over {:.0e} times the first one ({scale:.3e})",
+                    cfg.guard.max_loss_growth
+                );
+                return Err(rewind(TrainError::Diverged { epoch, batch: Some(b), reason }));
+            }
+            let grads = l.backward()?;
+            optimizer.step(&grads)?;
+            let n = batch.len();
+            total += value * n as f64;
+            seen += n;
+            self.bar.inc(1);
+            if b % 16 == 0 {
+                self.bar.set_message(format!("loss {:.4}", total / seen.max(1) as f64));
+            }
+        }
+        if let Some(reason) = bad_parameter(model, cfg.guard.max_abs_param)? {
+            return Err(rewind(TrainError::Diverged { epoch, batch: None, reason }));
+        }
+        Ok((total, seen))
+    }
+
+    /// The validation pass after an epoch: the mean loss on `val` when there is validation data.
+    /// A non-finite one stops the run (through `rewind`).
+    fn validation(
+        &self,
+        val: Option<&dyn BatchSource>,
+        epoch: usize,
+        rewind: &dyn Fn(TrainError) -> TrainError,
+    ) -> std::result::Result<Option<f64>, TrainError> {
+        let val_loss = match val {
+            Some(v) if !v.is_empty() => Some(self.trainer.evaluate(self.model, v, self.loss, self.n_train)?),
+            _ => None,
+        };
+        if let Some(v) = val_loss.filter(|v| !v.is_finite()) {
+            return Err(rewind(TrainError::NonFiniteValidation { epoch, loss: v }));
+        }
+        Ok(val_loss)
+    }
+
+    /// The epoch's record from the summed training loss and samples `(total, seen)`, printed as
+    /// one line above the bar.
+    fn record(
+        &self,
+        epoch: usize,
+        (total, seen): (f64, usize),
+        val_loss: Option<f64>,
+        lr: f64,
+        start: Instant,
+    ) -> EpochRecord {
+        let seconds = start.elapsed().as_secs_f64();
+        let record = EpochRecord {
+            epoch,
+            train_loss: total / seen.max(1) as f64,
+            val_loss,
+            lr,
+            seconds,
+            samples_per_second: seen as f64 / seconds.max(1e-9),
+        };
+        let line = format!(
+            "epoch {:>3}: train {:.5}{}  lr {:.2e}  {:.0} samples/s",
+            epoch + 1,
+            record.train_loss,
+            val_loss.map_or(String::new(), |v| format!("  val {v:.5}")),
+            record.lr,
+            record.samples_per_second
+        );
+        // A hidden bar (no terminal, as in CI logs) would swallow the line: print it plainly.
+        if self.trainer.config.progress && self.bar.is_hidden() {
+            println!("{line}");
+        } else {
+            self.bar.println(line);
+        }
+        record
     }
 }

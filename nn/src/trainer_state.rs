@@ -72,6 +72,29 @@ impl TrainerState {
         }
     }
 
+    /// Records a finished epoch: its record in the history, the scheduler's view of its
+    /// validation loss, and whether it is the best so far (by validation loss, or training loss
+    /// without validation data), which it returns.
+    pub(crate) fn end_epoch(&mut self, record: EpochRecord) -> bool {
+        let monitored = record.val_loss.unwrap_or(record.train_loss);
+        if let Some(v) = record.val_loss {
+            self.scheduler.end_epoch(v);
+        }
+        let improved = self.best_loss.is_none_or(|b| monitored < b);
+        if improved {
+            self.best_loss = Some(monitored);
+            self.best_epoch = Some(record.epoch);
+            self.since_best = 0;
+        } else {
+            self.since_best += 1;
+        }
+        self.epochs_done = record.epoch + 1;
+        self.history.epochs.push(record);
+        self.history.best_epoch = self.best_epoch;
+        self.history.best_val_loss = self.best_loss;
+        improved
+    }
+
     /// Checks a state read from a file.
     pub fn validate(&self) -> std::result::Result<(), String> {
         let finite = |v: Option<f64>| v.is_none_or(f64::is_finite);
