@@ -41,7 +41,7 @@ use crate::io::{
     checked_chunks, create_sealable_h5, remove_stale_temporaries, seal, write_atomically, write_checked, FileError,
     FloatKind, H5File,
 };
-use crate::module::{Module, StreamState};
+use crate::module::{Module, NoiseStream, Param, StreamState};
 use crate::optim::{NamedState, Optimizer};
 use crate::spec::ModelSpec;
 use crate::trainer_state::TrainerState;
@@ -178,35 +178,7 @@ impl Checkpoint {
         hdf5::silence_errors(true);
         write_atomically(path, |tmp| {
             let file = create_sealable_h5(tmp, chunks)?;
-            let attr_str = |name: &str, value: &str| -> Result<(), String> {
-                let v: VarLenUnicode = value.parse().map_err(|e| format!("attribute {name}: {e}"))?;
-                file.new_attr::<VarLenUnicode>()
-                    .create(name)
-                    .and_then(|a| a.write_scalar(&v))
-                    .map_err(|e| format!("attribute {name}: {e}"))
-            };
-            let attr_u64 = |name: &str, value: u64| -> Result<(), String> {
-                file.new_attr::<u64>()
-                    .create(name)
-                    .and_then(|a| a.write_scalar(&value))
-                    .map_err(|e| format!("attribute {name}: {e}"))
-            };
-            attr_str("format", FORMAT)?;
-            attr_u64("version", VERSION)?;
-            attr_str("fingerprint", &model.fingerprint())?;
-            if let Some(spec) = &spec {
-                attr_str("model", &json(spec)?)?;
-            }
-            if let Some(s) = &self.standardizer {
-                attr_str("standardizer", &json(s)?)?;
-            }
-            attr_str("meta", &json(&self.meta)?)?;
-            attr_u64("epoch", self.epoch)?;
-            attr_u64("optimizer_steps", steps)?;
-            attr_str("streams", &json(&streams)?)?;
-            if let Some(t) = &self.trainer {
-                attr_str("trainer", &json(t)?)?;
-            }
+            self.write_attributes(&file, &model.fingerprint(), spec.as_ref(), steps, &streams)?;
             // The groups are dropped before the close: HDF5 finishes a file only when its last
             // handle goes, and the seal must see the finished file.
             {
@@ -225,6 +197,47 @@ impl Checkpoint {
             file.close().map_err(|e| e.to_string())?;
             seal(tmp)
         })?;
+        Ok(())
+    }
+
+    /// Writes the attributes of a checkpoint (see the layout above).
+    fn write_attributes(
+        &self,
+        file: &hdf5::File,
+        fingerprint: &str,
+        spec: Option<&ModelSpec>,
+        steps: u64,
+        streams: &[StreamState],
+    ) -> Result<(), String> {
+        let attr_str = |name: &str, value: &str| -> Result<(), String> {
+            let v: VarLenUnicode = value.parse().map_err(|e| format!("attribute {name}: {e}"))?;
+            file.new_attr::<VarLenUnicode>()
+                .create(name)
+                .and_then(|a| a.write_scalar(&v))
+                .map_err(|e| format!("attribute {name}: {e}"))
+        };
+        let attr_u64 = |name: &str, value: u64| -> Result<(), String> {
+            file.new_attr::<u64>()
+                .create(name)
+                .and_then(|a| a.write_scalar(&value))
+                .map_err(|e| format!("attribute {name}: {e}"))
+        };
+        attr_str("format", FORMAT)?;
+        attr_u64("version", VERSION)?;
+        attr_str("fingerprint", fingerprint)?;
+        if let Some(spec) = spec {
+            attr_str("model", &json(spec)?)?;
+        }
+        if let Some(s) = &self.standardizer {
+            attr_str("standardizer", &json(s)?)?;
+        }
+        attr_str("meta", &json(&self.meta)?)?;
+        attr_u64("epoch", self.epoch)?;
+        attr_u64("optimizer_steps", steps)?;
+        attr_str("streams", &json(&streams)?)?;
+        if let Some(t) = &self.trainer {
+            attr_str("trainer", &json(t)?)?;
+        }
         Ok(())
     }
 
@@ -402,8 +415,34 @@ fn load_into<M: Module + ?Sized>(
     model: &M,
     optimizer: Option<&mut dyn Optimizer>,
 ) -> CkResult<Checkpoint> {
-    let path = &file.path;
-    let mismatch = |msg: String| CheckpointError::Mismatch { path: path.clone(), msg };
+    check_same_model(&file.path, &head, fingerprint, model)?;
+    let params = model.params();
+    let values = read_params(file, &params)?;
+    let streams = model.noise_streams();
+    check_streams(&file.path, &head, &streams)?;
+    let state = match &optimizer {
+        Some(opt) => read_optimizer_state(file, &head, &**opt, &params)?,
+        None => Vec::new(),
+    };
+    // Everything is read and checked: assign.
+    if let Some(opt) = optimizer {
+        opt.load_state(&state, head.optimizer_steps)?;
+    }
+    for (p, t) in params.iter().zip(&values) {
+        p.var.set(t)?;
+    }
+    for s in &streams {
+        if let Some(h) = head.streams.iter().find(|h| h.name == s.name()) {
+            s.set_state(h);
+        }
+    }
+    Ok(head)
+}
+
+/// Refuses a file written for another model: another description, or other parameter names
+/// and shapes.
+fn check_same_model<M: Module + ?Sized>(path: &Path, head: &Checkpoint, fingerprint: &str, model: &M) -> CkResult<()> {
+    let mismatch = |msg: String| CheckpointError::Mismatch { path: path.to_path_buf(), msg };
     if let (Some(file_spec), Some(model_spec)) = (&head.spec, model.spec()) {
         if file_spec != model_spec {
             return Err(mismatch(format!(
@@ -419,8 +458,12 @@ fn load_into<M: Module + ?Sized>(
             model.fingerprint()
         )));
     }
-    // Parameters: exactly the model's, each of its shape, finite.
-    let params = model.params();
+    Ok(())
+}
+
+/// Reads the parameters: exactly the model's, each of its shape, finite and within its dtype.
+fn read_params(file: &H5File, params: &[Param]) -> CkResult<Vec<Tensor>> {
+    let path = &file.path;
     let names = file.members("params")?;
     if let Some(extra) = names.iter().find(|n| !params.iter().any(|p| &p.name == *n)) {
         return Err(
@@ -428,88 +471,83 @@ fn load_into<M: Module + ?Sized>(
         );
     }
     let mut values = Vec::with_capacity(params.len());
-    for p in &params {
+    for p in params {
         let current = p.var.tensor();
         let what = format!("params/{}", p.name);
         let (data, _) = file.read_finite_f64(&what, Some(current.shape()))?;
         check_range(path, &what, &data, current.dtype(), true)?;
         values.push(Tensor::from_f64s(&data, current.shape(), current.dtype(), current.device())?);
     }
-    // Random streams: exactly the model's.
-    let streams = model.noise_streams();
-    let stream_err = |msg: String| CheckpointError::File(FileError::item(path, "attribute 'streams'", msg));
+    Ok(values)
+}
+
+/// The random streams the file names must be exactly the model's.
+fn check_streams(path: &Path, head: &Checkpoint, streams: &[NoiseStream]) -> CkResult<()> {
     if head.streams.len() != streams.len() || streams.iter().any(|s| !head.streams.iter().any(|h| h.name == s.name())) {
         let have: Vec<&str> = head.streams.iter().map(|s| s.name.as_str()).collect();
         let want: Vec<&str> = streams.iter().map(|s| s.name()).collect();
-        return Err(stream_err(format!("names streams {have:?}, the model draws from {want:?}")));
+        let msg = format!("names streams {have:?}, the model draws from {want:?}");
+        return Err(CheckpointError::File(FileError::item(path, "attribute 'streams'", msg)));
     }
-    // Optimizer state: complete (or empty before the first step), shaped, finite, signed.
+    Ok(())
+}
+
+/// Reads the optimizer state: complete (or empty before the first step), shaped, finite,
+/// within the dtype of the parameter it belongs to, and non-negative where it must be.
+fn read_optimizer_state(
+    file: &H5File,
+    head: &Checkpoint,
+    opt: &dyn Optimizer,
+    params: &[Param],
+) -> CkResult<NamedState> {
+    let path = &file.path;
     let mut state: NamedState = Vec::new();
-    if let Some(opt) = &optimizer {
-        if !file.exists("optimizer") {
+    if !file.exists("optimizer") {
+        return Err(FileError::item(
+            path,
+            "group '/optimizer'",
+            "is missing: the checkpoint holds no optimizer state (load it without an optimizer to start a fresh one)",
+        )
+        .into());
+    }
+    let spec = opt.state_spec();
+    let names = file.members("optimizer")?;
+    if let Some(extra) = names.iter().find(|n| !spec.iter().any(|s| &s.name == *n)) {
+        return Err(
+            FileError::item(path, format!("dataset 'optimizer/{extra}'"), "is not state of this optimizer").into()
+        );
+    }
+    if names.is_empty() && head.optimizer_steps == 0 {
+        return Ok(state);
+    }
+    let dev = params.first().map(|p| p.var.tensor().device().clone());
+    for s in &spec {
+        let what = format!("optimizer/{}", s.name);
+        if !file.exists(&what) {
             return Err(FileError::item(
                 path,
-                "group '/optimizer'",
-                "is missing: the checkpoint holds no optimizer state (load it without an optimizer to start a fresh one)",
+                format!("dataset '{what}'"),
+                format!("is missing, though the optimizer took {} steps", head.optimizer_steps),
             )
             .into());
         }
-        let spec = opt.state_spec();
-        let names = file.members("optimizer")?;
-        if let Some(extra) = names.iter().find(|n| !spec.iter().any(|s| &s.name == *n)) {
-            return Err(FileError::item(
-                path,
-                format!("dataset 'optimizer/{extra}'"),
-                "is not state of this optimizer",
-            )
-            .into());
-        }
-        if !names.is_empty() || head.optimizer_steps > 0 {
-            let dev = params.first().map(|p| p.var.tensor().device().clone());
-            for s in &spec {
-                let what = format!("optimizer/{}", s.name);
-                if !file.exists(&what) {
-                    return Err(FileError::item(
-                        path,
-                        format!("dataset '{what}'"),
-                        format!("is missing, though the optimizer took {} steps", head.optimizer_steps),
-                    )
-                    .into());
-                }
-                let (data, _) = file.read_finite_f64(&what, Some(&s.shape))?;
-                let dtype = params
-                    .iter()
-                    .find(|p| s.name.ends_with(&format!(".{}", p.name)))
-                    .map_or(DType::F64, |p| p.var.tensor().dtype());
-                check_range(path, &what, &data, dtype, false)?;
-                if s.nonnegative {
-                    if let Some(v) = data.iter().find(|v| **v < 0.0) {
-                        return Err(FileError::item(
-                            path,
-                            format!("dataset '{what}'"),
-                            format!("holds {v}, but must be >= 0"),
-                        )
-                        .into());
-                    }
-                }
-                let Some(dev) = &dev else { break };
-                state.push((s.name.clone(), Tensor::from_f64s(&data, &s.shape, DType::F64, dev)?));
+        let (data, _) = file.read_finite_f64(&what, Some(&s.shape))?;
+        let dtype = params
+            .iter()
+            .find(|p| s.name.ends_with(&format!(".{}", p.name)))
+            .map_or(DType::F64, |p| p.var.tensor().dtype());
+        check_range(path, &what, &data, dtype, false)?;
+        if s.nonnegative {
+            if let Some(v) = data.iter().find(|v| **v < 0.0) {
+                return Err(
+                    FileError::item(path, format!("dataset '{what}'"), format!("holds {v}, but must be >= 0")).into()
+                );
             }
         }
+        let Some(dev) = &dev else { break };
+        state.push((s.name.clone(), Tensor::from_f64s(&data, &s.shape, DType::F64, dev)?));
     }
-    // Everything is read and checked: assign.
-    if let Some(opt) = optimizer {
-        opt.load_state(&state, head.optimizer_steps)?;
-    }
-    for (p, t) in params.iter().zip(&values) {
-        p.var.set(t)?;
-    }
-    for s in &streams {
-        if let Some(h) = head.streams.iter().find(|h| h.name == s.name()) {
-            s.set_state(h);
-        }
-    }
-    Ok(head)
+    Ok(state)
 }
 
 /// Refuses values that are finite in the file but not in the model: an f64 value beyond f32's
