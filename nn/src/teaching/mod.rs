@@ -6,10 +6,12 @@
 //!   with the recipes that fit a variational network and a repulsive ensemble to it and the
 //!   calibration numbers that judge them;
 //! - [`hmc`]: Hamiltonian Monte Carlo, which draws from the exact posterior of a small network,
-//!   the reference those approximations are held against.
+//!   the reference those approximations are held against, and [`posterior`], which turns a
+//!   network into the sampler's flat parameters and log density.
 //!
 //! The study apps and the training loop use none of it; it lives apart so that a reader of the
 //! library proper can skip it.
 
 pub mod hmc;
+pub mod posterior;
 pub mod toy;
