@@ -275,6 +275,53 @@ fn initial_step_size<F: FnMut(&[f64]) -> Result<(f64, Vec<f64>)>>(
     Ok(eps)
 }
 
+/// The diagonal mass's estimate during warm-up. It is estimated in windows that double in
+/// length between an initial buffer (15% of warm-up, for the chain to leave its start) and a
+/// final one (20%, to tune ε for the last metric): each window's variance sets M⁻¹ for the next,
+/// so that a metric estimated from a chain that barely moved is soon replaced by one from a
+/// chain that moved in it.
+struct MassAdaptation {
+    windows: Vec<(usize, usize)>,
+    /// Welford's running count, mean and sum of squared deviations of the window's draws.
+    count: usize,
+    mean: Vec<f64>,
+    m2: Vec<f64>,
+}
+
+impl MassAdaptation {
+    fn new(config: &HmcConfig, dim: usize) -> Self {
+        let windows = if config.adapt_mass { mass_windows(config.warmup) } else { Vec::new() };
+        MassAdaptation { windows, count: 0, mean: vec![0.0; dim], m2: vec![0.0; dim] }
+    }
+
+    /// M⁻¹ from the window that ends at iteration `it`, when one does and it holds more than two
+    /// draws; the next window starts afresh.
+    fn window_end(&mut self, it: usize) -> Option<Vec<f64>> {
+        if self.count <= 2 || !self.windows.iter().any(|w| w.1 == it) {
+            return None;
+        }
+        // Regularised towards a small constant, as a few dozen draws give a noisy variance.
+        let n = self.count as f64;
+        let inverse_mass = self.m2.iter().map(|v| (n / (n + 5.0)) * v / (n - 1.0) + 1e-3 * 5.0 / (n + 5.0)).collect();
+        let dim = self.mean.len();
+        (self.count, self.mean, self.m2) = (0, vec![0.0; dim], vec![0.0; dim]);
+        Some(inverse_mass)
+    }
+
+    /// Adds the draw of warm-up iteration `it` when it falls in a window.
+    fn observe(&mut self, it: usize, theta: &[f64]) {
+        if !self.windows.iter().any(|w| (w.0..w.1).contains(&it)) {
+            return;
+        }
+        self.count += 1;
+        for k in 0..theta.len() {
+            let d = theta[k] - self.mean[k];
+            self.mean[k] += d / self.count as f64;
+            self.m2[k] += d * (theta[k] - self.mean[k]);
+        }
+    }
+}
+
 /// Runs one chain from `theta0` on the log density `target` (θ ↦ (ln π(θ), ∇ ln π(θ))).
 pub fn sample(
     theta0: &[f64],
@@ -296,12 +343,7 @@ pub fn sample(
         eps = initial_step_size(&mut density, (&theta, lp, &grad), &inverse_mass, eps, &mut rng)?;
     }
     let mut dual = DualAveraging::new(eps, config.target_accept);
-    // The mass is estimated in windows that double in length between an initial buffer (15% of
-    // warm-up, for the chain to leave its start) and a final one (20%, to tune ε for the last
-    // metric): each window's variance sets M⁻¹ for the next, so that a metric estimated from a
-    // chain that barely moved is soon replaced by one from a chain that moved in it.
-    let windows = if config.adapt_mass { mass_windows(config.warmup) } else { Vec::new() };
-    let (mut count, mut mean, mut m2) = (0usize, vec![0.0; dim], vec![0.0; dim]);
+    let mut mass = MassAdaptation::new(config, dim);
 
     let total = config.warmup + config.samples * config.thin;
     let mut chain = Chain {
@@ -316,11 +358,9 @@ pub fn sample(
     let mut accept_sum = 0.0;
     for it in 0..total {
         let warming = it < config.warmup;
-        if warming && count > 2 && windows.iter().any(|w| w.1 == it) {
-            // Regularised towards a small constant, as a few dozen draws give a noisy variance.
-            let n = count as f64;
-            inverse_mass = m2.iter().map(|v| (n / (n + 5.0)) * v / (n - 1.0) + 1e-3 * 5.0 / (n + 5.0)).collect();
-            (count, mean, m2) = (0, vec![0.0; dim], vec![0.0; dim]);
+        let window_estimate = if warming { mass.window_end(it) } else { None };
+        if let Some(estimate) = window_estimate {
+            inverse_mass = estimate;
             if config.adapt_step_size {
                 eps = initial_step_size(&mut density, (&theta, lp, &grad), &inverse_mass, eps, &mut rng)?;
                 dual = DualAveraging::new(eps, config.target_accept);
@@ -339,14 +379,7 @@ pub fn sample(
             if config.adapt_step_size {
                 eps = dual.update(prop.accept);
             }
-            if windows.iter().any(|w| (w.0..w.1).contains(&it)) {
-                count += 1;
-                for k in 0..dim {
-                    let d = theta[k] - mean[k];
-                    mean[k] += d / count as f64;
-                    m2[k] += d * (theta[k] - mean[k]);
-                }
-            }
+            mass.observe(it, &theta);
             continue;
         }
         accept_sum += prop.accept;
