@@ -36,7 +36,6 @@
 //! it assigns anything: a load either succeeds completely or leaves model and optimizer exactly
 //! as they were.
 
-use crate::data::Standardizer;
 use crate::io::{
     checked_chunks, create_sealable_h5, remove_stale_temporaries, seal, write_atomically, write_checked, FileError,
     FloatKind, H5File,
@@ -44,6 +43,7 @@ use crate::io::{
 use crate::module::{Module, NoiseStream, Param, StreamState};
 use crate::optim::{NamedState, Optimizer};
 use crate::spec::ModelSpec;
+use crate::standardizer::Standardizer;
 use crate::trainer_state::TrainerState;
 use autodiff::{DType, Device, HostData, Tensor};
 use hdf5::types::VarLenUnicode;

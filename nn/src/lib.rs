@@ -22,6 +22,7 @@ pub mod predictive;
 pub mod schedule;
 pub mod spec;
 pub mod stack;
+pub mod standardizer;
 pub mod teaching;
 pub mod train;
 pub mod trainer_state;
@@ -29,7 +30,7 @@ pub mod variational;
 
 pub use activation::Activation;
 pub use checkpoint::{Checkpoint, CheckpointError, LoadedModel};
-pub use data::{Batch, BatchSource, Batches, Dataset, Standardizer, TargetScaling, Transform, TwoSample};
+pub use data::{Batch, BatchSource, Batches, Dataset, TwoSample};
 pub use dropout::Dropout;
 pub use ensemble::{member_params, rbf_repulsion, EnsembleLinear, EnsembleMlp, RepulsionSpace};
 pub use io::FileError;
@@ -42,5 +43,6 @@ pub use predictive::{predict, predict_rows, Moments, PerDraw, PredictOptions, Pr
 pub use schedule::{Schedule, Scheduler};
 pub use spec::{Head, ModelKind, ModelSpec};
 pub use stack::{Layer, Stack};
+pub use standardizer::{Standardizer, TargetScaling, Transform};
 pub use train::{Control, EpochRecord, Guard, History, Loss, TrainConfig, TrainError, Trainer, TrainerState};
 pub use variational::{elbo_loss, Estimator, VariationalConfig, VariationalLinear, VariationalMlp};

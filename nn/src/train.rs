@@ -9,11 +9,12 @@
 //! (the weights of the best validation epoch so far, across resumes), plus `history.csv`.
 
 use crate::checkpoint::{Checkpoint, CheckpointError};
-use crate::data::{Batch, BatchSource, Standardizer};
+use crate::data::{Batch, BatchSource};
 use crate::module::{with_mode, Mode, Module};
 use crate::objective::Objective;
 use crate::optim::Optimizer;
 use crate::schedule::Schedule;
+use crate::standardizer::Standardizer;
 use autodiff::{no_grad, DType, Device, Result, Rng, Tensor};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
