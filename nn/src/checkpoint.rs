@@ -1,7 +1,7 @@
 //! Self-describing HDF5 checkpoints: a checkpoint rebuilds its model, h5py can read it, a killed
 //! process cannot corrupt it, and a damaged or foreign file is refused before anything changes.
 //! The format, its guarantees and the damaged-file suite that tests them
-//! (`nn/tests/checkpoint_damage.rs`, with its counts) are described in the repository's
+//! (`nn/tests/checkpoint_damage/`, with its counts) are described in the repository's
 //! `docs/checkpoint-format.md`.
 //!
 //! File layout (format "sigmagrad-checkpoint", version 3):

@@ -1,6 +1,6 @@
 //! HDF5 checkpoints: round trip, models rebuilt from their checkpoints, exact resume for every
 //! model kind (random streams included), atomic saves, and clear errors for bad files. The
-//! damaged-file suite is in checkpoint_damage.rs.
+//! damaged-file suite is in checkpoint_damage/.
 
 use autodiff::{DType, Rng};
 use nn::mlp::MlpSpec;
