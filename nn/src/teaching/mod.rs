@@ -1,5 +1,5 @@
 //! Code that exists to teach and to check the Bayesian losses, not to train production models:
-//! what docs/bnn-loss.md derives, its tests (`nn/tests/teaching.rs`, `nn/tests/bayes.rs`,
+//! what docs/bnn-loss.md derives, its tests (`nn/tests/teaching.rs`, `nn/tests/bayes/`,
 //! `nn/tests/toy_uncertainty.rs`) and the `bnn_toy` and `bnn_reference` examples run on.
 //!
 //! - [`toy`]: a one-dimensional regression problem whose answer (mean and noise width) is known,
