@@ -19,6 +19,7 @@ pub mod module;
 pub mod objective;
 pub mod optim;
 pub mod predictive;
+pub mod progress;
 pub mod schedule;
 pub mod spec;
 pub mod stack;

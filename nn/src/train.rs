@@ -13,10 +13,11 @@ use crate::data::{Batch, BatchSource};
 use crate::module::{with_mode, Mode, Module};
 use crate::objective::Objective;
 use crate::optim::Optimizer;
+use crate::progress;
 use crate::schedule::Schedule;
 use crate::standardizer::Standardizer;
 use autodiff::{no_grad, DType, Device, Result, Rng, Tensor};
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -359,18 +360,10 @@ impl Trainer {
         let _mode = with_mode(model, Mode::Train);
         let mut last_good = snapshot(model);
         let remaining = cfg.epochs.saturating_sub(state.epochs_done);
-        let bar =
-            if cfg.progress { ProgressBar::new((steps_per_epoch * remaining) as u64) } else { ProgressBar::hidden() };
-        bar.set_style(
-            ProgressStyle::with_template(
-                "{spinner} epoch {prefix} [{bar:30}] {pos}/{len} batches, {per_sec} ({eta} left) {msg}",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
-        );
+        let bar = progress::bar_if(cfg.progress, (steps_per_epoch * remaining) as u64, "epoch");
         let run = EpochRun { trainer: self, model, loss, n_train: train.len(), bar };
         for epoch in state.epochs_done..cfg.epochs {
-            run.bar.set_prefix(format!("{}/{}", epoch + 1, cfg.epochs));
+            run.bar.set_prefix(format!("epoch {}/{}", epoch + 1, cfg.epochs));
             let rewind = |e: TrainError| run.rewind(e, &last_good);
             let start = Instant::now();
             let (total, seen) = run.train_epoch(optimizer, train, &mut state, epoch, &rewind)?;
