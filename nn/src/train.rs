@@ -306,32 +306,42 @@ impl Trainer {
         loss: &impl Loss<M>,
         on_epoch: impl FnMut(&EpochRecord) -> Control,
     ) -> std::result::Result<History, TrainError> {
+        // last.h5's trainer state is judged from its attributes before anything is loaded, so
+        // that a file this run cannot continue leaves the model and optimizer as they were.
+        let last = dir.join(LAST);
+        self.resumable(&last, Checkpoint::read_header(&last)?.trainer)?;
         // best.h5 is read through the model (the only place its weights fit), then last.h5
         // overwrites weights and streams; if that fails, the model is put back as it was.
         let before = snapshot(model);
         let before_streams: Vec<_> = model.noise_streams().iter().map(|s| s.state()).collect();
+        let put_back = |e: TrainError| -> TrainError {
+            if let Err(r) = restore(model, &before) {
+                return TrainError::Tensor(r);
+            }
+            model.noise_streams().iter().zip(&before_streams).for_each(|(s, st)| s.set_state(st));
+            e
+        };
         let best = if dir.join(BEST).is_file() {
             Checkpoint::load(dir.join(BEST), model, None)?;
             Some(snapshot(model))
         } else {
             None
         };
-        let head = match Checkpoint::load(dir.join(LAST), model, Some(optimizer)) {
-            Ok(h) => h,
-            Err(e) => {
-                restore(model, &before)?;
-                model.noise_streams().iter().zip(&before_streams).for_each(|(s, st)| s.set_state(st));
-                return Err(e.into());
-            }
-        };
-        let state = head.trainer.ok_or_else(|| {
-            TrainError::Checkpoint(CheckpointError::File(crate::io::FileError::item(
-                &dir.join(LAST),
-                "attribute 'trainer'",
-                "is missing: this checkpoint was not written by a training run and cannot be resumed",
-            )))
-        })?;
+        let head = Checkpoint::load(&last, model, Some(optimizer)).map_err(|e| put_back(e.into()))?;
+        // Judged again as loaded, in case the file was replaced in between.
+        let state = self.resumable(&last, head.trainer).map_err(put_back)?;
         self.run(model, optimizer, train, val, loss, on_epoch, state, best)
+    }
+
+    /// The trainer state of `last` (a `last.h5`), when this run can continue it: there is one
+    /// (a checkpoint saved outside a training run has none).
+    fn resumable(&self, last: &Path, trainer: Option<TrainerState>) -> std::result::Result<TrainerState, TrainError> {
+        let refuse = |msg: String| {
+            TrainError::Checkpoint(CheckpointError::File(crate::io::FileError::item(last, "attribute 'trainer'", msg)))
+        };
+        trainer.ok_or_else(|| {
+            refuse("is missing: this checkpoint was not written by a training run and cannot be resumed".into())
+        })
     }
 
     #[allow(clippy::too_many_arguments)]

@@ -4,7 +4,7 @@
 
 use autodiff::{DType, Rng};
 use nn::mlp::MlpSpec;
-use nn::optim::Adam;
+use nn::optim::{Adam, Optimizer};
 use nn::train::{Control, TrainConfig, Trainer, BEST, LAST};
 use nn::{
     Activation, Checkpoint, CheckpointError, Dataset, EnsembleMlp, Head, Init, Likelihood, ModelSpec, Module,
@@ -279,4 +279,38 @@ fn an_ensemble_and_a_bnn_checkpoint_are_not_interchangeable() {
     Checkpoint::default().save(&path, &bnn, None).unwrap();
     let e = Checkpoint::load(&path, &ens, None).unwrap_err();
     assert!(matches!(e, CheckpointError::Mismatch { .. }) && e.to_string().contains("ensemble"), "{e}");
+}
+
+/// A `last.h5` saved outside a training run has no trainer state and cannot be resumed; finding
+/// that out must leave the model (here also offered a `best.h5`) and the optimizer as they were.
+#[test]
+fn resuming_a_checkpoint_without_trainer_state_changes_neither_model_nor_optimizer() {
+    let dev = backend_cpu::device();
+    let data = toy(64);
+    let spec = MlpSpec::new(2, &[8], 2);
+    let dir = fresh_dir("no-trainer");
+    std::fs::create_dir_all(&dir).unwrap();
+    let saved = spec.build(DType::F32, &dev, 1).unwrap();
+    let mut saved_opt = Adam::new(saved.params(), 1e-2);
+    Trainer::new(config(1, None), &dev)
+        .fit(&saved, &mut saved_opt, &data, None, &gaussian(), |_| Control::Continue)
+        .unwrap();
+    for file in [BEST, LAST] {
+        Checkpoint::default().save(dir.join(file), &saved, Some(&saved_opt)).unwrap();
+    }
+    let model = spec.build(DType::F32, &dev, 2).unwrap();
+    let mut opt = Adam::new(model.params(), 1e-2);
+    Trainer::new(config(1, None), &dev).fit(&model, &mut opt, &data, None, &gaussian(), |_| Control::Continue).unwrap();
+    let (before, state_before, steps_before) = (weights(&model), opt.state().unwrap(), opt.steps());
+    let e = Trainer::new(config(3, Some(dir.clone())), &dev)
+        .resume(&dir, &model, &mut opt, &data, None, &gaussian(), |_| Control::Continue)
+        .unwrap_err();
+    assert!(e.to_string().contains("last.h5") && e.to_string().contains("'trainer'"), "{e}");
+    assert_eq!(weights(&model), before, "the model changed");
+    assert_eq!(opt.steps(), steps_before, "the optimizer's step count changed");
+    let state = opt.state().unwrap();
+    let values = |s: &nn::optim::NamedState| -> Vec<(String, Vec<f64>)> {
+        s.iter().map(|(n, t)| (n.clone(), t.to_vec_f64().unwrap())).collect()
+    };
+    assert_eq!(values(&state), values(&state_before), "the optimizer's state changed");
 }
