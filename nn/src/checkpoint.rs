@@ -304,7 +304,18 @@ fn check_model_size(file: &H5File, spec: &ModelSpec) -> CkResult<()> {
         crate::spec::ModelKind::Ensemble { members } => members as u128,
         _ => 1,
     };
-    let claimed: u128 = widths.windows(2).map(|w| w[0] as u128 * w[1] as u128).sum::<u128>() * copies;
+    // Checked: two widths near 2^64 make a product near 2^128, which a sum or the members overflow.
+    let claimed = widths
+        .windows(2)
+        .try_fold(0u128, |sum, w| sum.checked_add((w[0] as u128).checked_mul(w[1] as u128)?))
+        .and_then(|per_member| per_member.checked_mul(copies))
+        .ok_or_else(|| {
+            FileError::item(
+                &file.path,
+                "attribute 'model'",
+                format!("describes layer widths {widths:?} whose size overflows"),
+            )
+        })?;
     let mut stored: u128 = 0;
     if file.exists("params") {
         for name in file.members("params")? {
@@ -362,14 +373,7 @@ fn header(file: &H5File) -> CkResult<(Checkpoint, String)> {
     if let Some(s) = &standardizer {
         s.validate().map_err(|e| FileError::item(path, "attribute 'standardizer'", e.to_string()))?;
         if let Some(spec) = &spec {
-            if s.features() != spec.mlp.inputs {
-                return Err(FileError::item(
-                    path,
-                    "attribute 'standardizer'",
-                    format!("standardizes {} features, the model takes {}", s.features(), spec.mlp.inputs),
-                )
-                .into());
-            }
+            check_standardizer_fits(path, s, spec)?;
         }
     }
     let trainer: Option<TrainerState> =
@@ -386,7 +390,25 @@ fn header(file: &H5File) -> CkResult<(Checkpoint, String)> {
         streams: parse_json(file, "streams")?,
         trainer,
     };
+    if let Some(t) = head.trainer.as_ref().filter(|t| (t.epochs_done as u64) < head.epoch) {
+        let msg = format!("records epochs_done = {}, behind the weights' epoch {}", t.epochs_done, head.epoch);
+        return Err(FileError::item(path, "attribute 'trainer'", msg).into());
+    }
     Ok((head, fingerprint))
+}
+
+/// A standardizer must fit the model it was saved with: one column per input, and no more
+/// target columns than the head has outputs.
+fn check_standardizer_fits(path: &Path, s: &Standardizer, spec: &ModelSpec) -> CkResult<()> {
+    let refuse = |msg: String| Err(FileError::item(path, "attribute 'standardizer'", msg).into());
+    if s.features() != spec.mlp.inputs {
+        return refuse(format!("standardizes {} features, the model takes {}", s.features(), spec.mlp.inputs));
+    }
+    let targets = s.targets.as_ref().map_or(0, |t| t.mean.len());
+    if targets > spec.mlp.outputs {
+        return refuse(format!("scales {targets} target columns, the model's head has {} outputs", spec.mlp.outputs));
+    }
+    Ok(())
 }
 
 /// Every parameter the fingerprint lists ("name[shape];...") must be stored under /params, so
@@ -457,6 +479,10 @@ fn check_same_model<M: Module + ?Sized>(path: &Path, head: &Checkpoint, fingerpr
             "its parameters differ from the model's:\n  file:  {fingerprint}\n  model: {}",
             model.fingerprint()
         )));
+    }
+    // A file without a model description is held against the model's own.
+    if let (None, Some(s), Some(model_spec)) = (&head.spec, &head.standardizer, model.spec()) {
+        check_standardizer_fits(path, s, model_spec)?;
     }
     Ok(())
 }
@@ -537,6 +563,11 @@ fn read_optimizer_state(
             .find(|p| s.name.ends_with(&format!(".{}", p.name)))
             .map_or(DType::F64, |p| p.var.tensor().dtype());
         check_range(path, &what, &data, dtype, false)?;
+        if let Some((i, v)) = data.iter().enumerate().find(|(_, v)| v.abs() > MAX_OPTIMIZER_STATE) {
+            let msg =
+                format!("holds {v:e} at flat index {i}, beyond {MAX_OPTIMIZER_STATE:e}: no sound run has such state");
+            return Err(FileError::item(path, format!("dataset '{what}'"), msg).into());
+        }
         if s.nonnegative {
             if let Some(v) = data.iter().find(|v| **v < 0.0) {
                 return Err(
@@ -549,6 +580,11 @@ fn read_optimizer_state(
     }
     Ok(state)
 }
+
+/// The largest optimizer state a checkpoint may hold. Adam's second moment is a running mean of
+/// squared gradients, so 1e30 means gradients of 1e15, and the first moment's bound is looser
+/// still: a value beyond it is damage, and resuming from it would step the weights by nonsense.
+const MAX_OPTIMIZER_STATE: f64 = 1e30;
 
 /// Refuses values that are finite in the file but not in the model: an f64 value beyond f32's
 /// range becomes infinite when loaded into an f32 model. For parameters (`square`) the bound is

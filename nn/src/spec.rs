@@ -70,6 +70,9 @@ impl MlpSpec {
                 msg: format!("layer widths must be positive: {:?}", self.widths()),
             });
         }
+        for (which, a) in [("activation", self.activation), ("output_activation", self.output_activation)] {
+            a.validate().map_err(|e| Error::Invalid { op: "MlpSpec", msg: format!("{which} {a:?}: {e}") })?;
+        }
         if !(0.0..1.0).contains(&self.dropout) {
             return Err(Error::Invalid {
                 op: "MlpSpec",

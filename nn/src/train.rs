@@ -334,14 +334,22 @@ impl Trainer {
     }
 
     /// The trainer state of `last` (a `last.h5`), when this run can continue it: there is one
-    /// (a checkpoint saved outside a training run has none).
+    /// (a checkpoint saved outside a training run has none), and it has not done more epochs
+    /// than this run is configured for.
     fn resumable(&self, last: &Path, trainer: Option<TrainerState>) -> std::result::Result<TrainerState, TrainError> {
         let refuse = |msg: String| {
             TrainError::Checkpoint(CheckpointError::File(crate::io::FileError::item(last, "attribute 'trainer'", msg)))
         };
-        trainer.ok_or_else(|| {
+        let state = trainer.ok_or_else(|| {
             refuse("is missing: this checkpoint was not written by a training run and cannot be resumed".into())
-        })
+        })?;
+        if state.epochs_done > self.config.epochs {
+            return Err(refuse(format!(
+                "records epochs_done = {}, beyond the {} epochs of this run (TrainConfig::epochs)",
+                state.epochs_done, self.config.epochs
+            )));
+        }
+        Ok(state)
     }
 
     #[allow(clippy::too_many_arguments)]

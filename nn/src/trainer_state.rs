@@ -101,6 +101,10 @@ impl TrainerState {
         if !finite(self.best_loss) || !finite(self.loss_scale) {
             return Err("holds a best loss or loss scale that is not finite".into());
         }
+        if let Some(scale) = self.loss_scale.filter(|s| *s < 0.0) {
+            return Err(format!("holds a negative loss scale ({scale}): it is the magnitude of a loss"));
+        }
+        self.scheduler.validate()?;
         if self.history.epochs.len() > self.epochs_done || self.best_epoch.is_some_and(|e| e >= self.epochs_done) {
             return Err(format!(
                 "is inconsistent: {} epochs done, {} in the history, best epoch {:?}",
