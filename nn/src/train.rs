@@ -119,6 +119,13 @@ pub enum TrainError {
         epoch: usize,
         loss: f64,
     },
+    /// The validation data hold a NaN or an infinity (in validation batch `batch`, counted
+    /// from 0), though the validation loss came out finite (a saturating activation hides one).
+    ValidationBatch {
+        epoch: usize,
+        batch: usize,
+        reason: String,
+    },
     /// The run exploded (see [`Guard`]); `batch` is None when found at the end of the epoch.
     Diverged {
         epoch: usize,
@@ -148,6 +155,11 @@ impl fmt::Display for TrainError {
                 f,
                 "training stopped: the validation loss is {loss} after epoch {}; {kept}. Check the validation data \
                  for NaN or infinite values.",
+                epoch + 1
+            ),
+            TrainError::ValidationBatch { epoch, batch, reason } => write!(
+                f,
+                "training stopped after epoch {}: validation batch {batch}: {reason}; {kept}. Check the validation data.",
                 epoch + 1
             ),
             TrainError::Diverged { epoch, batch, reason } => {
@@ -264,16 +276,33 @@ impl Trainer {
         loss: &impl Loss<M>,
         n_train: usize,
     ) -> Result<f64> {
+        self.mean_loss(model, data, loss, n_train).map(|(mean, _)| mean)
+    }
+
+    /// The mean loss of [`Trainer::evaluate`], with the first batch that holds a NaN or an
+    /// infinity (its index and what is wrong): a saturating network (tanh of +Inf is 1) can turn
+    /// such a value into a finite loss, so the loss alone does not reveal it.
+    fn mean_loss<M: Module + ?Sized>(
+        &self,
+        model: &M,
+        data: &dyn BatchSource,
+        loss: &impl Loss<M>,
+        n_train: usize,
+    ) -> Result<(f64, Option<(usize, String)>)> {
         let _mode = with_mode(model, Mode::Eval { draw: 0 });
         no_grad(|| {
-            let (mut total, mut n) = (0.0, 0usize);
-            for batch in data.epoch(self.config.batch_size.max(1024), None, false, self.config.dtype, &self.device) {
+            let (mut total, mut n, mut non_finite) = (0.0, 0usize, None);
+            let batches = data.epoch(self.config.batch_size.max(1024), None, false, self.config.dtype, &self.device);
+            for (index, batch) in batches.enumerate() {
                 let batch = batch?;
+                if non_finite.is_none() {
+                    non_finite = non_finite_value(&batch)?.map(|reason| (index, reason));
+                }
                 let b = batch.len();
                 total += loss.loss(model, &batch, n_train.max(1))?.to_scalar()? * b as f64;
                 n += b;
             }
-            Ok(total / n.max(1) as f64)
+            Ok((total / n.max(1) as f64, non_finite))
         })
     }
 
@@ -526,19 +555,25 @@ impl<M: Module + ?Sized, L: Loss<M>> EpochRun<'_, M, L> {
     }
 
     /// The validation pass after an epoch: the mean loss on `val` when there is validation data.
-    /// A non-finite one stops the run (through `rewind`).
+    /// A non-finite one, or a NaN or an infinity in the data, stops the run (through `rewind`).
     fn validation(
         &self,
         val: Option<&dyn BatchSource>,
         epoch: usize,
         rewind: &dyn Fn(TrainError) -> TrainError,
     ) -> std::result::Result<Option<f64>, TrainError> {
-        let val_loss = match val {
-            Some(v) if !v.is_empty() => Some(self.trainer.evaluate(self.model, v, self.loss, self.n_train)?),
-            _ => None,
+        let (val_loss, non_finite) = match val {
+            Some(v) if !v.is_empty() => {
+                let (mean, non_finite) = self.trainer.mean_loss(self.model, v, self.loss, self.n_train)?;
+                (Some(mean), non_finite)
+            }
+            _ => (None, None),
         };
         if let Some(v) = val_loss.filter(|v| !v.is_finite()) {
             return Err(rewind(TrainError::NonFiniteValidation { epoch, loss: v }));
+        }
+        if let Some((batch, reason)) = non_finite {
+            return Err(rewind(TrainError::ValidationBatch { epoch, batch, reason }));
         }
         Ok(val_loss)
     }

@@ -422,6 +422,16 @@ fn a_nan_in_the_validation_data_stops_training_naming_the_epoch() {
     assert!(err.to_string().contains("epoch 2") && err.to_string().contains("validation"), "{err}");
 }
 
+/// +Inf in a feature of the validation data, which a tanh network saturates into a finite loss:
+/// refused all the same, naming the epoch and the validation batch.
+#[test]
+fn an_infinity_in_the_validation_data_stops_training_naming_epoch_and_batch() {
+    let err = poisoned_run("inf-validation", Activation::Tanh, None, Some(f64::INFINITY));
+    assert!(matches!(err, TrainError::ValidationBatch { epoch: 1, batch: 0, .. }), "{err}");
+    let msg = err.to_string();
+    assert!(msg.contains("epoch 2") && msg.contains("validation batch 0") && msg.contains("inf"), "{msg}");
+}
+
 #[test]
 fn the_last_checkpoint_holds_the_end_of_training() {
     let dir = std::env::temp_dir().join(format!("sigmagrad-final-{}", std::process::id()));
