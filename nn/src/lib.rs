@@ -26,6 +26,7 @@ pub mod stack;
 pub mod standardizer;
 pub mod teaching;
 pub mod train;
+pub mod train_error;
 pub mod trainer_state;
 pub mod variational;
 
