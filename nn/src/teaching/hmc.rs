@@ -314,10 +314,11 @@ impl MassAdaptation {
             return;
         }
         self.count += 1;
-        for k in 0..theta.len() {
-            let d = theta[k] - self.mean[k];
-            self.mean[k] += d / self.count as f64;
-            self.m2[k] += d * (theta[k] - self.mean[k]);
+        let n = self.count as f64;
+        for ((x, mean), m2) in theta.iter().zip(&mut self.mean).zip(&mut self.m2) {
+            let d = x - *mean;
+            *mean += d / n;
+            *m2 += d * (x - *mean);
         }
     }
 }
