@@ -222,6 +222,6 @@ pub fn harmless_type_variants(cases: &mut Cases, mlp: &MlpWeights) {
         &[SteppedOpt, LoadModel],
         Expect::Identical,
         &[],
-        |f| replace(f, &p, &shape, &w32, false),
+        |f| replace(f, p, shape, w32, false),
     );
 }

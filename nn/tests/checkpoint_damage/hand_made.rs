@@ -60,30 +60,24 @@ fn wrong_dtypes(cases: &mut Cases, mlp: &MlpWeights) {
     // Wrong dtypes where float data belongs.
     let k = "wrong dtype";
     let ints: Vec<i32> = (0..numel as i32).collect();
-    cases.edited(k, "int32 weights", Fx::MlpLast, &[NoOpt, LoadModel], Expect::Error, &[&p], |f| {
-        replace(f, &p, &shape, &ints, true)
+    cases.edited(k, "int32 weights", Fx::MlpLast, &[NoOpt, LoadModel], Expect::Error, &[p], |f| {
+        replace(f, p, shape, &ints, true)
     });
     let longs: Vec<i64> = vec![1; numel];
     cases.edited(k, "int64 optimizer state", Fx::MlpLast, &[SteppedOpt, FreshOpt], Expect::Error, &[opt_m], |f| {
-        replace(f, opt_m, &shape, &longs, false)
+        replace(f, opt_m, shape, &longs, false)
     });
     let bools: Vec<bool> = (0..numel).map(|i| i % 2 == 0).collect();
-    cases.edited(k, "bool (an HDF5 enum) weights", Fx::MlpLast, &[NoOpt, LoadModel], Expect::Error, &[&p], |f| {
-        replace(f, &p, &shape, &bools, false)
+    cases.edited(k, "bool (an HDF5 enum) weights", Fx::MlpLast, &[NoOpt, LoadModel], Expect::Error, &[p], |f| {
+        replace(f, p, shape, &bools, false)
     });
     let strs: Vec<VarLenUnicode> = (0..numel).map(|i| i.to_string().parse().unwrap()).collect();
-    cases.edited(
-        k,
-        "variable-length strings as weights",
-        Fx::MlpLast,
-        &[NoOpt, LoadModel],
-        Expect::Error,
-        &[&p],
-        |f| replace(f, &p, &shape, &strs, false),
-    );
+    cases.edited(k, "variable-length strings as weights", Fx::MlpLast, &[NoOpt, LoadModel], Expect::Error, &[p], |f| {
+        replace(f, p, shape, &strs, false)
+    });
     let fixed: Vec<FixedAscii<8>> = (0..numel).map(|i| FixedAscii::from_ascii(&i.to_string()).unwrap()).collect();
-    cases.edited(k, "fixed-length strings as weights", Fx::MlpLast, &[NoOpt, LoadModel], Expect::Error, &[&p], |f| {
-        replace(f, &p, &shape, &fixed, false)
+    cases.edited(k, "fixed-length strings as weights", Fx::MlpLast, &[NoOpt, LoadModel], Expect::Error, &[p], |f| {
+        replace(f, p, shape, &fixed, false)
     });
     let bnn_p = first_param(Fx::Bnn);
     let (bw, bshape) = values(Fx::Bnn, &bnn_p);
@@ -94,7 +88,7 @@ fn wrong_dtypes(cases: &mut Cases, mlp: &MlpWeights) {
     // Only the model's dtype decides: an f64 dataset of an f32 model whose values fit is a
     // conversion, not damage.
     cases.edited(k, "float64 weights in a float32 checkpoint", Fx::MlpLast, &[NoOpt], Expect::Identical, &[], |f| {
-        replace(f, &p, &shape, &w, true)
+        replace(f, p, shape, w, true)
     });
 }
 
@@ -106,14 +100,14 @@ fn wrong_shapes(cases: &mut Cases, mlp: &MlpWeights) {
     // Wrong shapes.
     let k = "wrong shape";
     let t = [shape[1], shape[0]];
-    cases.edited(k, "weights transposed", Fx::MlpLast, &[NoOpt, LoadModel], Expect::Error, &[&p], |f| {
-        replace(f, &p, &t, &w32, true)
+    cases.edited(k, "weights transposed", Fx::MlpLast, &[NoOpt, LoadModel], Expect::Error, &[p], |f| {
+        replace(f, p, &t, w32, true)
     });
-    cases.edited(k, "weights flattened", Fx::MlpLast, &[NoOpt], Expect::Error, &[&p], |f| {
-        replace(f, &p, &[numel], &w32, true)
+    cases.edited(k, "weights flattened", Fx::MlpLast, &[NoOpt], Expect::Error, &[p], |f| {
+        replace(f, p, &[numel], w32, true)
     });
-    cases.edited(k, "weights with an extra axis", Fx::MlpLast, &[NoOpt], Expect::Error, &[&p], |f| {
-        replace(f, &p, &[1, shape[0], shape[1]], &w32, true)
+    cases.edited(k, "weights with an extra axis", Fx::MlpLast, &[NoOpt], Expect::Error, &[p], |f| {
+        replace(f, p, &[1, shape[0], shape[1]], w32, true)
     });
     cases.edited(k, "a scalar where a vector belongs", Fx::Ensemble, &[NoOpt, LoadModel], Expect::Error, &[], |f| {
         let q = first_param(Fx::Ensemble);
@@ -129,7 +123,7 @@ fn wrong_shapes(cases: &mut Cases, mlp: &MlpWeights) {
         &[SteppedOpt],
         Expect::Error,
         &[opt_m],
-        |f| replace(f, opt_m, &vshape, &v32, true),
+        |f| replace(f, opt_m, vshape, v32, true),
     );
 }
 
@@ -181,8 +175,8 @@ fn huge_shape_claims(cases: &mut Cases, mlp: &MlpWeights) {
         &["optimizer/adam.m.extra"],
         |f| huge(f, "optimizer/adam.m.extra", &[64], &[1 << 36]),
     );
-    cases.edited(k, "a 2-D weight claiming 2^20 x 2^20", Fx::MlpLast, &[NoOpt, LoadModel], Expect::Error, &[&p], |f| {
-        huge(f, &p, &shape, &[1 << 20, 1 << 20])
+    cases.edited(k, "a 2-D weight claiming 2^20 x 2^20", Fx::MlpLast, &[NoOpt, LoadModel], Expect::Error, &[p], |f| {
+        huge(f, p, shape, &[1 << 20, 1 << 20])
     });
     // The model description claims a network far larger than the file stores.
     let spec = read_str(&Fx::MlpBest.path(), "model");
@@ -256,7 +250,7 @@ fn missing_and_extra_datasets(cases: &mut Cases, mlp: &MlpWeights) {
             f.new_dataset::<f32>().shape([3]).create("params")?.write_raw(&[1.0f32, 2.0, 3.0])
         },
     );
-    cases.edited(k, "a group where a parameter belongs", Fx::MlpBest, &[NoOpt, LoadModel], Expect::Error, &[&p], |f| {
+    cases.edited(k, "a group where a parameter belongs", Fx::MlpBest, &[NoOpt, LoadModel], Expect::Error, &[p], |f| {
         let (g, n) = p.split_once('/').unwrap();
         f.group(g)?.unlink(n)?;
         f.group(g)?.create_group(n).map(|_| ())
@@ -340,8 +334,8 @@ fn absurd_values(cases: &mut Cases, mlp: &MlpWeights) {
             Fx::MlpLast,
             &[SteppedOpt, LoadModel],
             Expect::Error,
-            &[&p],
-            |f| replace(f, &p, &shape, &bad, true),
+            &[p],
+            |f| replace(f, p, shape, &bad, true),
         );
     }
     let mut bad = w.clone();
@@ -352,8 +346,8 @@ fn absurd_values(cases: &mut Cases, mlp: &MlpWeights) {
         Fx::MlpLast,
         &[NoOpt, LoadModel],
         Expect::Error,
-        &[&p],
-        |f| replace(f, &p, &shape, &bad, true),
+        &[p],
+        |f| replace(f, p, shape, &bad, true),
     );
     let q = first_param(Fx::Ensemble);
     let (ew, eshape) = values(Fx::Ensemble, &q);
@@ -376,12 +370,12 @@ fn absurd_values(cases: &mut Cases, mlp: &MlpWeights) {
     let mut neg = v32.clone();
     neg[3] = -1e-3;
     cases.edited(k, "a negative adam.v", Fx::MlpLast, &[SteppedOpt, FreshOpt], Expect::Error, &[opt_v], |f| {
-        replace(f, opt_v, &vshape, &neg, true)
+        replace(f, opt_v, vshape, &neg, true)
     });
     let mut nan = v32.clone();
     nan[0] = f32::NAN;
     cases.edited(k, "a NaN in adam.v", Fx::MlpLast, &[SteppedOpt], Expect::Error, &[opt_v], |f| {
-        replace(f, opt_v, &vshape, &nan, true)
+        replace(f, opt_v, vshape, &nan, true)
     });
     let (m, mshape) = values(Fx::MlpLast, opt_m);
     let mut huge_m = m.clone();
@@ -412,7 +406,7 @@ fn never_written(cases: &mut Cases, mlp: &MlpWeights) {
         Fx::MlpLast,
         &[SteppedOpt, LoadModel],
         Expect::Error,
-        &[&p],
+        &[p],
         |f| {
             let (g, n) = p.split_once('/').unwrap();
             f.group(g)?.unlink(n)?;
