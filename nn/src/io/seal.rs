@@ -66,8 +66,9 @@ const SEAL_VERSION: u32 = 1;
 const SEAL_HEADER: usize = 40;
 const HASH_FIELD: std::ops::Range<u64> = 32..40;
 
-/// Creates an HDF5 file like [`create_h5`], with a user block large enough for the seal of
-/// `data_chunks` checked chunks (see [`checked_chunks`]); call [`seal`] once it is closed.
+/// Creates an HDF5 file like [`create_h5`](super::create_h5), with a user block large enough
+/// for the seal of `data_chunks` checked chunks (see [`checked_chunks`]); call [`seal`] once it
+/// is closed.
 pub fn create_sealable_h5(path: impl AsRef<Path>, data_chunks: usize) -> Result<hdf5::File, String> {
     let userblock = (SEAL_HEADER + 16 * data_chunks).next_power_of_two().max(512) as u64;
     hdf5::File::with_options()

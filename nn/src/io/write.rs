@@ -13,8 +13,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// file" until the child exits.
 ///
 /// HDF5 refuses to open one file twice with different locking settings, so every HDF5 file in
-/// the project is created, opened and modified through [`create_h5`], [`H5File::open`] and
-/// [`open_rw_h5`].
+/// the project is created, opened and modified through [`create_h5`],
+/// [`H5File::open`](super::H5File::open) and [`open_rw_h5`].
 pub fn create_h5(path: impl AsRef<Path>) -> Result<hdf5::File, String> {
     hdf5::File::with_options()
         .with_fapl(|p| p.file_locking(false).libver_v110())
