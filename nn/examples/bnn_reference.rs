@@ -1,11 +1,11 @@
 //! The numbers and figures of docs/bnn-loss.md, sections 15-16: the mean-field BNN and the
-//! repulsive ensemble on the toy of `nn::toy` (y = sin x + sigma(x) z, no training data in the gap
+//! repulsive ensemble on the toy of `nn::teaching::toy` (y = sin x + sigma(x) z, no training data in the gap
 //! (1, 2)), over several seeds, next to the exact posterior of the same network drawn with
-//! Hamiltonian Monte Carlo (`nn::toy::fit_hmc`).
+//! Hamiltonian Monte Carlo (`nn::teaching::toy::fit_hmc`).
 //!
 //!     cargo run --release -p nn --example bnn_reference [-- --out DIR] [-- --quick]
 //!
-//! It trains, with the recipes of `nn::toy` and the same number of updates at every N:
+//! It trains, with the recipes of `nn::teaching::toy` and the same number of updates at every N:
 //! - the BNN (6000 updates) with seeds 0, 1, 2 on 10^3 and 10^4 training points, and seeds 0, 1
 //!   on 10^5;
 //! - the repulsive ensemble of 16 (3000 updates: each one moves 16 networks) with seeds 0, 1, 2
@@ -18,9 +18,9 @@
 
 use autodiff::Device;
 use nn::diagnostics::{pull_density, pulls};
-use nn::hmc::{effective_sample_size, split_rhat, HmcConfig};
 use nn::predictive::Prediction;
-use nn::toy::{self, Calibration, Recipe};
+use nn::teaching::hmc::{effective_sample_size, split_rhat, HmcConfig};
+use nn::teaching::toy::{self, Calibration, Recipe};
 use report::{Figure, Palette, Style};
 use std::path::PathBuf;
 use std::time::Instant;
@@ -408,7 +408,7 @@ fn main() -> Res<()> {
         .iter()
         .map(|c| {
             let xt = autodiff::Tensor::from_f64s(test.x(), &[test.len(), 1], autodiff::DType::F64, &dev)?;
-            Ok(toy::calibration_of(&nn::hmc::predict(reference.net.as_ref(), &c.draws, &xt)?, &test))
+            Ok(toy::calibration_of(&nn::teaching::hmc::predict(reference.net.as_ref(), &c.draws, &xt)?, &test))
         })
         .collect::<autodiff::Result<Vec<_>>>()?;
 

@@ -1,4 +1,4 @@
-//! A Bayesian network and a repulsive ensemble on a 1-D toy whose answer is known (nn::toy):
+//! A Bayesian network and a repulsive ensemble on a 1-D toy whose answer is known (nn::teaching::toy):
 //! y = sin x + sigma(x) z with sigma(x) = 0.1 + 0.2 |x| / 3, x on [-3, 3], and no training data
 //! in the gap (1, 2).
 //!
@@ -17,7 +17,7 @@
 use autodiff::Device;
 use nn::diagnostics::{coverage, gauss_core_fit, pulls};
 use nn::predictive::Prediction;
-use nn::toy::{self, Calibration, Recipe};
+use nn::teaching::toy::{self, Calibration, Recipe};
 use nn::Module;
 use report::{Figure, Palette, Style};
 use std::fmt::Write as _;

@@ -10,20 +10,20 @@
 //! as the training set grows. The draws use the host Philox stream of `autodiff::rng` directly,
 //! so the data are the same on every machine and need no device.
 
+use super::hmc::{self, Chain, HmcConfig};
 use crate::activation::Activation;
 use crate::data::Dataset;
 use crate::ensemble::{EnsembleMlp, RepulsionSpace};
-use crate::hmc::{self, Chain, HmcConfig};
-use crate::linear::Init;
-use crate::mlp::MlpSpec;
-use crate::model::{Head, ModelSpec};
+use crate::init::Init;
 use crate::module::Module;
 use crate::objective::{Likelihood, Objective, Regulariser};
 use crate::optim::Adam;
 use crate::predictive::{predict, Prediction};
 use crate::schedule::Schedule;
+use crate::spec::VariationalConfig;
+use crate::spec::{Head, MlpSpec, ModelSpec};
 use crate::train::{Control, History, TrainConfig, TrainError, Trainer};
-use crate::variational::{VariationalConfig, VariationalMlp};
+use crate::variational::VariationalMlp;
 use autodiff::rng::{derive_seed, normal_f64, unit_f64, words};
 use autodiff::{DType, Device, Result, Tensor};
 

@@ -5,9 +5,10 @@
 //! The sampler works on a flat parameter vector θ and a log density ln π(θ) with its gradient.
 //! [`autodiff_target`] provides both from the library's own reverse-mode gradients of any scalar
 //! graph built from a model's parameters, and [`log_posterior`] builds that graph for a network:
-//! ln p(D | θ) + ln p(θ) with the per-event likelihood of [`Objective::per_event`] and a Gaussian
-//! prior N(0, σ_p²) per parameter, the same two terms the repulsive ensemble's loss uses (eq. 13
-//! with β = 0, times N).
+//! ln p(D | θ) + ln p(θ) with the per-event likelihood of
+//! [`Objective::per_event`](crate::objective::Objective::per_event) and a Gaussian prior
+//! N(0, σ_p²) per parameter, the same two terms the repulsive ensemble's loss uses (eq. 13 with
+//! β = 0, times N). Those two live in [`super::posterior`], with the rest of the network side.
 //!
 //! Each iteration draws a momentum p ~ N(0, M), follows the Hamiltonian
 //! H(θ, p) = −ln π(θ) + ½ pᵀ M⁻¹ p with `leapfrog_steps` leapfrog steps of size ε, and accepts
@@ -20,13 +21,10 @@
 //!
 //! Everything is seeded: the same configuration and start give the same chain.
 
-use crate::data::Dataset;
-use crate::loss::split_mean_logvar;
-use crate::module::Module;
-use crate::objective::{Likelihood, Objective, Regulariser};
-use crate::predictive::Prediction;
 use autodiff::rng::{derive_seed, normal_f64, unit_f64, words};
-use autodiff::{no_grad, DType, Error, Result, Tensor, Var};
+use autodiff::{Error, Result};
+
+pub use super::posterior::{assign, autodiff_target, data_tensors, flatten, log_posterior, member, predict};
 
 /// How a chain runs.
 #[derive(Debug, Clone, PartialEq)]
@@ -277,6 +275,54 @@ fn initial_step_size<F: FnMut(&[f64]) -> Result<(f64, Vec<f64>)>>(
     Ok(eps)
 }
 
+/// The diagonal mass's estimate during warm-up. It is estimated in windows that double in
+/// length between an initial buffer (15% of warm-up, for the chain to leave its start) and a
+/// final one (20%, to tune ε for the last metric): each window's variance sets M⁻¹ for the next,
+/// so that a metric estimated from a chain that barely moved is soon replaced by one from a
+/// chain that moved in it.
+struct MassAdaptation {
+    windows: Vec<(usize, usize)>,
+    /// Welford's running count, mean and sum of squared deviations of the window's draws.
+    count: usize,
+    mean: Vec<f64>,
+    m2: Vec<f64>,
+}
+
+impl MassAdaptation {
+    fn new(config: &HmcConfig, dim: usize) -> Self {
+        let windows = if config.adapt_mass { mass_windows(config.warmup) } else { Vec::new() };
+        MassAdaptation { windows, count: 0, mean: vec![0.0; dim], m2: vec![0.0; dim] }
+    }
+
+    /// M⁻¹ from the window that ends at iteration `it`, when one does and it holds more than two
+    /// draws; the next window starts afresh.
+    fn window_end(&mut self, it: usize) -> Option<Vec<f64>> {
+        if self.count <= 2 || !self.windows.iter().any(|w| w.1 == it) {
+            return None;
+        }
+        // Regularised towards a small constant, as a few dozen draws give a noisy variance.
+        let n = self.count as f64;
+        let inverse_mass = self.m2.iter().map(|v| (n / (n + 5.0)) * v / (n - 1.0) + 1e-3 * 5.0 / (n + 5.0)).collect();
+        let dim = self.mean.len();
+        (self.count, self.mean, self.m2) = (0, vec![0.0; dim], vec![0.0; dim]);
+        Some(inverse_mass)
+    }
+
+    /// Adds the draw of warm-up iteration `it` when it falls in a window.
+    fn observe(&mut self, it: usize, theta: &[f64]) {
+        if !self.windows.iter().any(|w| (w.0..w.1).contains(&it)) {
+            return;
+        }
+        self.count += 1;
+        let n = self.count as f64;
+        for ((x, mean), m2) in theta.iter().zip(&mut self.mean).zip(&mut self.m2) {
+            let d = x - *mean;
+            *mean += d / n;
+            *m2 += d * (x - *mean);
+        }
+    }
+}
+
 /// Runs one chain from `theta0` on the log density `target` (θ ↦ (ln π(θ), ∇ ln π(θ))).
 pub fn sample(
     theta0: &[f64],
@@ -298,12 +344,7 @@ pub fn sample(
         eps = initial_step_size(&mut density, (&theta, lp, &grad), &inverse_mass, eps, &mut rng)?;
     }
     let mut dual = DualAveraging::new(eps, config.target_accept);
-    // The mass is estimated in windows that double in length between an initial buffer (15% of
-    // warm-up, for the chain to leave its start) and a final one (20%, to tune ε for the last
-    // metric): each window's variance sets M⁻¹ for the next, so that a metric estimated from a
-    // chain that barely moved is soon replaced by one from a chain that moved in it.
-    let windows = if config.adapt_mass { mass_windows(config.warmup) } else { Vec::new() };
-    let (mut count, mut mean, mut m2) = (0usize, vec![0.0; dim], vec![0.0; dim]);
+    let mut mass = MassAdaptation::new(config, dim);
 
     let total = config.warmup + config.samples * config.thin;
     let mut chain = Chain {
@@ -318,11 +359,9 @@ pub fn sample(
     let mut accept_sum = 0.0;
     for it in 0..total {
         let warming = it < config.warmup;
-        if warming && count > 2 && windows.iter().any(|w| w.1 == it) {
-            // Regularised towards a small constant, as a few dozen draws give a noisy variance.
-            let n = count as f64;
-            inverse_mass = m2.iter().map(|v| (n / (n + 5.0)) * v / (n - 1.0) + 1e-3 * 5.0 / (n + 5.0)).collect();
-            (count, mean, m2) = (0, vec![0.0; dim], vec![0.0; dim]);
+        let window_estimate = if warming { mass.window_end(it) } else { None };
+        if let Some(estimate) = window_estimate {
+            inverse_mass = estimate;
             if config.adapt_step_size {
                 eps = initial_step_size(&mut density, (&theta, lp, &grad), &inverse_mass, eps, &mut rng)?;
                 dual = DualAveraging::new(eps, config.target_accept);
@@ -341,14 +380,7 @@ pub fn sample(
             if config.adapt_step_size {
                 eps = dual.update(prop.accept);
             }
-            if windows.iter().any(|w| (w.0..w.1).contains(&it)) {
-                count += 1;
-                for k in 0..dim {
-                    let d = theta[k] - mean[k];
-                    mean[k] += d / count as f64;
-                    m2[k] += d * (theta[k] - mean[k]);
-                }
-            }
+            mass.observe(it, &theta);
             continue;
         }
         accept_sum += prop.accept;
@@ -364,132 +396,6 @@ pub fn sample(
     chain.inverse_mass = inverse_mass;
     chain.gradient_evaluations = density.evaluations;
     Ok(chain)
-}
-
-/// The values of `vars`, flattened in order: the θ the sampler moves.
-pub fn flatten(vars: &[Var]) -> Result<Vec<f64>> {
-    let mut theta = Vec::new();
-    for v in vars {
-        theta.extend(v.tensor().to_vec_f64()?);
-    }
-    Ok(theta)
-}
-
-/// Writes the flat vector `theta` into `vars` (the inverse of [`flatten`]).
-pub fn assign(vars: &[Var], theta: &[f64]) -> Result<()> {
-    let want: usize = vars.iter().map(|v| v.shape().iter().product::<usize>()).sum();
-    if want != theta.len() {
-        return Err(Error::Shape { op: "hmc::assign", msg: format!("{} values for {want} parameters", theta.len()) });
-    }
-    let mut at = 0;
-    for v in vars {
-        let t = v.tensor();
-        let n = t.numel();
-        v.set(&Tensor::from_f64s(&theta[at..at + n], t.shape(), t.dtype(), t.device())?)?;
-        at += n;
-    }
-    Ok(())
-}
-
-/// Member `m`'s parameters of an ensemble whose parameters all carry a leading member axis of
-/// size `members` ([`crate::EnsembleMlp`]), flattened in the order of the same network built as
-/// one plain MLP: a deep ensemble's members are the starting points of HMC chains in distinct
-/// modes of the posterior.
-pub fn member(model: &dyn Module, members: usize, m: usize) -> Result<Vec<f64>> {
-    let mut theta = Vec::new();
-    for p in model.params() {
-        let t = p.var.tensor();
-        if t.rank() == 0 || t.shape()[0] != members || m >= members {
-            return Err(Error::Shape {
-                op: "hmc::member",
-                msg: format!("parameter {} {:?} has no member {m} of {members}", p.name, t.shape()),
-            });
-        }
-        let v = t.to_vec_f64()?;
-        let per = v.len() / members;
-        theta.extend_from_slice(&v[m * per..(m + 1) * per]);
-    }
-    Ok(theta)
-}
-
-/// The target θ ↦ (ln π(θ), ∇ ln π(θ)) for a log density written as a graph: θ is written into
-/// `vars`, `log_density()` builds the scalar ln π from them, and one reverse pass of the
-/// library's autodiff gives the gradient. A parameter the graph does not reach gets gradient 0.
-///
-/// Use f64 parameters for anything but a toy: the Metropolis test compares energies of the size
-/// of N, and f32 rounding of such a sum is already of order one.
-pub fn autodiff_target<'a>(
-    vars: &'a [Var],
-    log_density: impl Fn() -> Result<Tensor> + 'a,
-) -> impl FnMut(&[f64]) -> Result<(f64, Vec<f64>)> + 'a {
-    move |theta: &[f64]| {
-        assign(vars, theta)?;
-        let lp = log_density()?;
-        let value = lp.to_scalar()?;
-        let grads = lp.backward()?;
-        let mut g = Vec::with_capacity(theta.len());
-        for v in vars {
-            match grads.get_id(v.id()) {
-                Some(t) => g.extend(t.to_vec_f64()?),
-                None => g.extend(std::iter::repeat_n(0.0, v.shape().iter().product::<usize>())),
-            }
-        }
-        Ok((value, g))
-    }
-}
-
-/// ln p(D | θ) + ln p(θ) of a network, up to a constant: −Σ_n ℓ_n(θ) − |θ|² / (2 σ_p²), with ℓ_n
-/// the per-event loss of `likelihood` on the rows of `x` against `y` (for `Likelihood::Gaussian`
-/// the heteroscedastic NLL of eq. 6 without ½ ln 2π) and a prior N(0, σ_p²) on every parameter,
-/// biases included. This is −N times the repulsive ensemble's loss (13) with β = 0 for one
-/// member: the density a plain deep ensemble climbs, and the one HMC samples.
-pub fn log_posterior(
-    model: &dyn Module,
-    likelihood: Likelihood,
-    x: &Tensor,
-    y: &Tensor,
-    prior_sigma: f64,
-) -> Result<Tensor> {
-    if !(prior_sigma > 0.0 && prior_sigma.is_finite()) {
-        return Err(Error::Invalid { op: "log_posterior", msg: format!("prior width {prior_sigma}") });
-    }
-    let out = model.forward(x)?;
-    let nll = Objective::new(likelihood, Regulariser::None).per_event(&out, y)?.sum_all()?;
-    let mut lp = nll.neg()?;
-    for p in model.params() {
-        let sq = p.var.tensor().square()?.sum_all()?;
-        lp = lp.sub(&sq.mul_scalar(0.5 / (prior_sigma * prior_sigma))?)?;
-    }
-    Ok(lp)
-}
-
-/// The tensors of a data set for [`log_posterior`]: x [N, features] and y [N] (one target).
-pub fn data_tensors(data: &Dataset, dtype: DType, dev: &autodiff::Device) -> Result<(Tensor, Tensor)> {
-    let (x, y) = data.tensors(dtype, dev)?;
-    let n = data.len();
-    Ok((x, if data.targets() == 1 { y.reshape(&[n])? } else { y }))
-}
-
-/// The predictive moments of a (mean, log variance) network over posterior draws: draw k's
-/// parameters are written into `model`, its outputs on `x` are draw k of the mixture (8), and
-/// the moments are those of eq. (9), as for a BNN's weight draws. The model's parameters are
-/// restored afterwards.
-pub fn predict(model: &dyn Module, draws: &[Vec<f64>], x: &Tensor) -> Result<Prediction> {
-    let vars: Vec<Var> = model.params().into_iter().map(|p| p.var).collect();
-    let saved = flatten(&vars)?;
-    let run = || -> Result<Prediction> {
-        let (mut means, mut logvars) = (Vec::with_capacity(draws.len()), Vec::with_capacity(draws.len()));
-        for d in draws {
-            assign(&vars, d)?;
-            let (mu, lv) = no_grad(|| split_mean_logvar(&model.forward(x)?))?;
-            means.push(mu.to_vec_f64()?);
-            logvars.push(lv.to_vec_f64()?);
-        }
-        Prediction::from_draws(&means, &logvars)
-    };
-    let result = run();
-    assign(&vars, &saved)?;
-    result
 }
 
 /// The effective sample size of one chain's values of a quantity: n / (1 + 2 Σ_t ρ_t), with the
