@@ -6,7 +6,7 @@ use crate::diagnostics;
 use crate::error::{invalid, Result};
 use crate::features::{self, FeatureOptions};
 use crate::io::{read_sample, Kind, ReadOptions};
-use crate::toys::{self, Case};
+use crate::generator::{self, Case};
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::PathBuf;
@@ -323,9 +323,9 @@ fn toy(a: ToyArgs) -> Result<()> {
         None => a.case.default_events(),
     };
     let bar = progress_bar(2 * n as u64, &format!("toy {}", a.case));
-    let toy = toys::generate(a.case, n, a.seed, &bar)?;
+    let toy = generator::generate(a.case, n, a.seed, &bar)?;
     bar.finish_and_clear();
-    let files = toys::write(&a.out, &toy)?;
+    let files = generator::write(&a.out, &toy)?;
     let (t, g) = (&toy.truth_log_w, &toy.generated_log_w);
     let id = diagnostics::normalisation_identities(t, g)?;
     let show = |i: &diagnostics::Identity, exact: f64| match (i.estimate, i.error) {

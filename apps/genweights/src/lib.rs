@@ -4,7 +4,7 @@
 //!
 //! - [`io`]: readers (detected from content) and writers for the paper's four layouts;
 //! - [`features`]: the physics observables per kind, as named columns;
-//! - [`toys`]: synthetic truth/generated pairs with exact per-event weights;
+//! - [`generator`]: synthetic truth/generated pairs with exact per-event weights;
 //! - [`classifier`]: the ensemble (or Bayesian) classifier on `nn`, whose logit is ln w;
 //! - [`diagnostics`]: AUC, weight histograms, calibration, identities, isotonic recalibration,
 //!   clustering, reweighting and learned-against-exact comparisons (numbers, serde-serialisable);
@@ -27,6 +27,6 @@ pub mod quadrature;
 pub mod run;
 pub mod special;
 pub mod study;
-pub mod toys;
+pub mod generator;
 
 pub use error::{Error, Result};

@@ -19,7 +19,7 @@ use crate::analysis::ExactAnalysis;
 use crate::classifier::ClassifierConfig;
 use crate::error::{invalid, Result};
 use crate::run::{run, write_text, RunMetrics, RunOptions};
-use crate::toys::{self, Case, ToyInfo};
+use crate::generator::{self, Case, ToyInfo};
 use serde::{Deserialize, Serialize};
 use sigmagrad::Device;
 use std::path::{Path, PathBuf};
@@ -267,9 +267,9 @@ pub fn study(opts: &StudyOptions, say: &dyn Fn(&str)) -> Result<(PathBuf, StudyM
         } else {
             indicatif::ProgressBar::hidden()
         };
-        let toy = toys::generate(case, n, opts.seed, &bar)?;
+        let toy = generator::generate(case, n, opts.seed, &bar)?;
         bar.finish_and_clear();
-        let files = toys::write(&dir, &toy)?;
+        let files = generator::write(&dir, &toy)?;
         let (lower, upper) = thresholds(case);
         let mut ro = RunOptions::new(files.truth.clone(), files.generated.clone(), dir.clone(), opts.device.clone());
         ro.classifier =
