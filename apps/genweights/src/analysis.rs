@@ -6,16 +6,16 @@
 //! trained on and that did not choose its epoch); weights.h5 keeps every event.
 
 use crate::classifier::{ClassifierOutput, Split, TrainingSummary};
-use crate::diagnostics::exact::{log_w_map, residual_histogram};
-pub use crate::diagnostics::top::{top_fraction_overlap_ties, top_gap, top_within_resolution, TopWithinResolution};
-use crate::diagnostics::weight_hist::EnsembleWeightHistograms;
-use crate::diagnostics::{
+use crate::error::{invalid, Result};
+use crate::features::FeatureMatrix;
+use crate::metrics::exact::{log_w_map, residual_histogram};
+pub use crate::metrics::top::{top_fraction_overlap_ties, top_gap, top_within_resolution, TopWithinResolution};
+use crate::metrics::weight_hist::EnsembleWeightHistograms;
+use crate::metrics::{
     self, ensemble_weight_histograms, quantile_clusters, reweighted_observable, threshold_clusters, weight_histograms,
     ExactComparison, QuantilePoint, ReweightedObservable, ThresholdClusters, WeightAxis, WeightHistOptions,
     WeightHistograms, WeightSummary,
 };
-use crate::error::{invalid, Result};
-use crate::features::FeatureMatrix;
 use serde::{Deserialize, Serialize};
 use stats::{mean_and_error, quantile, Binning, Histogram, Histogram2d};
 
@@ -94,7 +94,7 @@ pub struct ExactAnalysis {
     pub residuals: Histogram,
     /// The exact weights' histograms on the same bins as the learned ones (log axis).
     pub exact_histograms: WeightHistograms,
-    pub exact_roc: diagnostics::RocCurve,
+    pub exact_roc: metrics::RocCurve,
 }
 
 /// Everything of one pair.
@@ -191,7 +191,7 @@ pub fn analyse(out: &ClassifierOutput, input: &PairInput) -> Result<PairAnalysis
             label,
             reweighted: reweighted_observable(&ot, &og, &lg, &b)?,
             clusters: threshold_clusters(&lt, &lg, &ot, &og, &input.lower_thresholds, &input.upper_thresholds, &b)?,
-            quantiles: quantile_clusters(&lt, &lg, &ot, &og, &diagnostics::clustering::paper_quantiles(), &b)?,
+            quantiles: quantile_clusters(&lt, &lg, &ot, &og, &metrics::clustering::paper_quantiles(), &b)?,
         });
     }
     let exact = match &input.exact {
@@ -201,7 +201,7 @@ pub fn analyse(out: &ClassifierOutput, input: &PairInput) -> Result<PairAnalysis
                 return Err(invalid("the exact weights are not row-aligned with the classifier's inputs"));
             }
             let (et, eg) = (take(et, &tr), take(eg, &gr));
-            let comparison = diagnostics::compare_to_exact(&lt, &lg, &et, &eg)?;
+            let comparison = metrics::compare_to_exact(&lt, &lg, &et, &eg)?;
             let learned: Vec<f64> = lt.iter().chain(&lg).copied().collect();
             let exact_all: Vec<f64> = et.iter().chain(&eg).copied().collect();
             let finite: Vec<f64> = exact_all.iter().chain(&learned).copied().filter(|x| x.is_finite()).collect();
@@ -212,7 +212,7 @@ pub fn analyse(out: &ClassifierOutput, input: &PairInput) -> Result<PairAnalysis
             let edges = &ensemble_histograms.edges;
             let axis = WeightAxis::Log { lo: edges[0], hi: edges[edges.len() - 1], bins: edges.len() - 1 };
             let mut opts = WeightHistOptions::new(axis);
-            opts.overflow = diagnostics::weight_hist::Overflow::EndBins;
+            opts.overflow = metrics::weight_hist::Overflow::EndBins;
             opts.clip_low_percent = 0.0;
             opts.clip_high_percent = 100.0;
             // w = 0 and w = ∞ go to the end bins of the learned axis.
@@ -236,7 +236,7 @@ pub fn analyse(out: &ClassifierOutput, input: &PairInput) -> Result<PairAnalysis
                 map,
                 residuals,
                 exact_histograms,
-                exact_roc: diagnostics::roc_curve(&et, &eg, 500)?,
+                exact_roc: metrics::roc_curve(&et, &eg, 500)?,
             })
         }
     };

@@ -10,7 +10,7 @@
 //!   sizes; trained on the pooled events instead ([`Balance::Pooled`]), the logit estimates
 //!   ln(N_truth p_truth/(N_gen p_gen)) and ln w = f + ln(N_gen/N_truth) (docs/genweights-method.md §1.1).
 //! - Members combine by averaging D, as the paper does, computed in log space
-//!   (`diagnostics::combine_members`); the per-event spread of ln w over members (or draws) is
+//!   (`metrics::combine_members`); the per-event spread of ln w over members (or draws) is
 //!   kept as its uncertainty.
 //! - Optionally an isotonic map fitted on the validation split recalibrates the combined weight
 //!   (docs/genweights-method.md §1.5).
@@ -22,9 +22,9 @@
 //!
 //! Nothing here reads the toys' exact weights: the classifier sees feature matrices only.
 
-use crate::diagnostics::{combine_members, IsotonicCalibration};
 use crate::error::{invalid, Error, Result};
 use crate::features::FeatureMatrix;
+use crate::metrics::{combine_members, IsotonicCalibration};
 use nn::train::{Control, TrainConfig, Trainer};
 use nn::{
     predict_rows, Activation, Adam, Dataset, Head, Likelihood, MlpSpec, ModelSpec, Module, Objective, PerDraw,
@@ -448,7 +448,7 @@ pub fn train_and_predict(
     } else {
         None
     };
-    let finish = |c: crate::diagnostics::CombinedLogW, members: Vec<Vec<f64>>, split: Vec<Split>| SampleWeights {
+    let finish = |c: crate::metrics::CombinedLogW, members: Vec<Vec<f64>>, split: Vec<Split>| SampleWeights {
         log_w: match &isotonic {
             Some(iso) => iso.apply(&c.log_w),
             None => c.log_w.clone(),

@@ -2,11 +2,11 @@
 //! With no subcommand, `genweights` runs the study with its defaults.
 
 use crate::classifier::{Balance, ClassifierConfig};
-use crate::diagnostics;
 use crate::error::{invalid, Result};
 use crate::features::{self, FeatureOptions};
-use crate::io::{read_sample, Kind, ReadOptions};
 use crate::generator::{self, Case};
+use crate::io::{read_sample, Kind, ReadOptions};
+use crate::metrics;
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::PathBuf;
@@ -327,8 +327,8 @@ fn toy(a: ToyArgs) -> Result<()> {
     bar.finish_and_clear();
     let files = generator::write(&a.out, &toy)?;
     let (t, g) = (&toy.truth_log_w, &toy.generated_log_w);
-    let id = diagnostics::normalisation_identities(t, g)?;
-    let show = |i: &diagnostics::Identity, exact: f64| match (i.estimate, i.error) {
+    let id = metrics::normalisation_identities(t, g)?;
+    let show = |i: &metrics::Identity, exact: f64| match (i.estimate, i.error) {
         (Some(m), Some(e)) => format!("{m:.5} ± {e:.5} (exact {exact:.5})"),
         _ => format!("undefined (exact {exact:.5})"),
     };
@@ -343,8 +343,8 @@ fn toy(a: ToyArgs) -> Result<()> {
         files.generated.display(),
         files.info.display(),
         toy.info.exact_weight,
-        diagnostics::auc(t, g)?,
-        diagnostics::bce(t, g)?,
+        metrics::auc(t, g)?,
+        metrics::bce(t, g)?,
         show(&id.gen_mean_w, toy.info.expected_gen_mean_w),
         show(&id.truth_mean_inverse_w, toy.info.expected_truth_mean_inverse_w)
     );

@@ -6,7 +6,7 @@
 //! - [`features`]: the physics observables per kind, as named columns;
 //! - [`generator`]: synthetic truth/generated pairs with exact per-event weights;
 //! - [`classifier`]: the ensemble (or Bayesian) classifier on `nn`, whose logit is ln w;
-//! - [`diagnostics`]: AUC, weight histograms, calibration, identities, isotonic recalibration,
+//! - [`metrics`]: AUC, weight histograms, calibration, identities, isotonic recalibration,
 //!   clustering, reweighting and learned-against-exact comparisons (numbers, serde-serialisable);
 //! - [`analysis`], [`page`]: a pair's numbers on its test split, and the report pages;
 //! - [`run`], [`study`]: `genweights run` (two files in; weights.h5, metrics.json, index.html
@@ -17,16 +17,16 @@
 pub mod analysis;
 pub mod classifier;
 pub mod cli;
-pub mod diagnostics;
 pub mod error;
 pub mod features;
+pub mod generator;
 pub mod io;
 pub mod logistic;
+pub mod metrics;
 pub mod page;
 pub mod quadrature;
 pub mod run;
 pub mod special;
 pub mod study;
-pub mod generator;
 
 pub use error::{Error, Result};

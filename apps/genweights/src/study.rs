@@ -18,8 +18,8 @@
 use crate::analysis::ExactAnalysis;
 use crate::classifier::ClassifierConfig;
 use crate::error::{invalid, Result};
-use crate::run::{run, write_text, RunMetrics, RunOptions};
 use crate::generator::{self, Case, ToyInfo};
+use crate::run::{run, write_text, RunMetrics, RunOptions};
 use serde::{Deserialize, Serialize};
 use sigmagrad::Device;
 use std::path::{Path, PathBuf};

@@ -3,10 +3,10 @@
 //! its logit must match it to about 1e-2. This validates the toy, the features and the
 //! diagnostics before any neural network exists.
 
-use genweights::diagnostics::compare_to_exact;
 use genweights::features::{observables, FeatureOptions};
-use genweights::logistic;
 use genweights::generator::{self, Case};
+use genweights::logistic;
+use genweights::metrics::compare_to_exact;
 use indicatif::ProgressBar;
 
 #[test]

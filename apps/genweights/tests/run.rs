@@ -81,8 +81,13 @@ fn run_writes_row_aligned_weights_metrics_and_a_page_that_checks() {
 fn the_exact_weights_in_the_files_do_not_change_what_is_learned() {
     // Two copies of one toy: one with its log_w_true, one with log_w_true replaced by zeros.
     let d = common::dir("run-blind");
-    let toy =
-        genweights::generator::generate(genweights::generator::Case::Shifted, 400, 5, &indicatif::ProgressBar::hidden()).unwrap();
+    let toy = genweights::generator::generate(
+        genweights::generator::Case::Shifted,
+        400,
+        5,
+        &indicatif::ProgressBar::hidden(),
+    )
+    .unwrap();
     let zeros = vec![0.0; 400];
     for (name, exact) in [("a", (&toy.truth_log_w, &toy.generated_log_w)), ("b", (&zeros, &zeros))] {
         write_sample(&d.join(format!("{name}-t.h5")), &toy.truth, Some(exact.0), Precision::F32).unwrap();
@@ -232,8 +237,13 @@ fn the_tie_aware_top_overlap_counts_ties_at_the_cut_as_found() {
 #[test]
 fn a_row_the_reader_drops_stays_a_row_of_weights_h5_marked_unused() {
     let d = common::dir("run-dropped");
-    let toy = genweights::generator::generate(genweights::generator::Case::Masspeak, 600, 7, &indicatif::ProgressBar::hidden())
-        .unwrap();
+    let toy = genweights::generator::generate(
+        genweights::generator::Case::Masspeak,
+        600,
+        7,
+        &indicatif::ProgressBar::hidden(),
+    )
+    .unwrap();
     let mut generated = toy.generated.clone();
     if let Sample::Events(e) = &mut generated {
         let c = e.columns.len();

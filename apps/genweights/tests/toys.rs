@@ -2,8 +2,8 @@
 //! within 3σ of their expectations, the binned truth/gen ratio against the mean exact w in bins
 //! of w, and the tailcut AUC against ½ + (1 − F)/2.
 
-use genweights::diagnostics::{auc, normalisation_identities, weight_calibration};
 use genweights::generator::{self, Case};
+use genweights::metrics::{auc, normalisation_identities, weight_calibration};
 use indicatif::ProgressBar;
 use stats::Binning;
 
