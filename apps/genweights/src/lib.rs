@@ -8,16 +8,16 @@
 //! - [`classifier`]: the ensemble (or Bayesian) classifier on `nn`, whose logit is ln w;
 //! - [`metrics`]: AUC, weight histograms, calibration, identities, isotonic recalibration,
 //!   clustering, reweighting and learned-against-exact comparisons (numbers, serde-serialisable);
-//! - [`analysis`], [`page`]: a pair's numbers on its test split, and the report pages;
+//! - [`evaluate`], [`page`]: a pair's numbers on its test split, and the report pages;
 //! - [`run`], [`study`]: `genweights run` (two files in; weights.h5, metrics.json, index.html
 //!   out) and `genweights study` (every toy through `run`, one page with the acceptance tests);
 //! - [`logistic`]: a closed-form check of the toys and diagnostics with no network;
 //! - [`cli`]: the `genweights` command line.
 
-pub mod analysis;
 pub mod classifier;
 pub mod cli;
 pub mod error;
+pub mod evaluate;
 pub mod features;
 pub mod generator;
 pub mod io;

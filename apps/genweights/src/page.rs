@@ -1,4 +1,4 @@
-//! The report pages, drawn from the numbers of [`crate::analysis`] alone (nothing is read or
+//! The report pages, drawn from the numbers of [`crate::evaluate`] alone (nothing is read or
 //! recomputed): `genweights run`'s page for one pair, and `genweights study`'s page for every toy
 //! with the acceptance table. Per pair the paper's figure set (docs/genweights-method.md §6): the observable
 //! with Truth, Gen and Gen reweighted and its ratio panels, the ROC, the weight histograms with
@@ -6,7 +6,7 @@
 //! the observable in weight slices, the χ² p-values of the quantile mode, the training curve;
 //! for the toys also the learned against the exact ln w and the residuals.
 
-use crate::analysis::{ObservablePlots, PairAnalysis};
+use crate::evaluate::{ObservablePlots, PairAnalysis};
 use crate::run::RunMetrics;
 use crate::study::StudyMetrics;
 use report::{Cell, Figure, Heatmap, Legend, Page, Palette, RatioFigure, Section, Table, Verdict};
@@ -226,7 +226,7 @@ fn numbers_table(a: &PairAnalysis) -> Table {
             Cell::num(e.comparison.optimal_bce, 5),
         ]);
     }
-    let id = |i: &crate::analysis::IdentityCheck| {
+    let id = |i: &crate::evaluate::IdentityCheck| {
         format!("{} ± {} (pull {})", fmt(i.estimate, 4), fmt(i.error, 4), fmt(i.pull, 2))
     };
     t = t

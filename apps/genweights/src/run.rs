@@ -10,9 +10,9 @@
 //! The toys' exact weights (`log_w_true`) are read only after training and prediction, for the
 //! report's comparison, and only when the files hold them.
 
-use crate::analysis::{analyse, PairAnalysis, PairInput};
 use crate::classifier::{train_and_predict, ClassifierConfig, ClassifierOutput, SampleWeights, Split, TrainTarget};
 use crate::error::{invalid, Result};
+use crate::evaluate::{analyse, PairAnalysis, PairInput};
 use crate::features::{observables, pair_inputs, FeatureMatrix, FeatureOptions};
 use crate::io::{read_exact_log_w, read_pair, Kind, ReadOptions, Sample};
 use serde::{Deserialize, Serialize};

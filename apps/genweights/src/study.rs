@@ -5,7 +5,7 @@
 //! - per toy, median |learned − exact| ln w < 0.05 over the events with |exact ln w| < 1;
 //! - per toy, the learned top 1 % of truth finds the exact top 1 %, exact ln w within the
 //!   classifier's resolution τ of the exact cut counting as tied, with a skill over a random
-//!   selection ≥ 0.5 ([`crate::analysis::top_within_resolution`]; the plain overlap is
+//!   selection ≥ 0.5 ([`crate::evaluate::top_within_resolution`]; the plain overlap is
 //!   reported beside it);
 //! - the tailcut AUC within 0.01 of the exact AUC;
 //! - the normalisation identities within 3 standard errors of their exact expectations;
@@ -15,9 +15,9 @@
 //! `toy.json` and the run's `weights.h5`, `metrics.json`, `index.html` and `model/`; the study's
 //! `index.html` and `metrics.json` sit at the top.
 
-use crate::analysis::ExactAnalysis;
 use crate::classifier::ClassifierConfig;
 use crate::error::{invalid, Result};
+use crate::evaluate::ExactAnalysis;
 use crate::generator::{self, Case, ToyInfo};
 use crate::run::{run, write_text, RunMetrics, RunOptions};
 use serde::{Deserialize, Serialize};
@@ -169,7 +169,7 @@ pub fn acceptance(case: Case, m: &RunMetrics) -> Vec<AcceptanceRow> {
             Some(d < 0.01),
         ));
     }
-    let id = |i: &crate::analysis::IdentityCheck| {
+    let id = |i: &crate::evaluate::IdentityCheck| {
         format!(
             "{} ± {} vs {:.5} (pull {})",
             i.estimate.map_or("n/a".into(), |v| format!("{v:.5}")),
@@ -202,7 +202,7 @@ pub fn acceptance(case: Case, m: &RunMetrics) -> Vec<AcceptanceRow> {
     rows
 }
 
-/// The top-1 % row: passed or failed on the skill of [`crate::analysis::top_within_resolution`],
+/// The top-1 % row: passed or failed on the skill of [`crate::evaluate::top_within_resolution`],
 /// with the overlap (ties at the cut only) beside it.
 fn top_row(case: &str, e: &ExactAnalysis) -> AcceptanceRow {
     let test = "top-1 % truth by exact w: learned top 1 % within τ of the exact cut, skill over chance";

@@ -216,7 +216,7 @@ fn bad_inputs_are_refused_naming_what_is_wrong() {
 
 #[test]
 fn the_tie_aware_top_overlap_counts_ties_at_the_cut_as_found() {
-    use genweights::analysis::top_fraction_overlap_ties as overlap;
+    use genweights::evaluate::top_fraction_overlap_ties as overlap;
     // Distinct exact weights: the plain overlap.
     let exact: Vec<f64> = (0..100).map(|i| i as f64).collect();
     let mut learned = exact.clone();
