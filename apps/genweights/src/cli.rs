@@ -1,12 +1,12 @@
 //! The `genweights` command line: argument parsing (clap) and thin dispatch to the library.
 //! With no subcommand, `genweights` runs the study with its defaults.
 
-use crate::classifier::{Balance, ClassifierConfig};
 use crate::error::{invalid, Result};
 use crate::features::{self, FeatureOptions};
 use crate::generator::{self, Case};
 use crate::io::{read_sample, Kind, ReadOptions};
 use crate::metrics;
+use crate::model::{Balance, ClassifierConfig};
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::PathBuf;

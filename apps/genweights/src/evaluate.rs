@@ -5,7 +5,6 @@
 //! Every number is computed on the **test split** of both samples (events the classifier never
 //! trained on and that did not choose its epoch); weights.h5 keeps every event.
 
-use crate::classifier::{ClassifierOutput, Split, TrainingSummary};
 use crate::error::{invalid, Result};
 use crate::features::FeatureMatrix;
 use crate::metrics::exact::{log_w_map, residual_histogram};
@@ -16,6 +15,7 @@ use crate::metrics::{
     ExactComparison, QuantilePoint, ReweightedObservable, ThresholdClusters, WeightAxis, WeightHistOptions,
     WeightHistograms, WeightSummary,
 };
+use crate::model::{ClassifierOutput, Split, TrainingSummary};
 use serde::{Deserialize, Serialize};
 use stats::{mean_and_error, quantile, Binning, Histogram, Histogram2d};
 

@@ -5,7 +5,7 @@
 //! - [`io`]: readers (detected from content) and writers for the paper's four layouts;
 //! - [`features`]: the physics observables per kind, as named columns;
 //! - [`generator`]: synthetic truth/generated pairs with exact per-event weights;
-//! - [`classifier`]: the ensemble (or Bayesian) classifier on `nn`, whose logit is ln w;
+//! - [`model`]: the ensemble (or Bayesian) classifier on `nn`, whose logit is ln w;
 //! - [`metrics`]: AUC, weight histograms, calibration, identities, isotonic recalibration,
 //!   clustering, reweighting and learned-against-exact comparisons (numbers, serde-serialisable);
 //! - [`evaluate`], [`page`]: a pair's numbers on its test split, and the report pages;
@@ -14,7 +14,6 @@
 //! - [`logistic`]: a closed-form check of the toys and diagnostics with no network;
 //! - [`cli`]: the `genweights` command line.
 
-pub mod classifier;
 pub mod cli;
 pub mod error;
 pub mod evaluate;
@@ -23,6 +22,7 @@ pub mod generator;
 pub mod io;
 pub mod logistic;
 pub mod metrics;
+pub mod model;
 pub mod page;
 pub mod quadrature;
 pub mod run;

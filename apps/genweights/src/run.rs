@@ -10,11 +10,11 @@
 //! The toys' exact weights (`log_w_true`) are read only after training and prediction, for the
 //! report's comparison, and only when the files hold them.
 
-use crate::classifier::{train_and_predict, ClassifierConfig, ClassifierOutput, SampleWeights, Split, TrainTarget};
 use crate::error::{invalid, Result};
 use crate::evaluate::{analyse, PairAnalysis, PairInput};
 use crate::features::{observables, pair_inputs, FeatureMatrix, FeatureOptions};
 use crate::io::{read_exact_log_w, read_pair, Kind, ReadOptions, Sample};
+use crate::model::{train_and_predict, ClassifierConfig, ClassifierOutput, SampleWeights, Split, TrainTarget};
 use serde::{Deserialize, Serialize};
 use sigmagrad::Device;
 use std::path::{Path, PathBuf};

@@ -15,10 +15,10 @@
 //! `toy.json` and the run's `weights.h5`, `metrics.json`, `index.html` and `model/`; the study's
 //! `index.html` and `metrics.json` sit at the top.
 
-use crate::classifier::ClassifierConfig;
 use crate::error::{invalid, Result};
 use crate::evaluate::ExactAnalysis;
 use crate::generator::{self, Case, ToyInfo};
+use crate::model::ClassifierConfig;
 use crate::run::{run, write_text, RunMetrics, RunOptions};
 use serde::{Deserialize, Serialize};
 use sigmagrad::Device;

@@ -2,9 +2,9 @@
 //! ratio, and the refusals of bad input.
 
 mod common;
-use genweights::classifier::{train_and_predict, Balance, ClassifierConfig, Split, TrainTarget};
 use genweights::features::{Column, FeatureMatrix};
 use genweights::io::{write_sample, Precision, Sample, Table};
+use genweights::model::{train_and_predict, Balance, ClassifierConfig, Split, TrainTarget};
 use nn::io::H5File;
 use std::process::Command;
 
