@@ -265,7 +265,7 @@ fn say(s: &str) {
 }
 
 fn run_pair(a: RunArgs) -> Result<()> {
-    let mut opts = crate::run::RunOptions::new(a.truth, a.generated, a.out, a.classifier.device()?);
+    let mut opts = crate::study::run::RunOptions::new(a.truth, a.generated, a.out, a.classifier.device()?);
     opts.kind = a.kind;
     opts.classifier = a.classifier.config(ClassifierConfig {
         val_fraction: a.val_fraction,
@@ -274,7 +274,7 @@ fn run_pair(a: RunArgs) -> Result<()> {
     })?;
     opts.plot = a.plot;
     opts.name = format!("{} against {}", opts.truth.display(), opts.generated.display());
-    let r = crate::run::run(&opts, &say)?;
+    let r = crate::study::run::run(&opts, &say)?;
     let an = &r.metrics.analysis;
     println!(
         "AUC {:.4}, E_gen[w] = {}, E_truth[1/w] = {}, ln w half-width {}\n{}\n{}\n{}",

@@ -9,7 +9,7 @@
 //! - [`metrics`]: AUC, weight histograms, calibration, identities, isotonic recalibration,
 //!   clustering, reweighting and learned-against-exact comparisons (numbers, serde-serialisable);
 //! - [`evaluate`], [`page`]: a pair's numbers on its test split, and the report pages;
-//! - [`run`], [`study`]: `genweights run` (two files in; weights.h5, metrics.json, index.html
+//! - [`study`]: `genweights run` ([`study::run`]) (two files in; weights.h5, metrics.json, index.html
 //!   out) and `genweights study` (every toy through `run`, one page with the acceptance tests);
 //! - [`logistic`]: a closed-form check of the toys and diagnostics with no network;
 //! - [`cli`]: the `genweights` command line.
@@ -25,7 +25,7 @@ pub mod metrics;
 pub mod model;
 pub mod page;
 pub mod quadrature;
-pub mod run;
+
 pub mod special;
 pub mod study;
 

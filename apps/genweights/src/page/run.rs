@@ -1,7 +1,7 @@
 //! `genweights run`'s page: one pair.
 
 use super::pair::pair_section;
-use crate::run::RunMetrics;
+use crate::study::run::RunMetrics;
 use report::Page;
 
 /// `genweights run`'s page.

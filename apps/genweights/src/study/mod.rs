@@ -1,5 +1,5 @@
 //! `genweights study`: every toy case (and the null tests) written to files, run through
-//! [`crate::run::run`] as a user would run them, and compared with the exact weights; one page
+//! [`crate::study::run::run`] as a user would run them, and compared with the exact weights; one page
 //! and one metrics.json for all, with the acceptance table of issue 13:
 //!
 //! - per toy, median |learned − exact| ln w < 0.05 over the events with |exact ln w| < 1;
@@ -16,10 +16,12 @@
 //! `index.html` and `metrics.json` sit at the top.
 
 use crate::error::{invalid, Result};
+pub mod run;
+
 use crate::evaluate::ExactAnalysis;
 use crate::generator::{self, Case, ToyInfo};
 use crate::model::ClassifierConfig;
-use crate::run::{run, write_text, RunMetrics, RunOptions};
+use crate::study::run::{run, write_text, RunMetrics, RunOptions};
 use serde::{Deserialize, Serialize};
 use sigmagrad::Device;
 use std::path::{Path, PathBuf};
