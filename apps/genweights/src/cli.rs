@@ -8,7 +8,6 @@ use crate::io::{read_sample, Kind, ReadOptions};
 use crate::metrics;
 use crate::model::{Balance, ClassifierConfig};
 use clap::{Parser, Subcommand};
-use indicatif::{ProgressBar, ProgressStyle};
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
@@ -240,16 +239,6 @@ fn parse_kind(s: &str) -> std::result::Result<Kind, String> {
     s.parse()
 }
 
-/// A progress bar on stderr (hidden when stderr is not a terminal).
-pub fn progress_bar(len: u64, what: &str) -> ProgressBar {
-    let bar = ProgressBar::new(len);
-    if let Ok(style) = ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} ({eta})") {
-        bar.set_style(style.progress_chars("=> "));
-    }
-    bar.set_message(what.to_string());
-    bar
-}
-
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Some(Command::Toy(a)) => toy(a),
@@ -322,7 +311,7 @@ fn toy(a: ToyArgs) -> Result<()> {
         Some(n) => usize::try_from(n).map_err(|_| invalid(format!("--n {n} is too large")))?,
         None => a.case.default_events(),
     };
-    let bar = progress_bar(2 * n as u64, &format!("toy {}", a.case));
+    let bar = generator::progress_bar(2 * n as u64, &format!("toy {}", a.case));
     let toy = generator::generate(a.case, n, a.seed, &bar)?;
     bar.finish_and_clear();
     let files = generator::write(&a.out, &toy)?;

@@ -120,6 +120,18 @@ pub struct PairAnalysis {
     pub exact: Option<ExactAnalysis>,
 }
 
+/// The metrics.json of `genweights run`: the inputs and every number of the pair's page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunMetrics {
+    pub truth_file: String,
+    pub generated_file: String,
+    pub truth: String,
+    pub generated: String,
+    pub seconds: f64,
+    pub sigmagrad_version: String,
+    pub analysis: PairAnalysis,
+}
+
 /// What to analyse besides the classifier output.
 pub struct PairInput<'a> {
     pub name: String,

@@ -13,6 +13,7 @@ pub mod exact;
 pub mod jets;
 pub mod pandas;
 pub mod table;
+pub mod weights;
 
 pub use calo::Showers;
 pub use detect::{detect, Kind};
@@ -20,6 +21,7 @@ pub use exact::{read_exact_log_w, EXACT_LOG_W};
 pub use jets::Jets;
 pub use pandas::{Events, NonFinite};
 pub use table::Table;
+pub use weights::{write_text, write_weights, WeightColumns};
 
 use crate::error::{Error, Result};
 use nn::io::H5File;

@@ -39,6 +39,7 @@ pub use train::{train, Trained};
 
 use crate::error::{invalid, Error, Result};
 use crate::features::FeatureMatrix;
+use crate::io::WeightColumns;
 use crate::metrics::{combine_members, CombinedLogW, IsotonicCalibration};
 use serde::{Deserialize, Serialize};
 use sigmagrad::Device;
@@ -63,6 +64,20 @@ impl SampleWeights {
     /// The rows of one split.
     pub fn rows_in(&self, split: Split) -> Vec<usize> {
         (0..self.split.len()).filter(|&i| self.split[i] == split).collect()
+    }
+
+    /// The columns weights.h5 stores, spread to `file_len` file rows by `file_rows`; the
+    /// uncalibrated ln w too when `raw`.
+    pub fn columns<'a>(&'a self, raw: bool, file_rows: &'a [usize], file_len: usize) -> WeightColumns<'a> {
+        WeightColumns {
+            log_w: &self.log_w,
+            log_w_raw: raw.then_some(self.log_w_raw.as_slice()),
+            std_log_w: &self.std_log_w,
+            members: &self.members,
+            split: self.split.iter().map(|&s| s as u8).collect(),
+            file_rows,
+            file_len,
+        }
     }
 }
 

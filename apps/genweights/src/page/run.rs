@@ -1,7 +1,7 @@
 //! `genweights run`'s page: one pair.
 
 use super::pair::pair_section;
-use crate::study::run::RunMetrics;
+use crate::evaluate::RunMetrics;
 use report::Page;
 
 /// `genweights run`'s page.

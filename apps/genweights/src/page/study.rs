@@ -2,7 +2,7 @@
 
 use super::fmt;
 use super::pair::pair_section;
-use crate::study::StudyMetrics;
+use crate::study::summary::StudyMetrics;
 use report::{Cell, Page, Section, Table, Verdict};
 
 /// The study's acceptance table.
