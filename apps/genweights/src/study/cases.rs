@@ -1,15 +1,15 @@
 //! The study's loop: every case's toy written to files, run through [`super::run::run`] as a
 //! user would run it, checked against its exact weights, and one page for all.
 
-use super::acceptance::{acceptance, thresholds};
+use super::acceptance::{acceptance, thresholds, AcceptanceRow};
 use super::run::{run, RunOptions};
 use super::summary::{CaseResult, StudyMetrics};
 use crate::error::{invalid, Result};
-use crate::evaluate::RunMetrics;
-use crate::generator::{self, Case, ToyInfo};
+use crate::generator::{self, Case};
 use crate::io::write_text;
 use crate::model::ClassifierConfig;
 use report::meta::{machine, today};
+use rundir::Steps;
 use sigmagrad::Device;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -73,81 +73,27 @@ pub fn study(opts: &StudyOptions, say: &dyn Fn(&str)) -> Result<(PathBuf, StudyM
     }
     std::fs::create_dir_all(&opts.out)
         .map_err(|e| invalid(format!("{}: cannot create the directory: {e}", opts.out.display())))?;
+    let mut steps = Steps::new(&opts.out, opts.fresh, opts.cases.len(), true)?;
     let mut cases = Vec::new();
-    let mut rows = Vec::new();
-    let mut reused_seconds = Vec::new();
     for (i, &case) in opts.cases.iter().enumerate() {
-        let dir = opts.out.join("cases").join(case.name());
-        let n = opts.events_of(case);
-        let config = ClassifierConfig { seed: opts.classifier.seed.wrapping_add(i as u64), ..opts.classifier.clone() };
-        if !opts.fresh {
-            if let Some((toy, metrics)) = finished(&dir, case, n, opts.seed, &config) {
-                say(&format!(
-                    "[{}/{}] {case}: reusing the finished run in {}\n",
-                    i + 1,
-                    opts.cases.len(),
-                    dir.display()
-                ));
-                rows.extend(acceptance(case, &metrics));
-                reused_seconds.push(metrics.seconds);
-                cases.push(CaseResult { case: case.name().into(), toy, metrics });
-                continue;
-            }
-        }
-        say(&format!("[{}/{}] {case}: {n} events per sample\n", i + 1, opts.cases.len()));
-        let bar = if opts.progress {
-            generator::progress_bar(2 * n as u64, &format!("toy {case}"))
-        } else {
-            indicatif::ProgressBar::hidden()
-        };
-        let toy = generator::generate(case, n, opts.seed, &bar)?;
-        bar.finish_and_clear();
-        let files = generator::write(&dir, &toy)?;
-        let (lower, upper) = thresholds(case);
-        let mut ro = RunOptions::new(files.truth.clone(), files.generated.clone(), dir.clone(), opts.device.clone());
-        ro.classifier =
-            ClassifierConfig { seed: opts.classifier.seed.wrapping_add(i as u64), ..opts.classifier.clone() };
-        ro.progress = opts.progress;
-        ro.plot = Some(vec![toy.info.distorted_observable.clone()]);
-        ro.lower_thresholds = lower;
-        ro.upper_thresholds = upper;
-        ro.expected_gen_mean_w = toy.info.expected_gen_mean_w;
-        ro.expected_truth_mean_inverse_w = toy.info.expected_truth_mean_inverse_w;
-        ro.name = case.name().into();
-        ro.description = format!("{}. Exact weight: {}.", toy.info.description, toy.info.exact_weight);
-        let r = run(&ro, &|s| say(&format!("  {s}")))?;
-        let case_rows = acceptance(case, &r.metrics);
-        for row in &case_rows {
-            say(&format!(
-                "  {}: {} ({}) {}\n",
-                row.test,
-                row.value,
-                row.threshold,
-                match row.passed {
-                    Some(true) => "pass",
-                    Some(false) => "FAIL",
-                    None => "",
-                }
-            ));
-        }
-        rows.extend(case_rows);
-        cases.push(CaseResult { case: case.name().into(), toy: toy.info, metrics: r.metrics });
+        cases.push(run_case(opts, i, case, &mut steps, say)?);
     }
+    let reused: Vec<f64> = steps.reports.iter().filter(|r| r.reused).map(|r| r.seconds).collect();
     let metrics = StudyMetrics {
         command: opts.command.clone(),
         version: env!("CARGO_PKG_VERSION").into(),
         machine: machine(),
         device: opts.device.backend().name(),
         date: today(),
-        seconds: start.elapsed().as_secs_f64() + reused_seconds.iter().sum::<f64>(),
-        reused_cases: reused_seconds.len(),
+        seconds: start.elapsed().as_secs_f64() + reused.iter().sum::<f64>(),
+        reused_cases: reused.len(),
         events: opts.events,
         shower_events: opts.shower_events,
         zjets_events: opts.events_of(Case::Masspeak),
         seed: opts.seed,
         model: opts.classifier.model_spec(1).describe().replace(" 1-", " D-"),
-        acceptance: rows,
-        cases,
+        acceptance: cases.iter().flat_map(|c| c.acceptance.clone()).collect(),
+        cases: cases.into_iter().map(|c| c.result).collect(),
     };
     let json = serde_json::to_string_pretty(&metrics).map_err(|e| invalid(format!("metrics.json: {e}")))?;
     write_text(&opts.out.join("metrics.json"), &(json + "\n"))?;
@@ -155,13 +101,82 @@ pub fn study(opts: &StudyOptions, say: &dyn Fn(&str)) -> Result<(PathBuf, StudyM
     Ok((page, metrics))
 }
 
-/// A finished run of this toy and configuration in `dir` (toy.json and metrics.json agree), to
-/// reuse instead of training again.
-fn finished(dir: &Path, case: Case, n: usize, seed: u64, config: &ClassifierConfig) -> Option<(ToyInfo, RunMetrics)> {
-    let toy: ToyInfo = serde_json::from_str(&std::fs::read_to_string(dir.join("toy.json")).ok()?).ok()?;
-    let metrics: RunMetrics = serde_json::from_str(&std::fs::read_to_string(dir.join("metrics.json")).ok()?).ok()?;
-    let same = toy.case == case && toy.events == n && toy.seed == seed && metrics.analysis.training.config == *config;
-    same.then_some((toy, metrics))
+/// One case's result with its acceptance rows.
+struct CaseOutcome {
+    result: CaseResult,
+    acceptance: Vec<AcceptanceRow>,
+}
+
+/// The files a finished case leaves in its directory: with its step record, enough to reuse it.
+const CASE_FILES: [&str; 6] = ["truth.h5", "generated.h5", "toy.json", "weights.h5", "metrics.json", "index.html"];
+
+/// One case as a step of [`Steps`]: keyed by everything its run depends on (the toy, its
+/// events and seed, the classifier configuration and the clustering thresholds), reused when a
+/// finished run with the same key left its files in `cases/NAME/`.
+fn run_case(opts: &StudyOptions, i: usize, case: Case, steps: &mut Steps, say: &dyn Fn(&str)) -> Result<CaseOutcome> {
+    let dir = opts.out.join("cases").join(case.name());
+    let n = opts.events_of(case);
+    let config = ClassifierConfig { seed: opts.classifier.seed.wrapping_add(i as u64), ..opts.classifier.clone() };
+    let key = rundir::key_of(&(case.name(), n, opts.seed, &config, thresholds(case)))
+        .ok_or_else(|| invalid(format!("cannot encode the key of case {case} (a bug: please report it)")))?;
+    let outputs: Vec<PathBuf> = CASE_FILES.iter().map(|f| dir.join(f)).collect();
+    let counter = format!("[{}/{}] {case}", i + 1, opts.cases.len());
+    let result = steps.run(case.name(), case.name(), &key, &outputs, || {
+        say(&format!("{counter}: {n} events per sample\n"));
+        run_toy(opts, case, n, config.clone(), &dir, say)
+    })?;
+    let acceptance = acceptance(case, &result.metrics);
+    match steps.reports.last() {
+        Some(r) if r.reused => {
+            say(&format!("{counter}: reusing the finished run in {} ({:.0} s when it ran)\n", dir.display(), r.seconds))
+        }
+        _ => say_rows(&acceptance, say),
+    }
+    Ok(CaseOutcome { result, acceptance })
+}
+
+/// Writes `case`'s toy into `dir` and runs it as `genweights run` would.
+fn run_toy(
+    opts: &StudyOptions,
+    case: Case,
+    n: usize,
+    config: ClassifierConfig,
+    dir: &Path,
+    say: &dyn Fn(&str),
+) -> Result<CaseResult> {
+    let bar = if opts.progress {
+        generator::progress_bar(2 * n as u64, &format!("toy {case}"))
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let toy = generator::generate(case, n, opts.seed, &bar)?;
+    bar.finish_and_clear();
+    let files = generator::write(dir, &toy)?;
+    let (lower, upper) = thresholds(case);
+    let mut ro = RunOptions::new(files.truth.clone(), files.generated.clone(), dir.to_path_buf(), opts.device.clone());
+    ro.classifier = config;
+    ro.progress = opts.progress;
+    ro.plot = Some(vec![toy.info.distorted_observable.clone()]);
+    ro.lower_thresholds = lower;
+    ro.upper_thresholds = upper;
+    ro.expected_gen_mean_w = toy.info.expected_gen_mean_w;
+    ro.expected_truth_mean_inverse_w = toy.info.expected_truth_mean_inverse_w;
+    ro.name = case.name().into();
+    ro.description = format!("{}. Exact weight: {}.", toy.info.description, toy.info.exact_weight);
+    let r = run(&ro, &|s| say(&format!("  {s}")))?;
+    Ok(CaseResult { case: case.name().into(), toy: toy.info, metrics: r.metrics })
+}
+
+/// The acceptance rows of a case just run, one line each.
+fn say_rows(rows: &[AcceptanceRow], say: &dyn Fn(&str)) {
+    for row in rows {
+        let verdict = match row.passed {
+            Some(true) => "pass",
+            Some(false) => "FAIL",
+            None => "",
+        };
+        say(&format!("  {}: {} ({}) {verdict}\n", row.test, row.value, row.threshold));
+    }
 }
 
 /// Writes the study page from its metrics.

@@ -13,8 +13,9 @@
 //!
 //! Layout of the output directory: `cases/NAME/` holds each toy's `truth.h5`, `generated.h5`,
 //! `toy.json` and the run's `weights.h5`, `metrics.json`, `index.html` and `model/`; the study's
-//! `index.html` and `metrics.json` sit at the top.
-
+//! `index.html` and `metrics.json` sit at the top. `steps/NAME.json` records each case's key (a
+//! hash of everything its run depends on), result and wall time (`rundir::Steps`): a re-run
+//! reuses every case whose key is unchanged and whose files are all there; `--fresh` reruns all.
 //!
 //! - [`run`]: `genweights run`, one truth/generated pair through the classifier to its files;
 //! - [`cases`]: the study's loop over the toys;
