@@ -190,22 +190,7 @@ pub fn analyse(out: &ClassifierOutput, input: &PairInput) -> Result<PairAnalysis
     let ensemble_histograms =
         ensemble_weight_histograms(&members(&t.members, &tr), &members(&g.members, &gr), &hist_opts)?;
     let stds: Vec<f64> = tr.iter().map(|&i| t.std_log_w[i]).chain(gr.iter().map(|&i| g.std_log_w[i])).collect();
-    let mut observables = Vec::new();
-    for name in &input.plot {
-        let (Some(ot), Some(og)) = (to.column_named(name), go.column_named(name)) else {
-            return Err(invalid(format!("no observable '{name}' to plot")));
-        };
-        let label = to.columns.iter().find(|c| &c.name == name).map_or(name.clone(), |c| c.label());
-        let (ot, og) = (take(&ot, &tr), take(&og, &gr));
-        let b = if name == "M_mumu" { Binning::linear(70.0, 110.0, 50) } else { observable_binning(&ot, &og) };
-        observables.push(ObservablePlots {
-            name: name.clone(),
-            label,
-            reweighted: reweighted_observable(&ot, &og, &lg, &b)?,
-            clusters: threshold_clusters(&lt, &lg, &ot, &og, &input.lower_thresholds, &input.upper_thresholds, &b)?,
-            quantiles: quantile_clusters(&lt, &lg, &ot, &og, &metrics::clustering::paper_quantiles(), &b)?,
-        });
-    }
+    let observables = observable_plots(input, (&tr, &gr), (&lt, &lg))?;
     let exact = match &input.exact {
         None => None,
         Some((et, eg)) => {
@@ -213,43 +198,7 @@ pub fn analyse(out: &ClassifierOutput, input: &PairInput) -> Result<PairAnalysis
                 return Err(invalid("the exact weights are not row-aligned with the classifier's inputs"));
             }
             let (et, eg) = (take(et, &tr), take(eg, &gr));
-            let comparison = metrics::compare_to_exact(&lt, &lg, &et, &eg)?;
-            let learned: Vec<f64> = lt.iter().chain(&lg).copied().collect();
-            let exact_all: Vec<f64> = et.iter().chain(&eg).copied().collect();
-            let finite: Vec<f64> = exact_all.iter().chain(&learned).copied().filter(|x| x.is_finite()).collect();
-            let lo = quantile(&finite, 0.001).unwrap_or(-1.0).min(-0.5);
-            let hi = quantile(&finite, 0.999).unwrap_or(1.0).max(0.5);
-            let map = log_w_map(&learned, &exact_all, &Binning::linear(lo, hi, 60));
-            let residuals = residual_histogram(&learned, &exact_all, &Binning::linear(-0.5, 0.5, 60));
-            let edges = &ensemble_histograms.edges;
-            let axis = WeightAxis::Log { lo: edges[0], hi: edges[edges.len() - 1], bins: edges.len() - 1 };
-            let mut opts = WeightHistOptions::new(axis);
-            opts.overflow = metrics::weight_hist::Overflow::EndBins;
-            opts.clip_low_percent = 0.0;
-            opts.clip_high_percent = 100.0;
-            // w = 0 and w = ∞ go to the end bins of the learned axis.
-            let (llo, lhi) = (edges[0].ln(), edges[edges.len() - 1].ln());
-            let clamp = |v: &[f64]| -> Vec<f64> { v.iter().map(|l| l.clamp(llo, lhi)).collect() };
-            let exact_histograms = weight_histograms(&clamp(&et), &clamp(&eg), &opts)?;
-            let (span, gap) = top_gap(&lt, &et, 0.01);
-            let finite_t: Vec<f64> = et.iter().copied().filter(|x| x.is_finite()).collect();
-            let spread = match (quantile(&finite_t, 0.16), quantile(&finite_t, 0.84)) {
-                (Some(a), Some(b)) if b > a => Some(0.5 * (b - a)),
-                _ => None,
-            };
-            let tolerance = comparison.bulk_median_abs_residual.map_or(0.0, |m| m.min(TOP_TOLERANCE_CAP));
-            Some(ExactAnalysis {
-                top_percent_exact_span: span,
-                top_percent_exact_gap: gap,
-                top_percent_gap_fraction: gap.zip(spread).map(|(g, s)| g / s),
-                top_within: top_within_resolution(&lt, &et, 0.01, tolerance),
-                top_percent_overlap: top_fraction_overlap_ties(&lt, &et, 0.01),
-                comparison,
-                map,
-                residuals,
-                exact_histograms,
-                exact_roc: metrics::roc_curve(&et, &eg, 500)?,
-            })
+            Some(exact_analysis((&lt, &lg), (&et, &eg), &ensemble_histograms.edges)?)
         }
     };
     Ok(PairAnalysis {
@@ -268,5 +217,75 @@ pub fn analyse(out: &ClassifierOutput, input: &PairInput) -> Result<PairAnalysis
         lower_thresholds: input.lower_thresholds.clone(),
         upper_thresholds: input.upper_thresholds.clone(),
         exact,
+    })
+}
+
+/// The plotted observables of the test events: reweighted, and clustered in threshold and
+/// quantile mode. `rows`: the test rows of truth and generated; `log_w`: their ln w.
+fn observable_plots(
+    input: &PairInput,
+    rows: (&[usize], &[usize]),
+    log_w: (&[f64], &[f64]),
+) -> Result<Vec<ObservablePlots>> {
+    let (to, go) = (input.truth_observables, input.generated_observables);
+    let ((tr, gr), (lt, lg)) = (rows, log_w);
+    let mut observables = Vec::new();
+    for name in &input.plot {
+        let (Some(ot), Some(og)) = (to.column_named(name), go.column_named(name)) else {
+            return Err(invalid(format!("no observable '{name}' to plot")));
+        };
+        let label = to.columns.iter().find(|c| &c.name == name).map_or(name.clone(), |c| c.label());
+        let (ot, og) = (take(&ot, tr), take(&og, gr));
+        let b = if name == "M_mumu" { Binning::linear(70.0, 110.0, 50) } else { observable_binning(&ot, &og) };
+        observables.push(ObservablePlots {
+            name: name.clone(),
+            label,
+            reweighted: reweighted_observable(&ot, &og, lg, &b)?,
+            clusters: threshold_clusters(lt, lg, &ot, &og, &input.lower_thresholds, &input.upper_thresholds, &b)?,
+            quantiles: quantile_clusters(lt, lg, &ot, &og, &metrics::clustering::paper_quantiles(), &b)?,
+        });
+    }
+    Ok(observables)
+}
+
+/// The learned ln w of the test events against the exact ones; the exact weights' histograms
+/// use the learned ones' bin `edges`.
+fn exact_analysis(learned: (&[f64], &[f64]), exact: (&[f64], &[f64]), edges: &[f64]) -> Result<ExactAnalysis> {
+    let ((lt, lg), (et, eg)) = (learned, exact);
+    let comparison = metrics::compare_to_exact(lt, lg, et, eg)?;
+    let learned: Vec<f64> = lt.iter().chain(lg).copied().collect();
+    let exact_all: Vec<f64> = et.iter().chain(eg).copied().collect();
+    let finite: Vec<f64> = exact_all.iter().chain(&learned).copied().filter(|x| x.is_finite()).collect();
+    let lo = quantile(&finite, 0.001).unwrap_or(-1.0).min(-0.5);
+    let hi = quantile(&finite, 0.999).unwrap_or(1.0).max(0.5);
+    let map = log_w_map(&learned, &exact_all, &Binning::linear(lo, hi, 60));
+    let residuals = residual_histogram(&learned, &exact_all, &Binning::linear(-0.5, 0.5, 60));
+    let axis = WeightAxis::Log { lo: edges[0], hi: edges[edges.len() - 1], bins: edges.len() - 1 };
+    let mut opts = WeightHistOptions::new(axis);
+    opts.overflow = metrics::weight_hist::Overflow::EndBins;
+    opts.clip_low_percent = 0.0;
+    opts.clip_high_percent = 100.0;
+    // w = 0 and w = ∞ go to the end bins of the learned axis.
+    let (llo, lhi) = (edges[0].ln(), edges[edges.len() - 1].ln());
+    let clamp = |v: &[f64]| -> Vec<f64> { v.iter().map(|l| l.clamp(llo, lhi)).collect() };
+    let exact_histograms = weight_histograms(&clamp(et), &clamp(eg), &opts)?;
+    let (span, gap) = top_gap(lt, et, 0.01);
+    let finite_t: Vec<f64> = et.iter().copied().filter(|x| x.is_finite()).collect();
+    let spread = match (quantile(&finite_t, 0.16), quantile(&finite_t, 0.84)) {
+        (Some(a), Some(b)) if b > a => Some(0.5 * (b - a)),
+        _ => None,
+    };
+    let tolerance = comparison.bulk_median_abs_residual.map_or(0.0, |m| m.min(TOP_TOLERANCE_CAP));
+    Ok(ExactAnalysis {
+        top_percent_exact_span: span,
+        top_percent_exact_gap: gap,
+        top_percent_gap_fraction: gap.zip(spread).map(|(g, s)| g / s),
+        top_within: top_within_resolution(lt, et, 0.01, tolerance),
+        top_percent_overlap: top_fraction_overlap_ties(lt, et, 0.01),
+        comparison,
+        map,
+        residuals,
+        exact_histograms,
+        exact_roc: metrics::roc_curve(et, eg, 500)?,
     })
 }
