@@ -6,6 +6,7 @@ use super::figures::{
 };
 use super::{fmt, palette};
 use crate::evaluate::PairAnalysis;
+use crate::metrics::{WeightAxis, WeightHistOptions};
 use report::{Cell, Section, Table};
 
 fn numbers_table(a: &PairAnalysis) -> Table {
@@ -96,6 +97,20 @@ fn training_text(a: &PairAnalysis) -> String {
     )
 }
 
+/// The weight figure's caption, with the clip bounds the histograms used.
+fn weight_caption(a: &PairAnalysis) -> String {
+    let clip = WeightHistOptions::new(WeightAxis::LogClipped { bins: 1 });
+    format!(
+        "Weights of truth and generated test events, each normalised to unit sum, between the {}/{} % clip bounds \
+         (the ends hold the clipped events); the band spans the members' 15.9–84.1 % per bin, the line their \
+         median.{} Truth tails at large w: the generator misses events; generated tails at small w: it makes \
+         events truth lacks.",
+        clip.clip_low_percent,
+        clip.clip_high_percent,
+        if a.exact.is_some() { " Where the exact weight is infinite it sits in the last bin." } else { "" }
+    )
+}
+
 /// One section per pair: the numbers and the figure set.
 pub fn pair_section(a: &PairAnalysis, title: &str) -> Section {
     let pal = palette();
@@ -116,13 +131,7 @@ pub fn pair_section(a: &PairAnalysis, title: &str) -> Section {
     }
     s = s
         .figure(roc_figure(a, &pal), "ROC and AUC from the weights (ε_B over generated, ε_S over truth); dashed: the exact weights.")
-        .figure(
-            weight_figure(a, &pal),
-            "Weights of truth and generated test events, each normalised to unit sum, between the 0.01/99.99 % clip \
-             bounds (the ends hold the clipped events); the band spans the members' 15.9–84.1 % per bin, the line \
-             their median. Where the exact weight is infinite it sits in the last bin. Truth tails at large w: the \
-             generator misses events; generated tails at small w: it makes events truth lacks.",
-        )
+        .figure(weight_figure(a, &pal), &weight_caption(a))
         .figure(reliability_figure(a, &pal), "Reliability: the fraction of truth events against D = w/(1 + w), on balanced classes (docs/genweights-method.md §5.4).")
         .figure(
             calibration_figure(a, &pal),

@@ -2,6 +2,8 @@
 
 use super::fmt;
 use super::pair::pair_section;
+use crate::evaluate::TOP_TOLERANCE_CAP;
+use crate::study::acceptance::TOP_SKILL_THRESHOLD;
 use crate::study::summary::StudyMetrics;
 use report::{Cell, Page, Section, Table, Verdict};
 
@@ -56,18 +58,24 @@ fn overview_table(m: &StudyMetrics) -> Table {
     t
 }
 
+/// The cases that ran, with their layouts: "tailcut (jets), null-calo (calo), …".
+fn case_list(m: &StudyMetrics) -> String {
+    let names: Vec<String> = m.cases.iter().map(|c| format!("{} ({})", c.case, c.metrics.analysis.kind)).collect();
+    names.join(", ")
+}
+
 /// `genweights study`'s page.
 pub fn study_page(m: &StudyMetrics) -> Page {
     let pass = m.acceptance.iter().filter(|r| r.passed == Some(true)).count();
     let fail = m.acceptance.iter().filter(|r| r.passed == Some(false)).count();
     let mut page = Page::new("Classifier weights on toys with exact answers: the genweights study")
         .intro(&format!(
-            "Every toy of docs/genweights-method.md §4 — jets (tailcut, smeared, shifted), showers (layer fractions, \
-             a missing mode, noise voxels), events (a smeared mass peak, a Bayesian generator) and a truth-against-truth \
-             null test per layout — written to files, read back and passed through genweights run: a {} trained on the \
-             classifier inputs, whose logit is ln w. The exact ln w of every event is known, and is read only after \
-             training for the comparisons here. All numbers use each pair's test split. {} events per sample ({} for \
-             showers, {} for Z→μμ+jets), seed {}; run on {} ({}), {}; the whole study took {:.0} s{}.",
+            "The toys of docs/genweights-method.md §4 run here — {} — each written to files, read back and passed \
+             through genweights run: a {} trained on the classifier inputs, whose logit is ln w (a null case draws \
+             both samples from truth). The exact ln w of every event is known, and is read only after training for \
+             the comparisons here. All numbers use each pair's test split. {} events per sample ({} for showers, {} \
+             for Z→μμ+jets), seed {}; run on {} ({}), {}; the whole study took {:.0} s{}.",
+            case_list(m),
             m.model,
             m.events,
             m.shower_events,
@@ -90,9 +98,9 @@ pub fn study_page(m: &StudyMetrics) -> Page {
                      expectations (E_gen[w] = 1 − P_truth(w = ∞), E_truth[1/w] = 1 − P_gen(w = 0)) with the learned \
                      weights' standard errors. The top-1 % test counts a learned top-1 % truth event as found when its \
                      exact ln w lies above the exact 1 % cut, or within τ of it (τ: the pair's median |learned − \
-                     exact|, at most 0.05), and passes at a skill (score − chance)/(1 − chance) ≥ 0.5 over a random \
-                     selection; the plain overlap of issue 13 (ties at the cut only) is shown beside it. Not \
-                     applicable where a random selection already scores 1.",
+                     exact|, at most {TOP_TOLERANCE_CAP}), and passes at a skill (score − chance)/(1 − chance) ≥ \
+                     {TOP_SKILL_THRESHOLD} over a random selection; the plain overlap of issue 13 (ties at the cut \
+                     only) is shown beside it. Not applicable where a random selection already scores 1.",
                     m.acceptance.len() - pass - fail
                 ))
                 .table(acceptance_table(m)),
