@@ -289,3 +289,35 @@ fn exact_analysis(learned: (&[f64], &[f64]), exact: (&[f64], &[f64]), edges: &[f
         exact_roc: metrics::roc_curve(et, eg, 500)?,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn increasing_and_finite(edges: &[f64]) -> bool {
+        edges.len() >= 2 && edges.iter().all(|e| e.is_finite()) && edges.windows(2).all(|w| w[0] < w[1])
+    }
+
+    /// The number of bins is a constant and the data's range only places them: samples whose
+    /// values are all equal, or equal to 1e-14 (identical rows through a network), get the
+    /// same bounded binning as any other, never a bin count or a loop sized by their range.
+    #[test]
+    fn binnings_have_a_fixed_number_of_bins_whatever_the_data_range() {
+        for spread in [0.0, 1e-14, 1e-300, 3.0, 1e300] {
+            let v: Vec<f64> = (0..200).map(|i| 1.0 + spread * (i % 2) as f64).collect();
+            let b = observable_binning(&v, &v);
+            assert!(b.edges.len() <= 41 && increasing_and_finite(&b.edges), "spread {spread}: {:?}", b.edges);
+            if spread > 100.0 {
+                continue; // ln w of 1e300 is no weight
+            }
+            let members = vec![v.clone(), v.clone()];
+            let h = ensemble_weight_histograms(
+                &members,
+                &members,
+                &WeightHistOptions::new(WeightAxis::LogClipped { bins: 50 }),
+            )
+            .unwrap();
+            assert!(h.edges.len() <= 51 && increasing_and_finite(&h.edges), "spread {spread}: {:?}", h.edges);
+        }
+    }
+}

@@ -1,0 +1,114 @@
+//! Hostile input: the built `genweights` binary run as a user would run it, under a memory cap
+//! (`ulimit -v`) and a time limit, on inputs chosen to break it. Each test asserts that the
+//! command fails where it must (or succeeds within the limits where it may), never panics,
+//! names the file it complains about, and leaves its inputs as they were.
+
+mod common;
+use genweights::io::{write_sample, Precision, Sample, Table};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The address space a run may use: a run that sizes an allocation by a data range fails
+/// against it instead of taking the machine down.
+const MEMORY_KB: u64 = 4_000_000;
+/// Every case here runs on a few hundred events for an epoch or two.
+const TIME_LIMIT: Duration = Duration::from_secs(60);
+/// A classifier small and short enough for these tiny inputs.
+const TINY: [&str; 10] = ["--epochs", "1", "--hidden", "4", "--members", "1", "--batch-size", "16", "--seed", "1"];
+
+/// What a run of the binary did.
+struct Outcome {
+    code: Option<i32>,
+    stderr: String,
+}
+
+impl Outcome {
+    fn failed(&self) -> bool {
+        self.code != Some(0)
+    }
+}
+
+/// Runs `genweights ARGS` under the memory cap; kills it and fails the test past the limit.
+fn genweights(dir: &Path, args: &[&str]) -> Outcome {
+    let (out_path, err_path) = (dir.join("stdout.txt"), dir.join("stderr.txt"));
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg(format!("ulimit -v {MEMORY_KB}; exec \"$0\" \"$@\""))
+        .arg(env!("CARGO_BIN_EXE_genweights"))
+        .args(args)
+        .stdout(Stdio::from(std::fs::File::create(&out_path).unwrap()))
+        .stderr(Stdio::from(std::fs::File::create(&err_path).unwrap()))
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if start.elapsed() > TIME_LIMIT {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("genweights {args:?} ran past {TIME_LIMIT:?}: {}", read(&err_path));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let o = Outcome { code: status.code(), stderr: read(&err_path) };
+    assert!(o.code.is_some(), "genweights {args:?} was killed by a signal ({status}): {}", o.stderr);
+    assert!(o.code != Some(101) && !o.stderr.contains("panicked"), "genweights {args:?} panicked: {}", o.stderr);
+    o
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_default()
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// `run --truth T --generated G --out OUT` with the tiny classifier and `extra`.
+fn run_args<'a>(t: &'a Path, g: &'a Path, out: &'a Path, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut a = vec!["run", "--truth", s(t), "--generated", s(g), "--out", s(out)];
+    a.extend(TINY);
+    a.extend(extra);
+    a
+}
+
+/// A table of `n` rows whose value in column j of row i is `value(i, j)`.
+fn table(path: &Path, n: usize, columns: usize, value: impl Fn(usize, usize) -> f64) -> PathBuf {
+    let values = (0..n * columns).map(|k| value(k / columns, k % columns)).collect();
+    let t = Table { n, columns: (0..columns).map(|j| format!("x{j}")).collect(), values };
+    write_sample(path, &Sample::Table(t), None, Precision::F64).unwrap();
+    path.to_path_buf()
+}
+
+/// The bytes of each file, to show that a command left them alone.
+fn snapshot(paths: &[&Path]) -> Vec<(PathBuf, Vec<u8>)> {
+    paths.iter().map(|p| (p.to_path_buf(), std::fs::read(p).unwrap())).collect()
+}
+
+fn unchanged(before: &[(PathBuf, Vec<u8>)]) {
+    for (p, bytes) in before {
+        assert!(std::fs::read(p).ok().as_ref() == Some(bytes), "{} was changed", p.display());
+    }
+}
+
+/// Truth and generated files whose rows are all the same give every event the same ln w (to
+/// 1e-14): no histogram, tick or quantile grid may size itself by that range. The run may
+/// succeed or refuse, but within the memory cap and the time limit, and without a panic.
+#[test]
+fn identical_rows_stay_within_memory_and_time() {
+    let d = common::dir("hostile-identical");
+    let t = table(&d.join("t.h5"), 400, 2, |_, j| 0.25 + j as f64);
+    let g = table(&d.join("g.h5"), 400, 2, |_, j| 0.25 + j as f64);
+    let before = snapshot(&[&t, &g]);
+    let out = d.join("out");
+    let o = genweights(&d, &run_args(&t, &g, &out, &[]));
+    if o.failed() {
+        assert!(o.stderr.contains("t.h5") || o.stderr.contains("g.h5"), "{}", o.stderr);
+    } else {
+        assert!(out.join("index.html").is_file() && out.join("weights.h5").is_file(), "{}", o.stderr);
+    }
+    unchanged(&before);
+}
