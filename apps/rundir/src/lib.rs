@@ -2,10 +2,13 @@
 //! apps' commands need around the files they write, written once so that both behave alike.
 //!
 //! - [`steps`]: steps that remember what they made, keyed by a hash of everything their output
-//!   depends on, so a re-run reuses finished work and `--fresh` redoes it.
+//!   depends on, so a re-run reuses finished work and `--fresh` redoes it;
+//! - [`guard`]: no command writes over one of its inputs.
 //!
 //! Errors are [`nn::io::FileError`]s, which name the file; both apps' error types take them.
 
+pub mod guard;
 pub mod steps;
 
+pub use guard::refuse_overwrite;
 pub use steps::{key_of, StepReport, Steps};
