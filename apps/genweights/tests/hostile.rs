@@ -112,3 +112,22 @@ fn identical_rows_stay_within_memory_and_time() {
     }
     unchanged(&before);
 }
+
+/// An input that is one of the run's outputs, or lies inside its model directory, is refused
+/// before anything is written, naming the input.
+#[test]
+fn no_run_writes_over_its_inputs() {
+    let d = common::dir("hostile-overwrite");
+    let out = d.join("out");
+    std::fs::create_dir_all(out.join("model")).unwrap();
+    let t = table(&out.join("weights.h5"), 300, 2, |i, j| (i * 7 + j) as f64 % 11.0);
+    let inside = table(&out.join("model").join("best.h5"), 300, 2, |i, j| (i * 5 + j) as f64 % 13.0);
+    let g = table(&d.join("g.h5"), 300, 2, |i, j| (i * 3 + j) as f64 % 7.0);
+    let before = snapshot(&[&t, &inside, &g]);
+    for (truth, generated, named) in [(&t, &g, "weights.h5"), (&g, &inside, "best.h5")] {
+        let o = genweights(&d, &run_args(truth, generated, &out, &[]));
+        assert!(o.failed() && o.stderr.contains(named) && o.stderr.contains("output"), "{}", o.stderr);
+        unchanged(&before);
+    }
+    assert!(!out.join("metrics.json").exists() && !out.join("index.html").exists());
+}

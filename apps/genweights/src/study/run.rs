@@ -183,13 +183,26 @@ fn evaluate(opts: &RunOptions, pair: &Pair, out: &ClassifierOutput) -> Result<Pa
     analyse(out, &input)
 }
 
-/// Trains, predicts, evaluates and writes everything of a run into `opts.out`.
-pub fn run(opts: &RunOptions, say: &dyn Fn(&str)) -> Result<RunResult> {
-    let start = Instant::now();
+/// The entries a run writes into its output directory, as one set.
+pub const RUN_OUTPUTS: [&str; 4] = ["weights.h5", "metrics.json", "index.html", "model"];
+
+/// Everything that can be checked before the files are read: the settings, the output
+/// directory, and that no output is one of the inputs.
+fn check_arguments(opts: &RunOptions) -> Result<()> {
     opts.classifier.validate()?;
     if opts.out.exists() && !opts.out.is_dir() {
         return Err(invalid(format!("--out {} is a file; give a directory", opts.out.display())));
     }
+    let outputs: Vec<PathBuf> = RUN_OUTPUTS.iter().map(|f| opts.out.join(f)).collect();
+    let outputs: Vec<&Path> = outputs.iter().map(|p| p.as_path()).collect();
+    rundir::refuse_overwrite(&[&opts.truth, &opts.generated], &outputs)?;
+    Ok(())
+}
+
+/// Trains, predicts, evaluates and writes everything of a run into `opts.out`.
+pub fn run(opts: &RunOptions, say: &dyn Fn(&str)) -> Result<RunResult> {
+    let start = Instant::now();
+    check_arguments(opts)?;
     std::fs::create_dir_all(&opts.out)
         .map_err(|e| invalid(format!("--out {}: cannot create the directory: {e}", opts.out.display())))?;
     let pair = read(opts, say)?;
