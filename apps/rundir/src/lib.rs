@@ -3,12 +3,15 @@
 //!
 //! - [`steps`]: steps that remember what they made, keyed by a hash of everything their output
 //!   depends on, so a re-run reuses finished work and `--fresh` redoes it;
-//! - [`guard`]: no command writes over one of its inputs.
+//! - [`guard`]: no command writes over one of its inputs;
+//! - [`lock`]: one run at a time per output directory.
 //!
 //! Errors are [`nn::io::FileError`]s, which name the file; both apps' error types take them.
 
 pub mod guard;
+pub mod lock;
 pub mod steps;
 
 pub use guard::refuse_overwrite;
+pub use lock::RunLock;
 pub use steps::{key_of, StepReport, Steps};
