@@ -17,13 +17,14 @@ pub struct RunLock {
     path: PathBuf,
 }
 
+/// Whether process `pid` is known to be gone (false where the system cannot tell).
+pub(crate) fn process_gone(pid: u32) -> bool {
+    Path::new("/proc/self").exists() && !Path::new(&format!("/proc/{pid}")).exists()
+}
+
 /// Whether the process of a lock's text is known to be gone.
 fn holder_gone(text: &str) -> bool {
-    let pid = text.split_whitespace().nth(1).and_then(|p| p.parse::<u32>().ok());
-    match pid {
-        Some(pid) if Path::new("/proc/self").exists() => !Path::new(&format!("/proc/{pid}")).exists(),
-        _ => false,
-    }
+    text.split_whitespace().nth(1).and_then(|p| p.parse::<u32>().ok()).is_some_and(process_gone)
 }
 
 impl RunLock {

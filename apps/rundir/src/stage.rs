@@ -5,7 +5,8 @@
 //!
 //! The move replaces entry by entry with renames on one file system: the old entries are first
 //! moved aside, and moved back if a later rename fails. Entries of the directory that the run
-//! does not write (its inputs, say) are left alone.
+//! does not write (its inputs, say) are left alone. A staging directory that a killed run left
+//! behind is removed by the next run into the same directory.
 
 use nn::io::FileError;
 use std::path::{Path, PathBuf};
@@ -28,9 +29,25 @@ fn sibling(target: &Path, tag: &str) -> PathBuf {
     parent.join(format!(".{name}.{tag}-{}", std::process::id()))
 }
 
+/// Removes the staging directories of `target` that killed runs left (their process is gone).
+fn remove_abandoned(target: &Path) {
+    let name = target.file_name().map_or("out".into(), |n| n.to_string_lossy().into_owned());
+    let prefix = format!(".{name}.staging-");
+    let parent = target.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let Ok(entries) = std::fs::read_dir(parent) else { return };
+    for entry in entries.flatten() {
+        let file_name = entry.file_name().to_string_lossy().into_owned();
+        let pid = file_name.strip_prefix(&prefix).and_then(|p| p.parse::<u32>().ok());
+        if pid.is_some_and(crate::lock::process_gone) {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
 impl Staging {
     /// An empty staging directory for the outputs that will replace entries of `target`.
     pub fn new(target: &Path) -> Result<Staging, FileError> {
+        remove_abandoned(target);
         let dir = sibling(target, "staging");
         if dir.exists() {
             std::fs::remove_dir_all(&dir).map_err(|e| io_error(&dir, "cannot clear the staging directory", e))?;
