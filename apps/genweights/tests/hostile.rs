@@ -131,3 +131,60 @@ fn no_run_writes_over_its_inputs() {
     }
     assert!(!out.join("metrics.json").exists() && !out.join("index.html").exists());
 }
+
+/// The files of a finished run's set, with their bytes.
+fn run_set(out: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let files = [out.join("weights.h5"), out.join("metrics.json"), out.join("index.html")];
+    snapshot(&files.iter().map(|p| p.as_path()).collect::<Vec<_>>())
+}
+
+/// A run killed while training leaves the previous run's set as it was (no new weights.h5
+/// beside the old metrics.json); its lock and staging directory, whose process is gone, do not
+/// block the next run, which clears them.
+#[test]
+fn a_killed_run_leaves_the_previous_set_and_no_lock() {
+    let d = common::dir("hostile-killed");
+    let t = table(&d.join("t.h5"), 400, 2, |i, j| ((i * 7 + j) % 11) as f64);
+    let g = table(&d.join("g.h5"), 400, 2, |i, j| ((i * 3 + j) % 7) as f64);
+    let out = d.join("out");
+    assert!(!genweights(&d, &run_args(&t, &g, &out, &[])).failed());
+    let before = run_set(&out);
+    // The same run for as long as it may take, killed once it is training.
+    let mut args = run_args(&t, &g, &out, &[]);
+    args[8] = "10000"; // --epochs
+    let mut child = Command::new(env!("CARGO_BIN_EXE_genweights")).args(&args).stderr(Stdio::null()).spawn().unwrap();
+    let staging = d.join(format!(".out.staging-{}", child.id()));
+    let start = Instant::now();
+    while !staging.join("model").exists() && start.elapsed() < TIME_LIMIT {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(start.elapsed() < TIME_LIMIT, "the run never started training");
+    unchanged(&before);
+    assert!(out.join("model").join("best.h5").is_file(), "the previous model stays");
+    let o = genweights(&d, &run_args(&t, &g, &out, &["--lr", "0.01"]));
+    assert!(!o.failed(), "the killed run's lock blocks the next one: {}", o.stderr);
+    assert!(std::fs::read(out.join("weights.h5")).unwrap() != before[0].1, "the new run replaced the set");
+    let left: Vec<_> = std::fs::read_dir(&d).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    assert!(left.iter().all(|f| !f.starts_with(".out.")), "the killed run's staging is cleared: {left:?}");
+}
+
+/// A second run into a directory that a live run holds fails at once, naming the holder, and
+/// writes nothing.
+#[test]
+fn a_second_run_into_a_held_directory_fails_naming_the_holder() {
+    let d = common::dir("hostile-locked");
+    let t = table(&d.join("t.h5"), 300, 2, |i, j| ((i * 7 + j) % 11) as f64);
+    let g = table(&d.join("g.h5"), 300, 2, |i, j| ((i * 3 + j) % 7) as f64);
+    let out = d.join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    // This test's own process is the live holder.
+    let holder = format!("pid {} since 0", std::process::id());
+    std::fs::write(out.join(".lock"), &holder).unwrap();
+    let o = genweights(&d, &run_args(&t, &g, &out, &[]));
+    assert!(o.failed() && o.stderr.contains(&holder) && o.stderr.contains("in use"), "{}", o.stderr);
+    assert!(!o.stderr.contains("trained"), "it failed before training: {}", o.stderr);
+    let left: Vec<_> = std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(left, vec![std::ffi::OsString::from(".lock")], "nothing written");
+}

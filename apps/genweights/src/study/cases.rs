@@ -73,6 +73,7 @@ pub fn study(opts: &StudyOptions, say: &dyn Fn(&str)) -> Result<(PathBuf, StudyM
     }
     std::fs::create_dir_all(&opts.out)
         .map_err(|e| invalid(format!("{}: cannot create the directory: {e}", opts.out.display())))?;
+    let _lock = rundir::RunLock::acquire(&opts.out)?;
     let mut steps = Steps::new(&opts.out, opts.fresh, opts.cases.len(), true)?;
     let mut cases = Vec::new();
     for (i, &case) in opts.cases.iter().enumerate() {

@@ -7,6 +7,9 @@
 //! | `index.html` | the report |
 //! | `model/` | the trainer's run directory: `best.h5` (the selected weights, with the standardizer), `last.h5`, `history.csv` |
 //!
+//! The four are written as one set (`rundir::Staging`): a run that fails or is killed leaves
+//! `--out` as it was, and `--out/.lock` (`rundir::RunLock`) keeps a second run out meanwhile.
+//!
 //! The toys' exact weights (`log_w_true`) are read only after training and prediction, for the
 //! report's comparison, and only when the files hold them.
 
@@ -199,16 +202,19 @@ fn check_arguments(opts: &RunOptions) -> Result<()> {
     Ok(())
 }
 
-/// Trains, predicts, evaluates and writes everything of a run into `opts.out`.
+/// Trains, predicts, evaluates and writes everything of a run into `opts.out`: as one set,
+/// staged beside it and moved in only when all of it is written, under a lock that keeps a
+/// second run out of the same directory.
 pub fn run(opts: &RunOptions, say: &dyn Fn(&str)) -> Result<RunResult> {
     let start = Instant::now();
     check_arguments(opts)?;
     std::fs::create_dir_all(&opts.out)
         .map_err(|e| invalid(format!("--out {}: cannot create the directory: {e}", opts.out.display())))?;
+    let _lock = rundir::RunLock::acquire(&opts.out)?;
     let pair = read(opts, say)?;
-    let out = train(&pair, opts, opts.out.join("model"), say)?;
-    let weights = opts.out.join("weights.h5");
-    write_pair_weights(&weights, &out, &pair)?;
+    let staging = rundir::Staging::new(&opts.out)?;
+    let out = train(&pair, opts, staging.path("model"), say)?;
+    write_pair_weights(&staging.path("weights.h5"), &out, &pair)?;
     let analysis = evaluate(opts, &pair, &out)?;
     let metrics = RunMetrics {
         truth_file: opts.truth.display().to_string(),
@@ -219,10 +225,10 @@ pub fn run(opts: &RunOptions, say: &dyn Fn(&str)) -> Result<RunResult> {
         sigmagrad_version: env!("CARGO_PKG_VERSION").into(),
         analysis,
     };
-    let metrics_path = opts.out.join("metrics.json");
     let json = serde_json::to_string_pretty(&metrics).map_err(|e| invalid(format!("metrics.json: {e}")))?;
-    write_text(&metrics_path, &(json + "\n"))?;
-    let page = opts.out.join("index.html");
-    write_text(&page, &crate::page::run_page(&metrics).to_html())?;
+    write_text(&staging.path("metrics.json"), &(json + "\n"))?;
+    write_text(&staging.path("index.html"), &crate::page::run_page(&metrics).to_html())?;
+    staging.commit(&RUN_OUTPUTS)?;
+    let [weights, metrics_path, page, _] = RUN_OUTPUTS.map(|f| opts.out.join(f));
     Ok(RunResult { weights, metrics_path, page, metrics })
 }
