@@ -188,3 +188,33 @@ fn a_second_run_into_a_held_directory_fails_naming_the_holder() {
     let left: Vec<_> = std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert_eq!(left, vec![std::ffi::OsString::from(".lock")], "nothing written");
 }
+
+/// Arguments and cheap preconditions are checked before the first expensive step: an unknown
+/// observable to plot, a missing test split, a --out that is a file fail before any training or
+/// drawing, name the setting, and leave no output behind.
+#[test]
+fn arguments_are_checked_before_training() {
+    let d = common::dir("hostile-arguments");
+    let t = table(&d.join("t.h5"), 300, 2, |i, j| ((i * 7 + j) % 11) as f64);
+    let g = table(&d.join("g.h5"), 300, 2, |i, j| ((i * 3 + j) % 7) as f64);
+    let out = d.join("out");
+    for (extra, named) in
+        [(&["--plot", "nosuchobs"][..], "nosuchobs"), (&["--test-fraction", "0"][..], "--test-fraction")]
+    {
+        let o = genweights(&d, &run_args(&t, &g, &out, extra));
+        assert!(o.failed() && o.stderr.contains(named), "{}", o.stderr);
+        assert!(
+            !o.stderr.contains("classifier:") && !out.exists(),
+            "{named}: checked after training began: {}",
+            o.stderr
+        );
+    }
+    let o = genweights(&d, &run_args(&t, &g, &out, &["--plot", "nosuchobs"]));
+    assert!(o.stderr.contains("x0, x1"), "the message lists the observables: {}", o.stderr);
+    let file = d.join("a-file");
+    std::fs::write(&file, "not a directory").unwrap();
+    let o = genweights(&d, &["toy", "--case", "null", "--n", "3000000", "--out", s(&file)]);
+    assert!(o.failed() && o.stderr.contains("a-file") && !o.stderr.contains("toy null"), "{}", o.stderr);
+    let o = genweights(&d, &["study", "--cases", "null", "--events", "200", "--out", s(&file)]);
+    assert!(o.failed() && o.stderr.contains("a-file") && !o.stderr.contains("events per sample"), "{}", o.stderr);
+}

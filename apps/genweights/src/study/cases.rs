@@ -2,7 +2,7 @@
 //! user would run it, checked against its exact weights, and one page for all.
 
 use super::acceptance::{acceptance, thresholds, AcceptanceRow};
-use super::run::{run, RunOptions};
+use super::run::{check_classifier, run, RunOptions};
 use super::summary::{CaseResult, StudyMetrics};
 use crate::error::{invalid, Result};
 use crate::generator::{self, Case};
@@ -69,7 +69,11 @@ impl StudyOptions {
 pub fn study(opts: &StudyOptions, say: &dyn Fn(&str)) -> Result<(PathBuf, StudyMetrics)> {
     let start = Instant::now();
     if opts.cases.is_empty() {
-        return Err(invalid("no cases to run"));
+        return Err(invalid("--cases: no cases to run; name some of the toys, or leave --cases out for all"));
+    }
+    check_classifier(&opts.classifier)?;
+    if opts.out.exists() && !opts.out.is_dir() {
+        return Err(invalid(format!("--out {} is a file; give a directory", opts.out.display())));
     }
     std::fs::create_dir_all(&opts.out)
         .map_err(|e| invalid(format!("{}: cannot create the directory: {e}", opts.out.display())))?;

@@ -10,8 +10,9 @@
 //! The four are written as one set (`rundir::Staging`): a run that fails or is killed leaves
 //! `--out` as it was, and `--out/.lock` (`rundir::RunLock`) keeps a second run out meanwhile.
 //!
-//! The toys' exact weights (`log_w_true`) are read only after training and prediction, for the
-//! report's comparison, and only when the files hold them.
+//! The toys' exact weights (`log_w_true`), when the files hold them, are read and checked with
+//! the files, before training, and handed to the report's comparison alone: the classifier sees
+//! the feature matrices only.
 
 use crate::error::{invalid, Result};
 use crate::evaluate::{analyse, PairAnalysis, PairInput, RunMetrics};
@@ -82,6 +83,11 @@ struct Pair {
     generated: Sample,
     inputs: (FeatureMatrix, FeatureMatrix),
     observables: (FeatureMatrix, FeatureMatrix),
+    /// The observables to plot, each checked to exist.
+    plot: Vec<String>,
+    /// The toys' exact ln w, row-aligned with the inputs, when both files hold them: read and
+    /// checked with the files, but handed to the evaluation alone.
+    exact: Option<(Vec<f64>, Vec<f64>)>,
 }
 
 /// Rows of the input file: the sample's events plus any the reader dropped.
@@ -112,9 +118,31 @@ fn read(opts: &RunOptions, say: &dyn Fn(&str)) -> Result<Pair> {
     let (xt, xg) = pair_inputs(&truth, &generated, &opts.features)?;
     let (ot, og) = (observables(&truth, &opts.features)?, observables(&generated, &opts.features)?);
     if ot.sample_rows != xt.sample_rows || og.sample_rows != xg.sample_rows {
-        return Err(invalid("the observables and the classifier inputs select different events"));
+        return Err(invalid(format!(
+            "{} and {}: the observables and the classifier inputs select different events (a bug: please report it)",
+            opts.truth.display(),
+            opts.generated.display()
+        )));
     }
-    Ok(Pair { truth, generated, inputs: (xt, xg), observables: (ot, og) })
+    let plot = plot_names(opts, &ot)?;
+    let mut pair = Pair { truth, generated, inputs: (xt, xg), observables: (ot, og), plot, exact: None };
+    pair.exact = exact_weights(opts, &pair)?;
+    Ok(pair)
+}
+
+/// The observables to plot: `--plot`'s, each of which must be one of the layout's, or the
+/// first four.
+fn plot_names(opts: &RunOptions, observables: &FeatureMatrix) -> Result<Vec<String>> {
+    let names: Vec<String> = observables.columns.iter().map(|c| c.name.clone()).collect();
+    let Some(plot) = &opts.plot else { return Ok(names.iter().take(4).cloned().collect()) };
+    if let Some(missing) = plot.iter().find(|p| !names.contains(p)) {
+        return Err(invalid(format!(
+            "--plot {missing}: {} has no such observable; give some of: {}",
+            opts.truth.display(),
+            names.join(", ")
+        )));
+    }
+    Ok(plot.clone())
 }
 
 /// Trains the classifier on the pair; its checkpoints go to `model_dir`.
@@ -163,21 +191,15 @@ fn exact_weights(opts: &RunOptions, pair: &Pair) -> Result<Option<(Vec<f64>, Vec
 
 /// The pair's numbers on its test split.
 fn evaluate(opts: &RunOptions, pair: &Pair, out: &ClassifierOutput) -> Result<PairAnalysis> {
-    // Only now, for the report: the toys' exact weights, when the files hold them.
-    let exact = exact_weights(opts, pair)?;
     let (ot, og) = &pair.observables;
-    let plot = match &opts.plot {
-        Some(p) => p.clone(),
-        None => ot.columns.iter().take(4).map(|c| c.name.clone()).collect(),
-    };
     let input = PairInput {
         name: opts.name.clone(),
         description: opts.description.clone(),
         kind: pair.truth.kind().to_string(),
         truth_observables: ot,
         generated_observables: og,
-        plot,
-        exact,
+        plot: pair.plot.clone(),
+        exact: pair.exact.clone(),
         expected_gen_mean_w: opts.expected_gen_mean_w,
         expected_truth_mean_inverse_w: opts.expected_truth_mean_inverse_w,
         lower_thresholds: opts.lower_thresholds.clone(),
@@ -189,10 +211,23 @@ fn evaluate(opts: &RunOptions, pair: &Pair, out: &ClassifierOutput) -> Result<Pa
 /// The entries a run writes into its output directory, as one set.
 pub const RUN_OUTPUTS: [&str; 4] = ["weights.h5", "metrics.json", "index.html", "model"];
 
+/// The classifier's settings, and a test split for the report's numbers.
+pub fn check_classifier(config: &ClassifierConfig) -> Result<()> {
+    config.validate()?;
+    if config.test_fraction <= 0.0 {
+        return Err(invalid(format!(
+            "--test-fraction {}: the report's numbers are computed on held-out test events; give a fraction \
+             such as 0.2",
+            config.test_fraction
+        )));
+    }
+    Ok(())
+}
+
 /// Everything that can be checked before the files are read: the settings, the output
 /// directory, and that no output is one of the inputs.
 fn check_arguments(opts: &RunOptions) -> Result<()> {
-    opts.classifier.validate()?;
+    check_classifier(&opts.classifier)?;
     if opts.out.exists() && !opts.out.is_dir() {
         return Err(invalid(format!("--out {} is a file; give a directory", opts.out.display())));
     }
@@ -208,10 +243,10 @@ fn check_arguments(opts: &RunOptions) -> Result<()> {
 pub fn run(opts: &RunOptions, say: &dyn Fn(&str)) -> Result<RunResult> {
     let start = Instant::now();
     check_arguments(opts)?;
+    let pair = read(opts, say)?;
     std::fs::create_dir_all(&opts.out)
         .map_err(|e| invalid(format!("--out {}: cannot create the directory: {e}", opts.out.display())))?;
     let _lock = rundir::RunLock::acquire(&opts.out)?;
-    let pair = read(opts, say)?;
     let staging = rundir::Staging::new(&opts.out)?;
     let out = train(&pair, opts, staging.path("model"), say)?;
     write_pair_weights(&staging.path("weights.h5"), &out, &pair)?;
