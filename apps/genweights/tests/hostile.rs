@@ -218,3 +218,20 @@ fn arguments_are_checked_before_training() {
     let o = genweights(&d, &["study", "--cases", "null", "--events", "200", "--out", s(&file)]);
     assert!(o.failed() && o.stderr.contains("a-file") && !o.stderr.contains("events per sample"), "{}", o.stderr);
 }
+
+/// Settings that run but are probably not meant are warned about, naming the files: pooled
+/// training on samples of 70:1, and the same file as truth and generated.
+#[test]
+fn pooled_imbalance_and_one_file_as_both_samples_are_warned_about() {
+    let d = common::dir("hostile-warnings");
+    let t = table(&d.join("big.h5"), 5600, 2, |i, j| ((i * 7 + j) % 11) as f64);
+    let g = table(&d.join("small.h5"), 80, 2, |i, j| ((i * 3 + j) % 7) as f64);
+    let before = snapshot(&[&t, &g]);
+    let o = genweights(&d, &run_args(&t, &g, &d.join("out"), &["--pooled"]));
+    let warning = o.stderr.lines().find(|l| l.starts_with("warning: --pooled")).unwrap_or_default();
+    assert!(warning.contains("big.h5") && warning.contains("small.h5") && warning.contains("70:1"), "{}", o.stderr);
+    let o = genweights(&d, &run_args(&t, &t, &d.join("out-same"), &[]));
+    let warning = o.stderr.lines().find(|l| l.contains("same file")).unwrap_or_default();
+    assert!(warning.starts_with("warning:") && warning.contains("big.h5"), "{}", o.stderr);
+    unchanged(&before);
+}

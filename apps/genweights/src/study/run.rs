@@ -18,7 +18,7 @@ use crate::error::{invalid, Result};
 use crate::evaluate::{analyse, PairAnalysis, PairInput, RunMetrics};
 use crate::features::{observables, pair_inputs, FeatureMatrix, FeatureOptions};
 use crate::io::{read_exact_log_w, read_pair, write_text, write_weights, Kind, ReadOptions, Sample};
-use crate::model::{train_and_predict, ClassifierConfig, ClassifierOutput, TrainTarget};
+use crate::model::{train_and_predict, Balance, ClassifierConfig, ClassifierOutput, TrainTarget};
 use sigmagrad::Device;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -208,6 +208,39 @@ fn evaluate(opts: &RunOptions, pair: &Pair, out: &ClassifierOutput) -> Result<Pa
     analyse(out, &input)
 }
 
+/// The sample-size ratio beyond which pooled training is warned about: the loss is then
+/// dominated by one class and the other's tail is learned from a handful of events.
+pub const POOLED_IMBALANCE_WARNING: f64 = 10.0;
+
+/// Warnings for settings that run but are probably not meant: the same file as both samples,
+/// pooled training on very different sample sizes.
+fn warn_about(opts: &RunOptions, pair: &Pair, say: &dyn Fn(&str)) {
+    let same = match (opts.truth.canonicalize(), opts.generated.canonicalize()) {
+        (Ok(t), Ok(g)) => t == g,
+        _ => false,
+    };
+    if same {
+        say(&format!(
+            "warning: --truth and --generated are the same file {}: the classifier compares a sample with itself \
+             and every weight is 1 up to noise; for a null test give two independent samples (genweights toy \
+             --case null)\n",
+            opts.truth.display()
+        ));
+    }
+    let (nt, ng) = (pair.inputs.0.rows as f64, pair.inputs.1.rows as f64);
+    let ratio = nt.max(ng) / nt.min(ng).max(1.0);
+    if opts.classifier.balance == Balance::Pooled && ratio >= POOLED_IMBALANCE_WARNING {
+        say(&format!(
+            "warning: --pooled with {nt} truth events ({}) and {ng} generated events ({}), {ratio:.0}:1: the loss is \
+             dominated by the larger sample and ln w leans on the ln(N_gen/N_truth) = {:.2} offset; without --pooled \
+             each batch holds as many events of both\n",
+            opts.truth.display(),
+            opts.generated.display(),
+            (ng / nt).ln()
+        ));
+    }
+}
+
 /// The entries a run writes into its output directory, as one set.
 pub const RUN_OUTPUTS: [&str; 4] = ["weights.h5", "metrics.json", "index.html", "model"];
 
@@ -244,6 +277,7 @@ pub fn run(opts: &RunOptions, say: &dyn Fn(&str)) -> Result<RunResult> {
     let start = Instant::now();
     check_arguments(opts)?;
     let pair = read(opts, say)?;
+    warn_about(opts, &pair, say);
     std::fs::create_dir_all(&opts.out)
         .map_err(|e| invalid(format!("--out {}: cannot create the directory: {e}", opts.out.display())))?;
     let _lock = rundir::RunLock::acquire(&opts.out)?;
