@@ -235,3 +235,32 @@ fn pooled_imbalance_and_one_file_as_both_samples_are_warned_about() {
     assert!(warning.starts_with("warning:") && warning.contains("big.h5"), "{}", o.stderr);
     unchanged(&before);
 }
+
+/// Every refusal names the file and the column or setting, and says what to do: a file that
+/// is not HDF5, a NaN in a column, too few events, a setting out of range.
+#[test]
+fn errors_name_the_file_and_the_setting_and_say_what_to_do() {
+    let d = common::dir("hostile-errors");
+    let t = table(&d.join("t.h5"), 300, 2, |i, j| ((i * 7 + j) % 11) as f64);
+    let g = table(&d.join("g.h5"), 300, 2, |i, j| ((i * 3 + j) % 7) as f64);
+    let garbage = d.join("garbage.h5");
+    std::fs::write(&garbage, "not an HDF5 file").unwrap();
+    let nan = table(&d.join("nan.h5"), 300, 2, |i, j| if i == 17 && j == 1 { f64::NAN } else { 1.0 });
+    let tiny = table(&d.join("tiny.h5"), 12, 2, |i, j| (i + j) as f64);
+    let before = snapshot(&[&t, &g, &garbage, &nan, &tiny]);
+    let out = d.join("out");
+    let cases: [(&Path, &Path, &[&str], &[&str]); 4] = [
+        (&garbage, &g, &[], &["garbage.h5"]),
+        (&t, &nan, &[], &["nan.h5", "features"]),
+        (&tiny, &g, &[], &["tiny.h5", "g.h5", "too few", "--batch-size"]),
+        (&t, &g, &["--dropout", "1.5"], &["--dropout", "e.g."]),
+    ];
+    for (truth, generated, extra, named) in cases {
+        let o = genweights(&d, &run_args(truth, generated, &out, extra));
+        assert!(o.failed(), "{named:?}: {}", o.stderr);
+        for n in named {
+            assert!(o.stderr.contains(n), "the message does not name '{n}': {}", o.stderr);
+        }
+    }
+    unchanged(&before);
+}

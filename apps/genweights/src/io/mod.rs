@@ -114,7 +114,8 @@ pub fn read_pair(truth: &Path, generated: &Path, options: &ReadOptions) -> Resul
     let g = read_sample(generated, options)?;
     if t.kind() != g.kind() || t.event_shape() != g.event_shape() {
         return Err(Error::Mismatch(format!(
-            "truth and generated samples differ: truth {} is {}, generated {} is {}",
+            "truth and generated samples differ: truth {} is {}, generated {} is {}; give two files of one layout \
+             and event shape",
             truth.display(),
             t.describe(),
             generated.display(),

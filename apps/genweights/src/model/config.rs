@@ -81,38 +81,44 @@ impl ClassifierConfig {
     pub fn validate(&self) -> Result<()> {
         let frac = |f: f64| f.is_finite() && (0.0..1.0).contains(&f);
         if !self.bayesian && self.members == 0 {
-            return Err(invalid("the ensemble needs at least one member"));
+            return Err(invalid("--members 0: the ensemble needs at least one member; give 1 or more"));
         }
         if self.bayesian && self.draws == 0 {
-            return Err(invalid("a Bayesian classifier needs at least one weight draw"));
+            return Err(invalid("--draws 0: a Bayesian classifier needs at least one weight draw; give 1 or more"));
         }
         if self.epochs == 0 || self.batch_size == 0 {
             return Err(invalid(format!(
-                "epochs ({}) and batch size ({}) must be positive",
+                "--epochs {} and --batch-size {}: both must be positive",
                 self.epochs, self.batch_size
             )));
         }
         if self.hidden.is_empty() || self.hidden.contains(&0) {
-            return Err(invalid(format!("hidden widths {:?} must be positive, at least one layer", self.hidden)));
+            return Err(invalid(format!(
+                "--hidden {:?}: give at least one layer, every width positive (e.g. 64,64,64)",
+                self.hidden
+            )));
         }
         let positive = |x: f64| x > 0.0 && x.is_finite();
         if !positive(self.lr) || !positive(self.prior_sigma) {
             return Err(invalid(format!(
-                "learning rate {} and prior width {} must be positive",
+                "--lr {} (and the prior width {}): must be positive numbers, e.g. --lr 0.002",
                 self.lr, self.prior_sigma
             )));
         }
         if !frac(self.val_fraction) || !frac(self.test_fraction) || self.val_fraction + self.test_fraction >= 0.9 {
             return Err(invalid(format!(
-                "validation ({}) and test ({}) fractions must be in [0, 1) and leave at least 10 % for training",
+                "--val-fraction {} and --test-fraction {}: each must be in [0, 1) and together leave at least 10 % \
+                 for training (e.g. 0.2 and 0.2)",
                 self.val_fraction, self.test_fraction
             )));
         }
         if !(0.0..0.9).contains(&self.dropout) {
-            return Err(invalid(format!("dropout {} must be in [0, 0.9)", self.dropout)));
+            return Err(invalid(format!("--dropout {}: must be in [0, 0.9), e.g. 0.1", self.dropout)));
         }
         if self.val_fraction == 0.0 {
-            return Err(invalid("a validation split is needed (best epoch, early stopping, isotonic map)"));
+            return Err(invalid(
+                "--val-fraction 0: a validation split chooses the epoch, stops early and fits the offsets; give e.g. 0.2",
+            ));
         }
         Ok(())
     }

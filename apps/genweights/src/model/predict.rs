@@ -37,7 +37,8 @@ fn predict_members(
         members.iter().enumerate().find_map(|(k, v)| v.iter().position(|x| !x.is_finite()).map(|i| (k, i)))
     {
         return Err(invalid(format!(
-            "member {k} predicts a non-finite logit for event {} (the network diverged)",
+            "member {k} predicts a non-finite logit for event {} (the network diverged): lower --lr or train fewer \
+             --epochs",
             m.sample_rows.get(i).copied().unwrap_or(i)
         )));
     }

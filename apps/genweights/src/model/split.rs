@@ -67,7 +67,8 @@ impl PairSplit {
         {
             return Err(invalid(format!(
                 "{} truth and {} generated events are too few to train on: the training split keeps {} and {}, \
-                 validation {} and {} (at least {min_events} training events per sample are needed)",
+                 validation {} and {} (at least {min_events} training events per sample are needed): give more events, \
+                 or a smaller --batch-size",
                 truth_rows,
                 generated_rows,
                 s.truth_train.len(),

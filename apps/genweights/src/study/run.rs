@@ -14,7 +14,7 @@
 //! the files, before training, and handed to the report's comparison alone: the classifier sees
 //! the feature matrices only.
 
-use crate::error::{invalid, Result};
+use crate::error::{invalid, Error, Result};
 use crate::evaluate::{analyse, PairAnalysis, PairInput, RunMetrics};
 use crate::features::{observables, pair_inputs, FeatureMatrix, FeatureOptions};
 use crate::io::{read_exact_log_w, read_pair, write_text, write_weights, Kind, ReadOptions, Sample};
@@ -88,6 +88,25 @@ struct Pair {
     /// The toys' exact ln w, row-aligned with the inputs, when both files hold them: read and
     /// checked with the files, but handed to the evaluation alone.
     exact: Option<(Vec<f64>, Vec<f64>)>,
+}
+
+/// An error of the pair's computation with the pair's files named, where it names none (a file
+/// error names its own file): every error of a run says which files it is about.
+fn naming_the_pair(opts: &RunOptions) -> impl Fn(Error) -> Error + '_ {
+    move |e| {
+        let name = |m: String| {
+            if m.contains(&opts.truth.display().to_string()) {
+                m
+            } else {
+                format!("--truth {} and --generated {}: {m}", opts.truth.display(), opts.generated.display())
+            }
+        };
+        match e {
+            Error::File(f) => Error::File(f),
+            Error::Invalid(m) => Error::Invalid(name(m)),
+            Error::Mismatch(m) => Error::Mismatch(name(m)),
+        }
+    }
 }
 
 /// Rows of the input file: the sample's events plus any the reader dropped.
@@ -276,15 +295,15 @@ fn check_arguments(opts: &RunOptions) -> Result<()> {
 pub fn run(opts: &RunOptions, say: &dyn Fn(&str)) -> Result<RunResult> {
     let start = Instant::now();
     check_arguments(opts)?;
-    let pair = read(opts, say)?;
+    let pair = read(opts, say).map_err(naming_the_pair(opts))?;
     warn_about(opts, &pair, say);
     std::fs::create_dir_all(&opts.out)
         .map_err(|e| invalid(format!("--out {}: cannot create the directory: {e}", opts.out.display())))?;
     let _lock = rundir::RunLock::acquire(&opts.out)?;
     let staging = rundir::Staging::new(&opts.out)?;
-    let out = train(&pair, opts, staging.path("model"), say)?;
+    let out = train(&pair, opts, staging.path("model"), say).map_err(naming_the_pair(opts))?;
     write_pair_weights(&staging.path("weights.h5"), &out, &pair)?;
-    let analysis = evaluate(opts, &pair, &out)?;
+    let analysis = evaluate(opts, &pair, &out).map_err(naming_the_pair(opts))?;
     let metrics = RunMetrics {
         truth_file: opts.truth.display().to_string(),
         generated_file: opts.generated.display().to_string(),
