@@ -10,7 +10,7 @@
 //!   clustering, reweighting and learned-against-exact comparisons (numbers, serde-serialisable);
 //! - [`evaluate`]: a pair's numbers on its test split (and `genweights run`'s metrics.json);
 //! - [`page`]: the report pages, drawn from those numbers;
-//! - [`study`]: `genweights run` ([`study::run`]: two files in; weights.h5, metrics.json, index.html
+//! - [`study`]: `genweights run` ([`mod@study::run`]: two files in; weights.h5, metrics.json, index.html
 //!   out) and `genweights study` (every toy through `run`, one page with the acceptance tests);
 //! - [`logistic`]: a closed-form check of the toys and diagnostics with no network;
 //! - [`cli`]: the `genweights` command line.

@@ -24,8 +24,8 @@
 //!
 //! - [`config`]: what to train ([`ClassifierConfig`], [`Balance`]);
 //! - [`split`]: the per-sample training, validation and test rows;
-//! - [`train`]: standardisation, batch sources and the trainer;
-//! - [`predict`]: ln w per member, the refitted output offsets ([`fit_offset`]).
+//! - [`mod@train`]: standardisation, batch sources and the trainer;
+//! - [`mod@predict`]: ln w per member, the refitted output offsets ([`fit_offset`]).
 
 pub mod config;
 pub mod predict;

@@ -17,9 +17,9 @@
 //! hash of everything its run depends on), result and wall time (`rundir::Steps`): a re-run
 //! reuses every case whose key is unchanged and whose files are all there; `--fresh` reruns all.
 //!
-//! - [`run`]: `genweights run`, one truth/generated pair through the classifier to its files;
+//! - [`mod@run`]: `genweights run`, one truth/generated pair through the classifier to its files;
 //! - [`cases`]: the study's loop over the toys;
-//! - [`acceptance`]: the acceptance rows of a case;
+//! - [`mod@acceptance`]: the acceptance rows of a case;
 //! - [`summary`]: the study's metrics.json.
 
 pub mod acceptance;
