@@ -5,17 +5,17 @@
 //! Every number is computed on the **test split** of both samples (events the classifier never
 //! trained on and that did not choose its epoch); weights.h5 keeps every event.
 
-use crate::classifier::{ClassifierOutput, Split, TrainingSummary};
-use crate::diagnostics::exact::{log_w_map, residual_histogram};
-pub use crate::diagnostics::top::{top_fraction_overlap_ties, top_gap, top_within_resolution, TopWithinResolution};
-use crate::diagnostics::weight_hist::EnsembleWeightHistograms;
-use crate::diagnostics::{
+use crate::error::{invalid, Result};
+use crate::features::FeatureMatrix;
+use crate::metrics::exact::{log_w_map, residual_histogram};
+pub use crate::metrics::top::{top_fraction_overlap_ties, top_gap, top_within_resolution, TopWithinResolution};
+use crate::metrics::weight_hist::EnsembleWeightHistograms;
+use crate::metrics::{
     self, ensemble_weight_histograms, quantile_clusters, reweighted_observable, threshold_clusters, weight_histograms,
     ExactComparison, QuantilePoint, ReweightedObservable, ThresholdClusters, WeightAxis, WeightHistOptions,
     WeightHistograms, WeightSummary,
 };
-use crate::error::{invalid, Result};
-use crate::features::FeatureMatrix;
+use crate::model::{ClassifierOutput, Split, TrainingSummary};
 use serde::{Deserialize, Serialize};
 use stats::{mean_and_error, quantile, Binning, Histogram, Histogram2d};
 
@@ -94,7 +94,7 @@ pub struct ExactAnalysis {
     pub residuals: Histogram,
     /// The exact weights' histograms on the same bins as the learned ones (log axis).
     pub exact_histograms: WeightHistograms,
-    pub exact_roc: diagnostics::RocCurve,
+    pub exact_roc: metrics::RocCurve,
 }
 
 /// Everything of one pair.
@@ -118,6 +118,18 @@ pub struct PairAnalysis {
     pub lower_thresholds: Vec<f64>,
     pub upper_thresholds: Vec<f64>,
     pub exact: Option<ExactAnalysis>,
+}
+
+/// The metrics.json of `genweights run`: the inputs and every number of the pair's page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunMetrics {
+    pub truth_file: String,
+    pub generated_file: String,
+    pub truth: String,
+    pub generated: String,
+    pub seconds: f64,
+    pub sigmagrad_version: String,
+    pub analysis: PairAnalysis,
 }
 
 /// What to analyse besides the classifier output.
@@ -178,22 +190,7 @@ pub fn analyse(out: &ClassifierOutput, input: &PairInput) -> Result<PairAnalysis
     let ensemble_histograms =
         ensemble_weight_histograms(&members(&t.members, &tr), &members(&g.members, &gr), &hist_opts)?;
     let stds: Vec<f64> = tr.iter().map(|&i| t.std_log_w[i]).chain(gr.iter().map(|&i| g.std_log_w[i])).collect();
-    let mut observables = Vec::new();
-    for name in &input.plot {
-        let (Some(ot), Some(og)) = (to.column_named(name), go.column_named(name)) else {
-            return Err(invalid(format!("no observable '{name}' to plot")));
-        };
-        let label = to.columns.iter().find(|c| &c.name == name).map_or(name.clone(), |c| c.label());
-        let (ot, og) = (take(&ot, &tr), take(&og, &gr));
-        let b = if name == "M_mumu" { Binning::linear(70.0, 110.0, 50) } else { observable_binning(&ot, &og) };
-        observables.push(ObservablePlots {
-            name: name.clone(),
-            label,
-            reweighted: reweighted_observable(&ot, &og, &lg, &b)?,
-            clusters: threshold_clusters(&lt, &lg, &ot, &og, &input.lower_thresholds, &input.upper_thresholds, &b)?,
-            quantiles: quantile_clusters(&lt, &lg, &ot, &og, &diagnostics::clustering::paper_quantiles(), &b)?,
-        });
-    }
+    let observables = observable_plots(input, (&tr, &gr), (&lt, &lg))?;
     let exact = match &input.exact {
         None => None,
         Some((et, eg)) => {
@@ -201,43 +198,7 @@ pub fn analyse(out: &ClassifierOutput, input: &PairInput) -> Result<PairAnalysis
                 return Err(invalid("the exact weights are not row-aligned with the classifier's inputs"));
             }
             let (et, eg) = (take(et, &tr), take(eg, &gr));
-            let comparison = diagnostics::compare_to_exact(&lt, &lg, &et, &eg)?;
-            let learned: Vec<f64> = lt.iter().chain(&lg).copied().collect();
-            let exact_all: Vec<f64> = et.iter().chain(&eg).copied().collect();
-            let finite: Vec<f64> = exact_all.iter().chain(&learned).copied().filter(|x| x.is_finite()).collect();
-            let lo = quantile(&finite, 0.001).unwrap_or(-1.0).min(-0.5);
-            let hi = quantile(&finite, 0.999).unwrap_or(1.0).max(0.5);
-            let map = log_w_map(&learned, &exact_all, &Binning::linear(lo, hi, 60));
-            let residuals = residual_histogram(&learned, &exact_all, &Binning::linear(-0.5, 0.5, 60));
-            let edges = &ensemble_histograms.edges;
-            let axis = WeightAxis::Log { lo: edges[0], hi: edges[edges.len() - 1], bins: edges.len() - 1 };
-            let mut opts = WeightHistOptions::new(axis);
-            opts.overflow = diagnostics::weight_hist::Overflow::EndBins;
-            opts.clip_low_percent = 0.0;
-            opts.clip_high_percent = 100.0;
-            // w = 0 and w = ∞ go to the end bins of the learned axis.
-            let (llo, lhi) = (edges[0].ln(), edges[edges.len() - 1].ln());
-            let clamp = |v: &[f64]| -> Vec<f64> { v.iter().map(|l| l.clamp(llo, lhi)).collect() };
-            let exact_histograms = weight_histograms(&clamp(&et), &clamp(&eg), &opts)?;
-            let (span, gap) = top_gap(&lt, &et, 0.01);
-            let finite_t: Vec<f64> = et.iter().copied().filter(|x| x.is_finite()).collect();
-            let spread = match (quantile(&finite_t, 0.16), quantile(&finite_t, 0.84)) {
-                (Some(a), Some(b)) if b > a => Some(0.5 * (b - a)),
-                _ => None,
-            };
-            let tolerance = comparison.bulk_median_abs_residual.map_or(0.0, |m| m.min(TOP_TOLERANCE_CAP));
-            Some(ExactAnalysis {
-                top_percent_exact_span: span,
-                top_percent_exact_gap: gap,
-                top_percent_gap_fraction: gap.zip(spread).map(|(g, s)| g / s),
-                top_within: top_within_resolution(&lt, &et, 0.01, tolerance),
-                top_percent_overlap: top_fraction_overlap_ties(&lt, &et, 0.01),
-                comparison,
-                map,
-                residuals,
-                exact_histograms,
-                exact_roc: diagnostics::roc_curve(&et, &eg, 500)?,
-            })
+            Some(exact_analysis((&lt, &lg), (&et, &eg), &ensemble_histograms.edges)?)
         }
     };
     Ok(PairAnalysis {
@@ -257,4 +218,106 @@ pub fn analyse(out: &ClassifierOutput, input: &PairInput) -> Result<PairAnalysis
         upper_thresholds: input.upper_thresholds.clone(),
         exact,
     })
+}
+
+/// The plotted observables of the test events: reweighted, and clustered in threshold and
+/// quantile mode. `rows`: the test rows of truth and generated; `log_w`: their ln w.
+fn observable_plots(
+    input: &PairInput,
+    rows: (&[usize], &[usize]),
+    log_w: (&[f64], &[f64]),
+) -> Result<Vec<ObservablePlots>> {
+    let (to, go) = (input.truth_observables, input.generated_observables);
+    let ((tr, gr), (lt, lg)) = (rows, log_w);
+    let mut observables = Vec::new();
+    for name in &input.plot {
+        let (Some(ot), Some(og)) = (to.column_named(name), go.column_named(name)) else {
+            return Err(invalid(format!("no observable '{name}' to plot")));
+        };
+        let label = to.columns.iter().find(|c| &c.name == name).map_or(name.clone(), |c| c.label());
+        let (ot, og) = (take(&ot, tr), take(&og, gr));
+        let b = if name == "M_mumu" { Binning::linear(70.0, 110.0, 50) } else { observable_binning(&ot, &og) };
+        observables.push(ObservablePlots {
+            name: name.clone(),
+            label,
+            reweighted: reweighted_observable(&ot, &og, lg, &b)?,
+            clusters: threshold_clusters(lt, lg, &ot, &og, &input.lower_thresholds, &input.upper_thresholds, &b)?,
+            quantiles: quantile_clusters(lt, lg, &ot, &og, &metrics::clustering::paper_quantiles(), &b)?,
+        });
+    }
+    Ok(observables)
+}
+
+/// The learned ln w of the test events against the exact ones; the exact weights' histograms
+/// use the learned ones' bin `edges`.
+fn exact_analysis(learned: (&[f64], &[f64]), exact: (&[f64], &[f64]), edges: &[f64]) -> Result<ExactAnalysis> {
+    let ((lt, lg), (et, eg)) = (learned, exact);
+    let comparison = metrics::compare_to_exact(lt, lg, et, eg)?;
+    let learned: Vec<f64> = lt.iter().chain(lg).copied().collect();
+    let exact_all: Vec<f64> = et.iter().chain(eg).copied().collect();
+    let finite: Vec<f64> = exact_all.iter().chain(&learned).copied().filter(|x| x.is_finite()).collect();
+    let lo = quantile(&finite, 0.001).unwrap_or(-1.0).min(-0.5);
+    let hi = quantile(&finite, 0.999).unwrap_or(1.0).max(0.5);
+    let map = log_w_map(&learned, &exact_all, &Binning::linear(lo, hi, 60));
+    let residuals = residual_histogram(&learned, &exact_all, &Binning::linear(-0.5, 0.5, 60));
+    let axis = WeightAxis::Log { lo: edges[0], hi: edges[edges.len() - 1], bins: edges.len() - 1 };
+    let mut opts = WeightHistOptions::new(axis);
+    opts.overflow = metrics::weight_hist::Overflow::EndBins;
+    opts.clip_low_percent = 0.0;
+    opts.clip_high_percent = 100.0;
+    // w = 0 and w = ∞ go to the end bins of the learned axis.
+    let (llo, lhi) = (edges[0].ln(), edges[edges.len() - 1].ln());
+    let clamp = |v: &[f64]| -> Vec<f64> { v.iter().map(|l| l.clamp(llo, lhi)).collect() };
+    let exact_histograms = weight_histograms(&clamp(et), &clamp(eg), &opts)?;
+    let (span, gap) = top_gap(lt, et, 0.01);
+    let finite_t: Vec<f64> = et.iter().copied().filter(|x| x.is_finite()).collect();
+    let spread = match (quantile(&finite_t, 0.16), quantile(&finite_t, 0.84)) {
+        (Some(a), Some(b)) if b > a => Some(0.5 * (b - a)),
+        _ => None,
+    };
+    let tolerance = comparison.bulk_median_abs_residual.map_or(0.0, |m| m.min(TOP_TOLERANCE_CAP));
+    Ok(ExactAnalysis {
+        top_percent_exact_span: span,
+        top_percent_exact_gap: gap,
+        top_percent_gap_fraction: gap.zip(spread).map(|(g, s)| g / s),
+        top_within: top_within_resolution(lt, et, 0.01, tolerance),
+        top_percent_overlap: top_fraction_overlap_ties(lt, et, 0.01),
+        comparison,
+        map,
+        residuals,
+        exact_histograms,
+        exact_roc: metrics::roc_curve(et, eg, 500)?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn increasing_and_finite(edges: &[f64]) -> bool {
+        edges.len() >= 2 && edges.iter().all(|e| e.is_finite()) && edges.windows(2).all(|w| w[0] < w[1])
+    }
+
+    /// The number of bins is a constant and the data's range only places them: samples whose
+    /// values are all equal, or equal to 1e-14 (identical rows through a network), get the
+    /// same bounded binning as any other, never a bin count or a loop sized by their range.
+    #[test]
+    fn binnings_have_a_fixed_number_of_bins_whatever_the_data_range() {
+        for spread in [0.0, 1e-14, 1e-300, 3.0, 1e300] {
+            let v: Vec<f64> = (0..200).map(|i| 1.0 + spread * (i % 2) as f64).collect();
+            let b = observable_binning(&v, &v);
+            assert!(b.edges.len() <= 41 && increasing_and_finite(&b.edges), "spread {spread}: {:?}", b.edges);
+            if spread > 100.0 {
+                continue; // ln w of 1e300 is no weight
+            }
+            let members = vec![v.clone(), v.clone()];
+            let h = ensemble_weight_histograms(
+                &members,
+                &members,
+                &WeightHistOptions::new(WeightAxis::LogClipped { bins: 50 }),
+            )
+            .unwrap();
+            assert!(h.edges.len() <= 51 && increasing_and_finite(&h.edges), "spread {spread}: {:?}", h.edges);
+        }
+    }
 }
