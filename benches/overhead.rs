@@ -65,16 +65,26 @@ fn main() -> BenchResult {
     let torch = torch_figures(&args)?;
     let dev = cpu();
     let mut rng = Rng::new(11);
+    overhead_table(&opts, &mut rng, &dev)?;
+    throughput_table(&opts, &torch, &mut rng, &dev)?;
+    println!(
+        "speed-up = sigmagrad / single-threaded loop. CPU/wall = cores busy while sigmagrad runs the op \
+         (about 1 on the calling thread; more once rayon splits the work, even when other load eats the speed-up)."
+    );
+    Ok(())
+}
 
+/// 64 elements: the overhead per op, recording or not, and a small forward+backward chain.
+fn overhead_table(opts: &Options, rng: &mut Rng, dev: &Device) -> BenchResult {
     // ----- 64 elements: overhead per op ----------------------------------------------------
     let mut small = Report::new(
         &format!("per-op overhead, f32 [64], best of {} repetitions (target: <= 1 us per op)", opts.reps),
         &["op", "sigmagrad", "plain loop", "overhead", "sigmagrad median"],
     );
-    let (a, b, va, vb) = inputs(64, &mut rng, &dev)?;
+    let (a, b, va, vb) = inputs(64, rng, dev)?;
     for (name, op, plain) in OPS {
         let (ours, base) = measure_pair(
-            &opts,
+            opts,
             || -> BenchResult<Tensor> { Ok(op(&a, &b)?) },
             || -> BenchResult<Vec<f32>> { Ok(plain(&va, &vb)) },
         )?;
@@ -91,7 +101,7 @@ fn main() -> BenchResult {
     // recorded too.
     let (ag, bg) = (a.requires_grad(), b.requires_grad());
     for (name, op, _) in OPS.iter().filter(|o| o.0 == "add" || o.0 == "tanh") {
-        let t = measure(&opts, || op(&ag, &bg))?;
+        let t = measure(opts, || op(&ag, &bg))?;
         small.row(vec![
             format!("{name} (recording)"),
             fmt_time(t.best),
@@ -102,11 +112,11 @@ fn main() -> BenchResult {
         small.record(&format!("overhead/{name}_recording"), "64", t.best * 1e6, "us/op");
     }
     // A small chain, forward and backward: sum(tanh(x * w + b)), gradients for x, w and b.
-    let x = rng.normal(&[64], DType::F32, &dev)?.requires_grad();
+    let x = rng.normal(&[64], DType::F32, dev)?.requires_grad();
     let (w, bias) = (ag.clone(), bg.clone());
     const CHAIN_OPS: usize = 4; // mul, add, tanh, sum_all
-    let fwd = measure(&opts, || x.mul(&w)?.add(&bias)?.tanh()?.sum_all())?;
-    let fwd_bwd = measure(&opts, || x.mul(&w)?.add(&bias)?.tanh()?.sum_all()?.backward())?;
+    let fwd = measure(opts, || x.mul(&w)?.add(&bias)?.tanh()?.sum_all())?;
+    let fwd_bwd = measure(opts, || x.mul(&w)?.add(&bias)?.tanh()?.sum_all()?.backward())?;
     for (label, t, key) in
         [("chain forward", fwd, "chain_forward"), ("chain forward+backward", fwd_bwd, "chain_fwd_bwd")]
     {
@@ -127,8 +137,14 @@ fn main() -> BenchResult {
         fmt_time(fwd_bwd.median),
     ]);
     small.record("overhead/chain_fwd_bwd", "64", fwd_bwd.best * 1e6, "us");
-    small.finish(&opts)?;
+    small.finish(opts)?;
 
+    Ok(())
+}
+
+/// 1M elements (and either side of the rayon threshold): throughput against a one-thread loop
+/// and, where given, PyTorch; then the Gaussian fill.
+fn throughput_table(opts: &Options, torch: &[(String, f64)], rng: &mut Rng, dev: &Device) -> BenchResult {
     // ----- 1M elements: throughput, and rayon ---------------------------------------------------
     let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     let mut large = Report::new(
@@ -153,54 +169,26 @@ fn main() -> BenchResult {
     // Just below and at the threshold: the per-element time should drop once rayon takes over.
     sizes.extend([PAR_THRESHOLD - 1, PAR_THRESHOLD]);
     for &n in &sizes {
-        let (a, b, va, vb) = inputs(n, &mut rng, &dev)?;
+        let (a, b, va, vb) = inputs(n, rng, dev)?;
         let ops: Vec<_> =
             if n == 1 << 20 { OPS.to_vec() } else { OPS.iter().filter(|o| o.0 == "tanh").copied().collect() };
         for (name, op, plain) in ops {
-            let (ours, base) = measure_pair(
-                &opts,
-                || -> BenchResult<Tensor> { Ok(op(&a, &b)?) },
-                || -> BenchResult<Vec<f32>> { Ok(plain(&va, &vb)) },
-            )?;
-            let (g_ours, g_base) = (n as f64 / ours.best / 1e9, n as f64 / base.best / 1e9);
-            // How many cores sigmagrad's op kept busy: about 1 on the calling thread, up to the
-            // core count when rayon splits the work (whatever other load does to the wall time).
-            let busy = cpu_utilisation(opts.budget.as_secs_f64() / 2.0, || op(&a, &b))?;
-            let pytorch = torch.iter().find(|t| t.0 == name && n == 1 << 20).map(|t| t.1);
-            large.row(vec![
-                name.to_string(),
-                n.to_string(),
-                fmt_time(ours.best),
-                format!("{g_ours:.2}"),
-                fmt_time(base.best),
-                format!("{g_base:.2}"),
-                format!("{:.2}", g_ours / g_base),
-                busy.map_or("n/a".into(), |u| format!("{u:.2}")),
-                pytorch.map_or(String::new(), |g| format!("{g:.2}")),
-                pytorch.map_or(String::new(), |g| format!("{:.2}", g_ours / g)),
-            ]);
-            if let Some(g) = pytorch {
-                large.record(&format!("throughput/{name}_vs_pytorch"), &n.to_string(), g_ours / g, "ratio");
-            }
-            large.record(&format!("throughput/{name}"), &n.to_string(), g_ours, "Gelem/s");
-            large.record(&format!("throughput/{name}_speedup_vs_1_thread"), &n.to_string(), g_ours / g_base, "ratio");
-            if let Some(u) = busy {
-                large.record(&format!("throughput/{name}_cpu_per_wall"), &n.to_string(), u, "ratio");
-            }
+            let data = (&a, &b, va.as_slice(), vb.as_slice());
+            throughput_row(&mut large, opts, torch, (name, op, plain), n, data)?;
         }
     }
     // The Gaussian fill, per normal: sigmagrad's (rayon, vector Philox and Box-Muller) against
     // the block-at-a-time definition on one thread.
     let n = 1 << 20;
     let (ours, base) = measure_pair(
-        &opts,
-        || -> BenchResult<Tensor> { Ok(rng.normal(&[n], DType::F32, &dev)?) },
+        opts,
+        || -> BenchResult<Tensor> { Ok(rng.normal(&[n], DType::F32, dev)?) },
         || -> BenchResult<Vec<f32>> {
             let normal = sigmagrad::Distribution::Normal { mean: 0.0, std: 1.0 };
             Ok((0..n as u64 / 4).flat_map(|b| rng::block_f32(normal, rng::words(7, b))).collect())
         },
     )?;
-    let busy = cpu_utilisation(opts.budget.as_secs_f64() / 2.0, || rng.normal(&[n], DType::F32, &dev))?;
+    let busy = cpu_utilisation(opts.budget.as_secs_f64() / 2.0, || rng.normal(&[n], DType::F32, dev))?;
     let pytorch = torch.iter().find(|t| t.0 == "normal").map(|t| t.1);
     let (g_ours, g_base) = (n as f64 / ours.best / 1e9, n as f64 / base.best / 1e9);
     large.row(vec![
@@ -216,10 +204,48 @@ fn main() -> BenchResult {
         pytorch.map_or(String::new(), |g| format!("{:.2}", g_ours / g)),
     ]);
     large.record("throughput/normal_fill", &n.to_string(), ours.best * 1e9 / n as f64, "ns/normal");
-    large.finish(&opts)?;
-    println!(
-        "speed-up = sigmagrad / single-threaded loop. CPU/wall = cores busy while sigmagrad runs the op \
-         (about 1 on the calling thread; more once rayon splits the work, even when other load eats the speed-up)."
-    );
+    large.finish(opts)?;
+    Ok(())
+}
+
+/// One op's row of the throughput table.
+fn throughput_row(
+    large: &mut Report,
+    opts: &Options,
+    torch: &[(String, f64)],
+    (name, op, plain): (&str, TensorOp, LoopOp),
+    n: usize,
+    (a, b, va, vb): (&Tensor, &Tensor, &[f32], &[f32]),
+) -> BenchResult {
+    let (ours, base) = measure_pair(
+        opts,
+        || -> BenchResult<Tensor> { Ok(op(a, b)?) },
+        || -> BenchResult<Vec<f32>> { Ok(plain(va, vb)) },
+    )?;
+    let (g_ours, g_base) = (n as f64 / ours.best / 1e9, n as f64 / base.best / 1e9);
+    // How many cores sigmagrad's op kept busy: about 1 on the calling thread, up to the
+    // core count when rayon splits the work (whatever other load does to the wall time).
+    let busy = cpu_utilisation(opts.budget.as_secs_f64() / 2.0, || op(a, b))?;
+    let pytorch = torch.iter().find(|t| t.0 == name && n == 1 << 20).map(|t| t.1);
+    large.row(vec![
+        name.to_string(),
+        n.to_string(),
+        fmt_time(ours.best),
+        format!("{g_ours:.2}"),
+        fmt_time(base.best),
+        format!("{g_base:.2}"),
+        format!("{:.2}", g_ours / g_base),
+        busy.map_or("n/a".into(), |u| format!("{u:.2}")),
+        pytorch.map_or(String::new(), |g| format!("{g:.2}")),
+        pytorch.map_or(String::new(), |g| format!("{:.2}", g_ours / g)),
+    ]);
+    if let Some(g) = pytorch {
+        large.record(&format!("throughput/{name}_vs_pytorch"), &n.to_string(), g_ours / g, "ratio");
+    }
+    large.record(&format!("throughput/{name}"), &n.to_string(), g_ours, "Gelem/s");
+    large.record(&format!("throughput/{name}_speedup_vs_1_thread"), &n.to_string(), g_ours / g_base, "ratio");
+    if let Some(u) = busy {
+        large.record(&format!("throughput/{name}_cpu_per_wall"), &n.to_string(), u, "ratio");
+    }
     Ok(())
 }

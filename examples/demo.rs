@@ -8,7 +8,7 @@
 //!
 //!     cargo run --release --example demo [-- OUT_DIR]
 
-use report::Figure;
+use report::{Figure, Palette, Style};
 use sigmagrad::nn::mlp::MlpSpec;
 use sigmagrad::nn::train::{Control, TrainConfig, Trainer};
 use sigmagrad::nn::{
@@ -18,6 +18,11 @@ use sigmagrad::nn::{
 use sigmagrad::{cpu, DType, Rng, Tensor};
 use std::error::Error;
 use std::path::{Path, PathBuf};
+
+/// The look of each method on the demo's figure: the truth in the black slot of the style cycle.
+fn style(method: &str) -> Style {
+    Palette::new().slot("Truth", 6).style(method)
+}
 
 fn true_sigma(x: f64) -> f64 {
     0.05 + 0.05 * (x + 3.0)
@@ -59,13 +64,13 @@ fn plot(bnn: &VariationalMlp, out: &Path) -> Result<(), Box<dyn Error>> {
         .band("mean +- sigma_tot", &grid, &lo, &hi)
         .line("mean", &grid, &p.mean)
         .dashed("sin x", &grid, &sin)
-        .method("Truth")
+        .style(style("Truth"))
         .shade_x(1.0, 2.0, "no training data");
     let widths = Figure::new("uncertainties")
         .x_label("x")
         .y_label("sigma")
         .dashed("true noise", &grid, &truth)
-        .method("Truth")
+        .style(style("Truth"))
         .line("sigma_syst", &grid, &syst)
         .line("sigma_stat", &grid, &stat)
         .shade_x(1.0, 2.0, "no training data");

@@ -117,6 +117,21 @@ pub struct AdamParams {
     pub step: u64,
 }
 
+impl AdamParams {
+    /// The bias corrections (1 − β₁ᵗ, √(1 − β₂ᵗ)) at this step (0 counts as 1), in f64, so every
+    /// backend rounds the same numbers. A u64 step count goes to `powi` only while it fits an
+    /// i32: cast blindly, 2³¹ steps became a negative exponent, βᵗ infinite, and every weight
+    /// NaN; beyond that `powf` (βᵗ is 0 there long before f64 loses the count).
+    pub fn bias_corrections(&self) -> (f64, f64) {
+        let t = self.step.max(1);
+        let power = |beta: f64| match i32::try_from(t) {
+            Ok(t) => beta.powi(t),
+            Err(_) => beta.powf(t as f64),
+        };
+        (1.0 - power(self.beta1), (1.0 - power(self.beta2)).sqrt())
+    }
+}
+
 /// Storage and kernels for one kind of device. Object safe: a `Device` holds `Arc<dyn Backend>`.
 pub trait Backend: Send + Sync + Debug {
     /// A short name for messages ("cpu", "wgpu:NVIDIA H100").

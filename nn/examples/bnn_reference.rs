@@ -1,11 +1,11 @@
 //! The numbers and figures of docs/bnn-loss.md, sections 15-16: the mean-field BNN and the
-//! repulsive ensemble on the toy of `nn::toy` (y = sin x + sigma(x) z, no training data in the gap
+//! repulsive ensemble on the toy of `nn::teaching::toy` (y = sin x + sigma(x) z, no training data in the gap
 //! (1, 2)), over several seeds, next to the exact posterior of the same network drawn with
-//! Hamiltonian Monte Carlo (`nn::toy::fit_hmc`).
+//! Hamiltonian Monte Carlo (`nn::teaching::toy::fit_hmc`).
 //!
 //!     cargo run --release -p nn --example bnn_reference [-- --out DIR] [-- --quick]
 //!
-//! It trains, with the recipes of `nn::toy` and the same number of updates at every N:
+//! It trains, with the recipes of `nn::teaching::toy` and the same number of updates at every N:
 //! - the BNN (6000 updates) with seeds 0, 1, 2 on 10^3 and 10^4 training points, and seeds 0, 1
 //!   on 10^5;
 //! - the repulsive ensemble of 16 (3000 updates: each one moves 16 networks) with seeds 0, 1, 2
@@ -18,10 +18,10 @@
 
 use autodiff::Device;
 use nn::diagnostics::{pull_density, pulls};
-use nn::hmc::{effective_sample_size, split_rhat, HmcConfig};
 use nn::predictive::Prediction;
-use nn::toy::{self, Calibration, Recipe};
-use report::{Figure, Style};
+use nn::teaching::hmc::{effective_sample_size, split_rhat, HmcConfig};
+use nn::teaching::toy::{self, Calibration, Recipe};
+use report::{Figure, Palette, Style};
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -308,6 +308,11 @@ fn min(v: &[f64]) -> f64 {
     v.iter().copied().fold(f64::INFINITY, f64::min)
 }
 
+/// The look of each method on this example's figures, one slot of the style cycle each.
+fn style(method: &str) -> Style {
+    Palette::new().slot("BNN", 0).slot("RE", 3).slot("Truth", 6).style(method)
+}
+
 /// Shades the gap, where there is no training data.
 fn gap(fig: Figure) -> Figure {
     fig.shade_x(toy::GAP.0, toy::GAP.1, "gap: no training data")
@@ -330,7 +335,7 @@ fn band_figure(title: &str, grid: &[f64], p: &Prediction, train: &nn::Dataset) -
         .band("mean ± 2 σ_stat", grid, &around(&stat, -2.0), &around(&stat, 2.0))
         .points("training points (some)", &px, &py)
         .dashed("true mean sin x", grid, &truth)
-        .method("Truth")
+        .style(style("Truth"))
         .line("predicted mean", grid, &p.mean)
 }
 
@@ -403,7 +408,7 @@ fn main() -> Res<()> {
         .iter()
         .map(|c| {
             let xt = autodiff::Tensor::from_f64s(test.x(), &[test.len(), 1], autodiff::DType::F64, &dev)?;
-            Ok(toy::calibration_of(&nn::hmc::predict(reference.net.as_ref(), &c.draws, &xt)?, &test))
+            Ok(toy::calibration_of(&nn::teaching::hmc::predict(reference.net.as_ref(), &c.draws, &xt)?, &test))
         })
         .collect::<autodiff::Result<Vec<_>>>()?;
 
@@ -522,11 +527,11 @@ fn main() -> Res<()> {
         .log_y(true)
         .y_range(0.5 * min(&all), 2.0 * max(&all))
         .line(&format!("BNN (mean of {} seeds)", plan.seeds.len()), &grid, &sb)
-        .method("BNN")
+        .style(style("BNN"))
         .line(&format!("RE16 (mean of {} seeds)", plan.seeds.len()), &grid, &sr)
-        .method("RE")
+        .style(style("RE"))
         .dashed("exact posterior (HMC)", &grid, &sh)
-        .method("Truth");
+        .style(style("Truth"));
     report::check::write_checked_svg(&out.join("reference_sigma_stat.svg"), &stat_fig.to_svg())?;
 
     // Absolute sigma_stat in the gap and the bulk against N, mean +- sd over seeds.
@@ -574,7 +579,7 @@ fn main() -> Res<()> {
             [("BNN, seed 0", "BNN", &bnn_ref.test), ("RE16, seed 0", "RE", &re_ref.test), ("HMC", "Truth", &hmc.test)];
         for (name, method, p) in methods {
             let q = pulls(&pick(test.y()), &pick(&p.mean), &pick(&p.sigma_tot()));
-            fig = fig.histogram(name, &edges, &pull_density(&q, &edges)).method(method);
+            fig = fig.histogram(name, &edges, &pull_density(&q, &edges)).style(style(method));
         }
         fig.dashed("N(0, 1)", &centres, &normal).style(Style::reference())
     };
@@ -601,10 +606,10 @@ fn main() -> Res<()> {
             .y_label("σ")
             .y_range(0.0, 0.5)
             .dashed("true σ(x)", &grid, &truth)
-            .method("Truth")
+            .style(style("Truth"))
             .line("√(σ² + σ_stat² + bias²)", &grid, &expected)
             .line("σ_syst", &grid, &r.grid.sigma_syst())
-            .method("BNN")
+            .style(style("BNN"))
     };
     let sizes = &plan.sizes;
     report::check::write_checked_svg(

@@ -1,4 +1,4 @@
-//! A Bayesian network and a repulsive ensemble on a 1-D toy whose answer is known (nn::toy):
+//! A Bayesian network and a repulsive ensemble on a 1-D toy whose answer is known (nn::teaching::toy):
 //! y = sin x + sigma(x) z with sigma(x) = 0.1 + 0.2 |x| / 3, x on [-3, 3], and no training data
 //! in the gap (1, 2).
 //!
@@ -17,9 +17,9 @@
 use autodiff::Device;
 use nn::diagnostics::{coverage, gauss_core_fit, pulls};
 use nn::predictive::Prediction;
-use nn::toy::{self, Calibration, Recipe};
+use nn::teaching::toy::{self, Calibration, Recipe};
 use nn::Module;
-use report::Figure;
+use report::{Figure, Palette, Style};
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -103,6 +103,11 @@ fn pull_details(model: &dyn Module, test: &nn::Dataset, draws: usize, dev: &Devi
     Ok(q)
 }
 
+/// The look of each method on this example's figures, one slot of the style cycle each.
+fn style(method: &str) -> Style {
+    Palette::new().slot("BNN", 0).slot("RE", 3).slot("Truth", 6).style(method)
+}
+
 /// Shades the gap, where there is no training data.
 fn gap(fig: Figure) -> Figure {
     fig.shade_x(toy::GAP.0, toy::GAP.1, "gap: no training data")
@@ -184,20 +189,20 @@ fn main() -> Res<()> {
         .y_label("sigma")
         .y_range(0.0, top_syst)
         .dashed("true sigma(x)", &grid, &truth)
-        .method("Truth")
+        .style(style("Truth"))
         .line("BNN sigma_syst", &grid, &bs)
-        .method("BNN")
+        .style(style("BNN"))
         .line("RE16 sigma_syst", &grid, &rs)
-        .method("RE");
+        .style(style("RE"));
     let top_stat = 1.25 * max(&bt).max(max(&rt));
     let stat_fig = gap(Figure::new("sigma_stat grows in the gap (N = 10^4)"))
         .x_label("x")
         .y_label("sigma_stat")
         .y_range(0.0, top_stat)
         .line("BNN sigma_stat", &grid, &bt)
-        .method("BNN")
+        .style(style("BNN"))
         .line("RE16 sigma_stat", &grid, &rt)
-        .method("RE");
+        .style(style("RE"));
     let floor = 0.8 * min(&scan[scan.len() - 1].2.sigma_stat());
     let ceiling = 1.25 * max(&scan[0].2.sigma_stat());
     let mut by_n = gap(Figure::new("BNN sigma_stat vs x for each training-set size"))
@@ -236,12 +241,12 @@ fn main() -> Res<()> {
         .x_label("x")
         .y_label("y")
         .band("+- 2 sigma_tot", &grid, &lo, &hi)
-        .method("BNN")
+        .style(style("BNN"))
         .points("training data (every 20th)", &px, &py)
         .dashed("true mean sin x", &grid, &mean)
-        .method("Truth")
+        .style(style("Truth"))
         .line("BNN mean", &grid, &bnn.mean)
-        .method("BNN")
+        .style(style("BNN"))
         .shade_x(toy::GAP.0, toy::GAP.1, "gap: no training data");
     let figures = [
         ("sigma_syst.svg", syst_fig),

@@ -20,7 +20,30 @@ pub enum Activation {
     TanhPlusOne(f64),
 }
 
+/// The largest parameter (slope or scale) an activation may have. Real networks use slopes of
+/// 0.01 to 1 and scales of a few; beyond this a stored architecture is damage, and its outputs
+/// would overflow f32 after a layer or two.
+pub const MAX_PARAMETER: f64 = 1e6;
+
 impl Activation {
+    /// The activation's parameter (a slope or a scale), when it has one.
+    pub fn parameter(&self) -> Option<f64> {
+        match *self {
+            Activation::LeakyRelu(s) | Activation::ScaledSwish(s) | Activation::TanhPlusOne(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// Refuses a parameter that is not finite or larger than [`MAX_PARAMETER`] in size.
+    pub fn validate(&self) -> std::result::Result<(), String> {
+        match self.parameter() {
+            Some(p) if !(p.is_finite() && p.abs() <= MAX_PARAMETER) => {
+                Err(format!("its parameter must be finite and at most {MAX_PARAMETER:e} in size"))
+            }
+            _ => Ok(()),
+        }
+    }
+
     pub fn apply(&self, x: &Tensor) -> Result<Tensor> {
         match *self {
             Activation::Identity => Ok(x.clone()),

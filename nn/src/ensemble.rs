@@ -12,8 +12,8 @@
 //! theta_i <- theta_i + eps [grad log pi(theta_i) - grad log rho(theta_i)]. With beta = 0 it is a
 //! plain deep ensemble.
 
-use crate::model::{ModelKind, ModelSpec};
 use crate::module::{Mode, Module, Param, Sampling};
+use crate::spec::{ModelKind, ModelSpec};
 use crate::stack::{Layer, Stack};
 use autodiff::{DType, Device, Error, Result, Rng, Tensor, Var};
 use serde::{Deserialize, Serialize};

@@ -1,7 +1,7 @@
 //! The module API: forward, named parameters, the mode a model runs in, how it is sampled, the
 //! KL term that Bayesian layers add, and the random streams a checkpoint must store.
 
-use crate::model::ModelSpec;
+use crate::spec::ModelSpec;
 use autodiff::{Device, Result, Rng, Tensor, Var};
 use serde::{Deserialize, Serialize};
 use std::sync::{Arc, Mutex};

@@ -17,10 +17,10 @@
 //! the sample variance (M - 1): at M = 50 the two differ by 2%.
 
 use crate::loss::{LOGVAR_MAX, LOGVAR_MIN};
-use crate::model::Head;
 use crate::module::{with_mode, Mode, Module, Sampling};
+use crate::progress;
+use crate::spec::Head;
 use autodiff::{no_grad, DType, Device, Error, Result, Tensor};
-use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -261,12 +261,7 @@ pub fn predict_rows(
     let draws = draws_of(model, opts.draws);
     // Weight draws run draw by draw over all rows, so each draw's weights are made once.
     let passes = if sampling == Sampling::WeightDraws { draws } else { 1 };
-    let bar = if opts.progress { ProgressBar::new((passes * chunks) as u64) } else { ProgressBar::hidden() };
-    bar.set_style(
-        ProgressStyle::with_template("{spinner} predicting [{bar:30}] {pos}/{len} batches, {per_sec} ({eta} left)")
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
-    );
+    let bar = progress::bar_if(opts.progress, (passes * chunks) as u64, "predicting");
     // Inputs take the parameters' dtype (a model is all f32 or all f64).
     let dtype = model.params().first().map_or(DType::F32, |p| p.var.tensor().dtype());
     let _mode = with_mode(model, Mode::Eval { draw: 0 });

@@ -74,6 +74,17 @@ impl Scheduler {
         }
     }
 
+    /// Checks a scheduler read from a file: its base and current plateau learning rates must be
+    /// finite and not negative (the message names the one that is not).
+    pub fn validate(&self) -> Result<(), String> {
+        for (name, lr) in [("base_lr", self.base_lr), ("plateau_lr", self.plateau_lr)] {
+            if !lr.is_finite() || lr < 0.0 {
+                return Err(format!("holds a scheduler whose {name} is {lr}: a learning rate must be finite and >= 0"));
+            }
+        }
+        Ok(())
+    }
+
     /// Tells the schedule an epoch ended with this validation loss.
     pub fn end_epoch(&mut self, val_loss: f64) {
         if let Schedule::ReduceOnPlateau { factor, patience, threshold, min_lr } = self.schedule {

@@ -3,8 +3,8 @@
 //! dropout and the mode live here once.
 
 use crate::dropout::Dropout;
-use crate::model::ModelSpec;
 use crate::module::{prefixed, Mode, Module, NoiseStream, Param, Sampling};
+use crate::spec::ModelSpec;
 use autodiff::{DType, Device, Result, Rng, Tensor};
 use std::sync::Mutex;
 

@@ -9,18 +9,22 @@
 //! (the weights of the best validation epoch so far, across resumes), plus `history.csv`.
 
 use crate::checkpoint::{Checkpoint, CheckpointError};
-use crate::data::{Batch, BatchSource, Standardizer};
+use crate::data::{Batch, BatchSource};
 use crate::module::{with_mode, Mode, Module};
 use crate::objective::Objective;
 use crate::optim::Optimizer;
-use crate::schedule::{Schedule, Scheduler};
+use crate::progress;
+use crate::schedule::Schedule;
+use crate::standardizer::Standardizer;
 use autodiff::{no_grad, DType, Device, Result, Rng, Tensor};
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
+
+pub use crate::train_error::TrainError;
+pub use crate::trainer_state::{EpochRecord, History, TrainerState};
 
 /// Limits beyond which a run counts as diverged. A loss can stay finite while the network
 /// explodes (a clamped log variance keeps a Gaussian NLL near 1e32 while the weights reach 1e7);
@@ -83,174 +87,11 @@ impl Default for TrainConfig {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct EpochRecord {
-    pub epoch: usize,
-    pub train_loss: f64,
-    pub val_loss: Option<f64>,
-    pub lr: f64,
-    pub seconds: f64,
-    pub samples_per_second: f64,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct History {
-    pub epochs: Vec<EpochRecord>,
-    pub best_epoch: Option<usize>,
-    pub best_val_loss: Option<f64>,
-    pub stopped_early: bool,
-}
-
-impl History {
-    /// The history as CSV (epoch, train_loss, val_loss, lr, seconds, samples_per_second).
-    pub fn to_csv(&self) -> String {
-        let mut s = String::from("epoch,train_loss,val_loss,lr,seconds,samples_per_second\n");
-        for r in &self.epochs {
-            let val = r.val_loss.map_or(String::new(), |v| v.to_string());
-            s += &format!(
-                "{},{},{},{},{:.3},{:.1}\n",
-                r.epoch, r.train_loss, val, r.lr, r.seconds, r.samples_per_second
-            );
-        }
-        s
-    }
-
-    pub fn save_csv(&self, path: impl AsRef<Path>) -> std::result::Result<(), crate::io::FileError> {
-        let csv = self.to_csv();
-        crate::io::write_atomically(path.as_ref(), |tmp| std::fs::write(tmp, &csv).map_err(|e| e.to_string()))
-    }
-}
-
-/// Everything about a run besides weights, optimizer and random streams that the next epoch
-/// depends on: stored in `last.h5` so that a resumed run behaves as an uninterrupted one.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TrainerState {
-    pub epochs_done: usize,
-    pub best_loss: Option<f64>,
-    pub best_epoch: Option<usize>,
-    pub since_best: usize,
-    pub scheduler: Scheduler,
-    /// The magnitude of the run's first batch loss, the reference for [`Guard::max_loss_growth`].
-    pub loss_scale: Option<f64>,
-    pub history: History,
-}
-
-impl TrainerState {
-    fn fresh(schedule: &Schedule, lr: f64) -> Self {
-        TrainerState {
-            epochs_done: 0,
-            best_loss: None,
-            best_epoch: None,
-            since_best: 0,
-            scheduler: Scheduler::new(schedule.clone(), lr),
-            loss_scale: None,
-            history: History::default(),
-        }
-    }
-
-    /// Checks a state read from a file.
-    pub fn validate(&self) -> std::result::Result<(), String> {
-        let finite = |v: Option<f64>| v.is_none_or(f64::is_finite);
-        if !finite(self.best_loss) || !finite(self.loss_scale) {
-            return Err("holds a best loss or loss scale that is not finite".into());
-        }
-        if self.history.epochs.len() > self.epochs_done || self.best_epoch.is_some_and(|e| e >= self.epochs_done) {
-            return Err(format!(
-                "is inconsistent: {} epochs done, {} in the history, best epoch {:?}",
-                self.epochs_done,
-                self.history.epochs.len(),
-                self.best_epoch
-            ));
-        }
-        Ok(())
-    }
-}
-
 /// What a per-epoch hook tells the loop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Control {
     Continue,
     Stop,
-}
-
-/// Why training stopped. `epoch` and `batch` are 0-based indices; the messages count epochs
-/// from 1, as the progress lines do, and give the batch's index (nn/tests/training.rs pins
-/// both).
-#[derive(Debug)]
-pub enum TrainError {
-    /// A batch loss became NaN or infinite. The model holds the weights of the end of the
-    /// previous epoch; the checkpoints on disk are as they were.
-    NonFinite {
-        epoch: usize,
-        batch: usize,
-        loss: f64,
-    },
-    /// A training batch cannot be used: its source failed to make it, or it holds a NaN or an
-    /// infinity (a custom [`BatchSource`] whose file holds one, or an f64 value beyond the range
-    /// of an f32 run). Caught before the step, so nothing has changed.
-    Batch {
-        epoch: usize,
-        batch: usize,
-        reason: String,
-    },
-    /// The validation loss is not a number (a NaN in the validation data, or a broken model).
-    NonFiniteValidation {
-        epoch: usize,
-        loss: f64,
-    },
-    /// The run exploded (see [`Guard`]); `batch` is None when found at the end of the epoch.
-    Diverged {
-        epoch: usize,
-        batch: Option<usize>,
-        reason: String,
-    },
-    Tensor(autodiff::Error),
-    Checkpoint(CheckpointError),
-}
-
-impl fmt::Display for TrainError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let kept = "the model holds the weights of the previous epoch and the checkpoints on disk are unchanged";
-        match self {
-            TrainError::NonFinite { epoch, batch, loss } => write!(
-                f,
-                "training stopped: the loss is {loss} at epoch {}, batch {batch}; {kept}. Try a smaller learning rate, \
-                 check the inputs for outliers, or clamp the head.",
-                epoch + 1
-            ),
-            TrainError::Batch { epoch, batch, reason } => write!(
-                f,
-                "training stopped at epoch {}, batch {batch}: {reason}; {kept}. Check the data source.",
-                epoch + 1
-            ),
-            TrainError::NonFiniteValidation { epoch, loss } => write!(
-                f,
-                "training stopped: the validation loss is {loss} after epoch {}; {kept}. Check the validation data \
-                 for NaN or infinite values.",
-                epoch + 1
-            ),
-            TrainError::Diverged { epoch, batch, reason } => {
-                let at = batch.map_or(String::new(), |b| format!(", batch {b}"));
-                write!(f, "training stopped: the run diverged at epoch {}{at}: {reason}; {kept}. Try a smaller learning rate.", epoch + 1)
-            }
-            TrainError::Tensor(e) => write!(f, "training failed: {e}"),
-            TrainError::Checkpoint(e) => write!(f, "training failed: {e}"),
-        }
-    }
-}
-
-impl std::error::Error for TrainError {}
-
-impl From<autodiff::Error> for TrainError {
-    fn from(e: autodiff::Error) -> Self {
-        TrainError::Tensor(e)
-    }
-}
-
-impl From<CheckpointError> for TrainError {
-    fn from(e: CheckpointError) -> Self {
-        TrainError::Checkpoint(e)
-    }
 }
 
 /// The batch loss the trainer minimises: given the model, a batch and the training-set size N.
@@ -343,16 +184,33 @@ impl Trainer {
         loss: &impl Loss<M>,
         n_train: usize,
     ) -> Result<f64> {
+        self.mean_loss(model, data, loss, n_train).map(|(mean, _)| mean)
+    }
+
+    /// The mean loss of [`Trainer::evaluate`], with the first batch that holds a NaN or an
+    /// infinity (its index and what is wrong): a saturating network (tanh of +Inf is 1) can turn
+    /// such a value into a finite loss, so the loss alone does not reveal it.
+    fn mean_loss<M: Module + ?Sized>(
+        &self,
+        model: &M,
+        data: &dyn BatchSource,
+        loss: &impl Loss<M>,
+        n_train: usize,
+    ) -> Result<(f64, Option<(usize, String)>)> {
         let _mode = with_mode(model, Mode::Eval { draw: 0 });
         no_grad(|| {
-            let (mut total, mut n) = (0.0, 0usize);
-            for batch in data.epoch(self.config.batch_size.max(1024), None, false, self.config.dtype, &self.device) {
+            let (mut total, mut n, mut non_finite) = (0.0, 0usize, None);
+            let batches = data.epoch(self.config.batch_size.max(1024), None, false, self.config.dtype, &self.device);
+            for (index, batch) in batches.enumerate() {
                 let batch = batch?;
+                if non_finite.is_none() {
+                    non_finite = non_finite_value(&batch)?.map(|reason| (index, reason));
+                }
                 let b = batch.len();
                 total += loss.loss(model, &batch, n_train.max(1))?.to_scalar()? * b as f64;
                 n += b;
             }
-            Ok(total / n.max(1) as f64)
+            Ok((total / n.max(1) as f64, non_finite))
         })
     }
 
@@ -385,42 +243,60 @@ impl Trainer {
         loss: &impl Loss<M>,
         on_epoch: impl FnMut(&EpochRecord) -> Control,
     ) -> std::result::Result<History, TrainError> {
+        // last.h5's trainer state is judged from its attributes before anything is loaded, so
+        // that a file this run cannot continue leaves the model and optimizer as they were.
+        let last = dir.join(LAST);
+        self.resumable(&last, Checkpoint::read_header(&last)?.trainer)?;
         // best.h5 is read through the model (the only place its weights fit), then last.h5
         // overwrites weights and streams; if that fails, the model is put back as it was.
         let before = snapshot(model);
         let before_streams: Vec<_> = model.noise_streams().iter().map(|s| s.state()).collect();
+        let put_back = |e: TrainError| -> TrainError {
+            if let Err(r) = restore(model, &before) {
+                return TrainError::Tensor(r);
+            }
+            model.noise_streams().iter().zip(&before_streams).for_each(|(s, st)| s.set_state(st));
+            e
+        };
         let best = if dir.join(BEST).is_file() {
             Checkpoint::load(dir.join(BEST), model, None)?;
             Some(snapshot(model))
         } else {
             None
         };
-        let head = match Checkpoint::load(dir.join(LAST), model, Some(optimizer)) {
-            Ok(h) => h,
-            Err(e) => {
-                restore(model, &before)?;
-                model.noise_streams().iter().zip(&before_streams).for_each(|(s, st)| s.set_state(st));
-                return Err(e.into());
-            }
-        };
-        let state = head.trainer.ok_or_else(|| {
-            TrainError::Checkpoint(CheckpointError::File(crate::io::FileError::item(
-                &dir.join(LAST),
-                "attribute 'trainer'",
-                "is missing: this checkpoint was not written by a training run and cannot be resumed",
-            )))
-        })?;
+        let head = Checkpoint::load(&last, model, Some(optimizer)).map_err(|e| put_back(e.into()))?;
+        // Judged again as loaded, in case the file was replaced in between.
+        let state = self.resumable(&last, head.trainer).map_err(put_back)?;
         self.run(model, optimizer, train, val, loss, on_epoch, state, best)
     }
 
+    /// The trainer state of `last` (a `last.h5`), when this run can continue it: there is one
+    /// (a checkpoint saved outside a training run has none), and it has not done more epochs
+    /// than this run is configured for.
+    fn resumable(&self, last: &Path, trainer: Option<TrainerState>) -> std::result::Result<TrainerState, TrainError> {
+        let refuse = |msg: String| {
+            TrainError::Checkpoint(CheckpointError::File(crate::io::FileError::item(last, "attribute 'trainer'", msg)))
+        };
+        let state = trainer.ok_or_else(|| {
+            refuse("is missing: this checkpoint was not written by a training run and cannot be resumed".into())
+        })?;
+        if state.epochs_done > self.config.epochs {
+            return Err(refuse(format!(
+                "records epochs_done = {}, beyond the {} epochs of this run (TrainConfig::epochs)",
+                state.epochs_done, self.config.epochs
+            )));
+        }
+        Ok(state)
+    }
+
     #[allow(clippy::too_many_arguments)]
-    fn run<M: Module + ?Sized>(
+    fn run<M: Module + ?Sized, L: Loss<M>>(
         &self,
         model: &M,
         optimizer: &mut dyn Optimizer,
         train: &dyn BatchSource,
         val: Option<&dyn BatchSource>,
-        loss: &impl Loss<M>,
+        loss: &L,
         mut on_epoch: impl FnMut(&EpochRecord) -> Control,
         mut state: TrainerState,
         mut best: Option<Vec<Tensor>>,
@@ -435,143 +311,58 @@ impl Trainer {
                 )))
             })?;
         }
-        let n_train = train.len();
         let steps_per_epoch = train.steps(cfg.batch_size, cfg.drop_last);
         let _mode = with_mode(model, Mode::Train);
         let mut last_good = snapshot(model);
         let remaining = cfg.epochs.saturating_sub(state.epochs_done);
-        let bar =
-            if cfg.progress { ProgressBar::new((steps_per_epoch * remaining) as u64) } else { ProgressBar::hidden() };
-        bar.set_style(
-            ProgressStyle::with_template(
-                "{spinner} epoch {prefix} [{bar:30}] {pos}/{len} batches, {per_sec} ({eta} left) {msg}",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
-        );
-        let fail = |e: TrainError, good: &[Tensor], bar: &ProgressBar| -> TrainError {
-            bar.abandon();
-            match restore(model, good) {
-                Ok(()) => e,
-                Err(r) => TrainError::Tensor(r),
-            }
-        };
+        let bar = progress::bar_if(cfg.progress, (steps_per_epoch * remaining) as u64, "epoch");
+        let run = EpochRun { trainer: self, model, loss, n_train: train.len(), bar };
         for epoch in state.epochs_done..cfg.epochs {
-            bar.set_prefix(format!("{}/{}", epoch + 1, cfg.epochs));
+            run.bar.set_prefix(format!("epoch {}/{}", epoch + 1, cfg.epochs));
+            let rewind = |e: TrainError| run.rewind(e, &last_good);
             let start = Instant::now();
-            let mut shuffle = Rng::new(cfg.seed).fork(epoch as u64);
-            let (mut total, mut seen) = (0.0, 0usize);
-            for (b, batch) in
-                train.epoch(cfg.batch_size, Some(&mut shuffle), cfg.drop_last, cfg.dtype, &self.device).enumerate()
-            {
-                let batch = match batch {
-                    Ok(batch) => batch,
-                    Err(e) => {
-                        let reason = format!("the batch cannot be made ({e})");
-                        return Err(fail(TrainError::Batch { epoch, batch: b, reason }, &last_good, &bar));
-                    }
-                };
-                if let Some(reason) = non_finite_value(&batch)? {
-                    return Err(fail(TrainError::Batch { epoch, batch: b, reason }, &last_good, &bar));
-                }
-                optimizer.set_learning_rate(state.scheduler.lr(optimizer.steps()));
-                let l = loss.loss(model, &batch, n_train)?;
-                let value = l.to_scalar()?;
-                if !value.is_finite() {
-                    return Err(fail(TrainError::NonFinite { epoch, batch: b, loss: value }, &last_good, &bar));
-                }
-                let scale = *state.loss_scale.get_or_insert(value.abs());
-                if value.abs() > cfg.guard.max_loss_growth * scale.max(1.0) {
-                    let reason = format!(
-                        "the batch loss {value:.3e} is over {:.0e} times the first one ({scale:.3e})",
-                        cfg.guard.max_loss_growth
-                    );
-                    return Err(fail(TrainError::Diverged { epoch, batch: Some(b), reason }, &last_good, &bar));
-                }
-                let grads = l.backward()?;
-                optimizer.step(&grads)?;
-                let n = batch.len();
-                total += value * n as f64;
-                seen += n;
-                bar.inc(1);
-                if b % 16 == 0 {
-                    bar.set_message(format!("loss {:.4}", total / seen.max(1) as f64));
-                }
-            }
-            if let Some(reason) = bad_parameter(model, cfg.guard.max_abs_param)? {
-                return Err(fail(TrainError::Diverged { epoch, batch: None, reason }, &last_good, &bar));
-            }
-            let val_loss = match val {
-                Some(v) if !v.is_empty() => Some(self.evaluate(model, v, loss, n_train)?),
-                _ => None,
-            };
-            if let Some(v) = val_loss.filter(|v| !v.is_finite()) {
-                return Err(fail(TrainError::NonFiniteValidation { epoch, loss: v }, &last_good, &bar));
-            }
-            let seconds = start.elapsed().as_secs_f64();
-            let record = EpochRecord {
-                epoch,
-                train_loss: total / seen.max(1) as f64,
-                val_loss,
-                lr: optimizer.learning_rate(),
-                seconds,
-                samples_per_second: seen as f64 / seconds.max(1e-9),
-            };
-            let line = format!(
-                "epoch {:>3}: train {:.5}{}  lr {:.2e}  {:.0} samples/s",
-                epoch + 1,
-                record.train_loss,
-                val_loss.map_or(String::new(), |v| format!("  val {v:.5}")),
-                record.lr,
-                record.samples_per_second
-            );
-            // A hidden bar (no terminal, as in CI logs) would swallow the line: print it plainly.
-            if cfg.progress && bar.is_hidden() {
-                println!("{line}");
-            } else {
-                bar.println(line);
-            }
+            let (total, seen) = run.train_epoch(optimizer, train, &mut state, epoch, &rewind)?;
+            let val_loss = run.validation(val, epoch, &rewind)?;
+            let record = run.record(epoch, (total, seen), val_loss, optimizer.learning_rate(), start);
             last_good = snapshot(model);
-            let monitored = val_loss.unwrap_or(record.train_loss);
-            if let Some(v) = val_loss {
-                state.scheduler.end_epoch(v);
-            }
-            let improved = state.best_loss.is_none_or(|b| monitored < b);
+            let improved = state.end_epoch(record);
             if improved {
                 best = Some(last_good.clone());
-                state.best_loss = Some(monitored);
-                state.best_epoch = Some(epoch);
-                state.since_best = 0;
-            } else {
-                state.since_best += 1;
             }
-            state.epochs_done = epoch + 1;
-            state.history.epochs.push(record);
-            state.history.best_epoch = state.best_epoch;
-            state.history.best_val_loss = state.best_loss;
             let stop = on_epoch(state.history.epochs.last().expect("just pushed")) == Control::Stop;
             let patience_over = cfg.patience.is_some_and(|p| state.since_best >= p);
             if stop || patience_over {
                 state.history.stopped_early = epoch + 1 < cfg.epochs;
             }
-            if let Some(dir) = &cfg.dir {
-                if improved {
-                    self.save(&dir.join(BEST), model, None, &state)?;
-                }
-                self.save(&dir.join(LAST), model, Some(&*optimizer), &state)?;
-                state.history.save_csv(dir.join("history.csv")).map_err(|e| TrainError::Checkpoint(e.into()))?;
-            }
+            self.checkpoint(model, &*optimizer, &state, improved)?;
             if stop || patience_over {
                 break;
             }
         }
-        bar.finish_and_clear();
+        run.bar.finish_and_clear();
         if cfg.keep_best {
             if let Some(w) = &best {
                 restore(model, w)?;
             }
         }
         Ok(state.history)
+    }
+
+    /// The checkpoint policy: `best.h5` when the epoch improved on the best so far, `last.h5` and
+    /// `history.csv` after every epoch; nothing without [`TrainConfig::dir`].
+    fn checkpoint<M: Module + ?Sized>(
+        &self,
+        model: &M,
+        optimizer: &dyn Optimizer,
+        state: &TrainerState,
+        improved: bool,
+    ) -> std::result::Result<(), TrainError> {
+        let Some(dir) = &self.config.dir else { return Ok(()) };
+        if improved {
+            self.save(&dir.join(BEST), model, None, state)?;
+        }
+        self.save(&dir.join(LAST), model, Some(optimizer), state)?;
+        state.history.save_csv(dir.join("history.csv")).map_err(|e| TrainError::Checkpoint(e.into()))
     }
 
     fn save<M: Module + ?Sized>(
@@ -591,5 +382,143 @@ impl Trainer {
             trainer: Some(state.clone()),
         };
         ckpt.save(path, model, opt)
+    }
+}
+
+/// What every epoch of one call of [`Trainer::fit`] or [`Trainer::resume`] reads.
+struct EpochRun<'r, M: ?Sized, L> {
+    trainer: &'r Trainer,
+    model: &'r M,
+    loss: &'r L,
+    n_train: usize,
+    bar: ProgressBar,
+}
+
+impl<M: Module + ?Sized, L: Loss<M>> EpochRun<'_, M, L> {
+    /// Ends the run on `e`: the bar is left as it stands and the model gets back `good`, the
+    /// weights of its last good epoch, so that a broken model never leaves the trainer.
+    fn rewind(&self, e: TrainError, good: &[Tensor]) -> TrainError {
+        self.bar.abandon();
+        match restore(self.model, good) {
+            Ok(()) => e,
+            Err(r) => TrainError::Tensor(r),
+        }
+    }
+
+    /// One pass over the training data, a step per batch, with the guards that stop a broken run
+    /// (through `rewind`): a batch that cannot be made or holds a non-finite value, a non-finite
+    /// or exploding loss, then a parameter out of bounds. Returns the summed loss and the number
+    /// of samples seen.
+    fn train_epoch(
+        &self,
+        optimizer: &mut dyn Optimizer,
+        train: &dyn BatchSource,
+        state: &mut TrainerState,
+        epoch: usize,
+        rewind: &dyn Fn(TrainError) -> TrainError,
+    ) -> std::result::Result<(f64, usize), TrainError> {
+        let (cfg, model) = (&self.trainer.config, self.model);
+        let mut shuffle = Rng::new(cfg.seed).fork(epoch as u64);
+        let (mut total, mut seen) = (0.0, 0usize);
+        let batches = train.epoch(cfg.batch_size, Some(&mut shuffle), cfg.drop_last, cfg.dtype, &self.trainer.device);
+        for (b, batch) in batches.enumerate() {
+            let batch = match batch {
+                Ok(batch) => batch,
+                Err(e) => {
+                    let reason = format!("the batch cannot be made ({e})");
+                    return Err(rewind(TrainError::Batch { epoch, batch: b, reason }));
+                }
+            };
+            if let Some(reason) = non_finite_value(&batch)? {
+                return Err(rewind(TrainError::Batch { epoch, batch: b, reason }));
+            }
+            optimizer.set_learning_rate(state.scheduler.lr(optimizer.steps()));
+            let l = self.loss.loss(model, &batch, self.n_train)?;
+            let value = l.to_scalar()?;
+            if !value.is_finite() {
+                return Err(rewind(TrainError::NonFinite { epoch, batch: b, loss: value }));
+            }
+            let scale = *state.loss_scale.get_or_insert(value.abs());
+            if value.abs() > cfg.guard.max_loss_growth * scale.max(1.0) {
+                let reason = format!(
+                    "the batch loss {value:.3e} is over {:.0e} times the first one ({scale:.3e})",
+                    cfg.guard.max_loss_growth
+                );
+                return Err(rewind(TrainError::Diverged { epoch, batch: Some(b), reason }));
+            }
+            let grads = l.backward()?;
+            optimizer.step(&grads)?;
+            let n = batch.len();
+            total += value * n as f64;
+            seen += n;
+            self.bar.inc(1);
+            if b % 16 == 0 {
+                self.bar.set_message(format!("loss {:.4}", total / seen.max(1) as f64));
+            }
+        }
+        if let Some(reason) = bad_parameter(model, cfg.guard.max_abs_param)? {
+            return Err(rewind(TrainError::Diverged { epoch, batch: None, reason }));
+        }
+        Ok((total, seen))
+    }
+
+    /// The validation pass after an epoch: the mean loss on `val` when there is validation data.
+    /// A non-finite one, or a NaN or an infinity in the data, stops the run (through `rewind`).
+    fn validation(
+        &self,
+        val: Option<&dyn BatchSource>,
+        epoch: usize,
+        rewind: &dyn Fn(TrainError) -> TrainError,
+    ) -> std::result::Result<Option<f64>, TrainError> {
+        let (val_loss, non_finite) = match val {
+            Some(v) if !v.is_empty() => {
+                let (mean, non_finite) = self.trainer.mean_loss(self.model, v, self.loss, self.n_train)?;
+                (Some(mean), non_finite)
+            }
+            _ => (None, None),
+        };
+        if let Some(v) = val_loss.filter(|v| !v.is_finite()) {
+            return Err(rewind(TrainError::NonFiniteValidation { epoch, loss: v }));
+        }
+        if let Some((batch, reason)) = non_finite {
+            return Err(rewind(TrainError::ValidationBatch { epoch, batch, reason }));
+        }
+        Ok(val_loss)
+    }
+
+    /// The epoch's record from the summed training loss and samples `(total, seen)`, printed as
+    /// one line above the bar.
+    fn record(
+        &self,
+        epoch: usize,
+        (total, seen): (f64, usize),
+        val_loss: Option<f64>,
+        lr: f64,
+        start: Instant,
+    ) -> EpochRecord {
+        let seconds = start.elapsed().as_secs_f64();
+        let record = EpochRecord {
+            epoch,
+            train_loss: total / seen.max(1) as f64,
+            val_loss,
+            lr,
+            seconds,
+            samples_per_second: seen as f64 / seconds.max(1e-9),
+        };
+        let line = format!(
+            "epoch {:>3}: train {:.5}{}  lr {:.2e}  {:.0} samples/s",
+            epoch + 1,
+            record.train_loss,
+            val_loss.map_or(String::new(), |v| format!("  val {v:.5}")),
+            record.lr,
+            record.samples_per_second
+        );
+        // A hidden bar (no terminal, as in CI logs) would swallow the line: print it plainly.
+        if self.trainer.config.progress && self.bar.is_hidden() {
+            println!("{line}");
+        } else {
+            self.bar.println(line);
+        }
+        record
     }
 }

@@ -6,63 +6,13 @@
 //! one coherent network (the papers' `VBLinear`). See docs/bnn-loss.md for the derivation.
 
 use crate::activation::Activation;
-use crate::linear::Init;
-use crate::mlp::MlpSpec;
-use crate::model::{Head, ModelKind, ModelSpec};
+use crate::init::Init;
 use crate::module::{Mode, Module, NoiseStream, Param, Sampling};
+pub use crate::spec::{Estimator, VariationalConfig};
+use crate::spec::{Head, MlpSpec, ModelKind, ModelSpec};
 use crate::stack::{Layer, Stack};
 use autodiff::{no_grad, DType, Device, Error, Result, Rng, Tensor, Var};
-use serde::{Deserialize, Serialize};
 use std::sync::Mutex;
-
-/// How a training forward pass turns the weight distribution into outputs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Estimator {
-    /// One weight draw W = mu + sigma * xi per batch, shared by all samples in it.
-    Reparameterization,
-    /// Kingma et al. 2015: sample the pre-activations, mean x mu + b and variance
-    /// x^2 sigma^2 + 1e-8, independently per sample. Lower variance, one extra matmul.
-    /// The training default.
-    LocalReparameterization,
-    /// Wen et al. 2018: one perturbation dW per batch, decorrelated across samples by random
-    /// signs: x mu + ((x * s_in) dW) * s_out.
-    Flipout,
-}
-
-/// Settings shared by the variational layers of a network.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct VariationalConfig {
-    /// Prior width sigma_p (the papers use 1).
-    pub prior_sigma: f64,
-    pub estimator: Estimator,
-    /// log sigma^2 is clamped to this range in the forward pass and the KL (the calibration
-    /// code uses [-20, 11], the generator-weights code [-11, 11]).
-    pub logsig2_range: (f64, f64),
-    /// Initial log sigma^2 ~ N(logsig2_init, 0.001^2): -9 starts the network nearly deterministic.
-    pub logsig2_init: f64,
-}
-
-impl VariationalConfig {
-    pub fn validate(&self) -> Result<()> {
-        let (lo, hi) = self.logsig2_range;
-        let ok = self.prior_sigma > 0.0 && self.prior_sigma.is_finite() && lo < hi && self.logsig2_init.is_finite();
-        if !ok {
-            return Err(Error::Invalid { op: "VariationalConfig", msg: format!("bad configuration {self:?}") });
-        }
-        Ok(())
-    }
-}
-
-impl Default for VariationalConfig {
-    fn default() -> Self {
-        VariationalConfig {
-            prior_sigma: 1.0,
-            estimator: Estimator::LocalReparameterization,
-            logsig2_range: (-20.0, 11.0),
-            logsig2_init: -9.0,
-        }
-    }
-}
 
 /// Added to the local-reparameterization variance before the square root: its gradient
 /// 1/(2 sqrt(v)) is infinite at v = 0.

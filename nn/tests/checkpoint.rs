@@ -1,16 +1,19 @@
 //! HDF5 checkpoints: round trip, models rebuilt from their checkpoints, exact resume for every
-//! model kind (random streams included), atomic saves, and clear errors for bad files. The
-//! damaged-file suite is in checkpoint_damage.rs.
+//! model kind (random streams included), atomic saves, clear errors for bad files, and settings
+//! that are well-formed but not sane refused (issue 25). The damaged-file suite is in
+//! checkpoint_damage/.
 
 use autodiff::{DType, Rng};
+use hdf5::types::VarLenUnicode;
+use nn::io::H5File;
 use nn::mlp::MlpSpec;
-use nn::optim::Adam;
+use nn::optim::{Adam, Optimizer};
 use nn::train::{Control, TrainConfig, Trainer, BEST, LAST};
 use nn::{
     Activation, Checkpoint, CheckpointError, Dataset, EnsembleMlp, Head, Init, Likelihood, ModelSpec, Module,
     Objective, Regulariser, RepulsionSpace, Standardizer, Transform, VariationalConfig, VariationalMlp,
 };
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 fn tmp(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("sigmagrad-ckpt-{}", std::process::id()));
@@ -279,4 +282,185 @@ fn an_ensemble_and_a_bnn_checkpoint_are_not_interchangeable() {
     Checkpoint::default().save(&path, &bnn, None).unwrap();
     let e = Checkpoint::load(&path, &ens, None).unwrap_err();
     assert!(matches!(e, CheckpointError::Mismatch { .. }) && e.to_string().contains("ensemble"), "{e}");
+}
+
+/// A `last.h5` saved outside a training run has no trainer state and cannot be resumed; finding
+/// that out must leave the model (here also offered a `best.h5`) and the optimizer as they were.
+#[test]
+fn resuming_a_checkpoint_without_trainer_state_changes_neither_model_nor_optimizer() {
+    let dev = backend_cpu::device();
+    let data = toy(64);
+    let spec = MlpSpec::new(2, &[8], 2);
+    let dir = fresh_dir("no-trainer");
+    std::fs::create_dir_all(&dir).unwrap();
+    let saved = spec.build(DType::F32, &dev, 1).unwrap();
+    let mut saved_opt = Adam::new(saved.params(), 1e-2);
+    Trainer::new(config(1, None), &dev)
+        .fit(&saved, &mut saved_opt, &data, None, &gaussian(), |_| Control::Continue)
+        .unwrap();
+    for file in [BEST, LAST] {
+        Checkpoint::default().save(dir.join(file), &saved, Some(&saved_opt)).unwrap();
+    }
+    let model = spec.build(DType::F32, &dev, 2).unwrap();
+    let mut opt = Adam::new(model.params(), 1e-2);
+    Trainer::new(config(1, None), &dev).fit(&model, &mut opt, &data, None, &gaussian(), |_| Control::Continue).unwrap();
+    let (before, state_before, steps_before) = (weights(&model), opt.state().unwrap(), opt.steps());
+    let e = Trainer::new(config(3, Some(dir.clone())), &dev)
+        .resume(&dir, &model, &mut opt, &data, None, &gaussian(), |_| Control::Continue)
+        .unwrap_err();
+    assert!(e.to_string().contains("last.h5") && e.to_string().contains("'trainer'"), "{e}");
+    assert_eq!(weights(&model), before, "the model changed");
+    assert_eq!(opt.steps(), steps_before, "the optimizer's step count changed");
+    let state = opt.state().unwrap();
+    let values = |s: &nn::optim::NamedState| -> Vec<(String, Vec<f64>)> {
+        s.iter().map(|(n, t)| (n.clone(), t.to_vec_f64().unwrap())).collect()
+    };
+    assert_eq!(values(&state), values(&state_before), "the optimizer's state changed");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Settings that are well-formed but not sane (issue 25): a trainer state with a negative
+// learning rate or loss scale or an epoch count the run or the weights contradict, absurd
+// optimizer moments, a standardizer that does not fit the head, an activation parameter out of
+// range, a model size that overflows. Each is refused with an error that names the file and the
+// setting, and a refused resume leaves the model as it was.
+
+fn config_with_standardizer(epochs: usize, dir: &Path) -> TrainConfig {
+    let data = toy(64);
+    let standardizer =
+        Standardizer::fit(&data, &[Transform::None, Transform::None]).unwrap().with_target_scaling(&data).unwrap();
+    TrainConfig {
+        epochs,
+        batch_size: 32,
+        progress: false,
+        dir: Some(dir.to_path_buf()),
+        standardizer: Some(standardizer),
+        ..TrainConfig::default()
+    }
+}
+
+/// A run of two epochs in `fresh_dir(name)`, whose `last.h5` is then changed by `edit`.
+fn edited_run(name: &str, edit: impl FnOnce(&hdf5::File)) -> PathBuf {
+    let dev = backend_cpu::device();
+    let dir = fresh_dir(name);
+    let model = MlpSpec::new(2, &[8], 2).build(DType::F32, &dev, 1).unwrap();
+    let mut opt = Adam::new(model.params(), 1e-2);
+    Trainer::new(config_with_standardizer(2, &dir), &dev)
+        .fit(&model, &mut opt, &toy(64), None, &gaussian(), |_| Control::Continue)
+        .unwrap();
+    let file = nn::io::open_rw_h5(dir.join(LAST)).unwrap();
+    edit(&file);
+    file.close().unwrap();
+    dir
+}
+
+fn set_str(file: &hdf5::File, name: &str, value: &str) {
+    if file.attr_names().unwrap().iter().any(|a| a == name) {
+        file.delete_attr(name).unwrap();
+    }
+    let v: VarLenUnicode = value.parse().unwrap();
+    file.new_attr::<VarLenUnicode>().create(name).unwrap().write_scalar(&v).unwrap();
+}
+
+/// Rewrites the JSON attribute `name` of `file` through `change`.
+fn edit_json(file: &hdf5::File, name: &str, change: impl FnOnce(&mut serde_json::Value)) {
+    let text = file.attr(name).unwrap().read_scalar::<VarLenUnicode>().unwrap().to_string();
+    let mut value: serde_json::Value = serde_json::from_str(&text).unwrap();
+    change(&mut value);
+    set_str(file, name, &value.to_string());
+}
+
+/// Resumes the run in `dir` for `epochs` epochs with a fresh model and optimizer, which must
+/// fail and leave the model as it was; returns the error's message.
+fn refused_resume(dir: &Path, epochs: usize) -> String {
+    let dev = backend_cpu::device();
+    let model = MlpSpec::new(2, &[8], 2).build(DType::F32, &dev, 9).unwrap();
+    let mut opt = Adam::new(model.params(), 1e-2);
+    let before = weights(&model);
+    let e = Trainer::new(config_with_standardizer(epochs, dir), &dev)
+        .resume(dir, &model, &mut opt, &toy(64), None, &gaussian(), |_| Control::Continue)
+        .unwrap_err()
+        .to_string();
+    assert_eq!(weights(&model), before, "a refused resume changed the model ({e})");
+    assert!(e.contains(LAST), "the error does not name the file: {e}");
+    e
+}
+
+#[test]
+fn a_negative_learning_rate_in_the_trainer_state_is_refused() {
+    for (field, value) in [("base_lr", -0.1), ("plateau_lr", -1.0)] {
+        let dir =
+            edited_run(&format!("lr-{field}"), |f| edit_json(f, "trainer", |t| t["scheduler"][field] = value.into()));
+        let e = refused_resume(&dir, 4);
+        assert!(e.contains("'trainer'") && e.contains(field), "{e}");
+    }
+}
+
+#[test]
+fn a_negative_loss_scale_is_refused() {
+    let dir = edited_run("loss-scale", |f| edit_json(f, "trainer", |t| t["loss_scale"] = (-2.0).into()));
+    let e = refused_resume(&dir, 4);
+    assert!(e.contains("'trainer'") && e.contains("loss scale"), "{e}");
+}
+
+#[test]
+fn epochs_done_beyond_the_run_or_behind_the_weights_are_refused() {
+    let dir = edited_run("beyond", |_| {});
+    let e = refused_resume(&dir, 1);
+    assert!(e.contains("'trainer'") && e.contains("epochs_done = 2") && e.contains("1 epochs"), "{e}");
+    let dir = edited_run("behind", |f| {
+        f.delete_attr("epoch").unwrap();
+        f.new_attr::<u64>().create("epoch").unwrap().write_scalar(&5u64).unwrap();
+    });
+    let e = refused_resume(&dir, 8);
+    assert!(e.contains("'trainer'") && e.contains("behind") && e.contains("epoch 5"), "{e}");
+}
+
+#[test]
+fn absurd_adam_moments_are_refused() {
+    let mut moment = String::new();
+    let dir = edited_run("moments", |f| {
+        let group = f.group("optimizer").unwrap();
+        let name = group.member_names().unwrap().into_iter().find(|n| n.starts_with("adam.v.")).unwrap();
+        let shape = group.dataset(&name).unwrap().shape();
+        let huge = vec![1e31f64; shape.iter().product()];
+        group.unlink(&name).unwrap();
+        nn::io::write_checked(&group, &name, &shape, &huge).unwrap();
+        moment = format!("optimizer/{name}");
+    });
+    let e = refused_resume(&dir, 4);
+    assert!(e.contains(&moment) && e.contains("1e31"), "{e}");
+}
+
+#[test]
+fn a_standardizer_with_more_target_columns_than_outputs_is_refused() {
+    let dir = edited_run("targets", |f| {
+        edit_json(f, "standardizer", |s| {
+            s["targets"]["mean"] = serde_json::json!([0.0, 0.0, 0.0]);
+            s["targets"]["std"] = serde_json::json!([1.0, 1.0, 1.0]);
+        })
+    });
+    let e = refused_resume(&dir, 4);
+    assert!(e.contains("'standardizer'") && e.contains("3 target columns"), "{e}");
+}
+
+#[test]
+fn an_activation_parameter_out_of_range_is_refused() {
+    let dir = edited_run("activation", |f| {
+        edit_json(f, "model", |m| m["mlp"]["activation"] = serde_json::json!({"LeakyRelu": 1e7}))
+    });
+    let e = refused_resume(&dir, 4);
+    assert!(e.contains("'model'") && e.contains("LeakyRelu"), "{e}");
+}
+
+#[test]
+fn a_model_size_that_overflows_is_refused_not_a_panic() {
+    let dir = edited_run("overflow", |f| {
+        edit_json(f, "model", |m| m["mlp"]["hidden"] = serde_json::json!([u64::MAX, u64::MAX]))
+    });
+    let e = Checkpoint::read_header(dir.join(LAST)).unwrap_err().to_string();
+    assert!(e.contains(LAST) && e.contains("'model'") && e.contains("overflows"), "{e}");
+    let e = refused_resume(&dir, 4);
+    assert!(e.contains("overflows"), "{e}");
+    assert!(H5File::open(dir.join(LAST)).is_ok());
 }

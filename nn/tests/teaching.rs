@@ -2,7 +2,7 @@
 //! weight, where everything has an exact answer) and the checks that rest on it: mean-field VI
 //! with the library's variational layer reproduces the exact posterior, the predictive
 //! sigma_stat is |x| sigma_w, the M-draw variance estimate is low by (M - 1)/M and scatters by
-//! sqrt(2/(M - 1)), and the HMC sampler of `nn::hmc` draws from the exact posterior.
+//! sqrt(2/(M - 1)), and the HMC sampler of `nn::teaching::hmc` draws from the exact posterior.
 //!
 //! The model: y = w x + e, e ~ N(0, s^2) with s = 0.1 known, prior w ~ N(0, 1), N = 100 points
 //! with x uniform on [-1, 1]. The posterior is Gaussian with precision
@@ -12,7 +12,7 @@
 
 use autodiff::rng::{normal_f64, unit_f64, words};
 use autodiff::{DType, Device, Result, Rng, Tensor, Var};
-use nn::hmc::{self, HmcConfig};
+use nn::teaching::hmc::{self, HmcConfig};
 use nn::variational::{elbo_loss, Estimator, VariationalConfig, VariationalLinear};
 use nn::{
     predict, Adam, Batch, Control, Dataset, EnsembleMlp, Head, Likelihood, MlpSpec, ModelSpec, Module, Objective,
@@ -196,7 +196,7 @@ fn m_draw_variance_is_low_by_m_minus_1_over_m_and_scatters() {
     }
 }
 
-/// `nn::hmc` on the worked example, where the posterior is known exactly: with the gradient of
+/// `nn::teaching::hmc` on the worked example, where the posterior is known exactly: with the gradient of
 /// the log posterior from the library's autodiff, the chain's mean and standard deviation agree
 /// with the exact ones within 4 Monte Carlo standard errors (sd / sqrt(ESS) for the mean,
 /// sd / sqrt(2 ESS) for the sd, with the ESS of (w - m)^2), and the ESS is large enough for that
@@ -249,7 +249,7 @@ fn log_posterior_is_minus_n_times_the_deep_ensemble_loss() {
     let net = ModelSpec::deterministic(spec, Head::Gaussian).build(F64, &dev(), 0).unwrap();
     let vars: Vec<Var> = net.params().into_iter().map(|p| p.var).collect();
     hmc::assign(&vars, &hmc::member(&members, 1, 0).unwrap()).unwrap();
-    let toy = nn::toy::heteroscedastic_gap(40, 3);
+    let toy = nn::teaching::toy::heteroscedastic_gap(40, 3);
     let (x, y) = hmc::data_tensors(&toy, F64, &dev()).unwrap();
     let sp = 0.8;
     let lp = hmc::log_posterior(net.as_ref(), Likelihood::Gaussian, &x, &y, sp).unwrap().to_scalar().unwrap();
@@ -267,7 +267,7 @@ fn hmc_target_gradient_matches_finite_differences() {
     let spec = MlpSpec::new(1, &[4, 3], 2).activation(nn::Activation::Tanh);
     let net = ModelSpec::deterministic(spec, Head::Gaussian).build(F64, &dev(), 5).unwrap();
     let vars: Vec<Var> = net.params().into_iter().map(|p| p.var).collect();
-    let toy = nn::toy::heteroscedastic_gap(30, 4);
+    let toy = nn::teaching::toy::heteroscedastic_gap(30, 4);
     let (x, y) = hmc::data_tensors(&toy, F64, &dev()).unwrap();
     let mut target =
         hmc::autodiff_target(&vars, || hmc::log_posterior(net.as_ref(), Likelihood::Gaussian, &x, &y, 1.0));

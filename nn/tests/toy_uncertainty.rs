@@ -1,5 +1,5 @@
-//! The uncertainty criteria on the 1-D toy of `nn::toy` (heteroscedastic noise, no training data
-//! in the gap (1, 2)), sized for CI: 10^4 training points, the recipes of `nn::toy` with 6000
+//! The uncertainty criteria on the 1-D toy of `nn::teaching::toy` (heteroscedastic noise, no training data
+//! in the gap (1, 2)), sized for CI: 10^4 training points, the recipes of `nn::teaching::toy` with 6000
 //! updates for the BNN and 3000 for the 16-member repulsive ensemble (each update moves 16
 //! networks), the lengths of `cargo run --release -p nn --example bnn_reference`.
 //!
@@ -16,7 +16,7 @@
 //! Every number quoted below was measured with seeds 0-4 of the same recipe (only seed 0 runs
 //! here), so the margins are set against the spread over seeds, not against one lucky run.
 
-use nn::toy::{self, Calibration, Recipe};
+use nn::teaching::toy::{self, Calibration, Recipe};
 use std::sync::OnceLock;
 
 const N_TRAIN: usize = 10_000;

@@ -146,19 +146,19 @@ fn predict_refuses_to_write_over_its_data_or_its_model() {
         &["predict", "--quiet", "--model", s(&model), "--data", s(&data), "--out", s(&data)],
         &[&data, &model],
     );
-    assert!(err.contains("data.h5") && err.contains("same file"), "{err}");
+    assert!(err.contains("data.h5") && err.contains("also an output"), "{err}");
     let err = refused_keeping(
         &["predict", "--quiet", "--model", s(&model), "--data", s(&data), "--out", s(&best)],
         &[&data, &model],
     );
-    assert!(err.contains("best.h5") && err.contains("same file"), "{err}");
+    assert!(err.contains("best.h5") && err.contains("also an output"), "{err}");
     // The same file under another name.
     let other = d.join(".").join("dnn").join("..").join("data.h5");
     let err = refused_keeping(
         &["predict", "--quiet", "--model", s(&model), "--data", s(&data), "--out", s(&other)],
         &[&data],
     );
-    assert!(err.contains("same file"), "{err}");
+    assert!(err.contains("also an output"), "{err}");
 }
 
 #[test]
@@ -167,9 +167,9 @@ fn lcw_convert_and_evaluate_refuse_to_write_over_their_inputs() {
     let d = temp_dir("hostile-overwrite-others");
     let pu0 = copy_into(&sh.pu0, &d);
     let err = refused_keeping(&["lcw", "--quiet", "--pu0", s(&pu0), "--out", s(&pu0)], &[&pu0]);
-    assert!(err.contains("pu0.h5") && err.contains("same file"), "{err}");
+    assert!(err.contains("pu0.h5") && err.contains("also an output"), "{err}");
     let err = refused_keeping(&["convert", "--quiet", "--data", s(&pu0), "--out", s(&pu0)], &[&pu0]);
-    assert!(err.contains("pu0.h5") && err.contains("same file"), "{err}");
+    assert!(err.contains("pu0.h5") && err.contains("also an output"), "{err}");
     let eval = d.join("eval");
     std::fs::create_dir_all(&eval).unwrap();
     let metrics = copy_into(&pu0, &eval);
@@ -179,7 +179,7 @@ fn lcw_convert_and_evaluate_refuse_to_write_over_their_inputs() {
         &["evaluate", "--quiet", "--data", s(&pu0), "--lcw", s(&metrics_json), "--out", s(&eval)],
         &[&pu0, &metrics_json],
     );
-    assert!(err.contains("metrics.json") && err.contains("same file"), "{err}");
+    assert!(err.contains("metrics.json") && err.contains("also an output"), "{err}");
 }
 
 // ----- b. --resume is strict -----
@@ -274,7 +274,7 @@ fn a_second_run_into_a_locked_directory_fails_at_once_naming_the_holder() {
     let start = Instant::now();
     let err = refused(&train_args(&sh.data, &run, &[]));
     assert!(start.elapsed() < Duration::from_secs(10), "the second run waited");
-    assert!(err.contains("another run") && err.contains(&format!("process {}", std::process::id())), "{err}");
+    assert!(err.contains("another run") && err.contains(&format!("pid {}", std::process::id())), "{err}");
     assert!(!run.join("config.toml").exists(), "the refused run wrote config.toml");
     drop(lock);
     ok(&train_args(&sh.data, &run, &[]));

@@ -657,7 +657,7 @@ fn the_full_page_has_every_figure_and_passes_the_check() {
 #[test]
 fn one_method_keeps_one_style_on_every_figure() {
     let html = study_page::page(&full_summary()).to_html();
-    let blue = report::Palette::new(["EM scale", "LCW-like", "DNN", "DNN-LGK", "BNN", "RE", "oracle", "truth"]);
+    let blue = study_page::palette();
     let styles: Vec<report::Style> = ["EM scale", "LCW-like", "DNN", "DNN-LGK", "BNN", "RE", "oracle", "truth"]
         .iter()
         .map(|m| blue.style(m))

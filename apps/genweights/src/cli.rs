@@ -1,14 +1,13 @@
 //! The `genweights` command line: argument parsing (clap) and thin dispatch to the library.
 //! With no subcommand, `genweights` runs the study with its defaults.
 
-use crate::classifier::{Balance, ClassifierConfig};
-use crate::diagnostics;
 use crate::error::{invalid, Result};
 use crate::features::{self, FeatureOptions};
+use crate::generator::{self, Case};
 use crate::io::{read_sample, Kind, ReadOptions};
-use crate::toys::{self, Case};
+use crate::metrics;
+use crate::model::{Balance, ClassifierConfig};
 use clap::{Parser, Subcommand};
-use indicatif::{ProgressBar, ProgressStyle};
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
@@ -240,16 +239,6 @@ fn parse_kind(s: &str) -> std::result::Result<Kind, String> {
     s.parse()
 }
 
-/// A progress bar on stderr (hidden when stderr is not a terminal).
-pub fn progress_bar(len: u64, what: &str) -> ProgressBar {
-    let bar = ProgressBar::new(len);
-    if let Ok(style) = ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} ({eta})") {
-        bar.set_style(style.progress_chars("=> "));
-    }
-    bar.set_message(what.to_string());
-    bar
-}
-
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Some(Command::Toy(a)) => toy(a),
@@ -265,7 +254,7 @@ fn say(s: &str) {
 }
 
 fn run_pair(a: RunArgs) -> Result<()> {
-    let mut opts = crate::run::RunOptions::new(a.truth, a.generated, a.out, a.classifier.device()?);
+    let mut opts = crate::study::run::RunOptions::new(a.truth, a.generated, a.out, a.classifier.device()?);
     opts.kind = a.kind;
     opts.classifier = a.classifier.config(ClassifierConfig {
         val_fraction: a.val_fraction,
@@ -274,7 +263,7 @@ fn run_pair(a: RunArgs) -> Result<()> {
     })?;
     opts.plot = a.plot;
     opts.name = format!("{} against {}", opts.truth.display(), opts.generated.display());
-    let r = crate::run::run(&opts, &say)?;
+    let r = crate::study::run::run(&opts, &say)?;
     let an = &r.metrics.analysis;
     println!(
         "AUC {:.4}, E_gen[w] = {}, E_truth[1/w] = {}, ln w half-width {}\n{}\n{}\n{}",
@@ -322,13 +311,19 @@ fn toy(a: ToyArgs) -> Result<()> {
         Some(n) => usize::try_from(n).map_err(|_| invalid(format!("--n {n} is too large")))?,
         None => a.case.default_events(),
     };
-    let bar = progress_bar(2 * n as u64, &format!("toy {}", a.case));
-    let toy = toys::generate(a.case, n, a.seed, &bar)?;
+    // The output directory before the draw: a bad --out fails at once.
+    if a.out.exists() && !a.out.is_dir() {
+        return Err(invalid(format!("--out {} is a file; give a directory", a.out.display())));
+    }
+    std::fs::create_dir_all(&a.out)
+        .map_err(|e| invalid(format!("--out {}: cannot create the directory: {e}", a.out.display())))?;
+    let bar = generator::progress_bar(2 * n as u64, &format!("toy {}", a.case));
+    let toy = generator::generate(a.case, n, a.seed, &bar)?;
     bar.finish_and_clear();
-    let files = toys::write(&a.out, &toy)?;
+    let files = generator::write(&a.out, &toy)?;
     let (t, g) = (&toy.truth_log_w, &toy.generated_log_w);
-    let id = diagnostics::normalisation_identities(t, g)?;
-    let show = |i: &diagnostics::Identity, exact: f64| match (i.estimate, i.error) {
+    let id = metrics::normalisation_identities(t, g)?;
+    let show = |i: &metrics::Identity, exact: f64| match (i.estimate, i.error) {
         (Some(m), Some(e)) => format!("{m:.5} ± {e:.5} (exact {exact:.5})"),
         _ => format!("undefined (exact {exact:.5})"),
     };
@@ -343,8 +338,8 @@ fn toy(a: ToyArgs) -> Result<()> {
         files.generated.display(),
         files.info.display(),
         toy.info.exact_weight,
-        diagnostics::auc(t, g)?,
-        diagnostics::bce(t, g)?,
+        metrics::auc(t, g)?,
+        metrics::bce(t, g)?,
         show(&id.gen_mean_w, toy.info.expected_gen_mean_w),
         show(&id.truth_mean_inverse_w, toy.info.expected_truth_mean_inverse_w)
     );

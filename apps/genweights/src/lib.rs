@@ -2,31 +2,31 @@
 //! sample gives per-event weights w(x) = p_data(x)/p_model(x) that show where a generator
 //! fails.
 //!
-//! - [`io`]: readers (detected from content) and writers for the paper's four layouts;
+//! - [`io`]: readers (detected from content) and writers for the paper's four layouts, and weights.h5;
 //! - [`features`]: the physics observables per kind, as named columns;
-//! - [`toys`]: synthetic truth/generated pairs with exact per-event weights;
-//! - [`classifier`]: the ensemble (or Bayesian) classifier on `nn`, whose logit is ln w;
-//! - [`diagnostics`]: AUC, weight histograms, calibration, identities, isotonic recalibration,
+//! - [`generator`]: synthetic truth/generated pairs with exact per-event weights;
+//! - [`model`]: the ensemble (or Bayesian) classifier on `nn`, whose logit is ln w;
+//! - [`metrics`]: AUC, weight histograms, calibration, identities, isotonic recalibration,
 //!   clustering, reweighting and learned-against-exact comparisons (numbers, serde-serialisable);
-//! - [`analysis`], [`page`]: a pair's numbers on its test split, and the report pages;
-//! - [`run`], [`study`]: `genweights run` (two files in; weights.h5, metrics.json, index.html
+//! - [`evaluate`]: a pair's numbers on its test split (and `genweights run`'s metrics.json);
+//! - [`page`]: the report pages, drawn from those numbers;
+//! - [`study`]: `genweights run` ([`mod@study::run`]: two files in; weights.h5, metrics.json, index.html
 //!   out) and `genweights study` (every toy through `run`, one page with the acceptance tests);
 //! - [`logistic`]: a closed-form check of the toys and diagnostics with no network;
 //! - [`cli`]: the `genweights` command line.
 
-pub mod analysis;
-pub mod classifier;
 pub mod cli;
-pub mod diagnostics;
 pub mod error;
+pub mod evaluate;
 pub mod features;
+pub mod generator;
 pub mod io;
 pub mod logistic;
+pub mod metrics;
+pub mod model;
 pub mod page;
 pub mod quadrature;
-pub mod run;
 pub mod special;
 pub mod study;
-pub mod toys;
 
 pub use error::{Error, Result};

@@ -32,7 +32,7 @@ fn toy_writes_both_files_and_inspect_reads_them() {
     // The exact weights are row-aligned with the file; M_mumu carries them.
     let w = genweights::io::read_exact_log_w(&d.join("generated.h5"), &g).unwrap().unwrap();
     let m = fg.column_named("M_mumu").unwrap();
-    let peak = genweights::toys::events::SmearedPeak::new(1.0);
+    let peak = genweights::generator::events::SmearedPeak::new(1.0);
     for (lw, m) in w.iter().zip(&m) {
         assert!((lw - peak.log_w(*m)).abs() < 1e-6, "log w {lw} at M = {m}");
     }

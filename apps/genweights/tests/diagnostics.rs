@@ -1,9 +1,9 @@
 //! The diagnostics on inputs whose answers are known.
 
-use genweights::diagnostics::calibration::WeightCalibration;
-use genweights::diagnostics::clustering::paper_quantiles;
-use genweights::diagnostics::roc::trapezoid_area;
-use genweights::diagnostics::*;
+use genweights::metrics::calibration::WeightCalibration;
+use genweights::metrics::clustering::paper_quantiles;
+use genweights::metrics::roc::trapezoid_area;
+use genweights::metrics::*;
 use genweights::special::{chi2_cdf, chi2_sf};
 use rand::{RngExt, SeedableRng};
 use rand_distr::{Distribution, StandardNormal};
@@ -219,7 +219,7 @@ fn summaries_serialise_without_nan() {
 
 #[test]
 fn the_top_percent_within_resolution_passes_exact_weights_and_fails_wrong_ones() {
-    use genweights::diagnostics::top::{top_fraction_overlap_ties, top_within_resolution};
+    use genweights::metrics::top::{top_fraction_overlap_ties, top_within_resolution};
     // A flat maximum, as in the smeared toy: exact ln w = 0.3 − x² with x ~ N(0, 1), so the exact
     // top 1 % lies within |x| < 0.0125 and spans 1.6e-4 in ln w.
     let x = normals(20_000, 0.0, 11);
@@ -258,7 +258,7 @@ fn the_top_percent_within_resolution_passes_exact_weights_and_fails_wrong_ones()
     let all = top_within_resolution(&infinite, &infinite, 0.01, 0.01).unwrap();
     assert_eq!((all.cut, all.near, all.skill), (None, 20, 1.0));
     let json = serde_json::to_string(&all).unwrap();
-    assert_eq!(serde_json::from_str::<genweights::diagnostics::top::TopWithinResolution>(&json).unwrap(), all);
+    assert_eq!(serde_json::from_str::<genweights::metrics::top::TopWithinResolution>(&json).unwrap(), all);
     let missed = top_within_resolution(&finds(&[500, 501, 502, 503, 504, 505, 506, 507, 508, 509]), &steps, 0.01, 0.01);
     assert!(missed.as_ref().unwrap().skill < 0.0, "{missed:?}");
 }

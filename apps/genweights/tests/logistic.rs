@@ -3,16 +3,16 @@
 //! its logit must match it to about 1e-2. This validates the toy, the features and the
 //! diagnostics before any neural network exists.
 
-use genweights::diagnostics::compare_to_exact;
 use genweights::features::{observables, FeatureOptions};
+use genweights::generator::{self, Case};
 use genweights::logistic;
-use genweights::toys::{self, Case};
+use genweights::metrics::compare_to_exact;
 use indicatif::ProgressBar;
 
 #[test]
 fn logistic_regression_recovers_the_exact_smeared_weights() {
     let n = 200_000;
-    let toy = toys::generate(Case::Smeared, n, 11, &ProgressBar::hidden()).unwrap();
+    let toy = generator::generate(Case::Smeared, n, 11, &ProgressBar::hidden()).unwrap();
     let features = |s: &genweights::io::Sample| -> Vec<f64> {
         let m = observables(s, &FeatureOptions::default()).unwrap().column_named("m_rel_file").unwrap();
         m.iter().flat_map(|m| [m.ln(), m.ln() * m.ln()]).collect()

@@ -341,9 +341,10 @@ fn pairs_of_different_kinds_or_shapes_are_refused_naming_both() {
 #[test]
 fn every_writer_round_trips_with_its_exact_weights() {
     let d = dir("round-trip");
-    let toys = [genweights::toys::Case::Smeared, genweights::toys::Case::Noise, genweights::toys::Case::Binn];
+    let toys =
+        [genweights::generator::Case::Smeared, genweights::generator::Case::Noise, genweights::generator::Case::Binn];
     for case in toys {
-        let toy = genweights::toys::generate(case, 50, 9, &indicatif::ProgressBar::hidden()).unwrap();
+        let toy = genweights::generator::generate(case, 50, 9, &indicatif::ProgressBar::hidden()).unwrap();
         let p = d.join(format!("{case}.h5"));
         write_sample(&p, &toy.generated, Some(&toy.generated_log_w), Precision::F64).unwrap();
         let back = read(&p).unwrap();
@@ -357,7 +358,8 @@ fn every_writer_round_trips_with_its_exact_weights() {
     assert_eq!(read(&p).unwrap(), Sample::Events(e));
     // The f32 writers round to f32.
     let toy =
-        genweights::toys::generate(genweights::toys::Case::Smeared, 5, 9, &indicatif::ProgressBar::hidden()).unwrap();
+        genweights::generator::generate(genweights::generator::Case::Smeared, 5, 9, &indicatif::ProgressBar::hidden())
+            .unwrap();
     let p = d.join("f32.h5");
     write_sample(&p, &toy.truth, None, Precision::F32).unwrap();
     let (Sample::Jets(a), Sample::Jets(b)) = (read(&p).unwrap(), toy.truth) else { panic!() };

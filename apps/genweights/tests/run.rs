@@ -2,9 +2,9 @@
 //! ratio, and the refusals of bad input.
 
 mod common;
-use genweights::classifier::{train_and_predict, Balance, ClassifierConfig, Split, TrainTarget};
 use genweights::features::{Column, FeatureMatrix};
 use genweights::io::{write_sample, Precision, Sample, Table};
+use genweights::model::{train_and_predict, Balance, ClassifierConfig, Split, TrainTarget};
 use nn::io::H5File;
 use std::process::Command;
 
@@ -81,8 +81,13 @@ fn run_writes_row_aligned_weights_metrics_and_a_page_that_checks() {
 fn the_exact_weights_in_the_files_do_not_change_what_is_learned() {
     // Two copies of one toy: one with its log_w_true, one with log_w_true replaced by zeros.
     let d = common::dir("run-blind");
-    let toy =
-        genweights::toys::generate(genweights::toys::Case::Shifted, 400, 5, &indicatif::ProgressBar::hidden()).unwrap();
+    let toy = genweights::generator::generate(
+        genweights::generator::Case::Shifted,
+        400,
+        5,
+        &indicatif::ProgressBar::hidden(),
+    )
+    .unwrap();
     let zeros = vec![0.0; 400];
     for (name, exact) in [("a", (&toy.truth_log_w, &toy.generated_log_w)), ("b", (&zeros, &zeros))] {
         write_sample(&d.join(format!("{name}-t.h5")), &toy.truth, Some(exact.0), Precision::F32).unwrap();
@@ -211,7 +216,7 @@ fn bad_inputs_are_refused_naming_what_is_wrong() {
 
 #[test]
 fn the_tie_aware_top_overlap_counts_ties_at_the_cut_as_found() {
-    use genweights::analysis::top_fraction_overlap_ties as overlap;
+    use genweights::evaluate::top_fraction_overlap_ties as overlap;
     // Distinct exact weights: the plain overlap.
     let exact: Vec<f64> = (0..100).map(|i| i as f64).collect();
     let mut learned = exact.clone();
@@ -232,8 +237,13 @@ fn the_tie_aware_top_overlap_counts_ties_at_the_cut_as_found() {
 #[test]
 fn a_row_the_reader_drops_stays_a_row_of_weights_h5_marked_unused() {
     let d = common::dir("run-dropped");
-    let toy = genweights::toys::generate(genweights::toys::Case::Masspeak, 600, 7, &indicatif::ProgressBar::hidden())
-        .unwrap();
+    let toy = genweights::generator::generate(
+        genweights::generator::Case::Masspeak,
+        600,
+        7,
+        &indicatif::ProgressBar::hidden(),
+    )
+    .unwrap();
     let mut generated = toy.generated.clone();
     if let Sample::Events(e) = &mut generated {
         let c = e.columns.len();

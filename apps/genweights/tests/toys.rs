@@ -2,17 +2,17 @@
 //! within 3σ of their expectations, the binned truth/gen ratio against the mean exact w in bins
 //! of w, and the tailcut AUC against ½ + (1 − F)/2.
 
-use genweights::diagnostics::{auc, normalisation_identities, weight_calibration};
-use genweights::toys::{self, Case};
+use genweights::generator::{self, Case};
+use genweights::metrics::{auc, normalisation_identities, weight_calibration};
 use indicatif::ProgressBar;
 use stats::Binning;
 
-fn toy(case: Case, n: usize) -> toys::Toy {
-    toys::generate(case, n, 2026, &ProgressBar::hidden()).unwrap()
+fn toy(case: Case, n: usize) -> generator::Toy {
+    generator::generate(case, n, 2026, &ProgressBar::hidden()).unwrap()
 }
 
 /// E_gen[w] and E_truth[1/w] within 3σ of the toy's exact expectations.
-fn identities_hold(t: &toys::Toy) {
+fn identities_hold(t: &generator::Toy) {
     let id = normalisation_identities(&t.truth_log_w, &t.generated_log_w).unwrap();
     for (name, got, expected) in [
         ("E_gen[w]", &id.gen_mean_w, t.info.expected_gen_mean_w),
@@ -25,7 +25,7 @@ fn identities_hold(t: &toys::Toy) {
 
 /// N_truth/N_gen in bins of w equals the mean generated w of the bin within 4σ, in every bin
 /// with at least 200 generated and 200 truth events.
-fn calibration_holds(t: &toys::Toy) -> usize {
+fn calibration_holds(t: &generator::Toy) -> usize {
     // Bins at the 2, 11.6, …, 98 % quantiles of the generated weights: all well populated.
     let w: Vec<f64> = t.generated_log_w.iter().map(|l| l.exp()).collect();
     let edges = (0..=10).map(|i| stats::quantile(&w, 0.02 + 0.096 * i as f64).unwrap()).collect();
@@ -54,7 +54,7 @@ fn jet_toys_satisfy_the_identities_and_the_calibration() {
 #[test]
 fn tailcut_auc_is_one_half_plus_half_the_missing_fraction() {
     let t = toy(Case::Tailcut, 100_000);
-    let f = toys::jets::tailcut_fraction();
+    let f = generator::jets::tailcut_fraction();
     assert!((f - 0.9953).abs() < 1e-3, "F = {f}");
     let a = auc(&t.truth_log_w, &t.generated_log_w).unwrap();
     let expected = 0.5 + (1.0 - f) / 2.0;
@@ -72,7 +72,7 @@ fn the_stored_latent_mass_determines_the_jet_weight() {
     let genweights::io::Sample::Jets(j) = &t.generated else { panic!() };
     for i in 0..j.n {
         let m = j.jet(i)[2] / j.jet(i)[0];
-        let exact = toys::jets::exact_log_w(Case::Smeared, m);
+        let exact = generator::jets::exact_log_w(Case::Smeared, m);
         assert!((exact - t.generated_log_w[i]).abs() < 1e-9, "jet {i}");
     }
     // The constituents' mass follows the latent one (the soft constituents add a little).
@@ -99,7 +99,7 @@ fn shower_toys_satisfy_the_identities() {
         assert_eq!(w.is_infinite(), *e == 0.0);
     }
     let frac = t.truth_log_w.iter().filter(|w| w.is_infinite()).count() as f64 / 5_000.0;
-    let p = toys::calo::mean_empty_probability();
+    let p = generator::calo::mean_empty_probability();
     assert!((frac - p).abs() < 4.0 * (p * (1.0 - p) / 5_000.0).sqrt(), "empty fraction {frac} vs {p}");
     // Noise: the zero weights are exactly the generated showers with voxels outside the support,
     // and about e^-0.3 of them have none.
@@ -132,7 +132,7 @@ fn event_toys_satisfy_the_identities_and_the_calibration() {
 
 #[test]
 fn the_smeared_peak_density_is_exact_to_about_1e_10() {
-    use toys::events::{SmearedPeak, M_HI, M_LO};
+    use generator::events::{SmearedPeak, M_HI, M_LO};
     let (p, fine) = (SmearedPeak::new(1.0), SmearedPeak::with_resolution(1.0, 20, 16.0));
     assert!((p.acceptance - fine.acceptance).abs() < 1e-13, "{} vs {}", p.acceptance, fine.acceptance);
     for y in [70.0, 75.3, 88.0, 91.1876, 92.5, 109.99, 110.0] {
@@ -150,7 +150,7 @@ fn the_smeared_peak_density_is_exact_to_about_1e_10() {
 fn the_same_seed_gives_the_same_toy_and_another_seed_another() {
     let (a, b) = (toy(Case::Masspeak, 300), toy(Case::Masspeak, 300));
     assert_eq!(a, b);
-    let c = toys::generate(Case::Masspeak, 300, 7, &ProgressBar::hidden()).unwrap();
+    let c = generator::generate(Case::Masspeak, 300, 7, &ProgressBar::hidden()).unwrap();
     assert_ne!(a.truth, c.truth);
     // Truth and generated never share their random stream.
     let n = toy(Case::Null, 100);

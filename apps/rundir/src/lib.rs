@@ -2,16 +2,19 @@
 //! apps' commands need around the files they write, written once so that both behave alike.
 //!
 //! - [`steps`]: steps that remember what they made, keyed by a hash of everything their output
-//!   depends on, so a re-run reuses finished work and `--fresh` redoes it.
-//! - [`guard`]: no command writes over one of its own inputs.
-//! - [`lock`]: one run at a time in a run directory.
+//!   depends on, so a re-run reuses finished work and `--fresh` redoes it;
+//! - [`guard`]: no command writes over one of its inputs;
+//! - [`lock`]: one run at a time per output directory;
+//! - [`stage`]: a run's outputs written beside the directory and moved in as one set.
 //!
 //! Errors are [`nn::io::FileError`]s, which name the file; both apps' error types take them.
 
 pub mod guard;
 pub mod lock;
+pub mod stage;
 pub mod steps;
 
 pub use guard::refuse_overwrite;
 pub use lock::RunLock;
+pub use stage::Staging;
 pub use steps::{key_of, StepReport, Steps};

@@ -456,11 +456,10 @@ fn adam_kernel<T: Float>(
     if p.len() != g.len() || m.len() != g.len() || v.len() != g.len() {
         return Err(err("adam_step: parameter, gradient and moments differ in length"));
     }
-    let t = hp.step.max(1) as i32;
     let c = T::of;
     let (b1, b2, eps) = (c(hp.beta1), c(hp.beta2), c(hp.eps));
-    let bc1 = c(1.0 - hp.beta1.powi(t));
-    let bc2_sqrt = c((1.0 - hp.beta2.powi(t)).sqrt());
+    let (bc1, bc2_sqrt) = hp.bias_corrections();
+    let (bc1, bc2_sqrt) = (c(bc1), c(bc2_sqrt));
     let step = c(hp.lr) / bc1;
     let decay = c(1.0 - hp.lr * hp.weight_decay);
     let one = T::one();

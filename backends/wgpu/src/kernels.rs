@@ -597,16 +597,16 @@ impl Backend for WgpuBackend {
         self.make_unique(m)?;
         self.make_unique(v)?;
         let (gp, gg, gm, gv) = (self.gpu(param)?, self.gpu(grad)?, self.gpu(m)?, self.gpu(v)?);
-        let t = hp.step.max(1) as i32;
         // The same f64 -> f32 roundings as the CPU kernel.
-        let bc1 = (1.0 - hp.beta1.powi(t)) as f32;
+        let (bc1, bc2_sqrt) = hp.bias_corrections();
+        let bc1 = bc1 as f32;
         let p = [
             n as u32,
             (hp.beta1 as f32).to_bits(),
             (hp.beta2 as f32).to_bits(),
             (hp.eps as f32).to_bits(),
             (hp.lr as f32 / bc1).to_bits(),
-            (((1.0 - hp.beta2.powi(t)).sqrt()) as f32).to_bits(),
+            (bc2_sqrt as f32).to_bits(),
             ((1.0 - hp.lr * hp.weight_decay) as f32).to_bits(),
         ];
         let kernel = self.ctx.kernel("adam", shaders::adam)?;

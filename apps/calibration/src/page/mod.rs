@@ -32,6 +32,22 @@ use std::path::{Path, PathBuf};
 /// Every method the page draws, in the order of legends and of the palette's registration.
 const METHODS: [&str; 8] = ["EM scale", "LCW-like", "DNN", "DNN-LGK", "BNN", "RE", "oracle", "truth"];
 
+/// The look of every method the page draws, one slot of the style cycle each; "LCW" and "EM"
+/// are the baselines' short names.
+pub fn palette() -> Palette {
+    Palette::new()
+        .slot("BNN", 0)
+        .slot("LCW-like", 1)
+        .slot("LCW", 1)
+        .slot("DNN", 2)
+        .slot("RE", 3)
+        .slot("oracle", 4)
+        .slot("DNN-LGK", 5)
+        .slot("truth", 6)
+        .slot("EM scale", 7)
+        .slot("EM", 7)
+}
+
 /// The label a figure shows for a name of the summary when `description.models` does not say.
 const DEFAULT_LABELS: [(&str, &str); 5] =
     [("dnn", "DNN"), ("dnn-lgk", "DNN-LGK"), ("bnn", "BNN"), ("re", "RE"), ("lcw", "LCW-like")];
@@ -56,7 +72,7 @@ fn write_page(page: &Page, dir: &Path) -> Result<PathBuf> {
 
 /// `calibration scan`'s page: the scan's figure and table alone, written to `dir/index.html`.
 pub fn write_scan(scan: &Scan, data: &str, dir: &Path) -> Result<PathBuf> {
-    let pal = Palette::new(METHODS);
+    let pal = palette();
     let page = Page::new("Topo-cluster calibration: the training-size scan")
         .intro(&format!(
             "BNNs trained on the first N clusters of {data}, for N = {}; every network predicts the same test clusters.",
@@ -100,7 +116,7 @@ struct Ctx<'a> {
 
 impl<'a> Ctx<'a> {
     fn new(s: &'a StudySummary) -> Ctx<'a> {
-        Ctx { s, pal: Palette::new(METHODS) }
+        Ctx { s, pal: palette() }
     }
 
     /// The label of a method: the summary's models map prediction names ("bnn") to labels

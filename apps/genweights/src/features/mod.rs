@@ -84,7 +84,7 @@ impl FeatureMatrix {
         if let Some(i) = self.values.iter().position(|v| !v.is_finite()) {
             let (r, c) = (i / self.width(), i % self.width());
             return Err(invalid(format!(
-                "feature '{}' of event {} is {}",
+                "feature '{}' of event {} is {}: fix or drop that event",
                 self.columns[c].name, self.sample_rows[r], self.values[i]
             )));
         }
@@ -162,7 +162,8 @@ pub fn pair_inputs(
     if t.columns != g.columns {
         let names = |m: &FeatureMatrix| m.columns.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", ");
         return Err(crate::Error::Mismatch(format!(
-            "truth and generated inputs differ: truth has {} columns ({}), generated {} ({})",
+            "truth and generated inputs differ: truth has {} columns ({}), generated {} ({}); give two files with \
+             the same columns (genweights inspect lists them)",
             t.width(),
             names(&t),
             g.width(),

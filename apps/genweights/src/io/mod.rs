@@ -13,6 +13,7 @@ pub mod exact;
 pub mod jets;
 pub mod pandas;
 pub mod table;
+pub mod weights;
 
 pub use calo::Showers;
 pub use detect::{detect, Kind};
@@ -20,6 +21,7 @@ pub use exact::{read_exact_log_w, EXACT_LOG_W};
 pub use jets::Jets;
 pub use pandas::{Events, NonFinite};
 pub use table::Table;
+pub use weights::{write_text, write_weights, WeightColumns};
 
 use crate::error::{Error, Result};
 use nn::io::H5File;
@@ -112,7 +114,8 @@ pub fn read_pair(truth: &Path, generated: &Path, options: &ReadOptions) -> Resul
     let g = read_sample(generated, options)?;
     if t.kind() != g.kind() || t.event_shape() != g.event_shape() {
         return Err(Error::Mismatch(format!(
-            "truth and generated samples differ: truth {} is {}, generated {} is {}",
+            "truth and generated samples differ: truth {} is {}, generated {} is {}; give two files of one layout \
+             and event shape",
             truth.display(),
             t.describe(),
             generated.display(),

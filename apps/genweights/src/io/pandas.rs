@@ -125,79 +125,78 @@ fn group_item(key: &str) -> String {
     format!("group '/{key}'")
 }
 
-/// Reads the single DataFrame of a file written with `to_hdf(format="fixed")`.
-pub(crate) fn read_frame(file: &H5File) -> Result<Frame> {
+/// The key of the file's one pandas object (as `pd.read_hdf` without a key requires).
+fn frame_key(file: &H5File) -> Result<String> {
     let groups = pandas_groups(file)?;
-    let key = match groups.as_slice() {
-        [k] => k.clone(),
-        [] => {
-            return Err(FileError::new(
-                &file.path,
-                "holds no pandas object: expected one root group with attribute 'pandas_type' (DataFrame.to_hdf)",
-            )
-            .into())
-        }
-        many => {
-            return Err(FileError::new(
-                &file.path,
-                format!(
-                    "holds {} pandas objects ({}); expected exactly one, as pd.read_hdf without a key does",
-                    many.len(),
-                    many.join(", ")
-                ),
-            )
-            .into())
-        }
-    };
-    let ptype = file.attr_string(&key, "pandas_type")?;
-    match ptype.as_str() {
-        "frame" => {}
-        "frame_table" => {
-            return Err(FileError::item(
-                &file.path,
-                group_item(&key),
-                format!(
-                "is a pandas table (format=\"table\", pandas_type 'frame_table'), which is not read: re-save it with \
-                     pd.read_hdf(path).to_hdf(path2, key=\"{key}\", format=\"fixed\")"
-            ),
-            )
-            .into())
-        }
-        other => {
-            return Err(FileError::item(
-                &file.path,
-                group_item(&key),
-                format!("has pandas_type '{other}', expected a DataFrame ('frame')"),
-            )
-            .into())
-        }
-    }
-    let nblocks = file.attr_u64(&key, "nblocks")? as usize;
-    let labels = read_labels(file, &format!("{key}/axis0"))?;
-    let (index_shape, _) = file.numeric_shape(&format!("{key}/axis1"))?;
-    let rows = match index_shape.as_slice() {
-        [r] => *r,
-        _ => {
-            return Err(FileError::item(
-                &file.path,
-                format!("dataset '{key}/axis1'"),
-                format!("has shape {index_shape:?}, expected (N,): the row index"),
-            )
-            .into())
-        }
-    };
-    if nblocks == 0 || nblocks > labels.len().max(1) {
-        return Err(FileError::item(
+    match groups.as_slice() {
+        [k] => Ok(k.clone()),
+        [] => Err(FileError::new(
             &file.path,
-            format!("attribute 'nblocks' of '{key}'"),
-            format!("is {nblocks}, expected between 1 and the {} columns", labels.len()),
+            "holds no pandas object: expected one root group with attribute 'pandas_type' (DataFrame.to_hdf)",
         )
-        .into());
+        .into()),
+        many => Err(FileError::new(
+            &file.path,
+            format!(
+                "holds {} pandas objects ({}); expected exactly one, as pd.read_hdf without a key does",
+                many.len(),
+                many.join(", ")
+            ),
+        )
+        .into()),
     }
-    let c = labels.len();
-    let mut values = vec![0.0; rows * c];
-    let mut filled = vec![false; c];
-    for b in 0..nblocks {
+}
+
+/// Refuses a pandas object that is not a fixed-format DataFrame, saying how to convert it.
+fn check_frame_type(file: &H5File, key: &str) -> Result<()> {
+    let ptype = file.attr_string(key, "pandas_type")?;
+    match ptype.as_str() {
+        "frame" => Ok(()),
+        "frame_table" => Err(FileError::item(
+            &file.path,
+            group_item(key),
+            format!(
+                "is a pandas table (format=\"table\", pandas_type 'frame_table'), which is not read: re-save it with \
+                 pd.read_hdf(path).to_hdf(path2, key=\"{key}\", format=\"fixed\")"
+            ),
+        )
+        .into()),
+        other => Err(FileError::item(
+            &file.path,
+            group_item(key),
+            format!("has pandas_type '{other}', expected a DataFrame ('frame')"),
+        )
+        .into()),
+    }
+}
+
+/// The frame's rows, from its row index `axis1`.
+fn frame_rows(file: &H5File, key: &str) -> Result<usize> {
+    let (index_shape, _) = file.numeric_shape(&format!("{key}/axis1"))?;
+    match index_shape.as_slice() {
+        [r] => Ok(*r),
+        _ => Err(FileError::item(
+            &file.path,
+            format!("dataset '{key}/axis1'"),
+            format!("has shape {index_shape:?}, expected (N,): the row index"),
+        )
+        .into()),
+    }
+}
+
+/// The frame's values as they are filled, block by block, and which columns are.
+struct FrameFill<'a> {
+    labels: &'a [String],
+    rows: usize,
+    values: Vec<f64>,
+    filled: Vec<bool>,
+}
+
+impl FrameFill<'_> {
+    /// Copies block `b` (its columns `block{b}_items`, values `block{b}_values` in either
+    /// orientation) into place; refuses columns axis0 lacks or another block already holds.
+    fn block(&mut self, file: &H5File, key: &str, b: usize) -> Result<()> {
+        let (rows, c) = (self.rows, self.labels.len());
         let items_name = format!("{key}/block{b}_items");
         let values_name = format!("{key}/block{b}_values");
         let items = read_labels(file, &items_name)?;
@@ -223,14 +222,14 @@ pub(crate) fn read_frame(file: &H5File) -> Result<Frame> {
         };
         let (data, _) = file.read_numeric_f64(&values_name, Some(&shape))?;
         for (j, item) in items.iter().enumerate() {
-            let p = labels.iter().position(|l| l == item).ok_or_else(|| {
+            let p = self.labels.iter().position(|l| l == item).ok_or_else(|| {
                 FileError::item(
                     &file.path,
                     format!("dataset '{items_name}'"),
                     format!("names column '{item}', which axis0 does not have"),
                 )
             })?;
-            if filled[p] {
+            if self.filled[p] {
                 return Err(FileError::item(
                     &file.path,
                     format!("dataset '{items_name}'"),
@@ -238,13 +237,36 @@ pub(crate) fn read_frame(file: &H5File) -> Result<Frame> {
                 )
                 .into());
             }
-            filled[p] = true;
+            self.filled[p] = true;
             for r in 0..rows {
-                values[r * c + p] = if row_major { data[r * ci + j] } else { data[j * rows + r] };
+                self.values[r * c + p] = if row_major { data[r * ci + j] } else { data[j * rows + r] };
             }
         }
+        Ok(())
     }
-    if let Some(p) = filled.iter().position(|f| !f) {
+}
+
+/// Reads the single DataFrame of a file written with `to_hdf(format="fixed")`.
+pub(crate) fn read_frame(file: &H5File) -> Result<Frame> {
+    let key = frame_key(file)?;
+    check_frame_type(file, &key)?;
+    let nblocks = file.attr_u64(&key, "nblocks")? as usize;
+    let labels = read_labels(file, &format!("{key}/axis0"))?;
+    let rows = frame_rows(file, &key)?;
+    if nblocks == 0 || nblocks > labels.len().max(1) {
+        return Err(FileError::item(
+            &file.path,
+            format!("attribute 'nblocks' of '{key}'"),
+            format!("is {nblocks}, expected between 1 and the {} columns", labels.len()),
+        )
+        .into());
+    }
+    let c = labels.len();
+    let mut fill = FrameFill { labels: &labels, rows, values: vec![0.0; rows * c], filled: vec![false; c] };
+    for b in 0..nblocks {
+        fill.block(file, &key, b)?;
+    }
+    if let Some(p) = fill.filled.iter().position(|f| !f) {
         return Err(FileError::item(
             &file.path,
             format!("dataset '{key}/axis0'"),
@@ -252,6 +274,7 @@ pub(crate) fn read_frame(file: &H5File) -> Result<Frame> {
         )
         .into());
     }
+    let values = fill.values;
     Ok(Frame { key, rows, labels, values })
 }
 

@@ -1,0 +1,236 @@
+//! The plain-data description of a network, stored in checkpoints so that a checkpoint rebuilds
+//! its model: the MLP's widths and functions ([`MlpSpec`]), the kind of layers
+//! ([`ModelKind`], with the variational layers' [`VariationalConfig`]) and what the outputs mean
+//! ([`Head`]), together a [`ModelSpec`].
+//!
+//! These types hold, check and describe; building a network from them is the layers' business
+//! (`ModelSpec::build` in `model.rs`, `MlpSpec::build` in `mlp.rs`). Keeping them apart lets
+//! the layers, the module trait and the checkpoint code name a description without depending on
+//! every layer that can be built from one.
+
+use crate::activation::Activation;
+use crate::init::Init;
+use autodiff::{Error, Result};
+use serde::{Deserialize, Serialize};
+
+/// The layer widths and functions of an MLP. Which kind of layer it is built from (plain,
+/// variational, an ensemble) and what its outputs mean are the [`ModelSpec`]'s business.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MlpSpec {
+    pub inputs: usize,
+    pub hidden: Vec<usize>,
+    pub outputs: usize,
+    pub activation: Activation,
+    /// Applied to the output layer (Identity for a regression head).
+    pub output_activation: Activation,
+    /// How weights (the means, for variational layers) and biases start.
+    pub init: Init,
+    /// Dropout after every hidden activation, in training only.
+    pub dropout: f64,
+}
+
+impl MlpSpec {
+    pub fn new(inputs: usize, hidden: &[usize], outputs: usize) -> Self {
+        MlpSpec {
+            inputs,
+            hidden: hidden.to_vec(),
+            outputs,
+            activation: Activation::Relu,
+            output_activation: Activation::Identity,
+            init: Init::KaimingUniform,
+            dropout: 0.0,
+        }
+    }
+    pub fn activation(mut self, a: Activation) -> Self {
+        self.activation = a;
+        self
+    }
+    pub fn output_activation(mut self, a: Activation) -> Self {
+        self.output_activation = a;
+        self
+    }
+    pub fn init(mut self, init: Init) -> Self {
+        self.init = init;
+        self
+    }
+    pub fn dropout(mut self, p: f64) -> Self {
+        self.dropout = p;
+        self
+    }
+
+    /// inputs, hidden..., outputs.
+    pub fn widths(&self) -> Vec<usize> {
+        std::iter::once(self.inputs).chain(self.hidden.iter().copied()).chain([self.outputs]).collect()
+    }
+
+    pub fn validate(&self) -> Result<()> {
+        if self.inputs == 0 || self.outputs == 0 || self.hidden.contains(&0) {
+            return Err(Error::Invalid {
+                op: "MlpSpec",
+                msg: format!("layer widths must be positive: {:?}", self.widths()),
+            });
+        }
+        for (which, a) in [("activation", self.activation), ("output_activation", self.output_activation)] {
+            a.validate().map_err(|e| Error::Invalid { op: "MlpSpec", msg: format!("{which} {a:?}: {e}") })?;
+        }
+        if !(0.0..1.0).contains(&self.dropout) {
+            return Err(Error::Invalid {
+                op: "MlpSpec",
+                msg: format!("dropout probability {} is not in [0, 1)", self.dropout),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// How a training forward pass turns the weight distribution into outputs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Estimator {
+    /// One weight draw W = mu + sigma * xi per batch, shared by all samples in it.
+    Reparameterization,
+    /// Kingma et al. 2015: sample the pre-activations, mean x mu + b and variance
+    /// x^2 sigma^2 + 1e-8, independently per sample. Lower variance, one extra matmul.
+    /// The training default.
+    LocalReparameterization,
+    /// Wen et al. 2018: one perturbation dW per batch, decorrelated across samples by random
+    /// signs: x mu + ((x * s_in) dW) * s_out.
+    Flipout,
+}
+
+/// Settings shared by the variational layers of a network.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct VariationalConfig {
+    /// Prior width sigma_p (the papers use 1).
+    pub prior_sigma: f64,
+    pub estimator: Estimator,
+    /// log sigma^2 is clamped to this range in the forward pass and the KL (the calibration
+    /// code uses [-20, 11], the generator-weights code [-11, 11]).
+    pub logsig2_range: (f64, f64),
+    /// Initial log sigma^2 ~ N(logsig2_init, 0.001^2): -9 starts the network nearly deterministic.
+    pub logsig2_init: f64,
+}
+
+impl VariationalConfig {
+    pub fn validate(&self) -> Result<()> {
+        let (lo, hi) = self.logsig2_range;
+        let ok = self.prior_sigma > 0.0 && self.prior_sigma.is_finite() && lo < hi && self.logsig2_init.is_finite();
+        if !ok {
+            return Err(Error::Invalid { op: "VariationalConfig", msg: format!("bad configuration {self:?}") });
+        }
+        Ok(())
+    }
+}
+
+impl Default for VariationalConfig {
+    fn default() -> Self {
+        VariationalConfig {
+            prior_sigma: 1.0,
+            estimator: Estimator::LocalReparameterization,
+            logsig2_range: (-20.0, 11.0),
+            logsig2_init: -9.0,
+        }
+    }
+}
+
+/// What kind of layers the network is made of.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ModelKind {
+    /// Plain dense layers: one network.
+    Deterministic,
+    /// Mean-field Gaussian weights (a Bayesian network): predictions come from weight draws.
+    Variational(VariationalConfig),
+    /// `members` networks of the same shape, trained as one batched computation.
+    Ensemble { members: usize },
+}
+
+/// What the outputs mean, which decides how predictions are summarised.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Head {
+    /// Two outputs, (mean, log variance): a heteroscedastic Gaussian.
+    Gaussian,
+    /// Point predictions (any number of outputs).
+    Point,
+    /// One logit of a binary classifier.
+    Logit,
+}
+
+impl Head {
+    /// Two outputs are a Gaussian head, anything else point predictions.
+    pub fn infer(outputs: usize) -> Head {
+        if outputs == 2 {
+            Head::Gaussian
+        } else {
+            Head::Point
+        }
+    }
+
+    /// The number of outputs the head needs, when it fixes one.
+    pub fn outputs(self) -> Option<usize> {
+        match self {
+            Head::Gaussian => Some(2),
+            Head::Logit => Some(1),
+            Head::Point => None,
+        }
+    }
+}
+
+/// Everything that defines a network: build it with [`ModelSpec::build`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelSpec {
+    pub mlp: MlpSpec,
+    pub kind: ModelKind,
+    pub head: Head,
+}
+
+impl ModelSpec {
+    pub fn new(mlp: MlpSpec, kind: ModelKind, head: Head) -> Self {
+        ModelSpec { mlp, kind, head }
+    }
+
+    pub fn deterministic(mlp: MlpSpec, head: Head) -> Self {
+        ModelSpec::new(mlp, ModelKind::Deterministic, head)
+    }
+
+    pub fn variational(mlp: MlpSpec, config: VariationalConfig, head: Head) -> Self {
+        ModelSpec::new(mlp, ModelKind::Variational(config), head)
+    }
+
+    pub fn ensemble(mlp: MlpSpec, members: usize, head: Head) -> Self {
+        ModelSpec::new(mlp, ModelKind::Ensemble { members }, head)
+    }
+
+    /// Checks the description as a whole: positive widths, a head that fits the outputs, a
+    /// valid variational configuration, at least one member.
+    pub fn validate(&self) -> Result<()> {
+        self.mlp.validate()?;
+        if let Some(n) = self.head.outputs() {
+            if n != self.mlp.outputs {
+                return Err(Error::Invalid {
+                    op: "ModelSpec",
+                    msg: format!("a {:?} head needs {n} outputs, the network has {}", self.head, self.mlp.outputs),
+                });
+            }
+        }
+        match self.kind {
+            ModelKind::Deterministic => Ok(()),
+            ModelKind::Variational(cfg) => cfg.validate(),
+            ModelKind::Ensemble { members: 0 } => {
+                Err(Error::Invalid { op: "ModelSpec", msg: "an ensemble needs at least one member".into() })
+            }
+            ModelKind::Ensemble { .. } => Ok(()),
+        }
+    }
+
+    /// One line for logs and reports, e.g. `variational MLP 15-64-64-64-2 (Tanh), Gaussian head`.
+    pub fn describe(&self) -> String {
+        let widths: Vec<String> = self.mlp.widths().iter().map(|w| w.to_string()).collect();
+        let kind = match self.kind {
+            ModelKind::Deterministic => "MLP".to_string(),
+            ModelKind::Variational(c) => format!("variational MLP ({:?})", c.estimator),
+            ModelKind::Ensemble { members } => format!("{members}-member ensemble of MLPs"),
+        };
+        format!("{kind} {} ({:?}), {:?} head", widths.join("-"), self.mlp.activation, self.head)
+    }
+}
