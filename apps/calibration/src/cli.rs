@@ -333,7 +333,7 @@ impl Console {
 /// Runs a parsed command line: one function per subcommand.
 pub fn run(cli: Cli) -> Result<()> {
     let bars = !cli.quiet && std::io::stderr().is_terminal();
-    crate::progress::set_enabled(bars);
+    nn::progress::set_enabled(bars);
     let console = Console { quiet: cli.quiet, bars };
     match cli.command.unwrap_or(Command::Study(StudyArgs::default())) {
         Command::Study(a) => study(a, &console),

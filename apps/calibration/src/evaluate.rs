@@ -172,7 +172,7 @@ pub fn evaluate(options: &EvaluateOptions, out_dir: &Path) -> Result<MetricsRepo
             "the file has no generator truth: closure, sigma_syst/truth and the gap ratio are not computed".into(),
         );
     }
-    let bar = crate::progress::task(methods.len() as u64, "evaluating methods");
+    let bar = nn::progress::bar(methods.len() as u64, "evaluating methods");
     let metrics: Vec<MethodMetrics> = methods
         .iter()
         .map(|m| {

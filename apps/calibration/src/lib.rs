@@ -13,7 +13,6 @@ pub mod lcw;
 pub mod metrics;
 pub mod model;
 pub mod page;
-pub mod progress;
 pub mod study;
 
 pub use error::{Error, Result};

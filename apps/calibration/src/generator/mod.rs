@@ -16,7 +16,6 @@ pub mod truth;
 use crate::columns::{FEATURES, TARGET};
 use crate::error::Result;
 use crate::io::ClusterTable;
-use crate::progress;
 use cluster::{draw_cluster, Cluster};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -123,7 +122,7 @@ pub fn generate_cluster(config: &GeneratorConfig, index: u64) -> Cluster {
 /// Clusters `0..config.n`, drawn in parallel, in index order.
 pub fn generate_clusters(config: &GeneratorConfig, show_progress: bool) -> Vec<Cluster> {
     const CHUNK: usize = 8192;
-    let bar = progress::bar(config.n as u64, "generating clusters", show_progress);
+    let bar = nn::progress::bar_if(show_progress, config.n as u64, "generating clusters");
     let chunks: Vec<Vec<Cluster>> = (0..config.n.div_ceil(CHUNK))
         .into_par_iter()
         .map(|c| {

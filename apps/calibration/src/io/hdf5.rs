@@ -5,7 +5,6 @@
 use super::layout::{check_finite, plan, ColumnInfo, Schema, StoredType};
 use super::ClusterTable;
 use crate::error::Result;
-use crate::progress;
 use nn::io::{write_atomically, write_checked, H5File, NumberKind};
 use std::path::Path;
 
@@ -30,7 +29,7 @@ pub fn read(path: &Path, schema: &Schema) -> Result<ClusterTable> {
     let plan = plan(path, "dataset", &infos, schema)?;
     let mut table = ClusterTable::new(&path.display().to_string());
     table.input_index = (0..plan.rows as u64).collect();
-    let bar = progress::task((plan.strict.len() + plan.carried.len()) as u64, "reading columns");
+    let bar = nn::progress::bar((plan.strict.len() + plan.carried.len()) as u64, "reading columns");
     for name in &plan.strict {
         let (values, _) = file.read_numeric_f64(name, Some(&[plan.rows]))?;
         check_finite(path, "dataset", name, &values)?;
@@ -63,7 +62,7 @@ fn describe(msg: &str) -> String {
 pub fn write(table: &ClusterTable, path: &Path) -> Result<()> {
     write_atomically(path, |tmp| {
         let file = nn::io::create_h5(tmp)?;
-        let bar = progress::task(table.names().len() as u64, "writing columns");
+        let bar = nn::progress::bar(table.names().len() as u64, "writing columns");
         for name in table.names() {
             let values = table.column(name).unwrap_or_default();
             write_checked(&file, name, &[values.len()], values)?;

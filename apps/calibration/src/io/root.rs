@@ -163,7 +163,7 @@ fn choose_tree(path: &Path, file: &RootFile, tree: Option<&str>) -> Result<Strin
 /// Reads the branches `plan` asks for into `table`, checking their lengths (and, for the
 /// strict ones, that they are finite).
 fn read_columns(path: &Path, reader: &ReaderTree, plan: &ReadPlan, table: &mut ClusterTable) -> Result<()> {
-    let bar = crate::progress::task((plan.strict.len() + plan.carried.len()) as u64, "reading branches");
+    let bar = nn::progress::bar((plan.strict.len() + plan.carried.len()) as u64, "reading branches");
     for (strict, names) in [(true, &plan.strict), (false, &plan.carried)] {
         for column in names {
             bar.inc(1);
