@@ -312,21 +312,27 @@ fn two_concurrent_runs_leave_one_consistent_run() {
     assert!(run.join("train.json").is_file());
 }
 
+/// The staging directories left in `dir` (hidden siblings of the run directories).
+fn staging_dirs(dir: &Path) -> Vec<String> {
+    common::files_starting_with(dir, ".").into_iter().filter(|n| n.contains("staging")).collect()
+}
+
 #[test]
 fn a_failed_restart_leaves_the_good_run_as_it_was() {
     let sh = shared();
     let d = temp_dir("hostile-failed-restart");
     let run = copy_run(&sh.model, &d, "run");
-    // The new run fails after it has started (its data cannot be read).
-    let err = refused_keeping(&train_args(&d.join("missing.h5"), &run, &["--restart", "--seed", "7"]), &[&run]);
-    assert!(err.contains("missing.h5"), "{err}");
-    assert!(!run.join(".staging").exists(), "the failed restart left its staging directory");
+    // The new run fails after it has started: no row of its data passes the cuts.
+    let (no_rows, _) = with_extreme(&d, "cluster_ENG_CALIB_TOT", 0.1, |_| true);
+    let err = refused_keeping(&train_args(&no_rows, &run, &["--restart", "--seed", "7"]), &[&run]);
+    assert!(err.contains("cluster_ENG_CALIB_TOT.h5") && err.contains("too few to train on"), "{err}");
+    assert!(staging_dirs(&d).is_empty(), "the failed restart left its staging directory");
     // A restart that succeeds replaces the run as a whole.
     ok(&train_args(&sh.data, &run, &["--restart", "--seed", "7"]));
     let config = std::fs::read_to_string(run.join("config.toml")).unwrap();
     assert!(config.contains("seed = 7"), "{config}");
     assert_eq!(nn::Checkpoint::read_header(run.join("best.h5")).unwrap().meta.get("config"), Some(&config));
-    assert!(!run.join(".staging").exists());
+    assert!(staging_dirs(&d).is_empty());
 }
 
 // ----- d. arguments and cheap preconditions before the first expensive step -----

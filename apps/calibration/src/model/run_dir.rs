@@ -5,9 +5,10 @@
 //!   last checkpoints are whole, are this app's, and were written for the same configuration;
 //!   a missing directory, a missing or damaged last.h5, or a finished run is an error that names
 //!   the file;
-//! - `--restart` trains a directory's run again. The new run is written into `DIR/.staging` and
-//!   its files replace the old ones only when it has finished, so a failed or interrupted
-//!   restart leaves the old run as it was (an interrupted restart is started again, not resumed).
+//! - `--restart` trains a directory's run again. The new run is written into a staging
+//!   directory beside it ([`rundir::Staging`]) and its files replace the old ones, as one set,
+//!   only when it has finished, so a failed or interrupted restart leaves the old run as it was
+//!   (an interrupted restart is started again, not resumed).
 //!
 //! A directory that holds a run is never trained into without one of the two flags, and never
 //! by two trainings at once: each holds the directory's lock (`DIR/.lock`) while it runs.
@@ -16,17 +17,17 @@ use super::{model_spec, steps, ModelConfig};
 use crate::error::{Error, Result};
 use nn::train::{BEST, LAST};
 use nn::{Adam, Checkpoint, Module};
-use rundir::RunLock;
+use rundir::{RunLock, Staging};
 use sigmagrad::DType;
 use std::path::{Path, PathBuf};
 
 /// The summary a finished run writes last: its presence marks the run as finished.
 pub const TRAIN_JSON: &str = "train.json";
-/// Where a `--restart` trains until it replaces the old run.
-const STAGING: &str = ".staging";
 /// The files of a run directory (and of each earlier step's subdirectory, `step1/`).
 const RUN_FILES: [&str; 6] = [BEST, LAST, "history.csv", "config.toml", TRAIN_JSON, "standardizer.json"];
 const STEP_FILES: [&str; 3] = [BEST, LAST, "history.csv"];
+/// The entries of a run directory a restart replaces as one set.
+const RUN_ENTRIES: [&str; 7] = [BEST, LAST, "history.csv", "config.toml", TRAIN_JSON, "standardizer.json", "step1"];
 
 /// Every file `calibration train --out dir` may write.
 pub fn run_files(dir: &Path) -> Vec<PathBuf> {
@@ -52,15 +53,13 @@ pub struct Start {
 }
 
 /// Where a training writes, and whether its files replace an existing run when it finishes.
-/// It holds the run directory's lock (one run at a time); a staged run that is dropped
-/// without [`RunDir::publish`] (a failed run) removes its staging directory.
+/// It holds the run directory's lock (one run at a time); a restart that is dropped without
+/// [`RunDir::publish`] (a failed run) removes its staging directory.
 #[derive(Debug)]
 pub struct RunDir {
-    /// The directory the training writes into: the run directory, or its staging directory.
+    /// The directory the training writes into: the run directory, or the staging directory.
     pub dir: PathBuf,
-    out: PathBuf,
-    staged: bool,
-    published: bool,
+    staging: Option<Staging>,
     _lock: RunLock,
 }
 
@@ -87,13 +86,7 @@ impl RunDir {
         let lock = RunLock::acquire(out)?;
         if resume {
             check_resumable(out, config)?;
-            return Ok(RunDir {
-                dir: out.to_path_buf(),
-                out: out.to_path_buf(),
-                staged: false,
-                published: false,
-                _lock: lock,
-            });
+            return Ok(RunDir { dir: out.to_path_buf(), staging: None, _lock: lock });
         }
         let holds_run = holds_run(out);
         if holds_run && !restart {
@@ -103,45 +96,18 @@ impl RunDir {
                 out.display()
             )));
         }
-        let dir = if holds_run { out.join(STAGING) } else { out.to_path_buf() };
-        if holds_run {
-            remove_dir(&dir)?;
-        }
-        std::fs::create_dir_all(&dir)
-            .map_err(|e| Error::invalid(format!("--out {}: cannot create the directory: {e}", dir.display())))?;
+        let staging = if holds_run { Some(Staging::new(out)?) } else { None };
+        let dir = staging.as_ref().map_or_else(|| out.to_path_buf(), |s| s.path(""));
         write_text(&dir.join("config.toml"), &config.to_toml()?)?;
-        Ok(RunDir { dir, out: out.to_path_buf(), staged: holds_run, published: false, _lock: lock })
+        Ok(RunDir { dir, staging, _lock: lock })
     }
 
-    /// Makes a finished run the directory's run: a staged run's files replace the old run's
-    /// (each by an atomic rename), and the old files the new run did not write are removed.
-    pub fn publish(mut self) -> Result<()> {
-        self.published = true;
-        if !self.staged {
-            return Ok(());
-        }
-        for (new, old) in run_files(&self.dir).iter().zip(run_files(&self.out)) {
-            if new.exists() {
-                if let Some(parent) = old.parent() {
-                    std::fs::create_dir_all(parent).map_err(|e| {
-                        Error::invalid(format!("{}: cannot create the directory: {e}", parent.display()))
-                    })?;
-                }
-                std::fs::rename(new, &old)
-                    .map_err(|e| Error::invalid(format!("{}: cannot move it into place: {e}", new.display())))?;
-            } else if old.exists() {
-                std::fs::remove_file(&old)
-                    .map_err(|e| Error::invalid(format!("{}: cannot remove the old run's file: {e}", old.display())))?;
-            }
-        }
-        remove_dir(&self.dir)
-    }
-}
-
-impl Drop for RunDir {
-    fn drop(&mut self) {
-        if self.staged && !self.published {
-            let _ = std::fs::remove_dir_all(&self.dir);
+    /// Makes a finished run the directory's run: a restart's entries replace the old run's as
+    /// one set (the old entries the new run did not write are removed).
+    pub fn publish(self) -> Result<()> {
+        match self.staging {
+            Some(staging) => staging.commit(&RUN_ENTRIES).map_err(Error::from),
+            None => Ok(()),
         }
     }
 }
@@ -246,15 +212,6 @@ fn differing_settings(a: &str, b: &str) -> Vec<String> {
     keys.dedup();
     let value = |set: &[(String, String)], k: &str| set.iter().find(|(x, _)| x == k).map(|(_, v)| v.clone());
     keys.into_iter().filter(|k| value(&a, k) != value(&b, k)).collect()
-}
-
-fn remove_dir(dir: &Path) -> Result<()> {
-    match std::fs::remove_dir_all(dir) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-            Err(Error::invalid(format!("{}: cannot remove the directory: {e}", dir.display())))
-        }
-        _ => Ok(()),
-    }
 }
 
 pub(crate) fn write_text(path: &Path, text: &str) -> Result<()> {
