@@ -317,7 +317,7 @@ fn toy(a: ToyArgs) -> Result<()> {
     }
     std::fs::create_dir_all(&a.out)
         .map_err(|e| invalid(format!("--out {}: cannot create the directory: {e}", a.out.display())))?;
-    let bar = generator::progress_bar(2 * n as u64, &format!("toy {}", a.case));
+    let bar = nn::progress::bar(2 * n as u64, &format!("toy {}", a.case));
     let toy = generator::generate(a.case, n, a.seed, &bar)?;
     bar.finish_and_clear();
     let files = generator::write(&a.out, &toy)?;

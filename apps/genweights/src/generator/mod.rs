@@ -17,7 +17,7 @@ pub mod jets;
 
 use crate::error::{invalid, Result};
 use crate::io::{write_sample, Kind, Precision, Sample};
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -167,16 +167,6 @@ pub fn rng(seed: u64, stream: u64) -> ChaCha8Rng {
 pub const TRUTH_STREAM: u64 = 1;
 pub const GENERATED_STREAM: u64 = 2;
 pub const MODEL_STREAM: u64 = 3;
-
-/// A progress bar over the events a toy draws, on stderr (hidden when stderr is not a terminal).
-pub fn progress_bar(len: u64, what: &str) -> ProgressBar {
-    let bar = ProgressBar::new(len);
-    if let Ok(style) = ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} ({eta})") {
-        bar.set_style(style.progress_chars("=> "));
-    }
-    bar.set_message(what.to_string());
-    bar
-}
 
 /// Generates `case` with `events` per sample from `seed`; `progress` counts events of both.
 pub fn generate(case: Case, events: usize, seed: u64, progress: &ProgressBar) -> Result<Toy> {

@@ -20,10 +20,16 @@ pub use study::study_page;
 
 use report::Palette;
 
-const NAMES: [&str; 7] = ["Truth", "Gen", "Reweighted", "Learned", "Exact", "Truth (exact)", "Gen (exact)"];
-
+/// The look of every name the pages draw, one slot of the style cycle each.
 pub(crate) fn palette() -> Palette {
-    Palette::new(NAMES)
+    Palette::new()
+        .slot("Learned", 0)
+        .slot("Exact", 1)
+        .slot("Reweighted", 2)
+        .slot("Truth (exact)", 3)
+        .slot("Gen", 4)
+        .slot("Gen (exact)", 5)
+        .slot("Truth", 6)
 }
 
 pub(crate) fn opt(v: &[Option<f64>]) -> Vec<f64> {

@@ -149,11 +149,7 @@ fn run_toy(
     dir: &Path,
     say: &dyn Fn(&str),
 ) -> Result<CaseResult> {
-    let bar = if opts.progress {
-        generator::progress_bar(2 * n as u64, &format!("toy {case}"))
-    } else {
-        indicatif::ProgressBar::hidden()
-    };
+    let bar = nn::progress::bar_if(opts.progress, 2 * n as u64, &format!("toy {case}"));
     let toy = generator::generate(case, n, opts.seed, &bar)?;
     bar.finish_and_clear();
     let files = generator::write(dir, &toy)?;
