@@ -180,9 +180,10 @@ fn a_second_run_into_a_held_directory_fails_naming_the_holder() {
     let out = d.join("out");
     std::fs::create_dir_all(&out).unwrap();
     // This test's own process is the live holder.
-    let holder = format!("pid {} since 0", std::process::id());
-    std::fs::write(out.join(".lock"), &holder).unwrap();
+    let lock = rundir::RunLock::acquire(&out).unwrap();
+    let holder = format!("pid {}", std::process::id());
     let o = genweights(&d, &run_args(&t, &g, &out, &[]));
+    drop(lock);
     assert!(o.failed() && o.stderr.contains(&holder) && o.stderr.contains("in use"), "{}", o.stderr);
     assert!(!o.stderr.contains("trained"), "it failed before training: {}", o.stderr);
     let left: Vec<_> = std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name()).collect();

@@ -29,6 +29,12 @@ fn sibling(target: &Path, tag: &str) -> PathBuf {
     parent.join(format!(".{name}.{tag}-{}", std::process::id()))
 }
 
+/// Whether process `pid` is known to be gone (false where the system cannot tell, so nothing of
+/// a live run is ever removed).
+fn process_gone(pid: u32) -> bool {
+    Path::new("/proc/self").exists() && !Path::new(&format!("/proc/{pid}")).exists()
+}
+
 /// Removes the staging directories of `target` that killed runs left (their process is gone).
 fn remove_abandoned(target: &Path) {
     let name = target.file_name().map_or("out".into(), |n| n.to_string_lossy().into_owned());
@@ -38,7 +44,7 @@ fn remove_abandoned(target: &Path) {
     for entry in entries.flatten() {
         let file_name = entry.file_name().to_string_lossy().into_owned();
         let pid = file_name.strip_prefix(&prefix).and_then(|p| p.parse::<u32>().ok());
-        if pid.is_some_and(crate::lock::process_gone) {
+        if pid.is_some_and(process_gone) {
             let _ = std::fs::remove_dir_all(entry.path());
         }
     }
