@@ -4,14 +4,14 @@
 //! (`nn/tests/checkpoint_damage/`, with its counts) are described in the repository's
 //! `docs/checkpoint-format.md`.
 //!
-//! File layout (format "sigmagrad-checkpoint", version 3):
+//! File layout (format "sigmagrad-checkpoint", version 4):
 //!
 //! ```text
 //! user block          the seal (crate::io): a checksum of every byte but the checked data
 //!                     chunks, verified before HDF5 parses the file
-//! /                   attributes (all scalars):
+//! /                   attributes (u64 scalars; text as 1-D u8 arrays of UTF-8, "str" below):
 //!                       format           str   "sigmagrad-checkpoint"
-//!                       version          u64   3
+//!                       version          u64   4
 //!                       fingerprint      str   parameter names and shapes, "name[shape];..."
 //!                       model            str   JSON ModelSpec (absent for hand-built modules)
 //!                       standardizer     str   JSON Standardizer (optional)
@@ -46,15 +46,14 @@ mod load;
 pub use contents::{Checkpoint, CheckpointError, LoadedModel, FORMAT, VERSION};
 
 use crate::io::{
-    checked_chunks, create_sealable_h5, remove_stale_temporaries, seal, write_atomically, write_checked, FileError,
-    H5File,
+    checked_chunks, create_sealable_h5, remove_stale_temporaries, seal, write_atomically, write_checked,
+    write_text_attr, FileError, H5File,
 };
 use crate::module::{Module, StreamState};
 use crate::optim::Optimizer;
 use crate::spec::ModelSpec;
 use autodiff::{DType, Device, HostData, Tensor};
 use contents::CkResult;
-use hdf5::types::VarLenUnicode;
 use header::{header, params_dtype};
 use load::load_into;
 use std::path::Path;
@@ -146,13 +145,8 @@ impl Checkpoint {
         steps: u64,
         streams: &[StreamState],
     ) -> Result<(), String> {
-        let attr_str = |name: &str, value: &str| -> Result<(), String> {
-            let v: VarLenUnicode = value.parse().map_err(|e| format!("attribute {name}: {e}"))?;
-            file.new_attr::<VarLenUnicode>()
-                .create(name)
-                .and_then(|a| a.write_scalar(&v))
-                .map_err(|e| format!("attribute {name}: {e}"))
-        };
+        // Text as u8 arrays in the checksummed object header, never in HDF5's global heap.
+        let attr_str = |name: &str, value: &str| write_text_attr(file, name, value);
         let attr_u64 = |name: &str, value: u64| -> Result<(), String> {
             file.new_attr::<u64>()
                 .create(name)

@@ -38,8 +38,8 @@ mod write;
 
 pub use error::{check_regular_file, FileError, FileResult};
 pub use read::{FloatKind, H5File, NumberKind};
-pub use seal::{checked_chunks, create_sealable_h5, seal, unseal, write_checked};
-pub use write::{create_h5, open_rw_h5, remove_stale_temporaries, write_atomically};
+pub use seal::{checked_chunks, create_sealable_h5, reseal, seal, unseal, write_checked};
+pub use write::{create_h5, open_rw_h5, remove_stale_temporaries, write_atomically, write_text_attr};
 
 #[cfg(test)]
 mod tests;

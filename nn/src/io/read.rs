@@ -3,7 +3,7 @@
 
 use super::error::{check_regular_file, FileError, FileResult};
 use super::seal::verify_seal;
-use hdf5::types::{FixedAscii, FixedUnicode, FloatSize, TypeDescriptor, VarLenAscii, VarLenUnicode};
+use hdf5::types::{FixedAscii, FixedUnicode, FloatSize, IntSize, TypeDescriptor, VarLenAscii, VarLenUnicode};
 use std::path::{Path, PathBuf};
 
 /// A dataset may claim at most this many bytes per byte the file holds. Compressed float data
@@ -282,9 +282,22 @@ impl H5File {
         Ok(())
     }
 
-    /// A string attribute of `object` ("" for the root), stored as a variable- or fixed-length,
-    /// ASCII or UTF-8 string (h5py, pandas and PyTables write all four).
+    /// A string attribute of `object` ("" for the root): a 1-D u8 array of UTF-8 bytes (what
+    /// sigmagrad writes, [`write_text_attr`](super::write_text_attr)) or a scalar variable- or
+    /// fixed-length, ASCII or UTF-8 string (h5py, pandas and PyTables write all four).
     pub fn attr_string(&self, object: &str, name: &str) -> FileResult<String> {
+        self.attr_text(object, name, true)
+    }
+
+    /// [`attr_string`](Self::attr_string) for files that never store text in HDF5's global heap
+    /// (checkpoints of format version 4): a variable-length string is refused by its datatype,
+    /// read from the checksummed object header, before its value is read. The value sits in the
+    /// global heap, which has no checksum, and a damaged length there crashes or hangs HDF5.
+    pub fn attr_string_outside_heap(&self, object: &str, name: &str) -> FileResult<String> {
+        self.attr_text(object, name, false)
+    }
+
+    fn attr_text(&self, object: &str, name: &str, heap_allowed: bool) -> FileResult<String> {
         let attr = self.attr(object, name)?;
         let what = attr_name(object, name);
         let desc = attr
@@ -292,6 +305,18 @@ impl H5File {
             .and_then(|t| t.to_descriptor())
             .map_err(|e| FileError::item(&self.path, &what, format!("has an unreadable type ({e})")))?;
         let read_err = |e: hdf5::Error| FileError::item(&self.path, &what, format!("cannot be read: {e}"));
+        if let TypeDescriptor::Unsigned(IntSize::U1) = desc {
+            return self.attr_utf8_bytes(&attr, &what);
+        }
+        let variable = matches!(desc, TypeDescriptor::VarLenUnicode | TypeDescriptor::VarLenAscii);
+        if variable && !heap_allowed {
+            return Err(FileError::item(
+                &self.path,
+                what,
+                "is a variable-length string, which this file's format never stores (its value would be read \
+                 from HDF5's global heap, which has no checksum): damaged or edited by another program, not read",
+            ));
+        }
         if !attr.is_scalar() {
             return Err(FileError::item(&self.path, &what, format!("has shape {:?}, expected a scalar", attr.shape())));
         }
@@ -308,6 +333,28 @@ impl H5File {
         }
         .map_err(read_err)?;
         text(bytes).map_err(|e| FileError::item(&self.path, &what, e))
+    }
+
+    /// Text stored as a 1-D u8 array: its length is checked against the file's size before the
+    /// bytes are read, and the bytes must be UTF-8 (taken as they are, NULs included).
+    fn attr_utf8_bytes(&self, attr: &hdf5::Attribute, what: &str) -> FileResult<String> {
+        let shape = attr.shape();
+        if shape.len() != 1 {
+            return Err(FileError::item(&self.path, what, format!("has shape {shape:?}, expected one axis of bytes")));
+        }
+        if shape[0] as u64 > self.size {
+            return Err(FileError::item(
+                &self.path,
+                what,
+                format!(
+                    "claims {} bytes of text, more than the file's {} bytes: the file is damaged",
+                    shape[0], self.size
+                ),
+            ));
+        }
+        let bytes =
+            attr.read_raw::<u8>().map_err(|e| FileError::item(&self.path, what, format!("cannot be read: {e}")))?;
+        utf8(bytes).map_err(|e| FileError::item(&self.path, what, e))
     }
 
     /// A non-negative integer attribute: any integer type whose value fits, never a float (2.7
@@ -405,6 +452,10 @@ fn text(mut bytes: Vec<u8>) -> Result<String, String> {
     while bytes.last() == Some(&0) {
         bytes.pop();
     }
+    utf8(bytes)
+}
+
+fn utf8(bytes: Vec<u8>) -> Result<String, String> {
     String::from_utf8(bytes).map_err(|e| {
         format!("is not valid UTF-8 text (byte {} is damaged or in another encoding)", e.utf8_error().valid_up_to())
     })

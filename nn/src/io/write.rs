@@ -110,3 +110,17 @@ fn process_alive(pid: u32) -> bool {
         true
     }
 }
+
+/// Writes `value` as attribute `name` of `loc`: its UTF-8 bytes as a 1-D array of u8, not as an
+/// HDF5 string. A variable-length string lives in HDF5's global heap, which has no checksum and
+/// whose damaged length fields crash or hang the library; an array attribute lives in the object
+/// header (or, beyond 64 KiB, in dense attribute storage), which the 1.10 format checksums. The
+/// empty string is an array of length 0. Read back with [`H5File::attr_string`](super::H5File::attr_string).
+pub fn write_text_attr(loc: &hdf5::Location, name: &str, value: &str) -> Result<(), String> {
+    let bytes = value.as_bytes();
+    loc.new_attr::<u8>()
+        .shape([bytes.len()])
+        .create(name)
+        .and_then(|a| a.write_raw(bytes))
+        .map_err(|e| format!("attribute {name}: {e}"))
+}
