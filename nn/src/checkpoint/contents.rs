@@ -18,6 +18,9 @@ pub const VERSION: u64 = 4;
 /// The oldest version still read: its text attributes are variable-length strings in HDF5's
 /// global heap (trusted to the seal); saving such a checkpoint again makes it version 4.
 pub const OLDEST_READ: u64 = 3;
+/// The group that holds, as Fletcher32-checked u8 datasets, the texts of a version-4 checkpoint
+/// too long for an attribute ([`crate::io::MAX_TEXT_ATTRIBUTE`]): a long training history, say.
+pub const TEXT_GROUP: &str = "text";
 
 #[derive(Debug)]
 pub enum CheckpointError {

@@ -43,11 +43,11 @@ mod contents;
 mod header;
 mod load;
 
-pub use contents::{Checkpoint, CheckpointError, LoadedModel, FORMAT, VERSION};
+pub use contents::{Checkpoint, CheckpointError, LoadedModel, FORMAT, TEXT_GROUP, VERSION};
 
 use crate::io::{
     checked_chunks, create_sealable_h5, remove_stale_temporaries, seal, write_atomically, write_checked,
-    write_text_attr, FileError, H5File,
+    write_text_attr, FileError, H5File, MAX_TEXT_ATTRIBUTE,
 };
 use crate::module::{Module, StreamState};
 use crate::optim::Optimizer;
@@ -103,18 +103,27 @@ impl Checkpoint {
         let spec = self.spec.clone().or_else(|| model.spec().cloned());
         let streams: Vec<StreamState> = model.noise_streams().iter().map(|s| s.state()).collect();
         let steps = optimizer.map_or(self.optimizer_steps, |o| o.steps());
+        let texts = self
+            .texts(&model.fingerprint(), spec.as_ref(), &streams)
+            .map_err(|e| FileError::new(path, format!("cannot describe the checkpoint: {e}")))?;
+        let long_texts: usize = texts
+            .iter()
+            .filter(|(_, t)| t.len() > MAX_TEXT_ATTRIBUTE)
+            .map(|(_, t)| checked_chunks(&[t.len()], 1))
+            .sum();
         let elem = |t: &Tensor| if t.dtype() == DType::F32 { 4 } else { 8 };
         let chunks: usize = values
             .iter()
             .map(|(_, t)| t)
             .chain(state.iter().flatten().map(|(_, t)| t))
             .map(|t| checked_chunks(t.shape(), elem(t)))
-            .sum();
+            .sum::<usize>()
+            + long_texts;
         remove_stale_temporaries(path);
         hdf5::silence_errors(true);
         write_atomically(path, |tmp| {
             let file = create_sealable_h5(tmp, chunks)?;
-            self.write_attributes(&file, &model.fingerprint(), spec.as_ref(), steps, &streams)?;
+            self.write_attributes(&file, &texts, steps)?;
             // The groups are dropped before the close: HDF5 finishes a file only when its last
             // handle goes, and the seal must see the finished file.
             {
@@ -136,38 +145,52 @@ impl Checkpoint {
         Ok(())
     }
 
-    /// Writes the attributes of a checkpoint (see the layout above).
-    fn write_attributes(
+    /// The text items of a checkpoint (see the layout above), by name.
+    fn texts(
         &self,
-        file: &hdf5::File,
         fingerprint: &str,
         spec: Option<&ModelSpec>,
-        steps: u64,
         streams: &[StreamState],
-    ) -> Result<(), String> {
-        // Text as u8 arrays in the checksummed object header, never in HDF5's global heap.
-        let attr_str = |name: &str, value: &str| write_text_attr(file, name, value);
+    ) -> Result<Vec<(&'static str, String)>, String> {
+        let mut texts = vec![("format", FORMAT.to_string()), ("fingerprint", fingerprint.to_string())];
+        if let Some(spec) = spec {
+            texts.push(("model", json(spec)?));
+        }
+        if let Some(s) = &self.standardizer {
+            texts.push(("standardizer", json(s)?));
+        }
+        texts.push(("meta", json(&self.meta)?));
+        texts.push(("streams", json(&streams)?));
+        if let Some(t) = &self.trainer {
+            texts.push(("trainer", json(t)?));
+        }
+        Ok(texts)
+    }
+
+    /// Writes the attributes of a checkpoint, and its long texts as datasets (see the layout).
+    fn write_attributes(&self, file: &hdf5::File, texts: &[(&str, String)], steps: u64) -> Result<(), String> {
         let attr_u64 = |name: &str, value: u64| -> Result<(), String> {
             file.new_attr::<u64>()
                 .create(name)
                 .and_then(|a| a.write_scalar(&value))
                 .map_err(|e| format!("attribute {name}: {e}"))
         };
-        attr_str("format", FORMAT)?;
         attr_u64("version", VERSION)?;
-        attr_str("fingerprint", fingerprint)?;
-        if let Some(spec) = spec {
-            attr_str("model", &json(spec)?)?;
-        }
-        if let Some(s) = &self.standardizer {
-            attr_str("standardizer", &json(s)?)?;
-        }
-        attr_str("meta", &json(&self.meta)?)?;
         attr_u64("epoch", self.epoch)?;
         attr_u64("optimizer_steps", steps)?;
-        attr_str("streams", &json(&streams)?)?;
-        if let Some(t) = &self.trainer {
-            attr_str("trainer", &json(t)?)?;
+        // Text as u8 arrays where HDF5 checksums them, never in its global heap; beyond what an
+        // attribute holds under a checksum, as a Fletcher32 dataset in /text.
+        let mut long = None;
+        for (name, text) in texts {
+            if text.len() <= MAX_TEXT_ATTRIBUTE {
+                write_text_attr(file, name, text)?;
+            } else {
+                if long.is_none() {
+                    long = Some(file.create_group(TEXT_GROUP).map_err(|e| e.to_string())?);
+                }
+                let group = long.as_ref().expect("created above");
+                write_checked(group, name, &[text.len()], text.as_bytes())?;
+            }
         }
         Ok(())
     }

@@ -39,7 +39,9 @@ mod write;
 pub use error::{check_regular_file, FileError, FileResult};
 pub use read::{FloatKind, H5File, NumberKind};
 pub use seal::{checked_chunks, create_sealable_h5, reseal, seal, unseal, write_checked};
-pub use write::{create_h5, open_rw_h5, remove_stale_temporaries, write_atomically, write_text_attr};
+pub use write::{
+    create_h5, open_rw_h5, remove_stale_temporaries, write_atomically, write_text_attr, MAX_TEXT_ATTRIBUTE,
+};
 
 #[cfg(test)]
 mod tests;

@@ -251,6 +251,29 @@ impl H5File {
             .collect()
     }
 
+    /// Reads a 1-D u8 dataset as UTF-8 text (checkpoint text too long for an attribute), after
+    /// the stored-size check; HDF5 verifies a Fletcher32 checksum as it reads.
+    pub fn read_text(&self, name: &str) -> FileResult<String> {
+        let ds = self.dataset(name)?;
+        let what = dataset_name(name);
+        let desc = ds
+            .dtype()
+            .and_then(|t| t.to_descriptor())
+            .map_err(|e| FileError::item(&self.path, &what, format!("has an unreadable type ({e})")))?;
+        if desc != TypeDescriptor::Unsigned(IntSize::U1) {
+            return Err(FileError::item(&self.path, what, format!("holds {desc}, expected UTF-8 bytes (uint8)")));
+        }
+        let shape = ds.shape();
+        if shape.len() != 1 {
+            return Err(FileError::item(&self.path, what, format!("has shape {shape:?}, expected one axis of bytes")));
+        }
+        self.check_stored_size(&ds, &shape, 1, &what)?;
+        let bytes = ds
+            .read_raw::<u8>()
+            .map_err(|e| FileError::item(&self.path, &what, format!("cannot be read (damaged data?): {e}")))?;
+        utf8(bytes).map_err(|e| FileError::item(&self.path, what, e))
+    }
+
     /// Refuses a dataset whose shape claims more data than it stores: the check that keeps a
     /// damaged shape from turning into an allocation the process cannot survive.
     fn check_stored_size(&self, ds: &hdf5::Dataset, shape: &[usize], elem: u64, what: &str) -> FileResult<()> {

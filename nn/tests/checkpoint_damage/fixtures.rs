@@ -130,7 +130,7 @@ pub fn make_fixtures() {
     let fresh = Adam::new(model.params(), 1e-3);
     // A training log of over 100 KiB in its meta: an attribute HDF5 keeps in dense attribute
     // storage (a fractal heap), beyond the 64 KiB an object header holds.
-    let log: String = (0..2000).map(|i| format!("epoch {i:04}: loss {:.6}\n", 1.0 / (i as f64 + 1.5))).collect();
+    let log: String = (0..4200).map(|i| format!("epoch {i:04}: loss {:.6}\n", 1.0 / (i as f64 + 1.5))).collect();
     let meta = BTreeMap::from([("note".into(), "fresh".into()), ("log".into(), log)]);
     let ckpt = Checkpoint { meta, ..Checkpoint::default() };
     ckpt.save(Fx::MlpFreshOpt.path(), model.as_ref(), Some(&fresh)).unwrap();
