@@ -25,7 +25,14 @@
 //!                     ("layers.0.weight"), in the parameter's shape and dtype, Fletcher32-checked
 //! /optimizer/<name>   optimizer state ("adam.m.layers.0.weight"), likewise; present whenever the
 //!                     checkpoint was saved with an optimizer (empty before its first step)
+//! /text/<name>       a text longer than 60 KiB (crate::io::MAX_TEXT_ATTRIBUTE) instead of its
+//!                     attribute: a 1-D u8 dataset, Fletcher32-checked (HDF5 keeps a larger
+//!                     attribute where no checksum covers it)
 //! ```
+//!
+//! Text is never a variable-length HDF5 string (those live in the global heap, which has no
+//! checksum and whose damaged lengths crash or hang HDF5); version-3 files, which stored it so,
+//! still load.
 //!
 //! Writing goes through [`crate::io::write_atomically`] (unique temporary name, fsync, rename)
 //! and ends with [`crate::io::seal`]; reading follows [`crate::io`]'s rules (the seal first,
