@@ -322,7 +322,7 @@ impl Study {
     }
 
     /// The run of `v` at `n` training points with `seed`.
-    fn run<'a>(v: &'a [Run], n: usize, seed: u64) -> &'a Run {
+    fn run(v: &[Run], n: usize, seed: u64) -> &Run {
         v.iter().find(|r| r.n == n && r.seed == seed).expect("a run")
     }
 }
@@ -436,9 +436,9 @@ fn write_calibration_tables(summary: &mut String, study: &Study) {
     line(summary, HEADER);
     line(summary, &format!("|{}", "---|".repeat(11)));
     for &n in &plan.sizes {
-        let b = at(&bnn, n);
+        let b = at(bnn, n);
         line(summary, &row("BNN", &b));
-        let r = at(&re, n);
+        let r = at(re, n);
         if !r.is_empty() {
             line(summary, &row("RE16", &r));
         }
@@ -448,7 +448,7 @@ fn write_calibration_tables(summary: &mut String, study: &Study) {
     }
     line(summary, "\n## BNN: sigma_syst against the per-draw optimum (mean ± sd over seeds)\n");
     for &n in &plan.sizes {
-        let runs = at(&bnn, n);
+        let runs = at(bnn, n);
         let (v, r): (Vec<f64>, Vec<f64>) = runs.iter().filter_map(|r| r.logvar_scatter).unzip();
         let ((vm, vs), (rm, rs)) = (mean_sd(&v), mean_sd(&r));
         let (em, es) = mean_sd(&runs.iter().map(|r| r.cal.syst_over_expected).collect::<Vec<_>>());
