@@ -125,10 +125,7 @@ impl H5File {
     pub fn numeric_shape(&self, name: &str) -> FileResult<(Vec<usize>, NumberKind)> {
         let ds = self.dataset(name)?;
         let what = dataset_name(name);
-        let desc = ds
-            .dtype()
-            .and_then(|t| t.to_descriptor())
-            .map_err(|e| FileError::item(&self.path, &what, format!("has an unreadable type ({e})")))?;
+        let desc = self.descriptor(&ds, &what)?;
         let kind = match desc {
             TypeDescriptor::Float(FloatSize::U4) => NumberKind::Float(FloatKind::F32),
             TypeDescriptor::Float(FloatSize::U8) => NumberKind::Float(FloatKind::F64),
@@ -202,10 +199,7 @@ impl H5File {
     pub fn read_strings(&self, name: &str) -> FileResult<Vec<String>> {
         let ds = self.dataset(name)?;
         let what = dataset_name(name);
-        let desc = ds
-            .dtype()
-            .and_then(|t| t.to_descriptor())
-            .map_err(|e| FileError::item(&self.path, &what, format!("has an unreadable type ({e})")))?;
+        let desc = self.descriptor(&ds, &what)?;
         let shape = ds.shape();
         if shape.len() != 1 {
             return Err(FileError::item(
@@ -256,10 +250,7 @@ impl H5File {
     pub fn read_text(&self, name: &str) -> FileResult<String> {
         let ds = self.dataset(name)?;
         let what = dataset_name(name);
-        let desc = ds
-            .dtype()
-            .and_then(|t| t.to_descriptor())
-            .map_err(|e| FileError::item(&self.path, &what, format!("has an unreadable type ({e})")))?;
+        let desc = self.descriptor(&ds, &what)?;
         if desc != TypeDescriptor::Unsigned(IntSize::U1) {
             return Err(FileError::item(&self.path, what, format!("holds {desc}, expected UTF-8 bytes (uint8)")));
         }
@@ -272,6 +263,13 @@ impl H5File {
             .read_raw::<u8>()
             .map_err(|e| FileError::item(&self.path, &what, format!("cannot be read (damaged data?): {e}")))?;
         utf8(bytes).map_err(|e| FileError::item(&self.path, what, e))
+    }
+
+    /// The element type of a dataset or attribute; an error naming `what` if HDF5 cannot say.
+    fn descriptor(&self, item: &hdf5::Container, what: &str) -> FileResult<TypeDescriptor> {
+        item.dtype()
+            .and_then(|t| t.to_descriptor())
+            .map_err(|e| FileError::item(&self.path, what, format!("has an unreadable type ({e})")))
     }
 
     /// Refuses a dataset whose shape claims more data than it stores: the check that keeps a
@@ -323,10 +321,7 @@ impl H5File {
     fn attr_text(&self, object: &str, name: &str, heap_allowed: bool) -> FileResult<String> {
         let attr = self.attr(object, name)?;
         let what = attr_name(object, name);
-        let desc = attr
-            .dtype()
-            .and_then(|t| t.to_descriptor())
-            .map_err(|e| FileError::item(&self.path, &what, format!("has an unreadable type ({e})")))?;
+        let desc = self.descriptor(&attr, &what)?;
         let read_err = |e: hdf5::Error| FileError::item(&self.path, &what, format!("cannot be read: {e}"));
         if let TypeDescriptor::Unsigned(IntSize::U1) = desc {
             return self.attr_utf8_bytes(&attr, &what);
@@ -385,10 +380,7 @@ impl H5File {
     pub fn attr_u64(&self, object: &str, name: &str) -> FileResult<u64> {
         let attr = self.attr(object, name)?;
         let what = attr_name(object, name);
-        let desc = attr
-            .dtype()
-            .and_then(|t| t.to_descriptor())
-            .map_err(|e| FileError::item(&self.path, &what, format!("has an unreadable type ({e})")))?;
+        let desc = self.descriptor(&attr, &what)?;
         if !attr.is_scalar() {
             return Err(FileError::item(&self.path, &what, format!("has shape {:?}, expected a scalar", attr.shape())));
         }
@@ -407,10 +399,7 @@ impl H5File {
     pub fn attr_f64(&self, object: &str, name: &str) -> FileResult<f64> {
         let attr = self.attr(object, name)?;
         let what = attr_name(object, name);
-        let desc = attr
-            .dtype()
-            .and_then(|t| t.to_descriptor())
-            .map_err(|e| FileError::item(&self.path, &what, format!("has an unreadable type ({e})")))?;
+        let desc = self.descriptor(&attr, &what)?;
         if !attr.is_scalar() {
             return Err(FileError::item(&self.path, &what, format!("has shape {:?}, expected a scalar", attr.shape())));
         }
