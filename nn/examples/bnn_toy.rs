@@ -121,6 +121,9 @@ fn max(v: &[f64]) -> f64 {
     v.iter().copied().fold(0.0, f64::max)
 }
 
+/// One training-set size of the BNN scan: its size, calibration and prediction on the grid.
+type ScanPoint = (usize, Calibration, Prediction);
+
 fn main() -> Res<()> {
     let args = args();
     std::fs::create_dir_all(&args.out)?;
@@ -129,39 +132,77 @@ fn main() -> Res<()> {
     let mut summary = String::new();
     let test = toy::heteroscedastic(TEST_POINTS, 1_000_001);
     let grid: Vec<f64> = (0..=240).map(|i| -3.0 + 6.0 * i as f64 / 240.0).collect();
-    let truth: Vec<f64> = grid.iter().map(|&x| toy::true_sigma(x)).collect();
+    let scan = bnn_size_scan(&test, &grid, args.quick, &dev, &mut summary)?;
+    let (re_train, re_grid) = repulsive_ensemble(&test, &grid, args.quick, &dev, &mut summary)?;
+    write_tables(&grid, &scan, &re_grid, &mut summary)?;
+    let figures = figures(&grid, &scan, &re_grid, &re_train);
+    for (name, fig) in &figures {
+        report::check::write_checked_svg(&args.out.join(name), &fig.to_svg())?;
+    }
+    let all: Vec<Figure> = figures.iter().map(|(_, f)| f.clone()).collect();
+    report::check::write_checked_svg(&args.out.join("overview.svg"), &report::grid(&all, 2))?;
+    std::fs::write(args.out.join("summary.txt"), &summary)?;
+    println!(
+        "\nwrote {} plots, overview.svg and summary.txt to {} in {:.0} s",
+        figures.len(),
+        args.out.display(),
+        start.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
 
-    // 1. The size scan with the BNN: 10^3, 10^4, 10^5 training points.
+/// 1. The size scan with the BNN: 10^3, 10^4, 10^5 training points.
+fn bnn_size_scan(
+    test: &nn::Dataset,
+    grid: &[f64],
+    quick: bool,
+    dev: &Device,
+    summary: &mut String,
+) -> Res<Vec<ScanPoint>> {
     let sizes = [1_000usize, 10_000, 100_000];
-    let mut scan: Vec<(usize, Calibration, Prediction)> = Vec::new();
+    let mut scan: Vec<ScanPoint> = Vec::new();
     for (k, &n) in sizes.iter().enumerate() {
         println!("\n== BNN on {n} training points ==");
         let train = toy::heteroscedastic_gap(n, 10 + k as u64);
-        let r = recipe(n, args.quick);
+        let r = recipe(n, quick);
         let t0 = Instant::now();
-        let (model, _) = toy::fit_bnn(&train, &r, &dev)?;
-        let c = toy::calibration(&model, &test, DRAWS, &dev)?;
+        let (model, _) = toy::fit_bnn(&train, &r, dev)?;
+        let c = toy::calibration(&model, test, DRAWS, dev)?;
         println!("trained in {:.0} s", t0.elapsed().as_secs_f64());
         writeln!(summary, "BNN, N = {n}: {} updates", r.train_config(n).epochs * n.div_ceil(r.batch_size))?;
-        report(&format!("BNN N={n}"), &c, &mut summary);
+        report(&format!("BNN N={n}"), &c, summary);
         if n == 10_000 {
-            pull_details(&model, &test, DRAWS, &dev, &mut summary)?;
+            pull_details(&model, test, DRAWS, dev, summary)?;
         }
-        scan.push((n, c, toy::predict_at(&model, &grid, DRAWS, &dev)?));
+        scan.push((n, c, toy::predict_at(&model, grid, DRAWS, dev)?));
     }
 
-    // 2. The repulsive ensemble of 16 on 10^4 points.
+    Ok(scan)
+}
+
+/// 2. The repulsive ensemble of 16 on 10^4 points: its training set and prediction on the grid.
+fn repulsive_ensemble(
+    test: &nn::Dataset,
+    grid: &[f64],
+    quick: bool,
+    dev: &Device,
+    summary: &mut String,
+) -> Res<(nn::Dataset, Prediction)> {
     println!("\n== repulsive ensemble of {MEMBERS} on 10000 training points ==");
     let train = toy::heteroscedastic_gap(10_000, 11);
     // Each update moves 16 networks: half the BNN's updates are enough for the ensemble.
-    let re_recipe = Recipe { steps: recipe(10_000, args.quick).steps / 2, ..recipe(10_000, args.quick) };
-    let (re, _) = toy::fit_repulsive(&train, MEMBERS, 1.0, &re_recipe, &dev)?;
-    let re_cal = toy::calibration(&re, &test, MEMBERS, &dev)?;
-    report(&format!("RE{MEMBERS} N=10000"), &re_cal, &mut summary);
-    pull_details(&re, &test, MEMBERS, &dev, &mut summary)?;
-    let re_grid = toy::predict_at(&re, &grid, MEMBERS, &dev)?;
+    let re_recipe = Recipe { steps: recipe(10_000, quick).steps / 2, ..recipe(10_000, quick) };
+    let (re, _) = toy::fit_repulsive(&train, MEMBERS, 1.0, &re_recipe, dev)?;
+    let re_cal = toy::calibration(&re, test, MEMBERS, dev)?;
+    report(&format!("RE{MEMBERS} N=10000"), &re_cal, summary);
+    pull_details(&re, test, MEMBERS, dev, summary)?;
+    let re_grid = toy::predict_at(&re, grid, MEMBERS, dev)?;
+    Ok((train, re_grid))
+}
 
-    // 3. The table and the plots.
+/// 3. The tables: sigma_syst and sigma_stat along x at N = 10^4, and the medians against N.
+fn write_tables(grid: &[f64], scan: &[ScanPoint], re_grid: &Prediction, summary: &mut String) -> Res<()> {
+    let truth: Vec<f64> = grid.iter().map(|&x| toy::true_sigma(x)).collect();
     let bnn = &scan[1].2;
     println!("\n   x   true sigma | BNN sigma_syst sigma_stat | RE16 sigma_syst sigma_stat   (N = 10^4)");
     writeln!(summary, "\n   x   true sigma | BNN sigma_syst sigma_stat | RE16 sigma_syst sigma_stat   (N = 10^4)")?;
@@ -177,31 +218,39 @@ fn main() -> Res<()> {
     }
     println!("\n     N   median sigma_stat (bulk)   median sigma_stat (gap)   median sigma_syst / true");
     writeln!(summary, "\n     N   median sigma_stat (bulk)   median sigma_stat (gap)   median sigma_syst / true")?;
-    for (n, c, _) in &scan {
+    for (n, c, _) in scan {
         let line = format!("{n:>6}   {:>12.4}   {:>24.4}   {:>22.3}", c.stat_bulk, c.stat_gap, c.syst_over_true);
         println!("{line}");
         writeln!(summary, "{line}")?;
     }
 
+    Ok(())
+}
+
+/// The figures, with their file names.
+fn figures(grid: &[f64], scan: &[ScanPoint], re_grid: &Prediction, train: &nn::Dataset) -> Vec<(&'static str, Figure)> {
+    let truth: Vec<f64> = grid.iter().map(|&x| toy::true_sigma(x)).collect();
+    let bnn = &scan[1].2;
+    let (bs, bt, rs, rt) = (bnn.sigma_syst(), bnn.sigma_stat(), re_grid.sigma_syst(), re_grid.sigma_stat());
     let top_syst = 1.25 * max(&bs).max(max(&truth)).max(max(&rs));
     let syst_fig = gap(Figure::new("sigma_syst follows the true noise (N = 10^4)"))
         .x_label("x")
         .y_label("sigma")
         .y_range(0.0, top_syst)
-        .dashed("true sigma(x)", &grid, &truth)
+        .dashed("true sigma(x)", grid, &truth)
         .style(style("Truth"))
-        .line("BNN sigma_syst", &grid, &bs)
+        .line("BNN sigma_syst", grid, &bs)
         .style(style("BNN"))
-        .line("RE16 sigma_syst", &grid, &rs)
+        .line("RE16 sigma_syst", grid, &rs)
         .style(style("RE"));
     let top_stat = 1.25 * max(&bt).max(max(&rt));
     let stat_fig = gap(Figure::new("sigma_stat grows in the gap (N = 10^4)"))
         .x_label("x")
         .y_label("sigma_stat")
         .y_range(0.0, top_stat)
-        .line("BNN sigma_stat", &grid, &bt)
+        .line("BNN sigma_stat", grid, &bt)
         .style(style("BNN"))
-        .line("RE16 sigma_stat", &grid, &rt)
+        .line("RE16 sigma_stat", grid, &rt)
         .style(style("RE"));
     let floor = 0.8 * min(&scan[scan.len() - 1].2.sigma_stat());
     let ceiling = 1.25 * max(&scan[0].2.sigma_stat());
@@ -210,8 +259,8 @@ fn main() -> Res<()> {
         .y_label("sigma_stat")
         .log_y(true)
         .y_range(floor, ceiling);
-    for (n, _, p) in &scan {
-        by_n = by_n.line(&format!("N = {n}"), &grid, &p.sigma_stat());
+    for (n, _, p) in scan {
+        by_n = by_n.line(&format!("N = {n}"), grid, &p.sigma_stat());
     }
     let ns: Vec<f64> = scan.iter().map(|(n, _, _)| *n as f64).collect();
     let stat_bulk: Vec<f64> = scan.iter().map(|(_, c, _)| c.stat_bulk).collect();
@@ -240,33 +289,20 @@ fn main() -> Res<()> {
     let fit_fig = Figure::new("BNN prediction +- 2 sigma_tot (N = 10^4)")
         .x_label("x")
         .y_label("y")
-        .band("+- 2 sigma_tot", &grid, &lo, &hi)
+        .band("+- 2 sigma_tot", grid, &lo, &hi)
         .style(style("BNN"))
         .points("training data (every 20th)", &px, &py)
-        .dashed("true mean sin x", &grid, &mean)
+        .dashed("true mean sin x", grid, &mean)
         .style(style("Truth"))
-        .line("BNN mean", &grid, &bnn.mean)
+        .line("BNN mean", grid, &bnn.mean)
         .style(style("BNN"))
         .shade_x(toy::GAP.0, toy::GAP.1, "gap: no training data");
-    let figures = [
+    vec![
         ("sigma_syst.svg", syst_fig),
         ("sigma_stat.svg", stat_fig),
         ("sigma_stat_by_n.svg", by_n),
         ("sigma_vs_n.svg", scan_fig),
         ("syst_ratio_vs_n.svg", ratio_fig),
         ("prediction.svg", fit_fig),
-    ];
-    for (name, fig) in &figures {
-        report::check::write_checked_svg(&args.out.join(name), &fig.to_svg())?;
-    }
-    let all: Vec<Figure> = figures.iter().map(|(_, f)| f.clone()).collect();
-    report::check::write_checked_svg(&args.out.join("overview.svg"), &report::grid(&all, 2))?;
-    std::fs::write(args.out.join("summary.txt"), &summary)?;
-    println!(
-        "\nwrote {} plots, overview.svg and summary.txt to {} in {:.0} s",
-        figures.len(),
-        args.out.display(),
-        start.elapsed().as_secs_f64()
-    );
-    Ok(())
+    ]
 }

@@ -4,7 +4,6 @@
 //! checkpoint_damage/.
 
 use autodiff::{DType, Rng};
-use hdf5::types::VarLenUnicode;
 use nn::io::H5File;
 use nn::mlp::MlpSpec;
 use nn::optim::{Adam, Optimizer};
@@ -358,13 +357,12 @@ fn set_str(file: &hdf5::File, name: &str, value: &str) {
     if file.attr_names().unwrap().iter().any(|a| a == name) {
         file.delete_attr(name).unwrap();
     }
-    let v: VarLenUnicode = value.parse().unwrap();
-    file.new_attr::<VarLenUnicode>().create(name).unwrap().write_scalar(&v).unwrap();
+    nn::io::write_text_attr(file, name, value).unwrap();
 }
 
 /// Rewrites the JSON attribute `name` of `file` through `change`.
 fn edit_json(file: &hdf5::File, name: &str, change: impl FnOnce(&mut serde_json::Value)) {
-    let text = file.attr(name).unwrap().read_scalar::<VarLenUnicode>().unwrap().to_string();
+    let text = String::from_utf8(file.attr(name).unwrap().read_raw::<u8>().unwrap()).unwrap();
     let mut value: serde_json::Value = serde_json::from_str(&text).unwrap();
     change(&mut value);
     set_str(file, name, &value.to_string());

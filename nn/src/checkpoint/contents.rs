@@ -11,9 +11,16 @@ use std::fmt;
 use std::path::PathBuf;
 
 pub const FORMAT: &str = "sigmagrad-checkpoint";
+/// 4: text attributes as u8 arrays in the checksummed object header, out of HDF5's global heap.
 /// 3: sealed files (a checksum of the metadata in the HDF5 user block) in HDF5's 1.10 format.
 /// 2: the model description, random streams and trainer state. 1: weights only.
-pub const VERSION: u64 = 3;
+pub const VERSION: u64 = 4;
+/// The oldest version still read: its text attributes are variable-length strings in HDF5's
+/// global heap (trusted to the seal); saving such a checkpoint again makes it version 4.
+pub const OLDEST_READ: u64 = 3;
+/// The group that holds, as Fletcher32-checked u8 datasets, the texts of a version-4 checkpoint
+/// too long for an attribute ([`crate::io::MAX_TEXT_ATTRIBUTE`]): a long training history, say.
+pub const TEXT_GROUP: &str = "text";
 
 #[derive(Debug)]
 pub enum CheckpointError {

@@ -1,7 +1,7 @@
 //! Reading a checkpoint's attributes, each checked alone and against the others (format,
 //! version, model description, standardizer, trainer state) before any model is touched.
 
-use super::contents::{Checkpoint, CheckpointError, CkResult, FORMAT, VERSION};
+use super::contents::{Checkpoint, CheckpointError, CkResult, FORMAT, OLDEST_READ, TEXT_GROUP, VERSION};
 use crate::io::{FileError, FloatKind, H5File};
 use crate::spec::ModelSpec;
 use crate::standardizer::Standardizer;
@@ -18,8 +18,42 @@ pub(super) fn params_dtype(file: &H5File) -> CkResult<DType> {
     })
 }
 
-fn parse_json<T: serde::de::DeserializeOwned>(file: &H5File, name: &str) -> CkResult<T> {
-    let text = file.attr_string("", name)?;
+/// How a checkpoint's text items are read: a version-3 file stores them as variable-length
+/// string attributes; every other version is read without touching HDF5's global heap, from a
+/// u8 attribute or, for a long text, a u8 dataset in [`TEXT_GROUP`] (a version this build does
+/// not know is refused after `format` is read, so nothing of it is trusted).
+#[derive(Clone, Copy)]
+struct Text(u64);
+
+impl Text {
+    fn dataset(name: &str) -> String {
+        format!("{TEXT_GROUP}/{name}")
+    }
+
+    fn has(self, file: &H5File, name: &str) -> bool {
+        file.has_attr("", name) || (self.0 != OLDEST_READ && file.exists(&Self::dataset(name)))
+    }
+
+    fn read(self, file: &H5File, name: &str) -> CkResult<String> {
+        if self.0 == OLDEST_READ {
+            return Ok(file.attr_string("", name)?);
+        }
+        let dataset = Self::dataset(name);
+        match (file.has_attr("", name), file.exists(&dataset)) {
+            (true, true) => Err(FileError::item(
+                &file.path,
+                format!("attribute '{name}'"),
+                format!("is stored twice, also as dataset '{dataset}'"),
+            )
+            .into()),
+            (false, true) => Ok(file.read_text(&dataset)?),
+            _ => Ok(file.attr_string_outside_heap("", name)?),
+        }
+    }
+}
+
+fn parse_json<T: serde::de::DeserializeOwned>(file: &H5File, text: Text, name: &str) -> CkResult<T> {
+    let text = text.read(file, name)?;
     serde_json::from_str(&text).map_err(|e| {
         CheckpointError::File(FileError::item(&file.path, format!("attribute '{name}'"), format!("is not valid: {e}")))
     })
@@ -70,17 +104,25 @@ fn check_model_size(file: &H5File, spec: &ModelSpec) -> CkResult<()> {
 /// Every attribute, read and checked; returns the header and the file's fingerprint.
 pub(super) fn header(file: &H5File) -> CkResult<(Checkpoint, String)> {
     let path = &file.path;
-    if !file.has_attr("", "format") {
+    if !file.has_attr("", "format") && !file.exists(&Text::dataset("format")) {
         return Err(
             FileError::new(path, "is an HDF5 file but not a sigmagrad checkpoint (no 'format' attribute)").into()
         );
     }
-    let format = file.attr_string("", "format")?;
+    // The version first: it says how the text attributes, `format` among them, may be read.
+    // Without one, `format` is not read at all (it may be a string in the global heap).
+    if !file.has_attr("", "version") {
+        let msg = "is missing, so this is no sigmagrad checkpoint of a known version (another program's \
+                   file with a 'format' attribute, or a damaged checkpoint); 'format' is not read";
+        return Err(FileError::item(path, "attribute 'version'", msg).into());
+    }
+    let version = file.attr_u64("", "version")?;
+    let text = Text(version);
+    let format = text.read(file, "format")?;
     if format != FORMAT {
         return Err(FileError::item(path, "attribute 'format'", format!("is '{format}', expected '{FORMAT}'")).into());
     }
-    let version = file.attr_u64("", "version")?;
-    if version != VERSION {
+    if version != VERSION && version != OLDEST_READ {
         let msg = if version == 2 {
             "is 2: this checkpoint was written by a development build before checkpoints were sealed \
              (format version 2); load it with that build and save it again, or retrain"
@@ -90,19 +132,19 @@ pub(super) fn header(file: &H5File) -> CkResult<(Checkpoint, String)> {
              cannot be loaded; retrain the model"
                 .to_string()
         } else {
-            format!("is {version}, which this sigmagrad does not know (it reads version {VERSION}); is the file from a newer release?")
+            format!("is {version}, which this sigmagrad does not know (it reads versions {OLDEST_READ} and {VERSION}); is the file from a newer release?")
         };
         return Err(FileError::item(path, "attribute 'version'", msg).into());
     }
-    let spec: Option<ModelSpec> = if file.has_attr("", "model") { Some(parse_json(file, "model")?) } else { None };
-    let fingerprint = file.attr_string("", "fingerprint")?;
+    let spec: Option<ModelSpec> = if text.has(file, "model") { Some(parse_json(file, text, "model")?) } else { None };
+    let fingerprint = text.read(file, "fingerprint")?;
     check_listed_parameters(file, &fingerprint)?;
     if let Some(s) = &spec {
         s.validate().map_err(|e| FileError::item(path, "attribute 'model'", e.to_string()))?;
         check_model_size(file, s)?;
     }
     let standardizer: Option<Standardizer> =
-        if file.has_attr("", "standardizer") { Some(parse_json(file, "standardizer")?) } else { None };
+        if text.has(file, "standardizer") { Some(parse_json(file, text, "standardizer")?) } else { None };
     if let Some(s) = &standardizer {
         s.validate().map_err(|e| FileError::item(path, "attribute 'standardizer'", e.to_string()))?;
         if let Some(spec) = &spec {
@@ -110,17 +152,17 @@ pub(super) fn header(file: &H5File) -> CkResult<(Checkpoint, String)> {
         }
     }
     let trainer: Option<TrainerState> =
-        if file.has_attr("", "trainer") { Some(parse_json(file, "trainer")?) } else { None };
+        if text.has(file, "trainer") { Some(parse_json(file, text, "trainer")?) } else { None };
     if let Some(t) = &trainer {
         t.validate().map_err(|e| FileError::item(path, "attribute 'trainer'", e))?;
     }
     let head = Checkpoint {
         spec,
         standardizer,
-        meta: parse_json(file, "meta")?,
+        meta: parse_json(file, text, "meta")?,
         epoch: file.attr_u64("", "epoch")?,
         optimizer_steps: file.attr_u64("", "optimizer_steps")?,
-        streams: parse_json(file, "streams")?,
+        streams: parse_json(file, text, "streams")?,
         trainer,
     };
     if let Some(t) = head.trainer.as_ref().filter(|t| (t.epochs_done as u64) < head.epoch) {

@@ -4,14 +4,14 @@
 //! (`nn/tests/checkpoint_damage/`, with its counts) are described in the repository's
 //! `docs/checkpoint-format.md`.
 //!
-//! File layout (format "sigmagrad-checkpoint", version 3):
+//! File layout (format "sigmagrad-checkpoint", version 4):
 //!
 //! ```text
 //! user block          the seal (crate::io): a checksum of every byte but the checked data
 //!                     chunks, verified before HDF5 parses the file
-//! /                   attributes (all scalars):
+//! /                   attributes (u64 scalars; text as 1-D u8 arrays of UTF-8, "str" below):
 //!                       format           str   "sigmagrad-checkpoint"
-//!                       version          u64   3
+//!                       version          u64   4
 //!                       fingerprint      str   parameter names and shapes, "name[shape];..."
 //!                       model            str   JSON ModelSpec (absent for hand-built modules)
 //!                       standardizer     str   JSON Standardizer (optional)
@@ -25,7 +25,14 @@
 //!                     ("layers.0.weight"), in the parameter's shape and dtype, Fletcher32-checked
 //! /optimizer/<name>   optimizer state ("adam.m.layers.0.weight"), likewise; present whenever the
 //!                     checkpoint was saved with an optimizer (empty before its first step)
+//! /text/<name>       a text longer than 60 KiB (crate::io::MAX_TEXT_ATTRIBUTE) instead of its
+//!                     attribute: a 1-D u8 dataset, Fletcher32-checked (HDF5 keeps a larger
+//!                     attribute where no checksum covers it)
 //! ```
+//!
+//! Text is never a variable-length HDF5 string (those live in the global heap, which has no
+//! checksum and whose damaged lengths crash or hang HDF5); version-3 files, which stored it so,
+//! still load.
 //!
 //! Writing goes through [`crate::io::write_atomically`] (unique temporary name, fsync, rename)
 //! and ends with [`crate::io::seal`]; reading follows [`crate::io`]'s rules (the seal first,
@@ -43,18 +50,17 @@ mod contents;
 mod header;
 mod load;
 
-pub use contents::{Checkpoint, CheckpointError, LoadedModel, FORMAT, VERSION};
+pub use contents::{Checkpoint, CheckpointError, LoadedModel, FORMAT, TEXT_GROUP, VERSION};
 
 use crate::io::{
-    checked_chunks, create_sealable_h5, remove_stale_temporaries, seal, write_atomically, write_checked, FileError,
-    H5File,
+    checked_chunks, create_sealable_h5, remove_stale_temporaries, seal, write_atomically, write_checked,
+    write_text_attr, FileError, H5File, MAX_TEXT_ATTRIBUTE,
 };
 use crate::module::{Module, StreamState};
 use crate::optim::Optimizer;
 use crate::spec::ModelSpec;
 use autodiff::{DType, Device, HostData, Tensor};
 use contents::CkResult;
-use hdf5::types::VarLenUnicode;
 use header::{header, params_dtype};
 use load::load_into;
 use std::path::Path;
@@ -104,18 +110,27 @@ impl Checkpoint {
         let spec = self.spec.clone().or_else(|| model.spec().cloned());
         let streams: Vec<StreamState> = model.noise_streams().iter().map(|s| s.state()).collect();
         let steps = optimizer.map_or(self.optimizer_steps, |o| o.steps());
+        let texts = self
+            .texts(&model.fingerprint(), spec.as_ref(), &streams)
+            .map_err(|e| FileError::new(path, format!("cannot describe the checkpoint: {e}")))?;
+        let long_texts: usize = texts
+            .iter()
+            .filter(|(_, t)| t.len() > MAX_TEXT_ATTRIBUTE)
+            .map(|(_, t)| checked_chunks(&[t.len()], 1))
+            .sum();
         let elem = |t: &Tensor| if t.dtype() == DType::F32 { 4 } else { 8 };
         let chunks: usize = values
             .iter()
             .map(|(_, t)| t)
             .chain(state.iter().flatten().map(|(_, t)| t))
             .map(|t| checked_chunks(t.shape(), elem(t)))
-            .sum();
+            .sum::<usize>()
+            + long_texts;
         remove_stale_temporaries(path);
         hdf5::silence_errors(true);
         write_atomically(path, |tmp| {
             let file = create_sealable_h5(tmp, chunks)?;
-            self.write_attributes(&file, &model.fingerprint(), spec.as_ref(), steps, &streams)?;
+            self.write_attributes(&file, &texts, steps)?;
             // The groups are dropped before the close: HDF5 finishes a file only when its last
             // handle goes, and the seal must see the finished file.
             {
@@ -137,43 +152,52 @@ impl Checkpoint {
         Ok(())
     }
 
-    /// Writes the attributes of a checkpoint (see the layout above).
-    fn write_attributes(
+    /// The text items of a checkpoint (see the layout above), by name.
+    fn texts(
         &self,
-        file: &hdf5::File,
         fingerprint: &str,
         spec: Option<&ModelSpec>,
-        steps: u64,
         streams: &[StreamState],
-    ) -> Result<(), String> {
-        let attr_str = |name: &str, value: &str| -> Result<(), String> {
-            let v: VarLenUnicode = value.parse().map_err(|e| format!("attribute {name}: {e}"))?;
-            file.new_attr::<VarLenUnicode>()
-                .create(name)
-                .and_then(|a| a.write_scalar(&v))
-                .map_err(|e| format!("attribute {name}: {e}"))
-        };
+    ) -> Result<Vec<(&'static str, String)>, String> {
+        let mut texts = vec![("format", FORMAT.to_string()), ("fingerprint", fingerprint.to_string())];
+        if let Some(spec) = spec {
+            texts.push(("model", json(spec)?));
+        }
+        if let Some(s) = &self.standardizer {
+            texts.push(("standardizer", json(s)?));
+        }
+        texts.push(("meta", json(&self.meta)?));
+        texts.push(("streams", json(&streams)?));
+        if let Some(t) = &self.trainer {
+            texts.push(("trainer", json(t)?));
+        }
+        Ok(texts)
+    }
+
+    /// Writes the attributes of a checkpoint, and its long texts as datasets (see the layout).
+    fn write_attributes(&self, file: &hdf5::File, texts: &[(&str, String)], steps: u64) -> Result<(), String> {
         let attr_u64 = |name: &str, value: u64| -> Result<(), String> {
             file.new_attr::<u64>()
                 .create(name)
                 .and_then(|a| a.write_scalar(&value))
                 .map_err(|e| format!("attribute {name}: {e}"))
         };
-        attr_str("format", FORMAT)?;
         attr_u64("version", VERSION)?;
-        attr_str("fingerprint", fingerprint)?;
-        if let Some(spec) = spec {
-            attr_str("model", &json(spec)?)?;
-        }
-        if let Some(s) = &self.standardizer {
-            attr_str("standardizer", &json(s)?)?;
-        }
-        attr_str("meta", &json(&self.meta)?)?;
         attr_u64("epoch", self.epoch)?;
         attr_u64("optimizer_steps", steps)?;
-        attr_str("streams", &json(&streams)?)?;
-        if let Some(t) = &self.trainer {
-            attr_str("trainer", &json(t)?)?;
+        // Text as u8 arrays where HDF5 checksums them, never in its global heap; beyond what an
+        // attribute holds under a checksum, as a Fletcher32 dataset in /text.
+        let mut long = None;
+        for (name, text) in texts {
+            if text.len() <= MAX_TEXT_ATTRIBUTE {
+                write_text_attr(file, name, text)?;
+            } else {
+                if long.is_none() {
+                    long = Some(file.create_group(TEXT_GROUP).map_err(|e| e.to_string())?);
+                }
+                let group = long.as_ref().expect("created above");
+                write_checked(group, name, &[text.len()], text.as_bytes())?;
+            }
         }
         Ok(())
     }

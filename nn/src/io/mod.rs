@@ -16,7 +16,8 @@
 //! - **What HDF5 does not check, the seal does.** Files are written in HDF5's 1.10 format, whose
 //!   structures carry checksums, and float datasets with Fletcher32 ([`write_checked`]); what
 //!   is left (the global heap of variable-length strings, where a flipped length crashes the
-//!   library) is covered by the seal, a checksum of everything but the checked data in the
+//!   library; sigmagrad's own text goes to u8 arrays instead, [`write_text_attr`]) is covered by
+//!   the seal, a checksum of everything but the checked data in the
 //!   file's user block ([`seal`]), which [`H5File::open`] verifies before HDF5 reads a byte.
 //! - **Writes are atomic and durable.** [`write_atomically`] writes to a unique temporary name in
 //!   the target's directory, fsyncs it, renames it into place and fsyncs the directory, so a
@@ -38,8 +39,10 @@ mod write;
 
 pub use error::{check_regular_file, FileError, FileResult};
 pub use read::{FloatKind, H5File, NumberKind};
-pub use seal::{checked_chunks, create_sealable_h5, seal, unseal, write_checked};
-pub use write::{create_h5, open_rw_h5, remove_stale_temporaries, write_atomically};
+pub use seal::{checked_chunks, create_sealable_h5, reseal, seal, unseal, write_checked};
+pub use write::{
+    create_h5, open_rw_h5, remove_stale_temporaries, write_atomically, write_text_attr, MAX_TEXT_ATTRIBUTE,
+};
 
 #[cfg(test)]
 mod tests;

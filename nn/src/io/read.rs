@@ -3,7 +3,7 @@
 
 use super::error::{check_regular_file, FileError, FileResult};
 use super::seal::verify_seal;
-use hdf5::types::{FixedAscii, FixedUnicode, FloatSize, TypeDescriptor, VarLenAscii, VarLenUnicode};
+use hdf5::types::{FixedAscii, FixedUnicode, FloatSize, IntSize, TypeDescriptor, VarLenAscii, VarLenUnicode};
 use std::path::{Path, PathBuf};
 
 /// A dataset may claim at most this many bytes per byte the file holds. Compressed float data
@@ -125,10 +125,7 @@ impl H5File {
     pub fn numeric_shape(&self, name: &str) -> FileResult<(Vec<usize>, NumberKind)> {
         let ds = self.dataset(name)?;
         let what = dataset_name(name);
-        let desc = ds
-            .dtype()
-            .and_then(|t| t.to_descriptor())
-            .map_err(|e| FileError::item(&self.path, &what, format!("has an unreadable type ({e})")))?;
+        let desc = self.descriptor(&ds, &what)?;
         let kind = match desc {
             TypeDescriptor::Float(FloatSize::U4) => NumberKind::Float(FloatKind::F32),
             TypeDescriptor::Float(FloatSize::U8) => NumberKind::Float(FloatKind::F64),
@@ -202,10 +199,7 @@ impl H5File {
     pub fn read_strings(&self, name: &str) -> FileResult<Vec<String>> {
         let ds = self.dataset(name)?;
         let what = dataset_name(name);
-        let desc = ds
-            .dtype()
-            .and_then(|t| t.to_descriptor())
-            .map_err(|e| FileError::item(&self.path, &what, format!("has an unreadable type ({e})")))?;
+        let desc = self.descriptor(&ds, &what)?;
         let shape = ds.shape();
         if shape.len() != 1 {
             return Err(FileError::item(
@@ -251,6 +245,33 @@ impl H5File {
             .collect()
     }
 
+    /// Reads a 1-D u8 dataset as UTF-8 text (checkpoint text too long for an attribute), after
+    /// the stored-size check; HDF5 verifies a Fletcher32 checksum as it reads.
+    pub fn read_text(&self, name: &str) -> FileResult<String> {
+        let ds = self.dataset(name)?;
+        let what = dataset_name(name);
+        let desc = self.descriptor(&ds, &what)?;
+        if desc != TypeDescriptor::Unsigned(IntSize::U1) {
+            return Err(FileError::item(&self.path, what, format!("holds {desc}, expected UTF-8 bytes (uint8)")));
+        }
+        let shape = ds.shape();
+        if shape.len() != 1 {
+            return Err(FileError::item(&self.path, what, format!("has shape {shape:?}, expected one axis of bytes")));
+        }
+        self.check_stored_size(&ds, &shape, 1, &what)?;
+        let bytes = ds
+            .read_raw::<u8>()
+            .map_err(|e| FileError::item(&self.path, &what, format!("cannot be read (damaged data?): {e}")))?;
+        utf8(bytes).map_err(|e| FileError::item(&self.path, what, e))
+    }
+
+    /// The element type of a dataset or attribute; an error naming `what` if HDF5 cannot say.
+    fn descriptor(&self, item: &hdf5::Container, what: &str) -> FileResult<TypeDescriptor> {
+        item.dtype()
+            .and_then(|t| t.to_descriptor())
+            .map_err(|e| FileError::item(&self.path, what, format!("has an unreadable type ({e})")))
+    }
+
     /// Refuses a dataset whose shape claims more data than it stores: the check that keeps a
     /// damaged shape from turning into an allocation the process cannot survive.
     fn check_stored_size(&self, ds: &hdf5::Dataset, shape: &[usize], elem: u64, what: &str) -> FileResult<()> {
@@ -282,16 +303,38 @@ impl H5File {
         Ok(())
     }
 
-    /// A string attribute of `object` ("" for the root), stored as a variable- or fixed-length,
-    /// ASCII or UTF-8 string (h5py, pandas and PyTables write all four).
+    /// A string attribute of `object` ("" for the root): a 1-D u8 array of UTF-8 bytes (what
+    /// sigmagrad writes, [`write_text_attr`](super::write_text_attr)) or a scalar variable- or
+    /// fixed-length, ASCII or UTF-8 string (h5py, pandas and PyTables write all four).
     pub fn attr_string(&self, object: &str, name: &str) -> FileResult<String> {
+        self.attr_text(object, name, true)
+    }
+
+    /// [`attr_string`](Self::attr_string) for files that never store text in HDF5's global heap
+    /// (checkpoints of format version 4): a variable-length string is refused by its datatype,
+    /// read from the checksummed object header, before its value is read. The value sits in the
+    /// global heap, which has no checksum, and a damaged length there crashes or hangs HDF5.
+    pub fn attr_string_outside_heap(&self, object: &str, name: &str) -> FileResult<String> {
+        self.attr_text(object, name, false)
+    }
+
+    fn attr_text(&self, object: &str, name: &str, heap_allowed: bool) -> FileResult<String> {
         let attr = self.attr(object, name)?;
         let what = attr_name(object, name);
-        let desc = attr
-            .dtype()
-            .and_then(|t| t.to_descriptor())
-            .map_err(|e| FileError::item(&self.path, &what, format!("has an unreadable type ({e})")))?;
+        let desc = self.descriptor(&attr, &what)?;
         let read_err = |e: hdf5::Error| FileError::item(&self.path, &what, format!("cannot be read: {e}"));
+        if let TypeDescriptor::Unsigned(IntSize::U1) = desc {
+            return self.attr_utf8_bytes(&attr, &what);
+        }
+        let variable = matches!(desc, TypeDescriptor::VarLenUnicode | TypeDescriptor::VarLenAscii);
+        if variable && !heap_allowed {
+            return Err(FileError::item(
+                &self.path,
+                what,
+                "is a variable-length string, which this file's format never stores (its value would be read \
+                 from HDF5's global heap, which has no checksum): damaged or edited by another program, not read",
+            ));
+        }
         if !attr.is_scalar() {
             return Err(FileError::item(&self.path, &what, format!("has shape {:?}, expected a scalar", attr.shape())));
         }
@@ -310,15 +353,34 @@ impl H5File {
         text(bytes).map_err(|e| FileError::item(&self.path, &what, e))
     }
 
+    /// Text stored as a 1-D u8 array: its length is checked against the file's size before the
+    /// bytes are read, and the bytes must be UTF-8 (taken as they are, NULs included).
+    fn attr_utf8_bytes(&self, attr: &hdf5::Attribute, what: &str) -> FileResult<String> {
+        let shape = attr.shape();
+        if shape.len() != 1 {
+            return Err(FileError::item(&self.path, what, format!("has shape {shape:?}, expected one axis of bytes")));
+        }
+        if shape[0] as u64 > self.size {
+            return Err(FileError::item(
+                &self.path,
+                what,
+                format!(
+                    "claims {} bytes of text, more than the file's {} bytes: the file is damaged",
+                    shape[0], self.size
+                ),
+            ));
+        }
+        let bytes =
+            attr.read_raw::<u8>().map_err(|e| FileError::item(&self.path, what, format!("cannot be read: {e}")))?;
+        utf8(bytes).map_err(|e| FileError::item(&self.path, what, e))
+    }
+
     /// A non-negative integer attribute: any integer type whose value fits, never a float (2.7
     /// is not an epoch count) and never a negative number.
     pub fn attr_u64(&self, object: &str, name: &str) -> FileResult<u64> {
         let attr = self.attr(object, name)?;
         let what = attr_name(object, name);
-        let desc = attr
-            .dtype()
-            .and_then(|t| t.to_descriptor())
-            .map_err(|e| FileError::item(&self.path, &what, format!("has an unreadable type ({e})")))?;
+        let desc = self.descriptor(&attr, &what)?;
         if !attr.is_scalar() {
             return Err(FileError::item(&self.path, &what, format!("has shape {:?}, expected a scalar", attr.shape())));
         }
@@ -337,10 +399,7 @@ impl H5File {
     pub fn attr_f64(&self, object: &str, name: &str) -> FileResult<f64> {
         let attr = self.attr(object, name)?;
         let what = attr_name(object, name);
-        let desc = attr
-            .dtype()
-            .and_then(|t| t.to_descriptor())
-            .map_err(|e| FileError::item(&self.path, &what, format!("has an unreadable type ({e})")))?;
+        let desc = self.descriptor(&attr, &what)?;
         if !attr.is_scalar() {
             return Err(FileError::item(&self.path, &what, format!("has shape {:?}, expected a scalar", attr.shape())));
         }
@@ -405,6 +464,10 @@ fn text(mut bytes: Vec<u8>) -> Result<String, String> {
     while bytes.last() == Some(&0) {
         bytes.pop();
     }
+    utf8(bytes)
+}
+
+fn utf8(bytes: Vec<u8>) -> Result<String, String> {
     String::from_utf8(bytes).map_err(|e| {
         format!("is not valid UTF-8 text (byte {} is damaged or in another encoding)", e.utf8_error().valid_up_to())
     })

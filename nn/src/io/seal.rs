@@ -80,7 +80,7 @@ pub fn create_sealable_h5(path: impl AsRef<Path>, data_chunks: usize) -> Result<
 
 /// Seals a closed HDF5 file made by [`create_sealable_h5`] (see the section above).
 pub fn seal(path: &Path) -> Result<(), String> {
-    let (userblock, mut chunks) = {
+    let (userblock, chunks) = {
         let f = hdf5::File::with_options()
             .with_fapl(|p| p.file_locking(false))
             .open(path)
@@ -92,6 +92,30 @@ pub fn seal(path: &Path) -> Result<(), String> {
         f.close().map_err(|e| e.to_string())?;
         (userblock, chunks)
     };
+    write_seal(path, userblock, chunks)
+}
+
+/// Seals `path` again with the list of data chunks its present seal records, without HDF5
+/// reading the file: for a program that rewrites metadata bytes of a sealed file in place and
+/// leaves its data chunks where they were. The damage suite uses it to put damage behind a
+/// valid seal, where only HDF5's own checksums and the loader's checks stand.
+pub fn reseal(path: &Path) -> Result<(), String> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(path).map_err(|e| describe_io(&e))?;
+    let mut head = [0u8; SEAL_HEADER];
+    if f.read_exact(&mut head).is_err() || &head[..16] != SEAL_MAGIC {
+        return Err("has no seal to renew".into());
+    }
+    let count = u32::from_le_bytes(head[20..24].try_into().expect("4 bytes")) as usize;
+    let mut table = vec![0u8; 16 * count];
+    f.read_exact(&mut table).map_err(|e| format!("cannot read the seal's chunk list: {}", describe_io(&e)))?;
+    let chunks = chunk_table(&table);
+    // The present seal fits the user block, and the new one is as long.
+    write_seal(path, (SEAL_HEADER + table.len()) as u64, chunks)
+}
+
+/// Writes the seal of `path` for its data chunks `chunks` into a user block of `userblock` bytes.
+fn write_seal(path: &Path, userblock: u64, mut chunks: Vec<(u64, u64)>) -> Result<(), String> {
     chunks.sort_unstable();
     let header_len = SEAL_HEADER + 16 * chunks.len();
     if header_len as u64 > userblock {
@@ -113,6 +137,17 @@ pub fn seal(path: &Path) -> Result<(), String> {
     f.write_all(&header).map_err(|e| format!("cannot write the seal: {e}"))?;
     let hash = seal_hash(&mut f, len, &chunks).map_err(|e| format!("cannot hash the file: {e}"))?;
     f.seek(SeekFrom::Start(HASH_FIELD.start)).and_then(|_| f.write_all(&hash.to_le_bytes())).map_err(|e| e.to_string())
+}
+
+/// The (offset, length) pairs of a seal's chunk list.
+fn chunk_table(table: &[u8]) -> Vec<(u64, u64)> {
+    table
+        .chunks_exact(16)
+        .map(|c| {
+            let v = |i: usize| u64::from_le_bytes(c[i..i + 8].try_into().expect("8 bytes"));
+            (v(0), v(8))
+        })
+        .collect()
 }
 
 /// Removes the seal of `path`, if it has one (a file deliberately changed with another tool,
@@ -218,13 +253,7 @@ pub(super) fn verify_seal(path: &Path, size: u64) -> FileResult<()> {
     }
     let mut table = vec![0u8; 16 * count as usize];
     f.read_exact(&mut table).map_err(|e| FileError::new(path, describe_io(&e)))?;
-    let chunks: Vec<(u64, u64)> = table
-        .chunks_exact(16)
-        .map(|c| {
-            let v = |i: usize| u64::from_le_bytes(c[i..i + 8].try_into().expect("8 bytes"));
-            (v(0), v(8))
-        })
-        .collect();
+    let chunks = chunk_table(&table);
     let mut end = table_end;
     for &(at, n) in &chunks {
         if at < end || at.checked_add(n).is_none_or(|e| e > size) {

@@ -153,3 +153,30 @@ fn string_datasets_of_every_width_and_encoding_read_as_strings() {
     assert!(e.to_string().contains("dataset 'numbers'") && e.msg.contains("expected strings"), "{e}");
     assert!(f.read_strings("absent").unwrap_err().msg.contains("missing"));
 }
+
+#[test]
+fn text_attributes_are_u8_arrays_that_read_back_exactly() {
+    let d = dir();
+    let path = d.join("text.h5");
+    let file = create_h5(&path).unwrap();
+    let values = [("empty", ""), ("plain", "abc"), ("unicode", "η_rel φ ✓"), ("nul", "a\0b\0")];
+    for (name, value) in values {
+        write_text_attr(&file, name, value).unwrap();
+    }
+    file.new_attr::<u8>().shape([2]).create("bad").unwrap().write_raw(&[0xffu8, 0x41]).unwrap();
+    file.new_attr::<u8>().shape([2, 2]).create("square").unwrap().write_raw(&[0x41u8; 4]).unwrap();
+    let v: VarLenUnicode = "heap".parse().unwrap();
+    file.new_attr::<VarLenUnicode>().create("vlen").unwrap().write_scalar(&v).unwrap();
+    file.close().unwrap();
+    let f = H5File::open(&path).unwrap();
+    for (name, value) in values {
+        assert_eq!(f.attr_string("", name).unwrap(), value, "{name}");
+        assert_eq!(f.attr_string_outside_heap("", name).unwrap(), value, "{name}");
+    }
+    let e = f.attr_string("", "bad").unwrap_err();
+    assert!(e.to_string().contains("attribute 'bad'") && e.msg.contains("UTF-8"), "{e}");
+    assert!(f.attr_string("", "square").unwrap_err().msg.contains("one axis"));
+    assert_eq!(f.attr_string("", "vlen").unwrap(), "heap");
+    let e = f.attr_string_outside_heap("", "vlen").unwrap_err();
+    assert!(e.to_string().contains("attribute 'vlen'") && e.msg.contains("variable-length"), "{e}");
+}

@@ -110,3 +110,30 @@ fn process_alive(pid: u32) -> bool {
         true
     }
 }
+
+/// The longest text [`write_text_attr`] writes. HDF5 keeps an attribute of more than 64 KiB
+/// in dense attribute storage as a "huge object" that no checksum covers (smaller ones are
+/// checksummed with their object header or their fractal-heap block): longer text belongs in
+/// a Fletcher32-checked dataset ([`write_checked`](super::write_checked)).
+pub const MAX_TEXT_ATTRIBUTE: usize = 60 * 1024;
+
+/// Writes `value` as attribute `name` of `loc`: its UTF-8 bytes as a 1-D array of u8, not as an
+/// HDF5 string. A variable-length string lives in HDF5's global heap, which has no checksum and
+/// whose damaged length fields crash or hang the library; an array attribute of at most
+/// [`MAX_TEXT_ATTRIBUTE`] bytes lives where HDF5's 1.10 format checksums it (the object header,
+/// or a block of dense attribute storage). The empty string is an array of length 0. Read back
+/// with [`H5File::attr_string`](super::H5File::attr_string).
+pub fn write_text_attr(loc: &hdf5::Location, name: &str, value: &str) -> Result<(), String> {
+    let bytes = value.as_bytes();
+    if bytes.len() > MAX_TEXT_ATTRIBUTE {
+        return Err(format!(
+            "attribute {name}: {} bytes of text, more than the {MAX_TEXT_ATTRIBUTE} an attribute holds under a checksum",
+            bytes.len()
+        ));
+    }
+    loc.new_attr::<u8>()
+        .shape([bytes.len()])
+        .create(name)
+        .and_then(|a| a.write_raw(bytes))
+        .map_err(|e| format!("attribute {name}: {e}"))
+}

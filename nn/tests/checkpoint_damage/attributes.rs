@@ -89,6 +89,16 @@ pub fn attributes_of_the_wrong_type(cases: &mut Cases) {
     for (name, what, edit) in bad {
         cases.edited(k, what, Fx::MlpLast, &[SteppedOpt, LoadModel, Header], Expect::Error, &[name], |f| edit(f));
     }
+    // Version 4 keeps text out of HDF5's global heap: a variable-length string, even of the
+    // right value, is refused by its datatype before its value is read.
+    let k = "variable-length string in a version-4 file";
+    for name in TEXT_ATTRIBUTES {
+        let value = read_str(&Fx::MlpLast.path(), name);
+        let what = format!("{name} as a variable-length string");
+        cases.edited(k, &what, Fx::MlpLast, &[SteppedOpt, LoadModel, Header], Expect::Error, &[name], |f| {
+            set_vlen_str(f, name, &value)
+        });
+    }
 }
 
 /// Values of the right type that contradict the rest of the file.
@@ -215,6 +225,21 @@ pub fn harmless_type_variants(cases: &mut Cases, mlp: &MlpWeights) {
     cases.edited(k, "version as int32", Fx::MlpLast, &[SteppedOpt, Header], Expect::Identical, &[], |f| {
         set_attr(f, "version", &(nn::checkpoint::VERSION as i32))
     });
+    cases.edited(
+        k,
+        "a version-3 file: text as variable-length strings",
+        Fx::MlpLast,
+        &[SteppedOpt, LoadModel, Header],
+        Expect::Identical,
+        &[],
+        |f| {
+            set_attr(f, "version", &3u64)?;
+            for name in TEXT_ATTRIBUTES {
+                set_vlen_str(f, name, &read_str(&Fx::MlpLast.path(), name))?;
+            }
+            Ok(())
+        },
+    );
     cases.edited(
         k,
         "weights without the Fletcher32 filter",

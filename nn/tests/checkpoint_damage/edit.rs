@@ -13,9 +13,21 @@ pub fn set_attr<T: hdf5::H5Type>(loc: &hdf5::Location, name: &str, value: &T) ->
     loc.new_attr::<T>().create(name)?.write_scalar(value)
 }
 
+/// Sets a text attribute as checkpoints store it (a u8 array, format version 4).
 pub fn set_str(loc: &hdf5::Location, name: &str, value: &str) -> hdf5::Result<()> {
+    if loc.attr_names()?.iter().any(|a| a == name) {
+        loc.delete_attr(name)?;
+    }
+    nn::io::write_text_attr(loc, name, value).map_err(|e| hdf5::Error::from(e.as_str()))
+}
+
+/// Sets a text attribute as a variable-length string, in HDF5's global heap (format version 3).
+pub fn set_vlen_str(loc: &hdf5::Location, name: &str, value: &str) -> hdf5::Result<()> {
     set_attr(loc, name, &value.parse::<VarLenUnicode>().map_err(|e| hdf5::Error::from(e.to_string().as_str()))?)
 }
+
+/// The text attributes of a checkpoint.
+pub const TEXT_ATTRIBUTES: [&str; 7] = ["format", "fingerprint", "model", "standardizer", "meta", "streams", "trainer"];
 
 pub fn read_str(path: &Path, name: &str) -> String {
     nn::io::H5File::open(path).unwrap().attr_string("", name).unwrap()

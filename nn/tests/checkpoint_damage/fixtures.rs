@@ -11,7 +11,8 @@ pub enum Fx {
     /// The same run's `best.h5`: no optimizer group.
     MlpBest,
     /// A trained MLP saved with an Adam that has not stepped: an empty `/optimizer` group (the
-    /// file of an ordinary resume before the first step, where the old loader aborted).
+    /// file of an ordinary resume before the first step, where the old loader aborted), and a
+    /// `meta` attribute of over 100 KiB (a training log), kept in dense attribute storage.
     MlpFreshOpt,
     /// A variational network (BNN) with Adam state and its random streams, no standardizer.
     Bnn,
@@ -127,7 +128,11 @@ pub fn make_fixtures() {
     let model = Fx::MlpFreshOpt.spec().build(DType::F32, &dev(), 6).unwrap();
     step(model.as_ref(), &mut Adam::new(model.params(), 1e-2), 3, 2);
     let fresh = Adam::new(model.params(), 1e-3);
-    let ckpt = Checkpoint { meta: BTreeMap::from([("note".into(), "fresh".into())]), ..Checkpoint::default() };
+    // A training log of over 100 KiB in its meta: an attribute HDF5 keeps in dense attribute
+    // storage (a fractal heap), beyond the 64 KiB an object header holds.
+    let log: String = (0..4200).map(|i| format!("epoch {i:04}: loss {:.6}\n", 1.0 / (i as f64 + 1.5))).collect();
+    let meta = BTreeMap::from([("note".into(), "fresh".into()), ("log".into(), log)]);
+    let ckpt = Checkpoint { meta, ..Checkpoint::default() };
     ckpt.save(Fx::MlpFreshOpt.path(), model.as_ref(), Some(&fresh)).unwrap();
 
     // A BNN with Adam state after three steps.

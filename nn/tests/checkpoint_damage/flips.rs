@@ -31,7 +31,7 @@ pub fn data_ranges(path: &Path) -> Vec<(String, std::ops::Range<usize>)> {
 }
 
 /// A small deterministic generator for offsets and bits (splitmix64).
-pub struct Mix(u64);
+pub struct Mix(pub u64);
 impl Mix {
     pub fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);

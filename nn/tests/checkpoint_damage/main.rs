@@ -27,6 +27,7 @@ mod fixtures;
 mod flips;
 mod foreign;
 mod hand_made;
+mod resealed;
 mod worker;
 
 use attributes::*;
@@ -36,6 +37,7 @@ use fixtures::*;
 use flips::*;
 use foreign::*;
 use hand_made::*;
+use resealed::*;
 use worker::*;
 
 use autodiff::{DType, Device, Rng};
@@ -92,6 +94,7 @@ fn damaged_checkpoints_fail_cleanly() {
     let mut cases = Cases { list: Vec::new(), dir: root.join("cases") };
     let mut notes = Vec::new();
     truncations_and_flips(&mut cases);
+    behind_a_valid_seal(&mut cases);
     hand_made(&mut cases);
     foreign(&mut cases, &mut notes);
     let manifest: String = cases.list.iter().map(|c| c.line() + "\n").collect();

@@ -22,10 +22,13 @@ use nn::predictive::Prediction;
 use nn::teaching::hmc::{effective_sample_size, split_rhat, HmcConfig};
 use nn::teaching::toy::{self, Calibration, Recipe};
 use report::{Figure, Palette, Style};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 type Res<T> = std::result::Result<T, Box<dyn std::error::Error>>;
+
+mod figures;
+use figures::*;
 
 const DRAWS: usize = 50;
 const MEMBERS: usize = 16;
@@ -300,43 +303,28 @@ fn line(out: &mut String, s: &str) {
     out.push('\n');
 }
 
-fn max(v: &[f64]) -> f64 {
-    v.iter().copied().fold(0.0, f64::max)
+/// Everything the tables and figures are made from.
+struct Study {
+    plan: Plan,
+    test: nn::Dataset,
+    grid: Vec<f64>,
+    bnn: Vec<Run>,
+    re: Vec<Run>,
+    /// The exact posterior, as a one-element list so that it joins the per-model loops.
+    hmcs: Vec<Run>,
+    /// The training set of the reference size, drawn in the band figures.
+    train_ref: nn::Dataset,
 }
 
-fn min(v: &[f64]) -> f64 {
-    v.iter().copied().fold(f64::INFINITY, f64::min)
-}
+impl Study {
+    fn hmc(&self) -> &Run {
+        &self.hmcs[0]
+    }
 
-/// The look of each method on this example's figures, one slot of the style cycle each.
-fn style(method: &str) -> Style {
-    Palette::new().slot("BNN", 0).slot("RE", 3).slot("Truth", 6).style(method)
-}
-
-/// Shades the gap, where there is no training data.
-fn gap(fig: Figure) -> Figure {
-    fig.shade_x(toy::GAP.0, toy::GAP.1, "gap: no training data")
-}
-
-/// The prediction band of one method: the mean, +- 2 sigma_tot and +- 2 sigma_stat, the truth and
-/// some training points.
-fn band_figure(title: &str, grid: &[f64], p: &Prediction, train: &nn::Dataset) -> Figure {
-    let (tot, stat) = (p.sigma_tot(), p.sigma_stat());
-    let around = |s: &[f64], k: f64| -> Vec<f64> { p.mean.iter().zip(s).map(|(m, s)| m + k * s).collect() };
-    let truth: Vec<f64> = grid.iter().map(|&x| toy::true_mean(x)).collect();
-    let pts: Vec<usize> = (0..train.len()).step_by((train.len() / 300).max(1)).collect();
-    let (px, py): (Vec<f64>, Vec<f64>) = pts.iter().map(|&i| (train.x()[i], train.y()[i])).unzip();
-    gap(Figure::new(title))
-        .size(560, 400)
-        .x_label("x")
-        .y_label("y")
-        .y_range(-2.2, 2.2)
-        .band("mean ± 2 σ_tot", grid, &around(&tot, -2.0), &around(&tot, 2.0))
-        .band("mean ± 2 σ_stat", grid, &around(&stat, -2.0), &around(&stat, 2.0))
-        .points("training points (some)", &px, &py)
-        .dashed("true mean sin x", grid, &truth)
-        .style(style("Truth"))
-        .line("predicted mean", grid, &p.mean)
+    /// The run of `v` at `n` training points with `seed`.
+    fn run(v: &[Run], n: usize, seed: u64) -> &Run {
+        v.iter().find(|r| r.n == n && r.seed == seed).expect("a run")
+    }
 }
 
 fn main() -> Res<()> {
@@ -352,27 +340,55 @@ fn main() -> Res<()> {
     let mut summary = String::new();
     let test = toy::heteroscedastic(TEST_POINTS, TEST_SEED);
     let grid: Vec<f64> = (0..=240).map(|i| -3.0 + 6.0 * i as f64 / 240.0).collect();
-    line(&mut summary, "# cargo run --release -p nn --example bnn_reference");
+    write_preamble(&mut summary, &plan);
+    let (bnn, re) = train_over_seeds_and_sizes(&plan, &test, &grid, &dev)?;
+    let (hmc, reference, train_ref) = sample_the_exact_posterior(&plan, &test, &grid, &dev)?;
+    let study = Study { plan, test, grid, bnn, re, hmcs: vec![hmc], train_ref };
+    write_calibration_tables(&mut summary, &study);
+    write_hmc_diagnostics(&mut summary, &study, &reference, &dev)?;
+    write_band_figure(&out, &study)?;
+    write_sigma_stat_figure(&out, &study)?;
+    write_sigma_stat_vs_n_figure(&out, &study)?;
+    write_pulls_figure(&out, &study)?;
+    write_syst_figure(&out, &study)?;
+    std::fs::write(out.join("bnn_reference.txt"), &summary)?;
+    println!(
+        "\nwrote the figures and bnn_reference.txt to {} in {:.0} s",
+        out.display(),
+        start.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+fn write_preamble(summary: &mut String, plan: &Plan) {
+    line(summary, "# cargo run --release -p nn --example bnn_reference");
     line(
-        &mut summary,
+        summary,
         &format!("# held-out points: {TEST_POINTS} (seed {TEST_SEED}); BNN predictions from {DRAWS} weight draws"),
     );
     line(
-        &mut summary,
+        summary,
         &format!(
             "# updates: BNN {}, RE{MEMBERS} {} (batch 256, Adam 3e-3, cosine decay)",
             plan.bnn_steps, plan.re_steps
         ),
     );
+}
 
-    // 1. The BNN and the ensemble over seeds and training-set sizes.
+/// 1. The BNN and the ensemble over seeds and training-set sizes.
+fn train_over_seeds_and_sizes(
+    plan: &Plan,
+    test: &nn::Dataset,
+    grid: &[f64],
+    dev: &Device,
+) -> Res<(Vec<Run>, Vec<Run>)> {
     let (mut bnn, mut re): (Vec<Run>, Vec<Run>) = (Vec::new(), Vec::new());
     for &n in &plan.sizes {
         let seeds =
             if n == *plan.sizes.last().unwrap() && plan.sizes.len() > 2 { &plan.large_seeds } else { &plan.seeds };
         for &seed in seeds {
             println!("== N = {n}, seed {seed}: BNN{} ==", if n <= plan.sizes[1] { " and RE16" } else { "" });
-            let (b, r) = train_pair(n, seed, &plan, &test, &grid, &dev)?;
+            let (b, r) = train_pair(n, seed, plan, test, grid, dev)?;
             println!("   BNN {:.0} s: {:?}", b.seconds, b.cal);
             bnn.push(b);
             if let Some(r) = r {
@@ -381,73 +397,76 @@ fn main() -> Res<()> {
             }
         }
     }
+    Ok((bnn, re))
+}
 
-    // 2. The exact posterior at the reference size.
+/// 2. The exact posterior at the reference size: its run, the chains, and its training set.
+fn sample_the_exact_posterior(
+    plan: &Plan,
+    test: &nn::Dataset,
+    grid: &[f64],
+    dev: &Device,
+) -> Res<(Run, toy::Reference, nn::Dataset)> {
     let n_ref = plan.reference_n;
     println!("== HMC on N = {n_ref}: {} chains ==", plan.chains);
     let t0 = Instant::now();
     let train_ref = training_set(n_ref);
     let recipe = Recipe { steps: plan.bnn_steps, seed: 0, ..Recipe::default() };
-    let reference = toy::fit_hmc(&train_ref, plan.chains, &recipe, &plan.hmc, &dev)?;
+    let reference = toy::fit_hmc(&train_ref, plan.chains, &recipe, &plan.hmc, dev)?;
     let hmc_seconds = t0.elapsed().as_secs_f64();
-    let hmc_test = reference.predict_at(test.x(), &dev)?;
-    let hmc_grid = reference.predict_at(&grid, &dev)?;
-    let hmcs = vec![Run {
+    let hmc_test = reference.predict_at(test.x(), dev)?;
+    let hmc_grid = reference.predict_at(grid, dev)?;
+    let run = Run {
         n: n_ref,
         seed: 0,
-        cal: toy::calibration_of(&hmc_test, &test),
+        cal: toy::calibration_of(&hmc_test, test),
         test: hmc_test,
         grid: hmc_grid,
         logvar_scatter: None,
         seconds: hmc_seconds,
-    }];
-    let hmc = &hmcs[0];
-    // The chains, one by one: what a reader needs to judge the reference.
-    let per_chain: Vec<Calibration> = reference
-        .chains
-        .iter()
-        .map(|c| {
-            let xt = autodiff::Tensor::from_f64s(test.x(), &[test.len(), 1], autodiff::DType::F64, &dev)?;
-            Ok(toy::calibration_of(&nn::teaching::hmc::predict(reference.net.as_ref(), &c.draws, &xt)?, &test))
-        })
-        .collect::<autodiff::Result<Vec<_>>>()?;
+    };
+    Ok((run, reference, train_ref))
+}
 
-    // 3. The numbers.
-    line(&mut summary, "\n## Calibration on the held-out points (mean ± sd over seeds; HMC: pooled chains)\n");
-    line(&mut summary, HEADER);
-    line(&mut summary, &format!("|{}", "---|".repeat(11)));
+/// 3. The numbers: calibration by model and size, the BNN's sigma_syst, and every seed.
+fn write_calibration_tables(summary: &mut String, study: &Study) {
+    let Study { plan, bnn, re, hmcs, .. } = study;
+    let n_ref = plan.reference_n;
+    line(summary, "\n## Calibration on the held-out points (mean ± sd over seeds; HMC: pooled chains)\n");
+    line(summary, HEADER);
+    line(summary, &format!("|{}", "---|".repeat(11)));
     for &n in &plan.sizes {
-        let b = at(&bnn, n);
-        line(&mut summary, &row("BNN", &b));
-        let r = at(&re, n);
+        let b = at(bnn, n);
+        line(summary, &row("BNN", &b));
+        let r = at(re, n);
         if !r.is_empty() {
-            line(&mut summary, &row("RE16", &r));
+            line(summary, &row("RE16", &r));
         }
         if n == n_ref {
-            line(&mut summary, &row("HMC", &[&hmcs[0]]));
+            line(summary, &row("HMC", &[&hmcs[0]]));
         }
     }
-    line(&mut summary, "\n## BNN: sigma_syst against the per-draw optimum (mean ± sd over seeds)\n");
+    line(summary, "\n## BNN: sigma_syst against the per-draw optimum (mean ± sd over seeds)\n");
     for &n in &plan.sizes {
-        let runs = at(&bnn, n);
+        let runs = at(bnn, n);
         let (v, r): (Vec<f64>, Vec<f64>) = runs.iter().filter_map(|r| r.logvar_scatter).unzip();
         let ((vm, vs), (rm, rs)) = (mean_sd(&v), mean_sd(&r));
         let (em, es) = mean_sd(&runs.iter().map(|r| r.cal.syst_over_expected).collect::<Vec<_>>());
         let (tm, ts) = mean_sd(&runs.iter().map(|r| r.cal.syst_over_true).collect::<Vec<_>>());
         line(
-            &mut summary,
+            summary,
             &format!(
                 "N {n:>6}: sigma_syst/sigma_true {tm:.3} ± {ts:.3}; / sqrt(sigma^2 + stat^2 + bias^2) {em:.3} ± {es:.3}; \
                  Var_m l(x) {vm:.3} ± {vs:.3}; / sqrt((sigma^2 + stat^2 + bias^2) e^Var l) {rm:.3} ± {rs:.3}"
             ),
         );
     }
-    line(&mut summary, "\n## Per seed\n");
+    line(summary, "\n## Per seed\n");
     for (name, runs) in [("BNN", &bnn), ("RE16", &re)] {
         for r in runs.iter() {
             let c = &r.cal;
             line(
-                &mut summary,
+                summary,
                 &format!(
                     "{name:<5} N {:>6} seed {}: syst/true {:.3}, syst/expected {:.3}, stat bulk {:.4}, gap {:.4} (ratio {:.2}), pulls bulk {:.3} (core {:.3}), gap {:.2}, gap mean error {:.2}  [{:.0} s]",
                     r.n, r.seed, c.syst_over_true, c.syst_over_expected, c.stat_bulk, c.stat_gap, c.stat_gap_over_bulk(),
@@ -456,9 +475,24 @@ fn main() -> Res<()> {
             );
         }
     }
-    line(&mut summary, "\n## HMC\n");
+}
+
+/// The HMC reference: its cost, each chain's step, acceptance and drift, and the mixing of f(x).
+fn write_hmc_diagnostics(summary: &mut String, study: &Study, reference: &toy::Reference, dev: &Device) -> Res<()> {
+    let (plan, test) = (&study.plan, &study.test);
+    let hmc_seconds = study.hmc().seconds;
+    // The chains, one by one: what a reader needs to judge the reference.
+    let per_chain: Vec<Calibration> = reference
+        .chains
+        .iter()
+        .map(|c| {
+            let xt = autodiff::Tensor::from_f64s(test.x(), &[test.len(), 1], autodiff::DType::F64, dev)?;
+            Ok(toy::calibration_of(&nn::teaching::hmc::predict(reference.net.as_ref(), &c.draws, &xt)?, test))
+        })
+        .collect::<autodiff::Result<Vec<_>>>()?;
+    line(summary, "\n## HMC\n");
     line(
-        &mut summary,
+        summary,
         &format!(
             "{} chains x ({} warm-up + {} kept) iterations of {} leapfrog steps, {:.0} s in all",
             plan.chains, plan.hmc.warmup, plan.hmc.samples, plan.hmc.leapfrog_steps, hmc_seconds
@@ -475,7 +509,7 @@ fn main() -> Res<()> {
         let nll: Vec<f64> = c.log_density.iter().zip(&sq).map(|(lp, q)| -lp - 0.5 * q).collect();
         let ((s0, s1), (n0, n1)) = (quarters(&sq), quarters(&nll));
         line(
-            &mut summary,
+            summary,
             &format!(
                 "chain {k}: step {:.2e}, acceptance {:.2}, divergences {}, {} gradients; NLL {n0:.0} -> {n1:.0}, \
                  |theta|^2 {s0:.0} -> {s1:.0} (first -> last quarter); alone: stat bulk {:.4}, gap {:.4}",
@@ -484,12 +518,12 @@ fn main() -> Res<()> {
         );
     }
     for x in [0.0, -2.0, 1.5] {
-        let f = reference.function_values(x, &dev)?;
+        let f = reference.function_values(x, dev)?;
         let ess: f64 = f.iter().map(|c| effective_sample_size(c)).sum();
         let within: Vec<f64> = f.iter().map(|c| mean_sd(c).1).collect();
         let pooled = mean_sd(&f.concat()).1;
         line(
-            &mut summary,
+            summary,
             &format!(
                 "f(x = {x:+.1}): split R-hat {:.2}, ESS {:.0} (summed over chains), sd within chains {:?}, pooled {:.4}",
                 split_rhat(&f),
@@ -499,129 +533,5 @@ fn main() -> Res<()> {
             ),
         );
     }
-
-    // 4. The figures.
-    let pick = |v: &[Run], n: usize, seed: u64| v.iter().position(|r| r.n == n && r.seed == seed).expect("a run");
-    let (bnn_ref, re_ref) = (&bnn[pick(&bnn, n_ref, 0)], &re[pick(&re, n_ref, 0)]);
-    let bands = report::grid(
-        &[
-            band_figure(&format!("mean-field BNN (N = {n_ref}, seed 0)"), &grid, &bnn_ref.grid, &train_ref),
-            band_figure(&format!("repulsive ensemble of 16 (N = {n_ref}, seed 0)"), &grid, &re_ref.grid, &train_ref),
-            band_figure(&format!("exact posterior, HMC (N = {n_ref})"), &grid, &hmc.grid, &train_ref),
-        ],
-        3,
-    );
-    report::check::write_checked_svg(&out.join("reference_bands.svg"), &bands)?;
-
-    // sigma_stat(x): the seeds' mean for BNN and RE, and HMC.
-    let seed_mean = |v: &[Run], n: usize| -> Vec<f64> {
-        let runs: Vec<&Run> = v.iter().filter(|r| r.n == n).collect();
-        (0..grid.len()).map(|i| runs.iter().map(|r| r.grid.sigma_stat()[i]).sum::<f64>() / runs.len() as f64).collect()
-    };
-    let (sb, sr, sh) = (seed_mean(&bnn, n_ref), seed_mean(&re, n_ref), hmc.grid.sigma_stat());
-    let all = [sb.clone(), sr.clone(), sh.clone()].concat();
-    let stat_fig = gap(Figure::new(&format!("σ_stat(x) at N = {n_ref}")))
-        .size(720, 440)
-        .x_label("x")
-        .y_label("σ_stat")
-        .log_y(true)
-        .y_range(0.5 * min(&all), 2.0 * max(&all))
-        .line(&format!("BNN (mean of {} seeds)", plan.seeds.len()), &grid, &sb)
-        .style(style("BNN"))
-        .line(&format!("RE16 (mean of {} seeds)", plan.seeds.len()), &grid, &sr)
-        .style(style("RE"))
-        .dashed("exact posterior (HMC)", &grid, &sh)
-        .style(style("Truth"));
-    report::check::write_checked_svg(&out.join("reference_sigma_stat.svg"), &stat_fig.to_svg())?;
-
-    // Absolute sigma_stat in the gap and the bulk against N, mean +- sd over seeds.
-    let (lo_n, hi_n) = (plan.sizes[0] as f64 / 2.0, *plan.sizes.last().unwrap() as f64 * 2.0);
-    let mut scan = Figure::new("median σ_stat in the gap and the bulk (mean ± sd over seeds)")
-        .size(720, 460)
-        .x_label("training points N")
-        .y_label("median σ_stat")
-        .log_x(true)
-        .log_y(true)
-        .x_range(lo_n, hi_n);
-    for (name, runs, shift) in [("BNN", &bnn, 0.85), ("RE16", &re, 1.0), ("HMC", &hmcs, 1.15)] {
-        for (region, get, nudge) in
-            [("gap", (|c: &Calibration| c.stat_gap) as fn(&Calibration) -> f64, 1.03), ("bulk", |c| c.stat_bulk, 0.97)]
-        {
-            let (mut xs, mut ys, mut es) = (vec![], vec![], vec![]);
-            for &n in &plan.sizes {
-                let v: Vec<f64> = runs.iter().filter(|r| r.n == n).map(|r| get(&r.cal)).collect();
-                if !v.is_empty() {
-                    let (m, s) = mean_sd(&v);
-                    xs.push(n as f64 * shift * nudge);
-                    ys.push(m);
-                    es.push(s);
-                }
-            }
-            scan = scan.error_bars(&format!("{name}, {region}"), &xs, &ys, &es);
-        }
-    }
-    report::check::write_checked_svg(&out.join("reference_sigma_stat_vs_n.svg"), &scan.to_svg())?;
-
-    // The pulls in the bulk and in the gap at the reference size (seed 0 and HMC).
-    let edges: Vec<f64> = (0..=40).map(|i| -5.0 + 0.25 * i as f64).collect();
-    let centres: Vec<f64> = edges.windows(2).map(|w| 0.5 * (w[0] + w[1])).collect();
-    let normal: Vec<f64> = centres.iter().map(|z| (-0.5 * z * z).exp() / (2.0 * std::f64::consts::PI).sqrt()).collect();
-    let pull_fig = |gap: bool| -> Figure {
-        let keep: Vec<usize> = (0..test.len()).filter(|&i| toy::in_gap(test.x()[i]) == gap).collect();
-        let pick = |v: &[f64]| keep.iter().map(|&i| v[i]).collect::<Vec<f64>>();
-        let region = if gap { "in the gap" } else { "in the bulk" };
-        let mut fig = Figure::new(&format!("pulls (y − mean) / σ_tot {region} (N = {n_ref})"))
-            .size(560, 400)
-            .x_label("pull")
-            .y_label("density");
-        // The exact posterior is the reference: drawn in the truth's black.
-        let methods =
-            [("BNN, seed 0", "BNN", &bnn_ref.test), ("RE16, seed 0", "RE", &re_ref.test), ("HMC", "Truth", &hmc.test)];
-        for (name, method, p) in methods {
-            let q = pulls(&pick(test.y()), &pick(&p.mean), &pick(&p.sigma_tot()));
-            fig = fig.histogram(name, &edges, &pull_density(&q, &edges)).style(style(method));
-        }
-        fig.dashed("N(0, 1)", &centres, &normal).style(Style::reference())
-    };
-    report::check::write_checked_svg(
-        &out.join("reference_pulls.svg"),
-        &report::grid(&[pull_fig(false), pull_fig(true)], 2),
-    )?;
-
-    // sigma_syst against the per-draw optimum of the likelihood, for the BNN at the two sizes.
-    let syst_fig = |n: usize| -> Figure {
-        let r = &bnn[pick(&bnn, n, 0)];
-        let truth: Vec<f64> = grid.iter().map(|&x| toy::true_sigma(x)).collect();
-        let expected: Vec<f64> = grid
-            .iter()
-            .enumerate()
-            .map(|(i, &x)| {
-                (toy::true_sigma(x).powi(2) + r.grid.sigma_stat2[i] + (r.grid.mean[i] - toy::true_mean(x)).powi(2))
-                    .sqrt()
-            })
-            .collect();
-        gap(Figure::new(&format!("BNN σ_syst, N = {n} (seed 0)")))
-            .size(560, 400)
-            .x_label("x")
-            .y_label("σ")
-            .y_range(0.0, 0.5)
-            .dashed("true σ(x)", &grid, &truth)
-            .style(style("Truth"))
-            .line("√(σ² + σ_stat² + bias²)", &grid, &expected)
-            .line("σ_syst", &grid, &r.grid.sigma_syst())
-            .style(style("BNN"))
-    };
-    let sizes = &plan.sizes;
-    report::check::write_checked_svg(
-        &out.join("syst_decomposition.svg"),
-        &report::grid(&[syst_fig(sizes[0]), syst_fig(sizes[1])], 2),
-    )?;
-
-    std::fs::write(out.join("bnn_reference.txt"), &summary)?;
-    println!(
-        "\nwrote the figures and bnn_reference.txt to {} in {:.0} s",
-        out.display(),
-        start.elapsed().as_secs_f64()
-    );
     Ok(())
 }
