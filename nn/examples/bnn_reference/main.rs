@@ -157,14 +157,8 @@ impl nn::Reducer for LogVarScatter {
     }
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        0.5 * (v[n / 2 - 1] + v[n / 2])
-    }
+fn median(v: Vec<f64>) -> f64 {
+    stats::median(v).unwrap_or(f64::NAN)
 }
 
 /// The log variance's scatter over a BNN's draws on the held-out bulk, and sigma_syst against the

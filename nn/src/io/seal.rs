@@ -193,7 +193,7 @@ fn checked_chunk_ranges(group: &hdf5::Group, base: u64, out: &mut Vec<(u64, u64)
 /// bijection of the state for a given byte, and different bytes give different states.
 fn seal_hash(file: &mut std::fs::File, len: u64, skip: &[(u64, u64)]) -> std::io::Result<u64> {
     use std::io::{Read, Seek, SeekFrom};
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut h = stats::Fnv1a::new();
     let mut buf = vec![0u8; 1 << 16];
     let mut at = 0u64;
     let mut next = skip.iter().peekable();
@@ -209,14 +209,16 @@ fn seal_hash(file: &mut std::fs::File, len: u64, skip: &[(u64, u64)]) -> std::io
         let want = ((end - at) as usize).min(buf.len());
         file.seek(SeekFrom::Start(at))?;
         file.read_exact(&mut buf[..want])?;
-        for (i, b) in buf[..want].iter().enumerate() {
-            let pos = at + i as u64;
-            let b = if HASH_FIELD.contains(&pos) { 0 } else { *b };
-            h = (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3);
+        // The hash field (inside the user block, never in a skipped chunk) counts as zeros.
+        for (i, b) in buf[..want].iter_mut().enumerate() {
+            if HASH_FIELD.contains(&(at + i as u64)) {
+                *b = 0;
+            }
         }
+        h.update(&buf[..want]);
         at += want as u64;
     }
-    Ok(h)
+    Ok(h.finish())
 }
 
 /// Checks the seal of `path` (of `size` bytes) when it has one; a file without one is left to

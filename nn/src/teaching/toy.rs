@@ -277,14 +277,9 @@ impl Calibration {
     }
 }
 
-fn median(v: &mut [f64]) -> f64 {
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    match n {
-        0 => f64::NAN,
-        _ if n % 2 == 1 => v[n / 2],
-        _ => 0.5 * (v[n / 2 - 1] + v[n / 2]),
-    }
+/// The median of the finite values (NaN for none).
+fn median(v: &[f64]) -> f64 {
+    stats::median(v.iter().copied()).unwrap_or(f64::NAN)
 }
 
 fn std_dev(v: &[f64]) -> f64 {
@@ -318,15 +313,15 @@ pub fn calibration_of(p: &Prediction, test: &Dataset) -> Calibration {
         }
     }
     let pull_mean = pulls.iter().sum::<f64>() / pulls.len() as f64;
-    let centre = median(&mut pulls.clone());
-    let mut dev_abs: Vec<f64> = pulls.iter().map(|q| (q - centre).abs()).collect();
+    let centre = median(&pulls);
+    let dev_abs: Vec<f64> = pulls.iter().map(|q| (q - centre).abs()).collect();
     Calibration {
-        syst_over_true: median(&mut ratio),
-        syst_over_expected: median(&mut expected),
-        stat_gap: median(&mut stat_gap),
-        stat_bulk: median(&mut stat_bulk),
+        syst_over_true: median(&ratio),
+        syst_over_expected: median(&expected),
+        stat_gap: median(&stat_gap),
+        stat_bulk: median(&stat_bulk),
         pull_width: std_dev(&pulls),
-        pull_core_width: 1.4826 * median(&mut dev_abs),
+        pull_core_width: 1.4826 * median(&dev_abs),
         pull_mean,
         gap_pull_width: std_dev(&gap_pulls),
         gap_mean_error: (gap_errors.iter().sum::<f64>() / gap_errors.len() as f64).sqrt(),
