@@ -4,7 +4,7 @@
 //!   anywhere in the tree is longer than 120 lines (the aims are 600 and 80; these are the limits
 //!   past which a file or a function can no longer be read as one piece);
 //! - nothing in the repository points outside it: a clone must explain itself, so no code,
-//!   README or script cites `../shared` or the reference documents the project was planned from.
+//!   README or script cites a folder beside the repository or the documents it was planned from.
 //!
 //! The function rule reads rustfmt's layout (the closing brace of a function stands at the
 //! indentation of its `fn`), which `make test` enforces with `cargo fmt --check` first.
@@ -127,9 +127,9 @@ fn nothing_points_outside_the_repository() {
         }
         let Ok(text) = std::fs::read_to_string(&path) else { continue };
         for (i, line) in text.lines().enumerate() {
-            // Spelled in two halves so that this file does not match itself.
-            let outside = ["../", "shared/"].concat();
-            let reference = ["shared/", "reference/"].concat();
+            // Spelled in pieces so that this file does not match itself.
+            let outside = ["../", "sha", "red/"].concat();
+            let reference = ["sha", "red/", "refer", "ence/"].concat();
             if line.contains(&outside) || line.contains(&reference) {
                 hits.push(format!("{}:{}: {}", path.display(), i + 1, line.trim()));
             }

@@ -35,7 +35,7 @@ impl Layer for EnsembleLinear {
         }
     }
 
-    /// Member m's layer is initialised from `root.fork(m).fork(index)` with the spec's init.
+    /// Member m's layer is initialised from `root.fork(m).fork(index)` with the model description's initialisation.
     fn build(
         index: usize,
         fan_in: usize,

@@ -139,6 +139,26 @@ impl H5File {
     /// written as int32, say), converted exactly up to 2^53.
     pub fn read_numeric_f64(&self, name: &str, expected: Option<&[usize]>) -> FileResult<(Vec<f64>, Vec<usize>)> {
         let (shape, kind) = self.numeric_shape(name)?;
+        self.read_numbers(name, shape, kind, expected)
+    }
+
+    /// Reads dataset `name` as f64 (f32 is widened), after checking that it holds floats, that
+    /// its shape equals `expected` when one is given, and that the file really stores the bytes
+    /// the shape claims. Returns the values in row-major order and the shape.
+    pub fn read_f64(&self, name: &str, expected: Option<&[usize]>) -> FileResult<(Vec<f64>, Vec<usize>)> {
+        let (shape, kind) = self.float_shape(name)?;
+        self.read_numbers(name, shape, NumberKind::Float(kind), expected)
+    }
+
+    /// The checks and the read that [`read_f64`](Self::read_f64) and
+    /// [`read_numeric_f64`](Self::read_numeric_f64) share, once the element kind is accepted.
+    fn read_numbers(
+        &self,
+        name: &str,
+        shape: Vec<usize>,
+        kind: NumberKind,
+        expected: Option<&[usize]>,
+    ) -> FileResult<(Vec<f64>, Vec<usize>)> {
         let what = dataset_name(name);
         if let Some(e) = expected {
             if shape != e {
@@ -152,25 +172,6 @@ impl H5File {
             NumberKind::Integer(_) => ds.read_raw::<i64>().map(|v| v.into_iter().map(|x| x as f64).collect()),
         }
         .map_err(|e| FileError::item(&self.path, &what, format!("cannot be read (damaged data?): {e}")))?;
-        Ok((values, shape))
-    }
-
-    /// Reads dataset `name` as f64 (f32 is widened), after checking that it holds floats, that
-    /// its shape equals `expected` when one is given, and that the file really stores the bytes
-    /// the shape claims. Returns the values in row-major order and the shape.
-    pub fn read_f64(&self, name: &str, expected: Option<&[usize]>) -> FileResult<(Vec<f64>, Vec<usize>)> {
-        let (shape, kind) = self.float_shape(name)?;
-        let what = dataset_name(name);
-        if let Some(e) = expected {
-            if shape != e {
-                return Err(FileError::item(&self.path, what, format!("has shape {shape:?}, expected {e:?}")));
-            }
-        }
-        let ds = self.dataset(name)?;
-        self.check_stored_size(&ds, &shape, kind.bytes(), &what)?;
-        let values = ds
-            .read_raw::<f64>()
-            .map_err(|e| FileError::item(&self.path, &what, format!("cannot be read (damaged data?): {e}")))?;
         Ok((values, shape))
     }
 
