@@ -58,6 +58,27 @@ pub enum Command {
     /// The training-size scan alone on any training and test files: BNNs on the first N
     /// training clusters; writes DIR/scan.json and DIR/index.html.
     Scan(ScanArgs),
+    /// Where the network is unsure, without the truth: flags the clusters whose sigma_tot/R_pred
+    /// is high for their energy and finds the feature ranges where they gather; writes
+    /// DIR/findings.json, DIR/flags.h5 and DIR/index.html.
+    Explain(ExplainArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// The clusters the predictions were made for (HDF5 or ROOT, FILE[:TREE]); only the 15
+    /// features are read, and the target where present for the selection cuts.
+    #[arg(long, value_name = "FILE[:TREE]")]
+    pub data: String,
+    /// A prediction file of `calibration predict` on --data.
+    #[arg(long, value_name = "PRED.h5")]
+    pub pred: PathBuf,
+    /// The output directory.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Flag a cluster when its sigma_tot/R_pred is above this quantile of its clusterE bin.
+    #[arg(long, value_name = "Q", default_value_t = crate::explain::DEFAULT_QUANTILE)]
+    pub quantile: f64,
 }
 
 #[derive(Debug, Args)]
@@ -218,6 +239,21 @@ pub struct GenerateArgs {
     /// Which cluster classes to generate.
     #[arg(long, value_enum, default_value_t = ClassArg::Mixed)]
     pub class: ClassArg,
+    /// Move the tile-gap-like window to LO:HI in |eta| (the study's is 1.4:1.6): a variant whose
+    /// high-uncertainty region is elsewhere, on which `explain` is tested.
+    #[arg(long, value_name = "LO:HI", value_parser = parse_window)]
+    pub gap_window: Option<(f64, f64)>,
+}
+
+/// LO:HI with 0 <= LO < HI <= the generator's |eta| range.
+fn parse_window(arg: &str) -> std::result::Result<(f64, f64), String> {
+    let max = crate::generator::params::ETA_MAX;
+    let parsed =
+        arg.split_once(':').and_then(|(a, b)| Some((a.trim().parse::<f64>().ok()?, b.trim().parse::<f64>().ok()?)));
+    match parsed {
+        Some((lo, hi)) if 0.0 <= lo && lo < hi && hi <= max => Ok((lo, hi)),
+        _ => Err(format!("'{arg}' is not LO:HI with 0 <= LO < HI <= {max} (for example --gap-window 2.2:2.4)")),
+    }
 }
 
 #[derive(Debug, Args)]
@@ -344,6 +380,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Evaluate(a) => evaluate_predictions(a, &console),
         Command::Train(a) => train_network(a, &console),
         Command::Predict(a) => predict_response(a, &console),
+        Command::Explain(a) => explain_uncertainty(a, &console),
     }
 }
 
@@ -409,7 +446,9 @@ fn generate_clusters(a: GenerateArgs, console: &Console) -> Result<()> {
     };
     let n = usize::try_from(a.n).map_err(|_| Error::invalid("--n is too large for this machine"))?;
     require_memory(n)?;
-    let config = GeneratorConfig { n, seed: a.seed, sample: if a.pu0 { Sample::Pu0 } else { Sample::PileUp }, class };
+    let sample = if a.pu0 { Sample::Pu0 } else { Sample::PileUp };
+    let mut config = GeneratorConfig { class, ..GeneratorConfig::new(n, a.seed, sample) };
+    config.gap_window = a.gap_window.unwrap_or(config.gap_window);
     let start = std::time::Instant::now();
     let table = generate(&config, console.bars)?;
     console.say(&format!(
@@ -554,5 +593,19 @@ fn predict_response(a: PredictArgs, console: &Console) -> Result<()> {
         s.seconds,
         a.out.display()
     ));
+    Ok(())
+}
+
+fn explain_uncertainty(a: ExplainArgs, console: &Console) -> Result<()> {
+    use crate::explain::{explain, output, ExplainOptions};
+    let data = DataSource::parse(&a.data)?;
+    let outputs = output::output_paths(&a.out);
+    check_files(&[&data.path, &a.pred], &outputs.iter().map(PathBuf::as_path).collect::<Vec<_>>())?;
+    crate::io::Predictions::check(&a.pred)?;
+    let explanation = explain(&ExplainOptions { data, predictions: a.pred.clone(), quantile: a.quantile })?;
+    output::write(&explanation, &a.out)?;
+    console.say(&explanation.cuts.summary());
+    println!("{}", explanation.findings.sentence());
+    console.say(&format!("wrote {}\n", a.out.join("index.html").display()));
     Ok(())
 }

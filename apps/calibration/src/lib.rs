@@ -7,6 +7,7 @@ pub mod columns;
 pub mod cuts;
 pub mod error;
 pub mod evaluate;
+pub mod explain;
 pub mod generator;
 pub mod io;
 pub mod lcw;

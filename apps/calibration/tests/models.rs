@@ -4,7 +4,7 @@
 
 mod common;
 
-use calibration::generator::{generate, ClassChoice, GeneratorConfig, Sample};
+use calibration::generator::{generate, GeneratorConfig, Sample};
 use calibration::io::DataSource;
 use calibration::model::predict::{predict, PredictArgs};
 use calibration::model::train::{train, TrainOptions};
@@ -16,7 +16,7 @@ fn quiet(_: &str) {}
 
 fn sample(dir: &Path, name: &str, n: usize, seed: u64) -> PathBuf {
     let path = dir.join(name);
-    let config = GeneratorConfig { n, seed, sample: Sample::PileUp, class: ClassChoice::Mixed };
+    let config = GeneratorConfig::new(n, seed, Sample::PileUp);
     generate(&config, false).unwrap().write_hdf5(&path).unwrap();
     path
 }

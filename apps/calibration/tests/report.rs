@@ -11,6 +11,10 @@ mod common;
 
 use calibration::cuts::{CutCount, CutReport};
 use calibration::evaluate::MetricsReport;
+use calibration::explain::findings::{Finding, ViewScore, ViewTransform};
+use calibration::explain::profiles::Distribution;
+use calibration::explain::select::Selection;
+use calibration::explain::{explain_columns, ExplainSummary, Findings};
 use calibration::metrics::binned::BinSummary;
 use calibration::metrics::modes::GapModes;
 use calibration::metrics::{
@@ -503,6 +507,42 @@ fn acceptance() -> Vec<Acceptance> {
     ]
 }
 
+/// explain's finding on the BNN: flagged clusters gathered at 1.36 < |η| < 1.66.
+fn explain_summary() -> ExplainSummary {
+    let edges = linear_edges(0.0, 3.2, 50);
+    let flagged: Vec<f64> = edges.windows(2).map(|w| if (1.36..1.66).contains(&w[0]) { 120.0 } else { 10.0 }).collect();
+    let eta = |transform, score| ViewScore { feature: "clusterEta".into(), transform, score };
+    ExplainSummary {
+        findings: Findings {
+            selection: Selection {
+                rule: "sigma_tot/R_pred above the 0.95 quantile of its clusterE bin".into(),
+                quantile: 0.95,
+                flagged: 5000,
+                total: 100_000,
+            },
+            findings: vec![Finding {
+                feature: "clusterEta".into(),
+                transform: ViewTransform::Abs,
+                low: 1.36,
+                high: 1.66,
+                flagged_share: 0.42,
+                overall_share: 0.094,
+                enrichment: 4.5,
+                score: 0.33,
+            }],
+            scores: vec![eta(ViewTransform::Abs, 0.33), eta(ViewTransform::Identity, 0.12)],
+        },
+        abs_eta: Some(Distribution {
+            feature: "clusterEta".into(),
+            transform: ViewTransform::Abs,
+            log_x: false,
+            all: vec![2000.0; edges.len() - 1],
+            flagged,
+            edges,
+        }),
+    }
+}
+
 /// Every field filled with plausible numbers.
 fn full_summary() -> StudySummary {
     let r_em = ("R^{EM} = E^{EM}/E_{dep}", 0.1, 2.0, false);
@@ -561,6 +601,7 @@ fn full_summary() -> StudySummary {
             .collect(),
         scan: Some(scan()),
         training: training(),
+        explain: Some(explain_summary()),
     }
 }
 
@@ -581,6 +622,7 @@ fn baselines_only() -> StudySummary {
     s.bnn_vs_re.clear();
     s.scan = None;
     s.training.clear();
+    s.explain = None;
     s
 }
 
@@ -625,6 +667,7 @@ fn the_full_page_has_every_figure_and_passes_the_check() {
         "Relative uncertainty, all clusters",
         "Relative uncertainty, E^{EM} > 1 GeV",
         "Relative uncertainty against |η|",
+        "explain, without the truth: flagged clusters in |η|",
         "σ_{syst} against the true sd: BNN",
         "σ_{syst} against the true sd: RE",
         "σ_{tot} (RE) against σ_{tot} (BNN)",
@@ -650,6 +693,7 @@ fn the_full_page_has_every_figure_and_passes_the_check() {
     assert_eq!(html.matches("class=\"verdict fail\"").count(), 1);
     assert_eq!(html.matches("class=\"verdict notrun\"").count(), 1);
     assert!(html.contains("Foong et al. 2019"), "the BNN–RE text must say what mean-field VI misses");
+    assert!(html.contains("hold 42 % of the flagged and 9 % of all clusters (enrichment 4.5)"), "explain's sentence");
     // Methods are labelled, never shown by their prediction names.
     assert!(html.contains(">DNN-LGK<") || html.contains("DNN-LGK</text>"));
 }
@@ -770,4 +814,26 @@ fn a_real_metrics_json_renders_when_given() {
     let c = report::check::check_page(&html);
     eprintln!("wrote {}\n{c}", path.display());
     assert!(c.passed(), "{c}");
+}
+
+#[test]
+fn the_explain_page_passes_the_check() {
+    let n = 20_000;
+    let energy: Vec<f64> = (0..n).map(|i| 0.2 + (i * 7919 % n) as f64 / 100.0).collect();
+    let eta: Vec<f64> = (0..n).map(|i| 6.4 * (i * 104_729 % n) as f64 / n as f64 - 3.2).collect();
+    let time: Vec<f64> = (0..n).map(|i| (i % 97) as f64 - 48.0).collect();
+    let relative: Vec<f64> = (0..n)
+        .map(|i| if (2.0..2.2).contains(&eta[i].abs()) { 3.0 } else { 1.0 } * (1.0 + (i % 13) as f64 / 13.0) / energy[i].sqrt())
+        .collect();
+    let columns = [("clusterE", &energy[..]), ("clusterEta", &eta[..]), ("cluster_time", &time[..])];
+    let e = explain_columns(&columns, &relative, 0.95).unwrap();
+    let html = study_page::explain_page(&e).to_html();
+    let c = check(&html);
+    assert!(titles(&c).iter().any(|t| t == "|clusterEta|"), "{:#?}", titles(&c));
+    assert!(html.contains(&report::escape(&e.findings.sentence())), "the sentence is on the page");
+    if let Some(dir) = std::env::var_os("CALIBRATION_REPORT_DIR") {
+        let path = std::path::PathBuf::from(dir).join("explain.html");
+        std::fs::write(&path, html).unwrap();
+        eprintln!("wrote {}", path.display());
+    }
 }

@@ -96,12 +96,7 @@ fn the_scan_runs_on_any_training_and_test_files() {
     let study = common::temp_dir("scan-data");
     // Two small generated files, written the way any user would (no study around them).
     let gen = |n: usize, seed: u64, path: &Path| {
-        let config = calibration::generator::GeneratorConfig {
-            n,
-            seed,
-            sample: calibration::generator::Sample::PileUp,
-            class: calibration::generator::ClassChoice::Mixed,
-        };
+        let config = calibration::generator::GeneratorConfig::new(n, seed, calibration::generator::Sample::PileUp);
         calibration::generator::generate(&config, false).unwrap().write_hdf5(path).unwrap();
     };
     let (train, test) = (study.join("train.h5"), study.join("test.h5"));

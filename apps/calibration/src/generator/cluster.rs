@@ -4,9 +4,9 @@
 
 use super::params::*;
 use super::response::{response_model, Observed, ResponseModel};
-use super::shapes::{detector_response, gap_weight, hadronic_response, pileup_offset};
+use super::shapes::{detector_response, gap_weight_in, hadronic_response, pileup_offset};
 use super::truth::{truncated_lognormal, SelectedTruth};
-use super::{ClassChoice, Sample};
+use super::{ClassChoice, GeneratorConfig, Sample};
 use rand::{Rng, RngExt};
 use rand_distr::multi::Dirichlet;
 use rand_distr::{Beta, Binomial, Distribution, Exp1, LogNormal, Poisson, StandardNormal};
@@ -35,9 +35,9 @@ pub struct Cluster {
 /// Draws clusters until one has E^EM > 0 (docs/calibration-generator.md §1.3, §6).
 /// Every attempt uses the same stream, so the kept cluster depends only on the stream, and a
 /// sample of n clusters is a prefix of any larger sample with the same seed.
-pub fn draw_cluster<R: Rng>(rng: &mut R, sample: Sample, class: ClassChoice) -> Cluster {
+pub fn draw_cluster<R: Rng>(rng: &mut R, config: &GeneratorConfig) -> Cluster {
     loop {
-        if let Some(c) = attempt(rng, sample, class) {
+        if let Some(c) = attempt(rng, config) {
             return c;
         }
     }
@@ -95,14 +95,14 @@ fn seed_log_energy<R: Rng>(rng: &mut R, sample: Sample) -> f64 {
     }
 }
 
-fn attempt<R: Rng>(rng: &mut R, sample: Sample, class: ClassChoice) -> Option<Cluster> {
-    let shower = shower(rng, sample, class);
+fn attempt<R: Rng>(rng: &mut R, config: &GeneratorConfig) -> Option<Cluster> {
+    let shower = shower(rng, config);
     let noise = noise(rng, &shower);
     let features = features(rng, &shower, &noise)?;
     let Shower { is_em, f, seed_energy, interactions, jet_density, .. } = shower;
     let oot_shift = noise.oot_shift;
     let e_em = features[0];
-    let model = response_model(&observed(&features));
+    let model = response_model(&observed(&features), config.gap_window);
     let r = model.median * (model.s_ln * normal(rng)).exp();
     let truth = truncated_lognormal(model.median, model.s_ln, R_MIN, e_em / E_DEP_MIN);
     Some(Cluster {
@@ -140,7 +140,8 @@ struct Shower {
     widen: f64,
 }
 
-fn shower<R: Rng>(rng: &mut R, sample: Sample, class: ClassChoice) -> Shower {
+fn shower<R: Rng>(rng: &mut R, config: &GeneratorConfig) -> Shower {
+    let (sample, class) = (config.sample, config.class);
     let pile_up = sample == Sample::PileUp;
     let (mu, interactions, n_pv) = pileup(rng, sample);
 
@@ -165,7 +166,7 @@ fn shower<R: Rng>(rng: &mut R, sample: Sample, class: ClassChoice) -> Shower {
     let lambda_true = f * lambda_em + (1.0 - f) * lambda_had;
     let cells = 2.0 + poisson(rng, 3.0 + 5.0 * seed_energy.sqrt() * (1.0 + 1.5 * (1.0 - f)));
     let jet_density: f64 = rng.random();
-    let widen = 1.0 + 2.0 * gap_weight(u);
+    let widen = 1.0 + 2.0 * gap_weight_in(u, config.gap_window);
     Shower { pile_up, mu, interactions, n_pv, eta, u, is_em, seed_energy, f, lambda_true, cells, jet_density, widen }
 }
 

@@ -41,17 +41,21 @@ pub enum ClassChoice {
 }
 
 /// What to generate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct GeneratorConfig {
     pub n: usize,
     pub seed: u64,
     pub sample: Sample,
     pub class: ClassChoice,
+    /// Where the gap window sits in |η|: `params::GAP_WINDOW` for the study's samples; a
+    /// variant moves it so that a test can check that `calibration explain` finds it there.
+    pub gap_window: (f64, f64),
 }
 
 impl GeneratorConfig {
     pub fn new(n: usize, seed: u64, sample: Sample) -> Self {
-        GeneratorConfig { n, seed, sample, class: ClassChoice::Mixed }
+        let gap_window = (params::GAP_WINDOW.0, params::GAP_WINDOW.1);
+        GeneratorConfig { n, seed, sample, class: ClassChoice::Mixed, gap_window }
     }
 }
 
@@ -116,7 +120,7 @@ pub fn cluster_stream(seed: u64, sample: Sample, index: u64) -> ChaCha8Rng {
 
 /// Cluster `index` of the sample `config` describes.
 pub fn generate_cluster(config: &GeneratorConfig, index: u64) -> Cluster {
-    draw_cluster(&mut cluster_stream(config.seed, config.sample, index), config.sample, config.class)
+    draw_cluster(&mut cluster_stream(config.seed, config.sample, index), config)
 }
 
 /// Clusters `0..config.n`, drawn in parallel, in index order.

@@ -3,7 +3,7 @@
 //! truth exact: the BNN's σ_syst can be compared cluster by cluster with sd*(x).
 
 use super::params::VERTEX_EFFICIENCY;
-use super::shapes::{detector_response, gap_weight, hadronic_response, logistic, pileup_offset};
+use super::shapes::{detector_response, gap_weight_in, hadronic_response, logistic, pileup_offset};
 
 /// The observed features the response depends on (a subset of the 15).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -42,12 +42,13 @@ pub struct ResponseModel {
     pub oot: f64,
 }
 
-/// m(x) and s(x) of docs/calibration-generator.md §7.2–7.3.
+/// m(x) and s(x) of docs/calibration-generator.md §7.2–7.3, with the gap window at
+/// `gap_window` in |η| (nominally `GAP_WINDOW`).
 ///
 /// With no pile-up at all (⟨μ⟩ = 0, the PU0 sample) the pile-up offset estimate Ô is zero: Ô
 /// estimates the offset O, which is zero by construction there, and the linearised μ − 36 term
 /// would otherwise invent an offset that no cluster of that sample carries.
-pub fn response_model(x: &Observed) -> ResponseModel {
+pub fn response_model(x: &Observed, gap_window: (f64, f64)) -> ResponseModel {
     let e = x.e_em;
     let u = x.eta.abs();
     let log10_e = e.log10();
@@ -73,7 +74,7 @@ pub fn response_model(x: &Observed) -> ResponseModel {
     let threshold_bias = 0.8 * noise * (-x.significance / 3.0).exp();
     let denominator = (e - offset - threshold_bias).max(0.3 * e);
     let oot = 1.0 - (-x.time * x.time / (2.0 * 16.0)).exp();
-    let gap = gap_weight(u);
+    let gap = gap_weight_in(u, gap_window);
     let median = r_cal * e / denominator * (1.0 + 0.25 * oot) * (1.0 + 0.30 * gap);
 
     let stochastic = (0.10f64.powi(2) * p_hat + 0.35f64.powi(2) * (1.0 - p_hat)) / e;

@@ -11,6 +11,7 @@
 //! [`spectrum`], [`truth`], [`scan`] and [`training`]; [`draw`] holds what they share.
 
 mod draw;
+mod explain;
 mod inputs;
 mod intro;
 mod prediction;
@@ -25,6 +26,7 @@ use crate::error::{Error, Result};
 use crate::metrics::MethodMetrics;
 use crate::study::summary::{Scan, StudySummary};
 use draw::count;
+pub use explain::explain_page;
 use report::{Figure, Page, Palette, Section, Style};
 use scan::scan_section;
 use std::path::{Path, PathBuf};

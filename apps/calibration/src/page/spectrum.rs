@@ -26,7 +26,8 @@ impl Ctx<'_> {
             }
         }
         match self.eta_figure(&self.s.sigma_vs_eta) {
-            Some(f) => s.figure(
+            Some(f) => self.with_explain(
+                s,
                 f,
                 "Median relative uncertainty in fine |η| bins, with the 16–84 % range of the clusters as a band. In \
                  the tile-gap window (shaded) the EM-scale signal is a poor proxy for the deposit and the true spread \

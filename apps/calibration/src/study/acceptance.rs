@@ -3,7 +3,10 @@
 //! "not run", never a pass.
 
 use super::summary::{Acceptance, Scan, Spectrum};
+use crate::columns::CLUSTER_ETA;
 use crate::evaluate::MetricsReport;
+use crate::explain::ExplainSummary;
+use crate::generator::params::GAP_WINDOW;
 use crate::metrics::{MethodMetrics, PullMetrics};
 
 fn method<'a>(e: &'a MetricsReport, name: &str) -> Option<&'a MethodMetrics> {
@@ -244,8 +247,8 @@ fn gap_rows(spectra: &[Spectrum], bnn: Option<&MethodMetrics>) -> Vec<Acceptance
                 None => format!("none (modes {}{truth})", list(&m.with_gap)),
             }
         }),
-        "a gap mode",
-        bnn_modes.map(|m| m.gap_mode.is_some()),
+        "a gap mode (information; the test is explain's row)",
+        None,
     ));
     let g = bnn.and_then(|m| m.gap_ratio.as_ref()).and_then(|g| g.fraction_of_truth);
     out.push(test(
@@ -314,4 +317,55 @@ fn bnn_re_rows(e: &MetricsReport) -> Vec<Acceptance> {
         ratio.map(|v| (v - 1.0).abs() <= 0.1),
     ));
     out
+}
+
+/// 7.8.1 for the networks: `calibration explain` on the BNN's predictions finds the gap window
+/// without the truth. This is the only place its findings meet the generator's window: a
+/// clusterEta finding (either view, compared in |η|, [`crate::explain::findings::Finding::abs_range`]) with enrichment ≥ 2
+/// whose range has an intersection over union ≥ 0.3 with the window, and no clusterEta finding
+/// with enrichment ≥ 2 that does not touch the window.
+pub fn explain_rows(explain: Option<&ExplainSummary>) -> Vec<Acceptance> {
+    let window = (GAP_WINDOW.0, GAP_WINDOW.1);
+    let strong: Vec<((f64, f64), f64)> = explain
+        .map(|x| {
+            x.findings
+                .findings
+                .iter()
+                .filter(|f| f.feature == CLUSTER_ETA && f.enrichment >= 2.0)
+                .map(|f| (f.abs_range(), f.enrichment))
+                .collect()
+        })
+        .unwrap_or_default();
+    let best = strong.iter().map(|(r, e)| (iou(*r, window), *r, *e)).max_by(|a, b| a.0.total_cmp(&b.0));
+    let elsewhere: Vec<&(f64, f64)> = strong.iter().map(|(r, _)| r).filter(|r| iou(**r, window) == 0.0).collect();
+    let value = explain.map(|_| {
+        let found = match best {
+            Some((u, (lo, hi), e)) => format!("|η| {lo:.2}–{hi:.2}, enrichment {e:.1}, IoU {u:.2}"),
+            None => "no clusterEta finding with enrichment ≥ 2".to_string(),
+        };
+        let others: Vec<String> = elsewhere.iter().map(|(lo, hi)| format!("{lo:.2}–{hi:.2}")).collect();
+        if others.is_empty() {
+            found
+        } else {
+            format!("{found}; elsewhere: {}", others.join(", "))
+        }
+    });
+    vec![test(
+        "7.8.1",
+        "explain on the BNN (no truth): a clusterEta finding with enrichment ≥ 2 on the gap window, none elsewhere",
+        value,
+        &format!("IoU ≥ 0.3 with |η| {:.2}–{:.2}", window.0, window.1),
+        explain.map(|_| best.is_some_and(|b| b.0 >= 0.3) && elsewhere.is_empty()),
+    )]
+}
+
+/// Intersection over union of two intervals; 0 when they do not overlap.
+pub fn iou(a: (f64, f64), b: (f64, f64)) -> f64 {
+    let inter = (a.1.min(b.1) - a.0.max(b.0)).max(0.0);
+    let union = a.1.max(b.1) - a.0.min(b.0);
+    if union > 0.0 {
+        inter / union
+    } else {
+        0.0
+    }
 }

@@ -11,10 +11,12 @@
 //! | `models/<method>/` | each network's run directory (`best.h5`, `history.csv`, ...); `models/scan-N/` |
 //! | `predictions/<method>.h5` | the predictions on `test.h5` |
 //! | `evaluation/metrics.json` | `calibration evaluate`'s report on `test.h5` |
+//! | `explain/` | `calibration explain` on the BNN's predictions: `findings.json`, `flags.h5`, `index.html` |
 
 use super::preset::StudyPreset;
 use super::steps::{
-    generate_step, key_of, predict_step, say_to, scan_config, scan_points, train_step, ScanRun, StudyOptions, Trained,
+    explain_step, generate_step, key_of, predict_step, say_to, scan_config, scan_points, train_step, ScanRun,
+    StudyOptions, Trained,
 };
 use super::summarise::{scan_summary, summarise};
 use super::summary::*;
@@ -52,16 +54,17 @@ pub fn run_study(opts: &StudyOptions) -> Result<(StudySummary, PathBuf)> {
     create_dirs(out, &["data", "models", "predictions", "evaluation"])?;
     let _lock = rundir::RunLock::acquire(out)?;
     let scan_trains = p.scan_sizes.iter().filter(|&&n| scan_config(&p.bnn, n, p) != p.bnn).count();
-    let total = 3 + 1 + 4 + 4 + 1 + 1 + scan_trains + p.scan_sizes.len();
+    let total = 3 + 1 + 4 + 4 + 1 + 1 + 1 + scan_trains + p.scan_sizes.len();
     let mut steps = Steps::new(out, opts.fresh, total, opts.quiet)?;
     let samples = generate_samples(&mut steps, opts)?;
     let lcw_key = lcw_step(&mut steps, out, &samples)?;
     let trained = train_networks(&mut steps, opts, &samples)?;
     let predicted = predict_networks(&mut steps, opts, &trained, &samples)?;
     let evaluation = evaluate_step(&mut steps, opts, &samples, &lcw_key, &predicted)?;
+    let explained = explain_bnn(&mut steps, opts, &samples, &predicted)?;
     let (scan_h5, points) = scan_step(&mut steps, opts, &trained, &samples)?;
     say_to(opts, "summarising the figures' numbers\n");
-    let summary = summarise(
+    let mut summary = summarise(
         opts,
         &trained,
         &predicted.files,
@@ -72,6 +75,8 @@ pub fn run_study(opts: &StudyOptions) -> Result<(StudySummary, PathBuf)> {
         &steps.reports,
         start.elapsed().as_secs_f64(),
     )?;
+    summary.acceptance.extend(super::acceptance::explain_rows(explained.as_ref()));
+    summary.explain = explained;
     write_json(&summary, &out.join("metrics.json"))?;
     let page = crate::page::write(&summary, out)?;
     let record = RunRecord {
@@ -223,6 +228,25 @@ fn evaluate_step(
     steps.run("evaluate", "evaluate every method on the test sample", &key, &[eval_dir.join("metrics.json")], || {
         evaluate(&options, &eval_dir)
     })
+}
+
+/// `calibration explain` on the BNN's test predictions into `out/explain/`; None when the study
+/// has no BNN.
+fn explain_bnn(
+    steps: &mut Steps,
+    opts: &StudyOptions,
+    samples: &Samples,
+    predicted: &Predicted,
+) -> Result<Option<crate::explain::ExplainSummary>> {
+    let Some(k) = predicted.files.iter().position(|(m, _, _)| *m == Method::Bnn) else { return Ok(None) };
+    let test = DataSource::file(&samples.test);
+    let summary = explain_step(
+        steps,
+        (&test, &samples.test_key),
+        (&predicted.files[k].1, &predicted.keys[k]),
+        &opts.out.join("explain"),
+    )?;
+    Ok(Some(summary))
 }
 
 /// The training-size scan: BNNs on the first N training clusters, predicting the first test

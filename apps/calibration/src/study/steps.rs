@@ -4,7 +4,8 @@
 
 use super::preset::StudyPreset;
 use crate::error::{Error, Result};
-use crate::generator::{generate, ClassChoice, GeneratorConfig, Sample};
+use crate::explain::{explain, output, ExplainOptions, ExplainSummary, DEFAULT_QUANTILE};
+use crate::generator::{generate, GeneratorConfig, Sample};
 use crate::io::DataSource;
 use crate::model::predict::{predict, PredictArgs};
 use crate::model::train::{train, TrainOptions, TrainSummary};
@@ -24,6 +25,9 @@ const GENERATOR_VERSION: u32 = 1;
 /// Bump when training or prediction changes what they write for the same configuration (2: the
 /// validation set of a `max_train` run is in proportion to it), so old networks are retrained.
 const TRAINING_VERSION: u32 = 2;
+
+/// Bump when `calibration explain` changes what it finds for the same predictions.
+const EXPLAIN_VERSION: u32 = 1;
 
 pub struct StudyOptions {
     pub out: PathBuf,
@@ -45,7 +49,7 @@ pub(super) fn generate_step(
     sample: Sample,
     quiet: bool,
 ) -> Result<String> {
-    let config = GeneratorConfig { n, seed, sample, class: ClassChoice::Mixed };
+    let config = GeneratorConfig::new(n, seed, sample);
     let key = key_of(&(GENERATOR_VERSION, n, seed, format!("{sample:?}")))?;
     steps.run(name, what, &key, &[path.to_path_buf()], || {
         generate(&config, !quiet)?.write_hdf5(path)?;
@@ -124,6 +128,28 @@ pub(super) fn predict_step(
         Ok::<_, Error>(s.draws)
     })?;
     Ok((key, draws))
+}
+
+/// `calibration explain` on the predictions of the test sample at `predictions` (made by the
+/// step keyed `predictions_key`), into `dir`; returns what the study page shows of it.
+pub(super) fn explain_step(
+    steps: &mut Steps,
+    test: (&DataSource, &str),
+    predictions: (&Path, &str),
+    dir: &Path,
+) -> Result<ExplainSummary> {
+    let key = key_of(&(EXPLAIN_VERSION, test.1, predictions.1, DEFAULT_QUANTILE))?;
+    let what = "explain the BNN's uncertainty from the features alone (calibration explain)";
+    steps.run("explain", what, &key, &output::output_paths(dir), || {
+        let opts = ExplainOptions {
+            data: test.0.clone(),
+            predictions: predictions.0.to_path_buf(),
+            quantile: DEFAULT_QUANTILE,
+        };
+        let explanation = explain(&opts)?;
+        output::write(&explanation, dir)?;
+        Ok::<_, Error>(explanation.summary())
+    })
 }
 
 /// Epochs for a scan point: about `preset.scan_steps` optimizer steps, at most `scan_max_epochs`.

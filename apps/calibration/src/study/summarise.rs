@@ -119,6 +119,7 @@ pub(super) fn summarise(
         bnn_vs_re,
         scan: Some(scan),
         training: trained.iter().map(training_curve).collect(),
+        explain: None,
     })
 }
 

@@ -249,4 +249,7 @@ pub struct StudySummary {
     pub bnn_vs_re: Vec<Scatter>,
     pub scan: Option<Scan>,
     pub training: Vec<TrainingCurve>,
+    /// `calibration explain` on the BNN's test predictions: its findings and the |η| figure.
+    #[serde(default)]
+    pub explain: Option<crate::explain::ExplainSummary>,
 }
