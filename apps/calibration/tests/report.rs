@@ -667,7 +667,6 @@ fn the_full_page_has_every_figure_and_passes_the_check() {
         "Relative uncertainty, all clusters",
         "Relative uncertainty, E^{EM} > 1 GeV",
         "Relative uncertainty against |η|",
-        "explain, without the truth: flagged clusters in |η|",
         "σ_{syst} against the true sd: BNN",
         "σ_{syst} against the true sd: RE",
         "σ_{tot} (RE) against σ_{tot} (BNN)",
@@ -694,6 +693,10 @@ fn the_full_page_has_every_figure_and_passes_the_check() {
     assert_eq!(html.matches("class=\"verdict notrun\"").count(), 1);
     assert!(html.contains("Foong et al. 2019"), "the BNN–RE text must say what mean-field VI misses");
     assert!(html.contains("hold 42 % of the flagged and 9 % of all clusters (enrichment 4.5)"), "explain's sentence");
+    assert!(
+        html.contains("explain, without the truth: flagged clusters in |η|"),
+        "explain's figure beside σ against |η|"
+    );
     // Methods are labelled, never shown by their prediction names.
     assert!(html.contains(">DNN-LGK<") || html.contains("DNN-LGK</text>"));
 }
