@@ -199,14 +199,14 @@ impl Ctx<'_> {
     }
 }
 
-/// Flagged against all clusters in |η|, explain's clusterEta findings shaded as |η| ranges.
+/// Flagged against all clusters in |η|, explain's clusterEta findings shaded as |η| ranges: those
+/// of the |η| view, or, when it has none, those on η mirrored (not both: they overlap).
 fn explain_eta_figure(x: &ExplainSummary) -> Option<Figure> {
     let d = x.abs_eta.as_ref()?;
-    let as_abs: Vec<Finding> = x
-        .findings
-        .findings
-        .iter()
-        .filter(|f| f.feature == CLUSTER_ETA)
+    let on_eta =
+        |t: ViewTransform| x.findings.findings.iter().filter(move |f| f.feature == CLUSTER_ETA && f.transform == t);
+    let view = if on_eta(ViewTransform::Abs).next().is_some() { ViewTransform::Abs } else { ViewTransform::Identity };
+    let as_abs: Vec<Finding> = on_eta(view)
         .map(|f| {
             let (low, high) = f.abs_range();
             Finding { low, high, transform: ViewTransform::Abs, ..f.clone() }
