@@ -6,7 +6,7 @@ use crate::cuts::read_selected;
 use crate::error::{Error, Result};
 use crate::evaluate::{evaluate, summary_table, EvaluateOptions};
 use crate::generator::{generate, ClassChoice, GeneratorConfig, Sample};
-use crate::io::{ClusterTable, DataSource, Schema, TargetPolicy};
+use crate::io::{ClusterTable, DataSource, PredictionOutput, Schema, TargetPolicy};
 use crate::lcw::{build, Labelled};
 use crate::metrics::Binning;
 use crate::model::predict::{checkpoint_path, predict, PredictArgs as PredictJob};
@@ -144,6 +144,14 @@ pub struct ScanArgs {
     /// cpu, or wgpu for a GPU.
     #[arg(long, default_value = "cpu", value_name = "DEVICE")]
     pub device: String,
+    /// The column that says which event a cluster came from: the validation split keeps each
+    /// event's clusters on one side (default: eventNumber, with runNumber, when the file has it;
+    /// else the split is by row).
+    #[arg(long, value_name = "NAME")]
+    pub event_column: Option<String>,
+    /// A column of per-cluster weights (MC event weights, finite and >= 0) that weight the loss.
+    #[arg(long, value_name = "NAME")]
+    pub weight_column: Option<String>,
     /// Recompute every point.
     #[arg(long)]
     pub fresh: bool,
@@ -177,6 +185,14 @@ pub struct TrainArgs {
     /// cpu, or wgpu for a GPU (Vulkan, Metal, DX12 or GL).
     #[arg(long, default_value = "cpu", value_name = "DEVICE")]
     pub device: String,
+    /// The column that says which event a cluster came from: the validation split keeps each
+    /// event's clusters on one side (default: eventNumber, with runNumber, when the file has it;
+    /// else the split is by row).
+    #[arg(long, value_name = "NAME")]
+    pub event_column: Option<String>,
+    /// A column of per-cluster weights (MC event weights, finite and >= 0) that weight the loss.
+    #[arg(long, value_name = "NAME")]
+    pub weight_column: Option<String>,
     /// Continue the interrupted run in --out exactly where it stopped (same data, --model and
     /// configuration).
     #[arg(long, conflicts_with = "restart")]
@@ -196,9 +212,14 @@ pub struct PredictArgs {
     /// target, when present, takes part in the selection cuts.
     #[arg(long, value_name = "FILE[:TREE]")]
     pub data: String,
-    /// Output prediction file (HDF5).
-    #[arg(long, value_name = "FILE.h5")]
+    /// Output prediction file: HDF5, or FILE.root[:TreeName] for a ROOT TTree (default tree
+    /// 'predictions') with one entry per input row, to be a friend of the input tree.
+    #[arg(long, value_name = "FILE.h5|FILE.root[:TREE]")]
     pub out: PathBuf,
+    /// One output row per input row, with `selected` (1 passed the cuts, 0 not); the rows the
+    /// cuts removed keep the EM scale (R_pred = 1) and NaN uncertainties. Always on for ROOT output.
+    #[arg(long)]
+    pub keep_all: bool,
     /// Weight draws of a BNN (default: the training configuration's, 50); ensembles use their
     /// members and a DNN one network.
     #[arg(long, value_name = "M", value_parser = clap::value_parser!(u64).range(1..=100_000))]
@@ -301,6 +322,10 @@ pub struct EvaluateArgs {
     /// Output directory for metrics.json (created if needed).
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
+    /// A column of per-cluster weights (MC event weights, finite and >= 0) that weight every
+    /// median, quantile and coverage.
+    #[arg(long, value_name = "NAME")]
+    pub weight_column: Option<String>,
 }
 
 /// NAME=FILE with a non-empty name and file.
@@ -419,6 +444,8 @@ fn scan(a: ScanArgs, console: &Console) -> Result<()> {
     if let Some(path) = &a.config {
         bnn = bnn.with_file(path)?;
     }
+    bnn.training.event_column = a.event_column.clone().or(bnn.training.event_column);
+    bnn.training.weight_column = a.weight_column.clone().or(bnn.training.weight_column);
     let mut preset = StudyPreset::new(StudyPresetName::Quick);
     preset.bnn = bnn;
     preset.scan_sizes = a.sizes.clone();
@@ -518,7 +545,13 @@ fn evaluate_predictions(a: EvaluateArgs, console: &Console) -> Result<()> {
     check_files(&inputs, &[&a.out.join("metrics.json")])?;
     std::fs::create_dir_all(&a.out)
         .map_err(|e| Error::invalid(format!("--out {}: cannot create the directory: {e}", a.out.display())))?;
-    let options = EvaluateOptions { data, predictions: a.predictions, lcw: a.lcw, binning: Binning::default() };
+    let options = EvaluateOptions {
+        data,
+        predictions: a.predictions,
+        lcw: a.lcw,
+        binning: Binning::default(),
+        weight_column: a.weight_column,
+    };
     let report = evaluate(&options, &a.out)?;
     console.say(&report.cuts.summary());
     println!("{}", summary_table(&report));
@@ -538,6 +571,8 @@ fn train_network(a: TrainArgs, console: &Console) -> Result<()> {
     if let Some(s) = a.seed {
         config.training.seed = s;
     }
+    config.training.event_column = a.event_column.or(config.training.event_column);
+    config.training.weight_column = a.weight_column.or(config.training.weight_column);
     let device = device_of(&a.device)?;
     let data = DataSource::parse(&a.data)?;
     let mut inputs: Vec<&Path> = vec![&data.path];
@@ -572,10 +607,13 @@ fn train_network(a: TrainArgs, console: &Console) -> Result<()> {
 }
 
 fn predict_response(a: PredictArgs, console: &Console) -> Result<()> {
-    check_output_file(&a.out, "--out")?;
+    let output = PredictionOutput::parse(&a.out)?;
+    check_output_file(output.path(), "--out")?;
     let device = device_of(&a.device)?;
     let data = DataSource::parse(&a.data)?;
-    check_files(&[&checkpoint_path(&a.model), &data.path], &[&a.out])?;
+    check_files(&[&checkpoint_path(&a.model), &data.path], &[output.path()])?;
+    // A friend tree must have an entry for every entry of the tree it befriends.
+    let keep_all = a.keep_all || matches!(output, PredictionOutput::Root { .. });
     let job = PredictJob {
         model: a.model.clone(),
         data,
@@ -583,15 +621,17 @@ fn predict_response(a: PredictArgs, console: &Console) -> Result<()> {
         batch_size: a.batch_size as usize,
         device,
         progress: console.bars,
+        keep_all,
     };
     let (p, s) = predict(&job, &|m| console.say(m))?;
-    p.write(&a.out)?;
+    output.write(&p)?;
     console.say(&format!(
-        "predicted {} clusters ({} draws) in {:.1} s -> {}\n",
+        "predicted {} clusters ({} draws) in {:.1} s -> {}{}\n",
         s.clusters,
         s.draws,
         s.seconds,
-        a.out.display()
+        output.path().display(),
+        if keep_all { format!(" (every one of the {} input rows)", p.len()) } else { String::new() }
     ));
     Ok(())
 }

@@ -10,8 +10,8 @@ use crate::io::predictions::Predictions;
 use crate::io::{ClusterTable, DataSource, TargetPolicy};
 use crate::lcw::{Combination, LcwTables};
 use crate::metrics::{
-    compare, method_metrics, truth_pulls, Binning, Comparison, EvalData, Method, MethodMetrics, PullMetrics, Sigmas,
-    Truth,
+    compare_weighted, method_metrics, truth_pulls, Binning, Comparison, EvalData, Method, MethodMetrics, PullMetrics,
+    Sigmas, Truth,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -25,6 +25,9 @@ pub struct EvaluateOptions {
     pub predictions: Vec<(String, PathBuf)>,
     pub lcw: Option<PathBuf>,
     pub binning: Binning,
+    /// A column of per-cluster weights (MC event weights) that weight every median, quantile and
+    /// coverage; None: every cluster counts once.
+    pub weight_column: Option<String>,
 }
 
 /// The content of metrics.json.
@@ -34,6 +37,9 @@ pub struct MetricsReport {
     pub cuts: CutReport,
     pub has_truth: bool,
     pub binning: Binning,
+    /// The column whose weights the quantiles and coverages used, if any.
+    #[serde(default)]
+    pub weight_column: Option<String>,
     pub methods: Vec<MethodMetrics>,
     pub comparisons: Vec<Comparison>,
     /// The exact answer's own pulls (generated data only): the reference for the methods' pulls
@@ -62,6 +68,7 @@ pub fn eval_data(table: &ClusterTable) -> Result<EvalData> {
         n_pv: table.require(N_PRIM_VTX)?.to_vec(),
         abs_eta: table.require(CLUSTER_ETA)?.iter().map(|x| x.abs()).collect(),
         truth,
+        weights: None,
     })
 }
 
@@ -69,7 +76,10 @@ pub fn eval_data(table: &ClusterTable) -> Result<EvalData> {
 /// hold more clusters (a looser selection); it must hold every selected one, for the same file
 /// (its E_calib R_pred must give back clusterE).
 pub fn align(table: &ClusterTable, name: &str, path: &Path, p: &Predictions) -> Result<Method> {
-    let rows: HashMap<u64, usize> = p.input_index.iter().enumerate().map(|(k, &i)| (i, k)).collect();
+    // A file with every input row holds the EM scale where its cuts removed a cluster: those rows
+    // are not predictions.
+    let rows: HashMap<u64, usize> =
+        p.input_index.iter().enumerate().filter(|&(k, _)| p.is_selected(k)).map(|(k, &i)| (i, k)).collect();
     let found: Vec<Option<usize>> = table.input_index.iter().map(|i| rows.get(i).copied()).collect();
     let missing = found.iter().filter(|f| f.is_none()).count();
     if let Some(first) = found.iter().position(|f| f.is_none()) {
@@ -166,7 +176,14 @@ pub fn evaluate(options: &EvaluateOptions, out_dir: &Path) -> Result<MetricsRepo
     }
     let mut notes = table.notes.clone();
     let methods = methods(&table, options, &mut notes)?;
-    let data = eval_data(&table)?;
+    let mut data = eval_data(&table)?;
+    if let Some(name) = &options.weight_column {
+        data.weights = Some(table.weights(name)?);
+        notes.push(format!(
+            "every median, quantile and coverage is weighted by the column '{name}'; the Gaussian core fits of the \
+             pulls and the correlations of log sigma are not, and bin counts are cluster counts"
+        ));
+    }
     if data.truth.is_none() {
         notes.push(
             "the file has no generator truth: closure, sigma_syst/truth and the gap ratio are not computed".into(),
@@ -185,7 +202,7 @@ pub fn evaluate(options: &EvaluateOptions, out_dir: &Path) -> Result<MetricsRepo
     let mut comparisons = Vec::new();
     for (i, a) in methods.iter().enumerate() {
         for b in &methods[i + 1..] {
-            comparisons.extend(compare(a, b));
+            comparisons.extend(compare_weighted(a, b, data.weights.as_deref()));
         }
     }
     let report = MetricsReport {
@@ -193,6 +210,7 @@ pub fn evaluate(options: &EvaluateOptions, out_dir: &Path) -> Result<MetricsRepo
         cuts,
         has_truth: data.truth.is_some(),
         binning: options.binning.clone(),
+        weight_column: options.weight_column.clone(),
         methods: metrics,
         comparisons,
         truth_pulls: truth_pulls(&data, &options.binning),

@@ -20,6 +20,7 @@ fn data(n: usize, r: impl Fn(usize) -> f64, truth: Option<Truth>) -> EvalData {
         n_pv: (0..n).map(|i| 1.0 + (i % 50) as f64).collect(),
         abs_eta: (0..n).map(|i| 3.0 * ((i * 104_729) % n) as f64 / n as f64).collect(),
         truth,
+        weights: None,
     }
 }
 

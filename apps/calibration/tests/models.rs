@@ -53,6 +53,7 @@ fn predict_args(model: &Path, data: &Path) -> PredictArgs {
         batch_size: 333,
         device: sigmagrad::cpu(),
         progress: false,
+        keep_all: false,
     }
 }
 
@@ -98,6 +99,7 @@ fn every_method_trains_predicts_and_is_evaluated() {
         predictions: preds,
         lcw: None,
         binning: calibration::metrics::Binning::default(),
+        weight_column: None,
     };
     std::fs::create_dir_all(dir.join("eval")).unwrap();
     let report = calibration::evaluate::evaluate(&options, &dir.join("eval")).unwrap();

@@ -187,6 +187,7 @@ fn evaluation() -> MetricsReport {
             target_cuts_applied: true,
         },
         has_truth: true,
+        weight_column: None,
         truth_pulls: None,
         binning: b,
         methods,
@@ -220,6 +221,7 @@ fn description() -> StudyDescription {
         n_train: 306_000,
         n_val: 76_500,
         n_test: 107_240,
+        split: "by row".to_string(),
         seeds: Seeds { train: 1, test: 2, pu0: 3, networks: 42 },
         models: vec![
             model("dnn", "DNN", "MLP 15-64-64-64-1 (Tanh), point head", 20, 1),

@@ -1,15 +1,18 @@
 //! The files the app reads and writes: cluster tables in (HDF5 and ROOT, checked against a
-//! [`Schema`]), cluster tables out (HDF5), and the prediction files of `calibration predict`.
+//! [`Schema`]), cluster tables out (HDF5), and the prediction files of `calibration predict`
+//! (HDF5, or a ROOT tree to befriend the input ntuple).
 
 mod hdf5;
 mod layout;
 pub mod predictions;
 mod root;
+pub mod root_write;
 mod source;
 mod table;
 
 pub use layout::{Schema, TargetPolicy};
 pub use predictions::Predictions;
+pub use root_write::PredictionOutput;
 pub use source::DataSource;
 pub use table::ClusterTable;
 

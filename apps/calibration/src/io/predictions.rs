@@ -1,5 +1,6 @@
 //! Prediction files, the output of `calibration predict` and an input of `evaluate`: one 1-D
-//! dataset per quantity at the root, row-aligned with the input file after the cuts.
+//! dataset per quantity at the root, row-aligned with the input file after the cuts, or with
+//! every input row (`predict --keep-all`, and every ROOT output).
 //!
 //! | dataset | meaning |
 //! |---|---|
@@ -8,6 +9,10 @@
 //! | `E_calib` | calibrated energy clusterE / R_pred (GeV) |
 //! | `sigma_E` | its uncertainty E_calib σ_tot / R_pred (GeV), to first order |
 //! | `input_index` | the row of each cluster in the input file (uint64) |
+//! | `selected` | with every input row only: 1 where the cluster passed the cuts, else 0 (uint8) |
+//!
+//! A row the cuts removed stays at the EM scale: R_pred = 1, E_calib = clusterE, and NaN for
+//! the three σ and σ_E (the network was not asked).
 //!
 //! String attributes: `format` ("sigmagrad-calibration-predictions"), `method` (e.g. "bnn"),
 //! `model` (the model directory or a description), `data` (the input file); `version` = 1.
@@ -30,6 +35,8 @@ pub struct Predictions {
     pub e_calib: Vec<f64>,
     pub sigma_e: Vec<f64>,
     pub input_index: Vec<u64>,
+    /// With every input row: whether each row passed the cuts; None: every row did.
+    pub selected: Option<Vec<u8>>,
     pub method: String,
     pub model: String,
     pub data: String,
@@ -70,6 +77,7 @@ impl Predictions {
             e_calib,
             sigma_e,
             input_index,
+            selected: None,
             method: method.into(),
             model: model.into(),
             data: data.into(),
@@ -86,7 +94,50 @@ impl Predictions {
         self.r_pred.is_empty()
     }
 
-    fn columns(&self) -> [(&'static str, &[f64]); 6] {
+    /// Whether row `k` passed the cuts (and so holds the network's prediction).
+    pub fn is_selected(&self, k: usize) -> bool {
+        self.selected.as_ref().is_none_or(|s| s[k] != 0)
+    }
+
+    /// The predictions with one row per input row (`cluster_e`, the EM-scale energy of every
+    /// row of the input file): the selected clusters where their input rows are, and the EM
+    /// scale with NaN uncertainties in the rows the cuts removed, so that the file can stand
+    /// beside the ntuple row for row (a friend tree).
+    pub fn with_every_row(self, cluster_e: &[f64]) -> Result<Predictions> {
+        let n = cluster_e.len();
+        if let Some(&i) = self.input_index.iter().find(|&&i| i as usize >= n) {
+            return Err(Error::invalid(format!("predictions: input row {i} is beyond the {n} rows of {}", self.data)));
+        }
+        let mut all = Predictions {
+            r_pred: vec![1.0; n],
+            sigma_syst: vec![f64::NAN; n],
+            sigma_stat: vec![f64::NAN; n],
+            sigma_tot: vec![f64::NAN; n],
+            e_calib: cluster_e.to_vec(),
+            sigma_e: vec![f64::NAN; n],
+            input_index: (0..n as u64).collect(),
+            selected: Some(vec![0; n]),
+            method: self.method,
+            model: self.model,
+            data: self.data,
+        };
+        for (k, &i) in self.input_index.iter().enumerate() {
+            let i = i as usize;
+            all.r_pred[i] = self.r_pred[k];
+            all.sigma_syst[i] = self.sigma_syst[k];
+            all.sigma_stat[i] = self.sigma_stat[k];
+            all.sigma_tot[i] = self.sigma_tot[k];
+            all.e_calib[i] = self.e_calib[k];
+            all.sigma_e[i] = self.sigma_e[k];
+            if let Some(s) = all.selected.as_mut() {
+                s[i] = 1;
+            }
+        }
+        all.validate(Path::new("(predictions in memory)"))?;
+        Ok(all)
+    }
+
+    pub(crate) fn columns(&self) -> [(&'static str, &[f64]); 6] {
         [
             ("R_pred", &self.r_pred),
             ("sigma_syst", &self.sigma_syst),
@@ -97,47 +148,53 @@ impl Predictions {
         ]
     }
 
-    /// Equal lengths, finite values, R_pred > 0, sigmas ≥ 0, no input row twice; errors name
-    /// `path`, the dataset and the count of bad rows.
+    /// Equal lengths, finite values, R_pred > 0, sigmas ≥ 0, no input row twice; rows the cuts
+    /// removed (`selected` = 0) must have R_pred = 1 and may hold NaN. Errors name `path`, the
+    /// dataset and the count of bad rows.
     pub fn validate(&self, path: &Path) -> Result<()> {
         let n = self.len();
         let item = |name: &str| format!("dataset '{name}'");
+        let fail = |name: &str, msg: String| -> Result<()> { Err(FileError::item(path, item(name), msg).into()) };
+        if let Some(s) = &self.selected {
+            if s.len() != n {
+                return fail("selected", format!("has {} rows, R_pred {n}", s.len()));
+            }
+            let bad = s.iter().filter(|&&x| x > 1).count();
+            if bad > 0 {
+                return fail("selected", format!("{bad} of {n} rows are neither 0 nor 1"));
+            }
+        }
+        let count = |bad: &dyn Fn(usize) -> bool| (0..n).filter(|&k| bad(k)).count();
         for (name, v) in self.columns() {
             if v.len() != n {
-                return Err(FileError::item(path, item(name), format!("has {} rows, R_pred {n}", v.len())).into());
+                return fail(name, format!("has {} rows, R_pred {n}", v.len()));
             }
-            let bad = v.iter().filter(|x| !x.is_finite()).count();
+            let bad = count(&|k| self.is_selected(k) && !v[k].is_finite());
             if bad > 0 {
-                return Err(FileError::item(path, item(name), format!("{bad} of {n} rows are not finite")).into());
+                return fail(name, format!("{bad} of {n} rows are not finite"));
             }
         }
         if self.input_index.len() != n {
-            return Err(FileError::item(
-                path,
-                item("input_index"),
-                format!("has {} rows, R_pred {n}", self.input_index.len()),
-            )
-            .into());
+            return fail("input_index", format!("has {} rows, R_pred {n}", self.input_index.len()));
         }
-        let bad = self.r_pred.iter().filter(|&&r| r <= 0.0).count();
+        let bad = count(&|k| self.is_selected(k) && self.r_pred[k] <= 0.0);
         if bad > 0 {
-            return Err(FileError::item(path, item("R_pred"), format!("{bad} of {n} rows are not positive")).into());
+            return fail("R_pred", format!("{bad} of {n} rows are not positive"));
+        }
+        let bad = count(&|k| !self.is_selected(k) && self.r_pred[k] != 1.0);
+        if bad > 0 {
+            return fail("R_pred", format!("{bad} of {n} rows that the cuts removed are not 1 (the EM scale)"));
         }
         for (name, v) in [("sigma_syst", &self.sigma_syst), ("sigma_stat", &self.sigma_stat)] {
-            let bad = v.iter().filter(|&&s| s < 0.0).count();
+            let bad = count(&|k| v[k] < 0.0);
             if bad > 0 {
-                return Err(FileError::item(path, item(name), format!("{bad} of {n} rows are negative")).into());
+                return fail(name, format!("{bad} of {n} rows are negative"));
             }
         }
         let mut seen = HashSet::with_capacity(n);
         let repeated = self.input_index.iter().filter(|i| !seen.insert(**i)).count();
         if repeated > 0 {
-            return Err(FileError::item(
-                path,
-                item("input_index"),
-                format!("{repeated} of {n} rows repeat an input row"),
-            )
-            .into());
+            return fail("input_index", format!("{repeated} of {n} rows repeat an input row"));
         }
         Ok(())
     }
@@ -161,6 +218,9 @@ impl Predictions {
                 write_checked(&f, name, &[v.len()], v)?;
             }
             write_checked(&f, "input_index", &[self.input_index.len()], &self.input_index)?;
+            if let Some(selected) = &self.selected {
+                write_checked(&f, "selected", &[selected.len()], selected)?;
+            }
             f.close().map_err(|e| e.to_string())
         })?;
         Ok(())
@@ -176,11 +236,19 @@ impl Predictions {
     pub fn read(path: &Path) -> Result<Predictions> {
         let f = H5File::open(path)?;
         super::check_format(&f, path, FORMAT, "a prediction file")?;
-        let (r_pred, shape) = f.read_finite_f64("R_pred", None)?;
+        // A file with every input row holds NaN in the rows the cuts removed; validate() checks
+        // that the selected rows are finite.
+        let selected = match f.exists("selected") {
+            true => Some(read_flags(&f, path)?),
+            false => None,
+        };
+        let every_row = selected.is_some();
+        let read = |name: &str| if every_row { f.read_f64(name, None) } else { f.read_finite_f64(name, None) };
+        let (r_pred, shape) = read("R_pred")?;
         if shape.len() != 1 {
             return Err(FileError::item(path, "dataset 'R_pred'", format!("has shape {shape:?}, expected 1-D")).into());
         }
-        let read = |name: &str| f.read_finite_f64(name, None).map(|(v, _)| v);
+        let read = |name: &str| read(name).map(|(v, _)| v);
         let (index, _) = f.read_numeric_f64("input_index", None)?;
         let bad = index.iter().filter(|&&i| !(i >= 0.0 && i.fract() == 0.0)).count();
         if bad > 0 {
@@ -198,6 +266,7 @@ impl Predictions {
             e_calib: read("E_calib")?,
             sigma_e: read("sigma_E")?,
             input_index: index.into_iter().map(|i| i as u64).collect(),
+            selected,
             method: f.attr_string("", "method")?,
             model: f.attr_string("", "model")?,
             data: f.attr_string("", "data")?,
@@ -206,4 +275,19 @@ impl Predictions {
         p.validate(path)?;
         Ok(p)
     }
+}
+
+/// The `selected` dataset: 0 or 1 per row.
+fn read_flags(f: &H5File, path: &Path) -> Result<Vec<u8>> {
+    let (flags, _) = f.read_numeric_f64("selected", None)?;
+    let bad = flags.iter().filter(|&&x| x != 0.0 && x != 1.0).count();
+    if bad > 0 {
+        return Err(FileError::item(
+            path,
+            "dataset 'selected'",
+            format!("{bad} of {} rows are neither 0 nor 1", flags.len()),
+        )
+        .into());
+    }
+    Ok(flags.into_iter().map(|x| x as u8).collect())
 }

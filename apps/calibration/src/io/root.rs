@@ -14,7 +14,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 
 /// Runs `f`, turning a panic inside oxyroot into an error about `path`.
-fn guarded<T>(path: &Path, what: &str, f: impl FnOnce() -> std::result::Result<T, FileError>) -> Result<T> {
+pub(super) fn guarded<T>(path: &Path, what: &str, f: impl FnOnce() -> std::result::Result<T, FileError>) -> Result<T> {
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(|_| {}));
     let out = catch_unwind(AssertUnwindSafe(f));

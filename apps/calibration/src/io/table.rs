@@ -129,6 +129,39 @@ impl ClusterTable {
         Ok(e.iter().zip(dep).map(|(e, d)| e / d).collect())
     }
 
+    /// The per-cluster weights in column `name` (MC event weights): finite, not negative, and
+    /// not all zero. A weight that breaks this is an error naming the file, the column and the
+    /// first input row, not a silently skewed quantile or loss.
+    pub fn weights(&self, name: &str) -> Result<Vec<f64>> {
+        let w = self.column(name).ok_or_else(|| {
+            Error::invalid(format!(
+                "{}: the weight column '{name}' (--weight-column) is missing (it has: {})",
+                self.source,
+                self.names.join(", ")
+            ))
+        })?;
+        let bad = |x: &f64| !(x.is_finite() && *x >= 0.0);
+        if let Some(row) = w.iter().position(bad) {
+            return Err(Error::invalid(format!(
+                "{}: weight column '{name}': {} of {} rows are negative or not finite (the first is input row {}, \
+                 {}); weights must be finite and >= 0",
+                self.source,
+                w.iter().filter(|x| bad(x)).count(),
+                w.len(),
+                self.input_index[row],
+                w[row]
+            )));
+        }
+        if !w.is_empty() && w.iter().all(|&x| x == 0.0) {
+            return Err(Error::invalid(format!(
+                "{}: weight column '{name}': every one of the {} rows has weight 0",
+                self.source,
+                w.len()
+            )));
+        }
+        Ok(w.to_vec())
+    }
+
     /// Puts the 15 features first and the target after them, the rest keeping their order.
     pub(crate) fn sort_columns(&mut self) {
         let rank = |n: &str| FEATURES.iter().position(|&f| f == n).unwrap_or(if n == TARGET { 15 } else { 16 });

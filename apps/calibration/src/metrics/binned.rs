@@ -2,8 +2,8 @@
 //! L = median(r), σ/E = (Q84 − Q16) / (2 median), with at least `min_entries` per bin (Loch's
 //! plotting default 50); a bin with fewer is reported with its count and no values.
 
+use super::weighted::quantiles_of;
 use serde::{Deserialize, Serialize};
-use stats::{quantile_sorted, sorted_finite};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BinSummary {
@@ -38,16 +38,22 @@ pub fn bin_members(var: &[f64], edges: &[f64]) -> Vec<Vec<usize>> {
     members
 }
 
-/// Summary of `values` restricted to `idx`.
-pub fn summarise(values: &[f64], idx: &[usize], lo: f64, hi: f64, min_entries: usize) -> BinSummary {
-    let sorted = sorted_finite(idx.iter().map(|&i| values[i]));
+/// Summary of `values` restricted to `idx`, its quantiles weighted by `weights` when given
+/// (`n` stays the number of clusters, which the minimum applies to).
+pub fn summarise(
+    values: &[f64],
+    idx: &[usize],
+    (lo, hi): (f64, f64),
+    min_entries: usize,
+    weights: Option<&[f64]>,
+) -> BinSummary {
     let mut s = BinSummary { lo, hi, n: idx.len(), median: None, q16: None, q84: None, resolution: None };
-    if sorted.len() < min_entries.max(1) {
+    let finite = idx.iter().filter(|&&i| values[i].is_finite()).count();
+    if finite < min_entries.max(1) {
         return s;
     }
-    s.median = quantile_sorted(&sorted, 0.5);
-    s.q16 = quantile_sorted(&sorted, 0.16);
-    s.q84 = quantile_sorted(&sorted, 0.84);
+    let q = quantiles_of(values, idx, weights, &[0.5, 0.16, 0.84]);
+    (s.median, s.q16, s.q84) = (q[0], q[1], q[2]);
     if let (Some(m), Some(a), Some(b)) = (s.median, s.q16, s.q84) {
         s.resolution = if m != 0.0 { Some((b - a) / (2.0 * m)) } else { None };
     }
@@ -56,10 +62,21 @@ pub fn summarise(values: &[f64], idx: &[usize], lo: f64, hi: f64, min_entries: u
 
 /// Linearity and resolution of `response` in bins of `var`.
 pub fn response_in_bins(response: &[f64], var: &[f64], edges: &[f64], min_entries: usize) -> Vec<BinSummary> {
+    response_in_bins_weighted(response, var, edges, min_entries, None)
+}
+
+/// [`response_in_bins`] with the clusters weighted by `weights` when given.
+pub fn response_in_bins_weighted(
+    response: &[f64],
+    var: &[f64],
+    edges: &[f64],
+    min_entries: usize,
+    weights: Option<&[f64]>,
+) -> Vec<BinSummary> {
     bin_members(var, edges)
         .iter()
         .enumerate()
-        .map(|(b, idx)| summarise(response, idx, edges[b], edges[b + 1], min_entries))
+        .map(|(b, idx)| summarise(response, idx, (edges[b], edges[b + 1]), min_entries, weights))
         .collect()
 }
 

@@ -10,15 +10,20 @@
 //! - median σ_syst / truth_R_sd, the gap ratio, the μ slope of the linearity at low E_dep;
 //! - per-cluster agreement of two methods' uncertainties.
 //!
+//! With per-cluster weights ([`EvalData::weights`]) every median, quantile and coverage is
+//! weighted ([`weighted`]); the Gaussian core fit of the pulls and the correlation of log σ are
+//! not (a fit and a correlation, not quantiles), and bin counts stay cluster counts.
+//!
 //! Empty bins are None (null in JSON), never NaN.
 
 pub mod binned;
 pub mod modes;
+pub mod weighted;
 
-use binned::{bin_members, response_in_bins, BinSummary};
-use nn::diagnostics::{coverage, gauss_core_fit, pulls, GaussFit};
+use binned::{bin_members, response_in_bins_weighted, BinSummary};
+use nn::diagnostics::{gauss_core_fit, GaussFit};
 use serde::{Deserialize, Serialize};
-use stats::median;
+use weighted::{coverage_of, median_all, median_of, pulls_of};
 
 /// The bin edges of every metric.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -65,6 +70,8 @@ pub struct EvalData {
     pub n_pv: Vec<f64>,
     pub abs_eta: Vec<f64>,
     pub truth: Option<Truth>,
+    /// Per-cluster weights (MC event weights), finite and >= 0; None: every cluster counts once.
+    pub weights: Option<Vec<f64>>,
 }
 
 /// The generator's truth, when the file has it.
@@ -215,7 +222,7 @@ pub struct Comparison {
     pub syst: SigmaAgreement,
 }
 
-fn bin_medians(values: &[f64], var: &[f64], edges: &[f64], min_entries: usize) -> Vec<BinMedian> {
+fn bin_medians(values: &[f64], var: &[f64], edges: &[f64], min: usize, w: Option<&[f64]>) -> Vec<BinMedian> {
     bin_members(var, edges)
         .iter()
         .enumerate()
@@ -223,29 +230,40 @@ fn bin_medians(values: &[f64], var: &[f64], edges: &[f64], min_entries: usize) -
             lo: edges[b],
             hi: edges[b + 1],
             n: idx.len(),
-            median: if idx.len() >= min_entries.max(1) { median(idx.iter().map(|&i| values[i])) } else { None },
+            median: if idx.len() >= min.max(1) { median_of(values, idx, w) } else { None },
         })
         .collect()
 }
 
-fn pull_fit(p: &[f64], min_entries: usize) -> PullFit {
+/// The core fit (unweighted) and the (weighted) coverage of pulls `p` with weights `w`.
+fn pull_fit(p: &[f64], w: &[f64], min_entries: usize) -> PullFit {
     if p.len() < min_entries.max(1) {
         return PullFit { core: None, coverage_1sigma: None, coverage_2sigma: None };
     }
     let fit = gauss_core_fit(p);
     PullFit {
         core: (fit.n > 0).then_some(fit),
-        coverage_1sigma: Some(coverage(p, 1.0)),
-        coverage_2sigma: Some(coverage(p, 2.0)),
+        coverage_1sigma: Some(coverage_of(p, w, 1.0)),
+        coverage_2sigma: Some(coverage_of(p, w, 2.0)),
     }
 }
 
-fn pull_bin(r_pred: &[f64], r_em: &[f64], s: &Sigmas, idx: &[usize], lo: f64, hi: f64, min: usize) -> PullBin {
-    let pick = |v: &[f64]| idx.iter().map(|&i| v[i]).collect::<Vec<f64>>();
-    let (pred, target) = (pick(r_pred), pick(r_em));
-    // (R_pred − R^EM)/σ: nn's pulls compute (first − second)/σ.
-    let fit = |sigma: &[f64]| pull_fit(&pulls(&pred, &target, &pick(sigma)), min);
-    PullBin { lo, hi, n: idx.len(), tot: fit(&s.tot), stat: fit(&s.stat), syst: fit(&s.syst) }
+/// The pulls (R_pred − R^EM)/σ of the rows `idx` for each kind of σ.
+fn pull_bin(
+    method: &Method,
+    r_em: &[f64],
+    weights: Option<&[f64]>,
+    idx: &[usize],
+    lo: f64,
+    hi: f64,
+    min: usize,
+) -> Option<PullBin> {
+    let s = method.sigmas.as_ref()?;
+    let fit = |sigma: &[f64]| {
+        let (p, w) = pulls_of(&method.r_pred, r_em, sigma, idx, weights);
+        pull_fit(&p, &w, min)
+    };
+    Some(PullBin { lo, hi, n: idx.len(), tot: fit(&s.tot), stat: fit(&s.stat), syst: fit(&s.syst) })
 }
 
 /// Least-squares slope of y against x.
@@ -265,7 +283,8 @@ fn mu_dependence(response: &[f64], data: &EvalData, binning: &Binning) -> MuDepe
     let idx: Vec<usize> = (0..data.len()).filter(|&i| data.e_dep[i] > lo && data.e_dep[i] < hi).collect();
     let r: Vec<f64> = idx.iter().map(|&i| response[i]).collect();
     let mu: Vec<f64> = idx.iter().map(|&i| data.mu[i]).collect();
-    let bins = response_in_bins(&r, &mu, &binning.mu, binning.min_entries);
+    let w: Option<Vec<f64>> = data.weights.as_ref().map(|w| idx.iter().map(|&i| w[i]).collect());
+    let bins = response_in_bins_weighted(&r, &mu, &binning.mu, binning.min_entries, w.as_deref());
     let points: Vec<(f64, f64)> = bins.iter().filter_map(|b| b.median.map(|m| (0.5 * (b.lo + b.hi), m))).collect();
     let slope_per_mu = slope(&points);
     let range = binning.mu.last().copied().unwrap_or(0.0) - binning.mu.first().copied().unwrap_or(0.0);
@@ -284,8 +303,11 @@ fn gap_ratio(r_pred: &[f64], s: &Sigmas, data: &EvalData, truth: &Truth, binning
     let energetic = |i: &usize| data.e_em[*i] > binning.gap_min_e_em;
     let gap: Vec<usize> = (0..data.len()).filter(energetic).filter(|&i| truth.gap[i] > gap_min).collect();
     let other: Vec<usize> = (0..data.len()).filter(energetic).filter(|&i| truth.gap[i] < other_max).collect();
-    let rel = |idx: &[usize]| median(idx.iter().map(|&i| s.tot[i] / r_pred[i]));
-    let rel_truth = |idx: &[usize]| median(idx.iter().map(|&i| truth.r_sd[i] / truth.r_mean[i]));
+    let w = data.weights.as_deref();
+    let model_rel: Vec<f64> = s.tot.iter().zip(r_pred).map(|(s, r)| s / r).collect();
+    let truth_rel: Vec<f64> = truth.r_sd.iter().zip(&truth.r_mean).map(|(s, m)| s / m).collect();
+    let rel = |idx: &[usize]| median_of(&model_rel, idx, w);
+    let rel_truth = |idx: &[usize]| median_of(&truth_rel, idx, w);
     let (model, truth_ratio) = if gap.is_empty() || other.is_empty() {
         (None, None)
     } else {
@@ -319,8 +341,8 @@ pub fn truth_pulls(data: &EvalData, binning: &Binning) -> Option<PullMetrics> {
 pub fn method_metrics(method: &Method, data: &EvalData, binning: &Binning) -> MethodMetrics {
     let r_em = data.r_em();
     let response: Vec<f64> = r_em.iter().zip(&method.r_pred).map(|(r, p)| r / p).collect();
-    let min = binning.min_entries;
-    let in_bins = |var: &[f64], edges: &[f64]| response_in_bins(&response, var, edges, min);
+    let (min, w) = (binning.min_entries, data.weights.as_deref());
+    let in_bins = |var: &[f64], edges: &[f64]| response_in_bins_weighted(&response, var, edges, min, w);
     let response_metrics = ResponseMetrics {
         by_e_dep: in_bins(&data.e_dep, &binning.e_dep),
         by_e_em: in_bins(&data.e_em, &binning.e_em),
@@ -330,28 +352,26 @@ pub fn method_metrics(method: &Method, data: &EvalData, binning: &Binning) -> Me
     };
     let closure_by_e_em = data.truth.as_ref().map(|t| {
         let c: Vec<f64> = method.r_pred.iter().zip(&t.r_mean).map(|(p, m)| p / m).collect();
-        bin_medians(&c, &data.e_em, &binning.e_em, min)
+        bin_medians(&c, &data.e_em, &binning.e_em, min, w)
     });
-    let pulls = method.sigmas.as_ref().map(|s| {
-        let all: Vec<usize> = (0..data.len()).collect();
-        let (lo, hi) = (binning.e_em.first().copied().unwrap_or(0.0), binning.e_em.last().copied().unwrap_or(f64::MAX));
-        PullMetrics {
-            overall: pull_bin(&method.r_pred, &r_em, s, &all, lo, hi, min),
-            by_e_em: bin_members(&data.e_em, &binning.e_em)
-                .iter()
-                .enumerate()
-                .map(|(b, idx)| pull_bin(&method.r_pred, &r_em, s, idx, binning.e_em[b], binning.e_em[b + 1], min))
-                .collect(),
-        }
+    let all: Vec<usize> = (0..data.len()).collect();
+    let (lo, hi) = (binning.e_em.first().copied().unwrap_or(0.0), binning.e_em.last().copied().unwrap_or(f64::MAX));
+    let pulls = pull_bin(method, &r_em, w, &all, lo, hi, min).map(|overall| PullMetrics {
+        overall,
+        by_e_em: bin_members(&data.e_em, &binning.e_em)
+            .iter()
+            .enumerate()
+            .filter_map(|(b, idx)| pull_bin(method, &r_em, w, idx, binning.e_em[b], binning.e_em[b + 1], min))
+            .collect(),
     });
     let (sigma_syst_over_truth_sd, gap) = match (&method.sigmas, &data.truth) {
         (Some(s), Some(t)) => {
             let ratio: Vec<f64> = s.syst.iter().zip(&t.r_sd).map(|(a, b)| a / b).collect();
             let gap_idx: Vec<usize> = (0..data.len()).filter(|&i| t.gap[i] > binning.gap_thresholds.0).collect();
             let over = SigmaOverTruth {
-                median: median(ratio.iter().copied()),
-                median_gap: median(gap_idx.iter().map(|&i| ratio[i])),
-                by_e_em: bin_medians(&ratio, &data.e_em, &binning.e_em, min),
+                median: median_all(&ratio, w),
+                median_gap: median_of(&ratio, &gap_idx, w),
+                by_e_em: bin_medians(&ratio, &data.e_em, &binning.e_em, min, w),
             };
             (Some(over), Some(gap_ratio(&method.r_pred, s, data, t, binning)))
         }
@@ -387,23 +407,29 @@ fn pearson_log(a: &[f64], b: &[f64]) -> Option<f64> {
     (sxx > 0.0 && syy > 0.0).then(|| sxy / (sxx * syy).sqrt())
 }
 
-fn agreement(a: &[f64], b: &[f64]) -> SigmaAgreement {
-    SigmaAgreement {
-        pearson_log: pearson_log(a, b),
-        median_ratio: median(a.iter().zip(b).filter(|(x, _)| **x > 0.0).map(|(x, y)| y / x)),
-    }
+/// The (weighted) median of σ_b/σ_a over the clusters with σ_a > 0, and the correlation of log σ.
+fn agreement(a: &[f64], b: &[f64], weights: Option<&[f64]>) -> SigmaAgreement {
+    let n = a.len().min(b.len());
+    let ratio: Vec<f64> = (0..n).map(|i| b[i] / a[i]).collect();
+    let positive: Vec<usize> = (0..n).filter(|&i| a[i] > 0.0).collect();
+    SigmaAgreement { pearson_log: pearson_log(a, b), median_ratio: median_of(&ratio, &positive, weights) }
 }
 
 /// Per-cluster agreement of the uncertainties of two methods on the same clusters.
 pub fn compare(a: &Method, b: &Method) -> Option<Comparison> {
+    compare_weighted(a, b, None)
+}
+
+/// [`compare`] with the medians weighted by the clusters' `weights` when given.
+pub fn compare_weighted(a: &Method, b: &Method, weights: Option<&[f64]>) -> Option<Comparison> {
     let (sa, sb) = (a.sigmas.as_ref()?, b.sigmas.as_ref()?);
     Some(Comparison {
         a: a.name.clone(),
         b: b.name.clone(),
         n: a.r_pred.len().min(b.r_pred.len()),
-        tot: agreement(&sa.tot, &sb.tot),
-        stat: agreement(&sa.stat, &sb.stat),
-        syst: agreement(&sa.syst, &sb.syst),
+        tot: agreement(&sa.tot, &sb.tot, weights),
+        stat: agreement(&sa.stat, &sb.stat, weights),
+        syst: agreement(&sa.syst, &sb.syst, weights),
     })
 }
 
@@ -418,6 +444,6 @@ mod tests {
         let a = [1.0, 2.0, 4.0, 8.0];
         let b = [3.0, 6.0, 12.0, 24.0];
         assert!((pearson_log(&a, &b).unwrap() - 1.0).abs() < 1e-12);
-        assert_eq!(agreement(&a, &b).median_ratio, Some(3.0));
+        assert_eq!(agreement(&a, &b, None).median_ratio, Some(3.0));
     }
 }

@@ -88,6 +88,15 @@ pub struct TrainingConfig {
     pub patience: Option<usize>,
     /// Seeds the initial weights, the noise, the split and the shuffling.
     pub seed: u64,
+    /// The column that says which event a cluster came from; the split keeps each event on one
+    /// side. None: `eventNumber` (with `runNumber`) when the file has it, else the split is by row
+    /// (`model::split`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_column: Option<String>,
+    /// A column of per-cluster weights (MC event weights) that weight the training and
+    /// validation losses. None: every cluster counts once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weight_column: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -151,6 +160,8 @@ impl ModelConfig {
                 max_train: None,
                 patience: None,
                 seed: 1,
+                event_column: None,
+                weight_column: None,
             },
             bnn: BnnConfig {
                 prior_sigma: 1.0,

@@ -9,6 +9,7 @@ pub mod config;
 pub mod inputs;
 pub mod predict;
 pub mod run_dir;
+pub mod split;
 pub mod train;
 
 pub use config::{Method, ModelConfig, Preset};

@@ -1,16 +1,16 @@
 //! `calibration predict`: a trained run directory (or a checkpoint file) and a cluster file give
-//! the prediction-file layout of [`crate::predictions`], row-aligned with the input after the
-//! cuts. The model, its standardizer and its feature list come from the checkpoint alone; the
+//! the prediction-file layout of [`crate::io::predictions`], row-aligned with the input after the
+//! cuts, or with every input row (`keep_all`: the rows the cuts removed stay at the EM scale). The model, its standardizer and its feature list come from the checkpoint alone; the
 //! file needs the 15 features (not the target, not the truth). Rows go through the network in
 //! batches, so memory stays bounded whatever the file's size, and weight draw k of a BNN is the
 //! same network in every batch.
 
 use super::inputs::check_model_inputs;
 use crate::columns::{CLUSTER_E, FEATURES};
-use crate::cuts::{read_selected, CutReport};
+use crate::cuts::{apply_cuts, CutReport};
 use crate::error::{Error, Result};
 use crate::io::predictions::Predictions;
-use crate::io::{DataSource, TargetPolicy};
+use crate::io::{ClusterTable, DataSource, Schema, TargetPolicy};
 use nn::train::BEST;
 use nn::{predict_rows, Checkpoint, Head, Moments, PredictOptions};
 use sigmagrad::Device;
@@ -31,6 +31,8 @@ pub struct PredictArgs {
     pub batch_size: usize,
     pub device: Device,
     pub progress: bool,
+    /// One output row per input row, with `selected`: what an ntuple's friend tree needs.
+    pub keep_all: bool,
 }
 
 /// What a prediction did, for logs and run.json.
@@ -78,7 +80,12 @@ pub fn predict(opts: &PredictArgs, say: &dyn Fn(&str)) -> Result<(Predictions, P
             .and_then(|c| toml::from_str::<super::ModelConfig>(c).ok())
             .map_or(nn::predictive::DEFAULT_DRAWS, |c| c.bnn.draws)
     });
-    let (table, cuts) = read_selected(&opts.data, TargetPolicy::IfPresent)?;
+    let every_row = ClusterTable::read(&opts.data, &Schema::clusters(TargetPolicy::IfPresent))?;
+    let (table, mut cuts) = apply_cuts(&every_row)?;
+    cuts.source = opts.data.display();
+    // The EM-scale energy of every input row, kept only when the output holds every row.
+    let every_cluster_e = if opts.keep_all { Some(every_row.require(CLUSTER_E)?.to_vec()) } else { None };
+    drop(every_row);
     say(&cuts.summary());
     if table.is_empty() {
         return Err(Error::invalid(format!(
@@ -106,7 +113,7 @@ pub fn predict(opts: &PredictArgs, say: &dyn Fn(&str)) -> Result<(Predictions, P
     let r_pred: Vec<f64> = p.mean.iter().map(|&r| if r >= MIN_RESPONSE { r } else { MIN_RESPONSE }).collect();
     let syst = if spec.head == Head::Gaussian { p.sigma_syst() } else { vec![0.0; p.len()] };
     let method = meta.get("method").cloned().unwrap_or_default();
-    let predictions = Predictions::from_response(
+    let mut predictions = Predictions::from_response(
         table.require(CLUSTER_E)?,
         table.input_index.clone(),
         r_pred,
@@ -116,12 +123,10 @@ pub fn predict(opts: &PredictArgs, say: &dyn Fn(&str)) -> Result<(Predictions, P
         &opts.model.display().to_string(),
         &opts.data.display(),
     )?;
-    let summary = PredictSummary {
-        clusters: predictions.len(),
-        draws: p.draws,
-        floored,
-        cuts,
-        seconds: start.elapsed().as_secs_f64(),
-    };
+    let clusters = predictions.len();
+    if let Some(e) = every_cluster_e {
+        predictions = predictions.with_every_row(&e)?;
+    }
+    let summary = PredictSummary { clusters, draws: p.draws, floored, cuts, seconds: start.elapsed().as_secs_f64() };
     Ok((predictions, summary))
 }

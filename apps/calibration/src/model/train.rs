@@ -1,6 +1,7 @@
 //! `calibration train`: the selected clusters of a file, split into training and validation sets
-//! by a seeded permutation, the 15 features standardized with statistics of the training set
-//! (saved in the checkpoint), and one of the four networks trained into a run directory:
+//! by a seeded permutation of their events (`model::split`), the 15 features standardized with
+//! statistics of the training set (saved in the checkpoint), and one of the four networks trained
+//! into a run directory:
 //!
 //! | file | content |
 //! |---|---|
@@ -15,6 +16,7 @@
 
 use super::inputs::check_model_inputs;
 use super::run_dir::{step_dir, write_text, RunDir, Start, TRAIN_JSON};
+use super::split::{split, Events, Split};
 use super::{model_spec, objective, steps, ModelConfig};
 use crate::columns::{FEATURES, FEATURE_TRANSFORMS, TARGET};
 use crate::cuts::{read_selected, CutReport};
@@ -23,7 +25,7 @@ use crate::io::{DataSource, TargetPolicy};
 use nn::train::{Control, TrainConfig, Trainer, BEST, LAST};
 use nn::{Adam, Checkpoint, Dataset, Module, Schedule, Standardizer};
 use serde::{Deserialize, Serialize};
-use sigmagrad::{DType, Device, Rng};
+use sigmagrad::{DType, Device};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -54,6 +56,10 @@ pub struct TrainSummary {
     pub cuts: CutReport,
     pub n_train: usize,
     pub n_val: usize,
+    /// "by row", or "by event (eventNumber)" when whole events went to one side of the split
+    /// (a train.json written before the split knew events was split by row).
+    #[serde(default = "by_row")]
+    pub split: String,
     pub epochs: usize,
     pub best_epoch: Option<usize>,
     pub best_val_loss: Option<f64>,
@@ -64,48 +70,42 @@ pub struct TrainSummary {
     pub sigmagrad_version: String,
 }
 
+fn by_row() -> String {
+    "by row".into()
+}
+
 /// The split of the selected clusters, standardized with the training statistics.
 pub struct Prepared {
     pub train: Dataset,
     pub val: Dataset,
     pub standardizer: Standardizer,
     pub cuts: CutReport,
+    /// "by row" or "by event (eventNumber)": how the validation set was held out.
+    pub split: String,
 }
 
 /// Reads `data` with the cuts, splits it and standardizes it (statistics from the training split
-/// only). The split is a seeded permutation; `max_train` keeps its first rows, so a smaller
-/// training set is a subset of a larger one with the same seed, and keeps as many validation rows
-/// as a sample of that size would have had (at least 1000): a network trained on 10^4 clusters
-/// is chosen on 2500, as it would be by a physicist who had only 1.25 x 10^4, and its epochs do
-/// not spend most of their time validating.
+/// only). The split is a seeded permutation of the events ([`split`]: by event when the file says
+/// which clusters share one, else by row); `max_train` keeps its first events, so a smaller
+/// training set is a subset of a larger one with the same seed, and keeps as many validation
+/// clusters as a sample of that size would have had (at least 1000): a network trained on 10^4
+/// clusters is chosen on 2500, as it would be by a physicist who had only 1.25 x 10^4, and its
+/// epochs do not spend most of their time validating. With `training.weight_column` both sets
+/// carry the clusters' weights, which weight the losses.
 pub fn prepare(data: &DataSource, config: &ModelConfig, say: &dyn Fn(&str)) -> Result<Prepared> {
     let (table, cuts) = read_selected(data, TargetPolicy::Required)?;
     say(&cuts.summary());
-    let n = table.len();
-    let n_val = ((n as f64) * config.training.val_fraction).round() as usize;
-    if n < 10 || n_val == 0 || n_val >= n {
-        return Err(Error::invalid(format!(
-            "{}: {n} clusters pass the cuts, too few to train on with a validation fraction of {}",
-            data.display(),
-            config.training.val_fraction
-        )));
-    }
+    let t = &config.training;
+    let events = Events::of(&table, t.event_column.as_deref())?;
+    let Split { train: train_rows, val: val_rows } = split(&events, t.val_fraction, t.seed, t.max_train)
+        .map_err(|e| Error::invalid(format!("{}: {e}", data.display())))?;
     for warning in check_model_inputs(&table, true)? {
         say(&warning);
     }
+    let weights = t.weight_column.as_deref().map(|name| table.weights(name)).transpose()?;
     let x = table.matrix(&FEATURES)?;
     let y = table.response()?;
     let d = FEATURES.len();
-    let order = Rng::new(config.training.seed).fork(0x5_9117).permutation(n);
-    let (val_rows, train_rows) = order.split_at(n_val);
-    let (train_rows, val_rows) = match config.training.max_train {
-        Some(m) if m < train_rows.len() => {
-            let f = config.training.val_fraction;
-            let v = ((m as f64) * f / (1.0 - f)).ceil() as usize;
-            (&train_rows[..m], &val_rows[..v.max(1000).min(val_rows.len())])
-        }
-        _ => (train_rows, val_rows),
-    };
     let pick = |rows: &[usize]| -> (Vec<f64>, Vec<f64>) {
         let mut xs = Vec::with_capacity(rows.len() * d);
         for &r in rows {
@@ -113,16 +113,33 @@ pub fn prepare(data: &DataSource, config: &ModelConfig, say: &dyn Fn(&str)) -> R
         }
         (xs, rows.iter().map(|&r| y[r]).collect())
     };
-    let (tx, ty) = pick(train_rows);
-    let (vx, vy) = pick(val_rows);
+    let (tx, ty) = pick(&train_rows);
+    let (vx, vy) = pick(&val_rows);
     let standardizer = Standardizer::fit_rows(&tx, d, &FEATURE_TRANSFORMS)
         .map_err(|e| Error::invalid(format!("{}: cannot standardize the features: {e}", data.display())))?;
-    let build = |xs: &[f64], ys: Vec<f64>| -> Result<Dataset> {
+    let build = |xs: &[f64], ys: Vec<f64>, rows: &[usize], set: &str| -> Result<Dataset> {
+        let invalid = |e: sigmagrad::Error| Error::invalid(format!("{}: {set} set: {e}", data.display()));
         let z = standardizer.transform_rows(xs).map_err(|e| Error::invalid(format!("{}: {e}", data.display())))?;
-        let ds = Dataset::new(z, d, ys, 1).map_err(|e| Error::invalid(format!("{}: {e}", data.display())))?;
+        let mut ds = Dataset::new(z, d, ys, 1).map_err(invalid)?;
+        if let (Some(w), Some(name)) = (&weights, &t.weight_column) {
+            let w: Vec<f64> = rows.iter().map(|&r| w[r]).collect();
+            if w.iter().all(|&v| v == 0.0) {
+                return Err(Error::invalid(format!(
+                    "{}: weight column '{name}': every cluster of the {set} set has weight 0",
+                    data.display()
+                )));
+            }
+            ds = ds.with_weights(w).map_err(invalid)?;
+        }
         ds.with_names(&FEATURES).map_err(|e| Error::invalid(e.to_string()))
     };
-    Ok(Prepared { train: build(&tx, ty)?, val: build(&vx, vy)?, standardizer, cuts })
+    Ok(Prepared {
+        train: build(&tx, ty, &train_rows, "training")?,
+        val: build(&vx, vy, &val_rows, "validation")?,
+        standardizer,
+        cuts,
+        split: events.description,
+    })
 }
 
 /// The metadata every checkpoint of the app carries, which `predict` checks.
@@ -172,6 +189,7 @@ pub fn train(opts: &TrainOptions, say: &dyn Fn(&str)) -> Result<TrainSummary> {
         cuts: prepared.cuts.clone(),
         n_train: prepared.train.len(),
         n_val: prepared.val.len(),
+        split: prepared.split.clone(),
         epochs: history.epochs.len(),
         best_epoch: history.best_epoch,
         best_val_loss: history.best_val_loss,

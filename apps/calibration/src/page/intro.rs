@@ -25,7 +25,7 @@ impl Ctx<'_> {
              Bayesian neural network (arXiv:2412.04370) on synthetic clusters whose conditional response p(R | x) is \
              known exactly. It generated {} pile-up clusters for training (seed {}), {} for testing (seed {}) and {} \
              without pile-up for the LCW-like tables (seed {}); after the selection cuts the networks trained on {} \
-             clusters, validated on {} and were tested on {}. Networks (seed {}): {}. Run on {}, {}, sigmagrad {}; \
+             clusters, validated on {}{} and were tested on {}. Networks (seed {}): {}. Run on {}, {}, sigmagrad {}; \
              the whole study took {}{}.",
             d.preset,
             count(d.generated_train),
@@ -36,6 +36,7 @@ impl Ctx<'_> {
             seeds.pu0,
             count(d.n_train),
             count(d.n_val),
+            if d.split.is_empty() { String::new() } else { format!(" (held out {})", d.split) },
             count(d.n_test),
             seeds.networks,
             nets,

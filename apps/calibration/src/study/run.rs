@@ -223,6 +223,7 @@ fn evaluate_step(
         predictions: predicted.files.iter().map(|(m, p, _)| (m.name().to_string(), p.clone())).collect(),
         lcw: Some(opts.out.join("lcw.h5")),
         binning: Binning::default(),
+        weight_column: None,
     };
     let key = key_of(&(&samples.test_key, lcw_key, &predicted.keys, 1))?;
     steps.run("evaluate", "evaluate every method on the test sample", &key, &[eval_dir.join("metrics.json")], || {

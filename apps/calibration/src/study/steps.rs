@@ -122,6 +122,7 @@ pub(super) fn predict_step(
             batch_size: 8192,
             device,
             progress: !opts.quiet,
+            keep_all: false,
         };
         let (p, s) = predict(&args, &|_| {})?;
         p.write(out)?;

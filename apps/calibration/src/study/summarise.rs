@@ -88,6 +88,7 @@ pub(super) fn summarise(
         predictions: predictions.iter().map(|(m, path, _)| (m.name().to_string(), path.clone())).collect(),
         lcw: Some(opts.out.join("lcw.h5")),
         binning: Binning::default(),
+        weight_column: None,
     };
     let mut notes = Vec::new();
     let all = methods(&table, &options, &mut notes)?;
@@ -256,6 +257,7 @@ fn describe(
         n_train: bnn.map_or(0, |t| t.summary.n_train),
         n_val: bnn.map_or(0, |t| t.summary.n_val),
         n_test,
+        split: bnn.map_or(String::new(), |t| t.summary.split.clone()),
         seeds: Seeds { train: p.seed_train, test: p.seed_test, pu0: p.seed_pu0, networks: p.bnn.training.seed },
         models: trained
             .iter()

@@ -25,6 +25,9 @@ pub struct StudyDescription {
     pub n_train: usize,
     pub n_val: usize,
     pub n_test: usize,
+    /// How the validation set was held out: "by row", or "by event (...)" (train.json's `split`).
+    #[serde(default)]
+    pub split: String,
     pub seeds: Seeds,
     pub models: Vec<ModelInfo>,
     /// CPU model (or GPU adapter), cores, date (UTC), sigmagrad version, commit when known.
