@@ -13,6 +13,7 @@ use crate::metrics::{
     compare_weighted, method_metrics, truth_pulls, Binning, Comparison, EvalData, Method, MethodMetrics, PullMetrics,
     Sigmas, Truth,
 };
+use crate::metrics::bootstrap::{resolution_differences, ResolutionDifference, RESAMPLES, SEED};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -46,6 +47,10 @@ pub struct MetricsReport {
     /// ([`crate::metrics::truth_pulls`]).
     #[serde(default)]
     pub truth_pulls: Option<PullMetrics>,
+    /// Every pair of `--pred` methods: resolution differences per E_dep bin with bootstrap
+    /// errors ([`crate::metrics::bootstrap`]), what the DNN-against-BNN test reads.
+    #[serde(default)]
+    pub resolution_differences: Vec<ResolutionDifference>,
     pub notes: Vec<String>,
 }
 
@@ -214,10 +219,24 @@ pub fn evaluate(options: &EvaluateOptions, out_dir: &Path) -> Result<MetricsRepo
         methods: metrics,
         comparisons,
         truth_pulls: truth_pulls(&data, &options.binning),
+        resolution_differences: predicted_differences(&methods, options, &data),
         notes,
     };
     write_json(&report, &out_dir.join("metrics.json"))?;
     Ok(report)
+}
+
+/// The bootstrap comparison of the resolutions of the methods given as prediction files.
+fn predicted_differences(methods: &[Method], options: &EvaluateOptions, data: &EvalData) -> Vec<ResolutionDifference> {
+    let r_em = data.r_em();
+    let responses: Vec<(&str, Vec<f64>)> = methods
+        .iter()
+        .filter(|m| options.predictions.iter().any(|(n, _)| *n == m.name))
+        .map(|m| (m.name.as_str(), r_em.iter().zip(&m.r_pred).map(|(r, p)| r / p).collect()))
+        .collect();
+    let views: Vec<(&str, &[f64])> = responses.iter().map(|(n, r)| (*n, r.as_slice())).collect();
+    let b = &options.binning;
+    resolution_differences(&views, &data.e_dep, &b.e_dep, b.min_entries, RESAMPLES, SEED)
 }
 
 /// Writes `value` as pretty JSON, atomically.

@@ -8,7 +8,8 @@
 //! - pulls t = (R_pred − R^EM)/σ for σ_tot, σ_stat, σ_syst: Gaussian core fit and coverage at
 //!   1 and 2 σ in E^EM bins (observed variable: binning in E_dep biases pulls);
 //! - median σ_syst / truth_R_sd, the gap ratio, the μ slope of the linearity at low E_dep;
-//! - per-cluster agreement of two methods' uncertainties.
+//! - per-cluster agreement of two methods' uncertainties;
+//! - bootstrap errors of the resolution difference of two methods (`bootstrap`).
 //!
 //! With per-cluster weights ([`EvalData::weights`]) every median, quantile and coverage is
 //! weighted ([`weighted`]); the Gaussian core fit of the pulls and the correlation of log σ are
@@ -17,6 +18,7 @@
 //! Empty bins are None (null in JSON), never NaN.
 
 pub mod binned;
+pub mod bootstrap;
 pub mod modes;
 pub mod weighted;
 

@@ -62,6 +62,10 @@ pub enum Preset {
     Default,
     /// The paper-like 256-128-64-8 stack and 100 epochs (for a GPU or long runs).
     Paper,
+    /// The ATLAS team's own BNN configuration (docs/calibration-method.md §4.7): 256-168-64-8 with
+    /// 3(tanh x + 1), Adam at 1e-3 without a schedule, batch 1024, 100 epochs, 50 draws, and a
+    /// quarter of the selected clusters for validation (their 6 x 10^5 / 2 x 10^5 split).
+    Team,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -76,9 +80,16 @@ pub struct NetworkConfig {
 pub struct TrainingConfig {
     pub epochs: usize,
     pub batch_size: usize,
-    /// Adam's learning rate at the start; it decays along a cosine to `lr * final_lr_fraction`.
+    /// Adam's learning rate at the start; it decays along a cosine to `lr * final_lr_fraction`
+    /// (1 keeps it constant: no schedule).
     pub lr: f64,
     pub final_lr_fraction: f64,
+    /// The share of the optimizer steps spent warming the learning rate up (a cosine from lr/25
+    /// to lr), before the cosine decay; 0, the default, starts at lr. Left out of the written
+    /// configuration when 0, so that the study's step keys of configurations without a warm-up
+    /// stay what they were.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub warmup_fraction: f64,
     /// The fraction of the selected clusters held out for validation (model selection).
     pub val_fraction: f64,
     /// Use at most this many training clusters (the first of a seeded order, so a smaller set
@@ -147,16 +158,23 @@ impl ModelConfig {
         let (hidden, epochs) = match preset {
             Preset::Default => (vec![64, 64, 64], 30),
             Preset::Paper => (vec![256, 128, 64, 8], 100),
+            Preset::Team => (vec![256, 168, 64, 8], 100),
         };
+        let team = preset == Preset::Team;
         ModelConfig {
             method,
-            network: NetworkConfig { hidden, activation: Activation::Tanh },
+            network: NetworkConfig {
+                hidden,
+                activation: if team { Activation::TanhPlusOne(3.0) } else { Activation::Tanh },
+            },
             training: TrainingConfig {
                 epochs,
                 batch_size: 1024,
                 lr: 1e-3,
-                final_lr_fraction: 0.01,
-                val_fraction: 0.2,
+                // The team's Adam keeps its rate: a "decay" to the same rate is none.
+                final_lr_fraction: if team { 1.0 } else { 0.01 },
+                warmup_fraction: 0.0,
+                val_fraction: if team { 0.25 } else { 0.2 },
                 max_train: None,
                 patience: None,
                 seed: 1,
@@ -212,6 +230,9 @@ impl ModelConfig {
         if !(t.lr > 0.0 && t.lr.is_finite() && (0.0..=1.0).contains(&t.final_lr_fraction)) {
             problems.push(format!("training.lr = {} must be > 0 and final_lr_fraction in [0, 1]", t.lr));
         }
+        if !(0.0..1.0).contains(&t.warmup_fraction) {
+            problems.push(format!("training.warmup_fraction = {} must be in [0, 1)", t.warmup_fraction));
+        }
         if !(0.0..0.9).contains(&t.val_fraction) || t.val_fraction == 0.0 {
             problems.push(format!("training.val_fraction = {} must be in (0, 0.9)", t.val_fraction));
         }
@@ -237,6 +258,10 @@ impl ModelConfig {
             Err(Error::invalid(problems.join("; ")))
         }
     }
+}
+
+fn is_zero(x: &f64) -> bool {
+    *x == 0.0
 }
 
 /// Lays `over` onto `base`, table by table.
@@ -269,5 +294,28 @@ mod tests {
         let again =
             ModelConfig::preset(Method::Bnn, Preset::Default).with_toml(&round.to_toml().unwrap(), "x").unwrap();
         assert_eq!(again, round);
+    }
+
+    #[test]
+    fn the_team_preset_is_the_atlas_teams_network() {
+        let c = ModelConfig::preset(Method::Bnn, Preset::Team);
+        assert_eq!(c.network.hidden, vec![256, 168, 64, 8]);
+        assert_eq!(c.network.activation, Activation::TanhPlusOne(3.0));
+        let t = &c.training;
+        assert_eq!((t.lr, t.final_lr_fraction, t.warmup_fraction), (1e-3, 1.0, 0.0), "Adam at 1e-3, no schedule");
+        assert_eq!((t.batch_size, t.epochs, c.bnn.draws), (1024, 100, 50));
+        assert_eq!(t.val_fraction, 0.25, "2 x 10^5 validation beside 6 x 10^5 training clusters");
+        c.validate().unwrap();
+    }
+
+    #[test]
+    fn a_warm_up_is_read_and_checked_and_left_out_when_zero() {
+        let base = ModelConfig::preset(Method::Bnn, Preset::Default);
+        assert!(!base.to_toml().unwrap().contains("warmup"), "a configuration without a warm-up keeps its old text");
+        let c = base.clone().with_toml("[training]\nwarmup_fraction = 0.1", "w.toml").unwrap();
+        assert_eq!(c.training.warmup_fraction, 0.1);
+        assert!(c.to_toml().unwrap().contains("warmup_fraction = 0.1"));
+        let e = base.with_toml("[training]\nwarmup_fraction = 1.5", "w.toml").unwrap_err();
+        assert!(e.to_string().contains("warmup_fraction"), "{e}");
     }
 }

@@ -228,7 +228,7 @@ fn train_step(
         seed: config.training.seed.wrapping_add(step as u64),
         patience: config.training.patience,
         keep_best: true,
-        schedule: Schedule::Cosine { total, min_lr: config.training.lr * config.training.final_lr_fraction },
+        schedule: schedule(&config.training, total),
         dtype: DType::F32,
         drop_last: false,
         progress: opts.progress,
@@ -272,4 +272,19 @@ fn train_step(
         return Err(Error::invalid(format!("interrupted after {} epochs (as asked)", h.epochs.len())));
     }
     Ok(Some(h))
+}
+
+/// The learning rate over `total` optimizer steps: a cosine decay from `lr` to
+/// `lr * final_lr_fraction`, after a warm-up over `warmup_fraction` of the steps when there is
+/// one (nn's one-cycle schedule: a cosine from lr/25 up to lr, then the same decay).
+fn schedule(t: &super::config::TrainingConfig, total: u64) -> Schedule {
+    let min_lr = t.lr * t.final_lr_fraction;
+    if t.warmup_fraction > 0.0 {
+        const DIV: f64 = 25.0;
+        // OneCycle ends at lr / (div * final_div); final_lr_fraction 0 ends at 0.
+        let final_div = if t.final_lr_fraction > 0.0 { 1.0 / (DIV * t.final_lr_fraction) } else { f64::INFINITY };
+        Schedule::OneCycle { total, pct_start: t.warmup_fraction, div: DIV, final_div }
+    } else {
+        Schedule::Cosine { total, min_lr }
+    }
 }

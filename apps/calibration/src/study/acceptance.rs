@@ -1,12 +1,14 @@
 //! The acceptance tests 7.8.2–7.8.7 and issue 11 of docs/calibration-method.md §6, computed from the evaluation,
-//! the spectra and the scan. A test that needs a method or a number the study did not produce is
-//! "not run", never a pass.
+//! the spectra and the scan. A test that needs a method or a number the study did not produce
+//! fails with the value "not computed", never passes. A row shown only as information (a number a
+//! reader wants beside the tests, or a test that issue 24 replaced) carries no pass flag at all.
 
 use super::summary::{Acceptance, Scan, Spectrum};
 use crate::columns::CLUSTER_ETA;
 use crate::evaluate::MetricsReport;
 use crate::explain::ExplainSummary;
 use crate::generator::params::GAP_WINDOW;
+use crate::metrics::bootstrap::ResolutionDifference;
 use crate::metrics::{MethodMetrics, PullMetrics};
 
 fn method<'a>(e: &'a MetricsReport, name: &str) -> Option<&'a MethodMetrics> {
@@ -17,13 +19,25 @@ fn pct(v: f64) -> String {
     format!("{:.1} %", 100.0 * v)
 }
 
+/// A tested row: `passed` None (the numbers are missing) is a failure, shown as "not computed".
 fn test(item: &str, what: &str, value: Option<String>, threshold: &str, passed: Option<bool>) -> Acceptance {
     Acceptance {
         item: item.into(),
         what: what.into(),
         value: value.unwrap_or_else(|| "not computed".into()),
         threshold: threshold.into(),
-        passed,
+        passed: Some(passed.unwrap_or(false)),
+    }
+}
+
+/// A row shown only as information: no pass flag, and `note` where the threshold would be.
+fn information(item: &str, what: &str, value: Option<String>, note: &str) -> Acceptance {
+    Acceptance {
+        item: item.into(),
+        what: what.into(),
+        value: value.unwrap_or_else(|| "not computed".into()),
+        threshold: note.into(),
+        passed: None,
     }
 }
 
@@ -81,6 +95,7 @@ pub fn acceptance(e: &MetricsReport, spectra: &[Spectrum], scan: Option<&Scan>) 
     let (bnn, re, dnn, lcw) = (method(e, "bnn"), method(e, "re"), method(e, "dnn"), method(e, "LCW-like"));
     let mut out = closure_rows(bnn, lcw);
     out.extend(resolution_rows(bnn, lcw, dnn));
+    out.extend(network_resolution_rows(e));
     out.extend(pull_rows(e, bnn, re));
     out.extend(sigma_rows(bnn, re));
     out.extend(gap_rows(spectra, bnn));
@@ -158,15 +173,66 @@ fn resolution_rows(
     if let (Some(d), Some(b)) = (dnn, bnn) {
         let r = resolution_ratios(d, b);
         let worst = r.iter().map(|x| (x.2 - 1.0).abs()).fold(0.0, f64::max);
-        out.push(test(
+        out.push(information(
             "7.8.3",
             "DNN/BNN resolution, every E^{dep} bin (largest deviation)",
             (!r.is_empty()).then(|| pct(worst)),
-            "within 5 %",
-            (!r.is_empty()).then_some(worst <= 0.05),
+            "information (the paper's \"within 5 %\", replaced by the test against 2 bootstrap errors)",
         ));
     }
     out
+}
+
+/// For each E_dep bin of the comparison of `x` with the BNN: (lo, hi, resolution_BNN −
+/// resolution_x, its bootstrap error, resolution_x / resolution_BNN, its error), whichever
+/// order the evaluation stored the pair in.
+fn against_bnn(e: &MetricsReport, x: &str) -> Option<Vec<(f64, f64, f64, f64, f64, f64)>> {
+    let pair: &ResolutionDifference = e
+        .resolution_differences
+        .iter()
+        .find(|d| (d.a == x && d.b == "bnn") || (d.a == "bnn" && d.b == x))?;
+    let bnn_first = pair.a == "bnn";
+    let bins: Vec<_> = pair
+        .by_e_dep
+        .iter()
+        .filter_map(|b| {
+            let (d, se, r, r_se) = (b.difference?, b.difference_se?, b.ratio?, b.ratio_se?);
+            Some(if bnn_first {
+                // The error of 1/r is r_se / r² to first order.
+                (b.lo, b.hi, d, se, 1.0 / r, r_se / (r * r))
+            } else {
+                (b.lo, b.hi, -d, se, r, r_se)
+            })
+        })
+        .collect();
+    (!bins.is_empty()).then_some(bins)
+}
+
+/// 7.8.3 restated (issue 24): the BNN's resolution no worse than the MSE DNN's and the DNN-LGK's
+/// in every E_dep bin, within 2 bootstrap standard errors of the difference.
+fn network_resolution_rows(e: &MetricsReport) -> Vec<Acceptance> {
+    [("dnn", "DNN"), ("dnn-lgk", "DNN-LGK")]
+        .into_iter()
+        .map(|(name, label)| {
+            let bins = against_bnn(e, name);
+            // The bin where the BNN is worst in units of the error.
+            let worst = bins.as_ref().and_then(|b| {
+                b.iter().copied().max_by(|p, q| (p.2 / p.3.max(1e-12)).total_cmp(&(q.2 / q.3.max(1e-12))))
+            });
+            test(
+                "7.8.3",
+                &format!(
+                    "BNN resolution no worse than the {label}'s, every E^{{dep}} bin (resolution_{{BNN}} − \
+                     resolution_{{{label}}} in the bin where it is largest against its bootstrap error)"
+                ),
+                worst.map(|(lo, hi, d, se, r, r_se)| {
+                    format!("{d:+.4} ± {se:.4} at {lo}–{hi} GeV ({label}/BNN {r:.3} ± {r_se:.3})")
+                }),
+                "≤ 2 bootstrap errors in every bin",
+                bins.map(|b| b.iter().all(|p| p.2 <= 2.0 * p.3)),
+            )
+        })
+        .collect()
 }
 
 /// 7.8.4: the calibration of the uncertainties of BNN and RE.
@@ -176,36 +242,31 @@ fn pull_rows(e: &MetricsReport, bnn: Option<&MethodMetrics>, re: Option<&MethodM
     // bin: R given x is not Gaussian, so the exact mean* and sd* themselves give core widths of
     // 0.6-1.0 and 1σ coverages of 60-71 % (a Gaussian test's [0.9, 1.1] and 68 ± 3 % assume a
     // Gaussian R). A method passes when it is as far from the truth's numbers as docs/calibration-method.md §6.4 allows
-    // from the Gaussian ones: ±0.1 in width, ±3 points in coverage.
+    // from the Gaussian ones in coverage, −3 to +6 points (issue 24: the paper's networks slightly
+    // overestimate their uncertainty, so the conservative side is allowed, but only by that much).
+    // The core widths are shown without a pass mark.
     let reference = e.truth_pulls.as_ref();
     for (label, m) in [("BNN", bnn), ("RE", re)] {
         let bins = m.map(|m| pull_bins(m, 1000, reference)).unwrap_or_default();
         let widths: Vec<f64> = bins.iter().map(|b| b.0 - b.2).collect();
         let cover: Vec<f64> = bins.iter().map(|b| b.1 - b.3).collect();
-        let ok_w = (!widths.is_empty()).then(|| widths.iter().all(|w| w.abs() <= 0.1));
-        let ok_c = (!cover.is_empty()).then(|| cover.iter().all(|c| c.abs() <= 0.03));
-        let (what_w, what_c, thr_w, thr_c) = if reference.is_some() {
-            (
-                "pull core width minus the exact answer's",
-                "coverage |t_{tot}| < 1 minus the exact answer's",
-                "within ±0.1",
-                "within ±3 points",
-            )
+        let ok_c = (!cover.is_empty()).then(|| cover.iter().all(|c| (-0.03..=0.06).contains(c)));
+        let (what_w, what_c) = if reference.is_some() {
+            ("pull core width minus the exact answer's", "coverage |t_{tot}| < 1 minus the exact answer's")
         } else {
-            ("pull core width minus 1", "coverage |t_{tot}| < 1 minus 68 %", "within ±0.1", "within ±3 points")
+            ("pull core width minus 1", "coverage |t_{tot}| < 1 minus 68 %")
         };
-        out.push(test(
+        out.push(information(
             "7.8.4",
             &format!("{label} {what_w}, E^{{EM}} bins (≥ 1000 clusters)"),
             range_text(&widths, |v| format!("{v:+.3}")),
-            thr_w,
-            ok_w,
+            "information (was ±0.1)",
         ));
         out.push(test(
             "7.8.4",
-            &format!("{label} {what_c}, E^{{EM}} bins"),
+            &format!("{label} {what_c}, E^{{EM}} bins (≥ 1000 clusters)"),
             range_text(&cover, |v| format!("{:+.1}", 100.0 * v)),
-            thr_c,
+            "within −3 to +6 points",
             ok_c,
         ));
     }

@@ -15,8 +15,8 @@
 
 use super::preset::StudyPreset;
 use super::steps::{
-    explain_step, generate_step, key_of, predict_step, say_to, scan_config, scan_points, train_step, ScanRun,
-    StudyOptions, Trained,
+    explain_step, generate_step, key_of, predict_step, say_to, scan_config, scan_points, train_step, ScanNetwork,
+    ScanRun, StudyOptions, Trained,
 };
 use super::summarise::{scan_summary, summarise};
 use super::summary::*;
@@ -53,8 +53,10 @@ pub fn run_study(opts: &StudyOptions) -> Result<(StudySummary, PathBuf)> {
     let (p, out) = (&opts.preset, &opts.out);
     create_dirs(out, &["data", "models", "predictions", "evaluation"])?;
     let _lock = rundir::RunLock::acquire(out)?;
-    let scan_trains = p.scan_sizes.iter().filter(|&&n| scan_config(&p.bnn, n, p) != p.bnn).count();
-    let total = 3 + 1 + 4 + 4 + 1 + 1 + 1 + scan_trains + p.scan_sizes.len();
+    let trains = |base: &crate::model::ModelConfig, sizes: &[usize]| {
+        sizes.iter().filter(|&&n| scan_config(base, n, p) != *base).count() + sizes.len()
+    };
+    let total = 3 + 1 + 4 + 4 + 1 + 1 + 1 + trains(&p.bnn, &p.scan_sizes) + trains(&p.re, &p.re_scan_sizes);
     let mut steps = Steps::new(out, opts.fresh, total, opts.quiet)?;
     let samples = generate_samples(&mut steps, opts)?;
     let lcw_key = lcw_step(&mut steps, out, &samples)?;
@@ -62,7 +64,7 @@ pub fn run_study(opts: &StudyOptions) -> Result<(StudySummary, PathBuf)> {
     let predicted = predict_networks(&mut steps, opts, &trained, &samples)?;
     let evaluation = evaluate_step(&mut steps, opts, &samples, &lcw_key, &predicted)?;
     let explained = explain_bnn(&mut steps, opts, &samples, &predicted)?;
-    let (scan_h5, points) = scan_step(&mut steps, opts, &trained, &samples)?;
+    let (scan_h5, points, re_points) = scan_step(&mut steps, opts, &trained, &samples)?;
     say_to(opts, "summarising the figures' numbers\n");
     let mut summary = summarise(
         opts,
@@ -71,7 +73,7 @@ pub fn run_study(opts: &StudyOptions) -> Result<(StudySummary, PathBuf)> {
         &evaluation,
         &samples.test,
         &scan_h5,
-        &points,
+        (&points, &re_points),
         &steps.reports,
         start.elapsed().as_secs_f64(),
     )?;
@@ -225,7 +227,8 @@ fn evaluate_step(
         binning: Binning::default(),
         weight_column: None,
     };
-    let key = key_of(&(&samples.test_key, lcw_key, &predicted.keys, 1))?;
+    // 2: the report holds the bootstrap errors of the resolution differences.
+    let key = key_of(&(&samples.test_key, lcw_key, &predicted.keys, 2))?;
     steps.run("evaluate", "evaluate every method on the test sample", &key, &[eval_dir.join("metrics.json")], || {
         evaluate(&options, &eval_dir)
     })
@@ -250,14 +253,14 @@ fn explain_bnn(
     Ok(Some(summary))
 }
 
-/// The training-size scan: BNNs on the first N training clusters, predicting the first test
-/// clusters; returns the scan's test file and its points.
+/// The training-size scans of the BNN and of the RE: networks on the first N training clusters,
+/// predicting the first test clusters; returns the scan's test file and the two scans' points.
 fn scan_step(
     steps: &mut Steps,
     opts: &StudyOptions,
     trained: &[Trained],
     samples: &Samples,
-) -> Result<(PathBuf, Vec<ScanRun>)> {
+) -> Result<(PathBuf, Vec<ScanRun>, Vec<ScanRun>)> {
     let p = &opts.preset;
     let scan_h5 = opts.out.join("data/scan_test.h5");
     let scan_key = generate_step(
@@ -270,18 +273,14 @@ fn scan_step(
         Sample::PileUp,
         opts.quiet,
     )?;
-    let bnn = trained
-        .iter()
-        .find(|t| t.config.method == Method::Bnn)
-        .ok_or_else(|| Error::invalid("the study has no BNN"))?;
-    let points = scan_points(
-        steps,
-        opts,
-        Some(bnn),
-        (&DataSource::file(&samples.train), &samples.train_key),
-        (&DataSource::file(&scan_h5), &scan_key),
-    )?;
-    Ok((scan_h5, points))
+    let main = |m: Method| {
+        trained.iter().find(|t| t.config.method == m).ok_or_else(|| Error::invalid(format!("the study has no {}", m.label())))
+    };
+    let train = (&DataSource::file(&samples.train), samples.train_key.as_str());
+    let test = (&DataSource::file(&scan_h5), scan_key.as_str());
+    let bnn = scan_points(steps, opts, (ScanNetwork::Bnn, &p.bnn, &p.scan_sizes), Some(main(Method::Bnn)?), train, test)?;
+    let re = scan_points(steps, opts, (ScanNetwork::Re, &p.re, &p.re_scan_sizes), Some(main(Method::Re)?), train, test)?;
+    Ok((scan_h5, bnn, re))
 }
 
 /// `calibration scan`: the training-size scan alone, on any training and test files. Writes
@@ -298,8 +297,9 @@ pub fn run_scan(opts: &StudyOptions, train: &DataSource, test: &DataSource) -> R
     };
     let (k_train, k_test) = (file_key(train)?, file_key(test)?);
     let mut steps = Steps::new(out, opts.fresh, 2 * opts.preset.scan_sizes.len(), opts.quiet)?;
-    let runs = scan_points(&mut steps, opts, None, (train, &k_train), (test, &k_test))?;
-    let scan = scan_summary(test, &runs)?;
+    let p = &opts.preset;
+    let runs = scan_points(&mut steps, opts, (ScanNetwork::Bnn, &p.bnn, &p.scan_sizes), None, (train, &k_train), (test, &k_test))?;
+    let scan = scan_summary(test, (&runs, &[]))?;
     write_json(&scan, &out.join("scan.json"))?;
     let page = crate::page::write_scan(
         &scan,

@@ -174,42 +174,70 @@ pub(super) struct ScanRun {
     pub n_train: usize,
 }
 
-/// Trains a BNN for every size of `opts.preset.scan_sizes` on the first N training clusters and
-/// predicts `test`. A size whose configuration is the main BNN's (`main`) reuses its training.
+/// Which network a scan trains: the BNN (run directories `scan-N`, as before the RE had a scan)
+/// or the repulsive ensemble (`scan-re-N`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum ScanNetwork {
+    Bnn,
+    Re,
+}
+
+impl ScanNetwork {
+    fn tag(self) -> &'static str {
+        match self {
+            ScanNetwork::Bnn => "scan",
+            ScanNetwork::Re => "scan-re",
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            ScanNetwork::Bnn => "BNN",
+            ScanNetwork::Re => "RE",
+        }
+    }
+}
+
+/// Trains the network `base` (the main BNN's or RE's configuration) for every size of `sizes`
+/// on the first N training clusters and predicts `test`. A size whose configuration is the main
+/// network's (`main`) reuses its training.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn scan_points(
     steps: &mut Steps,
     opts: &StudyOptions,
+    (network, base, sizes): (ScanNetwork, &ModelConfig, &[usize]),
     main: Option<&Trained>,
     train: (&DataSource, &str),
     test: (&DataSource, &str),
 ) -> Result<Vec<ScanRun>> {
     let p = &opts.preset;
     let out = &opts.out;
-    let base = main.map_or(&p.bnn, |m| &m.config);
+    let (tag, label) = (network.tag(), network.label());
+    let base = main.map_or(base, |m| &m.config);
     let mut points = Vec::new();
-    for &n in &p.scan_sizes {
+    for &n in sizes {
         let config = scan_config(base, n, p);
         let t = if let Some(main) = main.filter(|m| m.config == config) {
-            say_to(opts, &format!("      scan: N = {n} is the main BNN ({})\n", main.dir.display()));
+            say_to(opts, &format!("      {tag}: N = {n} is the main {label} ({})\n", main.dir.display()));
             Trained { config, dir: main.dir.clone(), key: main.key.clone(), summary: main.summary.clone() }
         } else {
-            let what = format!("scan: train a BNN on {n} clusters ({} epochs)", config.training.epochs);
+            let what = format!("{tag}: train a {label} on {n} clusters ({} epochs)", config.training.epochs);
             train_step(
                 steps,
-                &format!("train-scan-{n}"),
+                &format!("train-{tag}-{n}"),
                 &what,
                 &config,
                 train.0,
                 train.1,
-                &out.join("models").join(format!("scan-{n}")),
+                &out.join("models").join(format!("{tag}-{n}")),
                 opts,
             )?
         };
-        let path = out.join("predictions").join(format!("scan-{n}.h5"));
+        let path = out.join("predictions").join(format!("{tag}-{n}.h5"));
         predict_step(
             steps,
-            &format!("predict-scan-{n}"),
-            &format!("scan: predict with the N = {n} BNN"),
+            &format!("predict-{tag}-{n}"),
+            &format!("{tag}: predict with the N = {n} {label}"),
             &t,
             test.0,
             test.1,

@@ -76,7 +76,7 @@ pub(super) fn summarise(
     evaluation: &MetricsReport,
     test_h5: &Path,
     scan_h5: &Path,
-    scan_points: &[ScanRun],
+    scan_points: (&[ScanRun], &[ScanRun]),
     step_reports: &[StepReport],
     run_seconds: f64,
 ) -> Result<StudySummary> {
@@ -101,7 +101,9 @@ pub(super) fn summarise(
     let features = compute::feature_hists(&feature_columns(&table)?);
     let figures = network_figures(&with_sigma, &all, &data, &truth)?;
     let bnn_vs_re = bnn_vs_re(&with_sigma);
-    let scan = scan_summary(&DataSource::file(scan_h5), scan_points)?;
+    let mut scan = scan_summary(&DataSource::file(scan_h5), scan_points)?;
+    scan.re_left_to_paper =
+        opts.preset.scan_sizes.iter().copied().filter(|n| !opts.preset.re_scan_sizes.contains(n)).collect();
     let description = describe(opts, trained, predictions, table.len(), step_reports, run_seconds);
     let acceptance = acceptance(evaluation, &figures.spectra, Some(&scan));
     Ok(StudySummary {
@@ -124,14 +126,22 @@ pub(super) fn summarise(
     })
 }
 
-/// The scan's figure numbers. The line σ_syst approaches, the mean `truth_R_sd`, is known only
-/// for generated data; elsewhere it is NaN and the page leaves it out.
-pub(super) fn scan_summary(test: &DataSource, runs: &[ScanRun]) -> Result<Scan> {
+/// The scan's figure numbers: the BNN's points and the RE's. The line σ_syst approaches, the
+/// mean `truth_R_sd`, is known only for generated data; elsewhere it is NaN and the page leaves it
+/// out.
+pub(super) fn scan_summary(test: &DataSource, (bnn, re): (&[ScanRun], &[ScanRun])) -> Result<Scan> {
     let (table, _) = read_selected(test, TargetPolicy::Required)?;
     let mean_truth_sd = match table.column("truth_R_sd") {
         Some(sd) if !sd.is_empty() => sd.iter().sum::<f64>() / sd.len() as f64,
         _ => f64::NAN,
     };
+    let (points, stat_slope) = scan_series(bnn)?;
+    let (re_points, re_stat_slope) = scan_series(re)?;
+    Ok(Scan { points, mean_truth_sd, stat_slope, re_points, re_stat_slope, re_left_to_paper: Vec::new() })
+}
+
+/// One network's scan points and the log–log slope of their ⟨σ_stat⟩.
+fn scan_series(runs: &[ScanRun]) -> Result<(Vec<ScanPoint>, Option<f64>)> {
     let mut points = Vec::new();
     for r in runs {
         let pr = crate::io::predictions::Predictions::read(&r.predictions)?;
@@ -150,8 +160,7 @@ pub(super) fn scan_summary(test: &DataSource, runs: &[ScanRun]) -> Result<Scan> 
         .filter(|p| p.mean_sigma_stat > 0.0)
         .map(|p| ((p.n_train as f64).ln(), p.mean_sigma_stat.ln()))
         .collect();
-    let stat_slope = crate::metrics::slope(&logs);
-    Ok(Scan { points, mean_truth_sd, stat_slope })
+    Ok((points, crate::metrics::slope(&logs)))
 }
 
 /// The figures drawn for each network with uncertainties (and the DNNs' predicted against true).

@@ -181,8 +181,8 @@ pub struct BinnedCurve {
     pub q84: Vec<Option<f64>>,
 }
 
-/// One point of the training-size scan (docs/calibration-method.md §5.10, §6.6): a BNN trained on the first
-/// `n_train` clusters, evaluated on the test sample.
+/// One point of the training-size scan (docs/calibration-method.md §5.10, §6.6): a BNN (or RE) trained on the
+/// first `n_train` clusters, evaluated on the test sample.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ScanPoint {
     pub n_train: usize,
@@ -199,6 +199,16 @@ pub struct Scan {
     pub mean_truth_sd: f64,
     /// Least-squares slope of log ⟨σ_stat⟩ against log N (theory: about −0.5).
     pub stat_slope: Option<f64>,
+    /// The repulsive ensemble's scan on the same test clusters (the paper shows both), and its
+    /// slope of log ⟨σ_stat⟩.
+    #[serde(default)]
+    pub re_points: Vec<ScanPoint>,
+    #[serde(default)]
+    pub re_stat_slope: Option<f64>,
+    /// Sizes of the BNN's scan that the RE's leaves to the paper preset (the quick preset's time
+    /// budget does not hold them); the page says where they are.
+    #[serde(default)]
+    pub re_left_to_paper: Vec<usize>,
 }
 
 /// One network's losses per epoch; `step_starts` marks where a two-step training restarts.
@@ -224,7 +234,9 @@ pub struct Acceptance {
     pub value: String,
     /// The requirement: "< 1 %".
     pub threshold: String,
-    /// None: not run (the preset cannot test it, or a method is missing).
+    /// Some(pass) for a test (a test whose numbers are missing fails, its value says so); None
+    /// for a row shown only as information, which metrics.json writes without a `pass` key.
+    #[serde(rename = "pass", alias = "passed", default, skip_serializing_if = "Option::is_none")]
     pub passed: Option<bool>,
 }
 
