@@ -22,7 +22,7 @@ fn quiet(_: &str) {}
 /// Generated clusters with the extra columns `extra(table)` adds, written to `dir/name`.
 fn sample_with(dir: &Path, name: &str, n: usize, extra: impl FnOnce(&mut ClusterTable)) -> PathBuf {
     let path = dir.join(name);
-    let config = GeneratorConfig { n, seed: 5, sample: Sample::PileUp, class: ClassChoice::Mixed };
+    let config = GeneratorConfig::new(n, 5, Sample::PileUp);
     let mut table = generate(&config, false).unwrap();
     extra(&mut table);
     table.write_hdf5(&path).unwrap();
