@@ -79,7 +79,9 @@ pub fn write_tree(p: &Predictions, path: &Path, tree: &str) -> Result<()> {
             let mut file = RootFile::create(tmp).map_err(|e| format!("cannot create a ROOT file: {e}"))?;
             let mut writer = WriterTree::new(tree);
             for (name, values) in p.columns() {
-                writer.new_branch(name, values.to_vec().into_iter());
+                // The writer takes an iterator that owns its values ('static): a copy per branch.
+                let owned: Vec<f64> = values.to_vec();
+                writer.new_branch(name, owned.into_iter());
             }
             writer.new_branch("input_index", p.input_index.clone().into_iter());
             writer.new_branch("selected", selected.into_iter());

@@ -105,7 +105,8 @@ pub fn split(events: &Events, val_fraction: f64, seed: u64, max_train: Option<us
     let n_val = ((n_events as f64) * val_fraction).round() as usize;
     if events.rows_total() < 10 || n_val == 0 || n_val >= n_events {
         return Err(Error::invalid(format!(
-            "{} clusters in {n_events} events, too few to split {} with a validation fraction of {val_fraction}",
+            "{} clusters pass the cuts ({n_events} events), too few to train on with a validation fraction of \
+             {val_fraction} (split {})",
             events.rows_total(),
             events.description
         )));
