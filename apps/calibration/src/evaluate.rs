@@ -9,11 +9,11 @@ use crate::error::{Error, Result};
 use crate::io::predictions::Predictions;
 use crate::io::{ClusterTable, DataSource, TargetPolicy};
 use crate::lcw::{Combination, LcwTables};
+use crate::metrics::bootstrap::{resolution_differences, ResolutionDifference, RESAMPLES, SEED};
 use crate::metrics::{
     compare_weighted, method_metrics, truth_pulls, Binning, Comparison, EvalData, Method, MethodMetrics, PullMetrics,
     Sigmas, Truth,
 };
-use crate::metrics::bootstrap::{resolution_differences, ResolutionDifference, RESAMPLES, SEED};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

@@ -4,6 +4,7 @@ mod common;
 
 use calibration::io::predictions::Predictions;
 use calibration::metrics::binned::response_in_bins;
+use calibration::metrics::bootstrap::resolution_differences;
 use calibration::metrics::{compare, method_metrics, Binning, EvalData, Method, Sigmas, Truth};
 use common::temp_dir;
 use rand::{RngExt, SeedableRng};
@@ -174,4 +175,34 @@ fn prediction_files_round_trip_and_refuse_bad_contents() {
         .unwrap();
     let msg = Predictions::read(&other).unwrap_err().to_string();
     assert!(msg.contains("other.h5") && msg.contains("attribute 'format'"), "{msg}");
+}
+
+#[test]
+fn the_bootstrap_error_of_a_resolution_difference_has_its_known_size() {
+    // Two calibrations of the same 20 000 clusters with independent Gaussian responses of width
+    // 0.1, and a third that is the first rescaled (the same resolution exactly). For a Gaussian
+    // sample the half width (Q84 − Q16)/2 has variance 0.919 σ²/n (the quantiles' asymptotic
+    // covariance) and the median 1.571 σ²/n, which enters multiplied by the squared half width
+    // (0.0995²): a resolution has an error of 0.9667 σ/√n, and a difference of two independent
+    // ones √2 times that: 9.67e-4 here.
+    let n = 20_000;
+    let mut rng = ChaCha8Rng::seed_from_u64(7);
+    let mut draw = || -> Vec<f64> { (0..n).map(|_| 1.0 + 0.1 * rng.sample::<f64, _>(StandardNormal)).collect() };
+    let (a, b) = (draw(), draw());
+    let scaled: Vec<f64> = a.iter().map(|x| 1.05 * x).collect();
+    let e_dep = vec![1.0; n];
+    let responses = [("a", a.as_slice()), ("b", b.as_slice()), ("scaled", scaled.as_slice())];
+    let d = resolution_differences(&responses, &e_dep, &[0.3, 2.0], 50, 400, 3);
+    let pair = |x: &str, y: &str| d.iter().find(|p| p.a == x && p.b == y).unwrap().by_e_dep[0].clone();
+    let ab = pair("a", "b");
+    let se = ab.difference_se.unwrap();
+    assert!((se / 9.67e-4 - 1.0).abs() < 0.2, "bootstrap error {se}, expected about 9.67e-4");
+    assert!(ab.difference.unwrap().abs() < 4.0 * se);
+    assert!((ab.ratio_se.unwrap() - se / 0.0995).abs() < 0.3 * se / 0.0995, "{ab:?}");
+    // The same resolution on every resample: the difference and its error vanish.
+    let same = pair("a", "scaled");
+    assert!(same.difference.unwrap().abs() < 1e-12 && same.difference_se.unwrap() < 1e-12, "{same:?}");
+    assert_eq!(same.n, n);
+    // Reproducible from its seed.
+    assert_eq!(resolution_differences(&responses, &e_dep, &[0.3, 2.0], 50, 400, 3), d);
 }

@@ -199,6 +199,7 @@ fn evaluation() -> MetricsReport {
             stat: agree(0.71, 1.6),
             syst: agree(0.97, 1.01),
         }],
+        resolution_differences: vec![],
         notes: vec!["LCW (clusterECalib): the file has no clusterECalib column".to_string()],
     }
 }
@@ -447,21 +448,30 @@ fn sigma_vs_eta() -> Vec<BinnedCurve> {
 }
 
 fn scan() -> Scan {
-    let points = [10_000usize, 30_000, 100_000, 306_000]
-        .iter()
-        .map(|&n| {
-            let stat = 0.05 * (n as f64 / 1e4).powf(-0.48);
-            let syst = 0.181 * (1.0 + 0.4 * (1e4 / n as f64).sqrt());
-            ScanPoint {
-                n_train: n,
-                mean_sigma_stat: stat,
-                mean_sigma_syst: syst,
-                median_sigma_stat_over_syst: stat / syst,
-                seconds: 20.0 + n as f64 / 2000.0,
-            }
-        })
-        .collect();
-    Scan { points, mean_truth_sd: 0.181, stat_slope: Some(-0.48) }
+    let points = |sizes: &[usize], scale: f64| -> Vec<ScanPoint> {
+        sizes
+            .iter()
+            .map(|&n| {
+                let stat = scale * 0.05 * (n as f64 / 1e4).powf(-0.48);
+                let syst = 0.181 * (1.0 + scale * 0.4 * (1e4 / n as f64).sqrt());
+                ScanPoint {
+                    n_train: n,
+                    mean_sigma_stat: stat,
+                    mean_sigma_syst: syst,
+                    median_sigma_stat_over_syst: stat / syst,
+                    seconds: 20.0 + n as f64 / 2000.0,
+                }
+            })
+            .collect()
+    };
+    Scan {
+        points: points(&[10_000, 30_000, 100_000, 306_000], 1.0),
+        mean_truth_sd: 0.181,
+        stat_slope: Some(-0.48),
+        re_points: points(&[10_000, 30_000, 306_000], 1.2),
+        re_stat_slope: Some(-0.45),
+        re_left_to_paper: vec![100_000],
+    }
 }
 
 fn training() -> Vec<TrainingCurve> {
@@ -504,7 +514,8 @@ fn acceptance() -> Vec<Acceptance> {
         row("7.8.4", "RE coverage at 1σ_{tot}", "64.1 %", "68 ± 3 %", Some(false)),
         row("7.8.5", "median σ_{syst} / true sd (BNN)", "1.01", "1 ± 0.05", Some(true)),
         row("7.8.6", "slope of ⟨σ_{stat}⟩ against N_{train}", "−0.48", "−0.5 ± 0.2", Some(true)),
-        row("7.8.6", "σ_{stat} ≪ σ_{syst} at N = 10^{6}", "–", "median ratio < 0.2", None),
+        row("7.8.6", "σ_{stat} ≪ σ_{syst} at N = 10^{6}", "not computed", "median ratio < 0.2", Some(false)),
+        row("7.8.4", "BNN pull core width minus the exact answer's", "−0.08 to +0.01", "information", None),
         row("7.8.7", "BNN–RE correlation of log σ_{tot}", "0.96", "> 0.9", Some(true)),
     ]
 }
@@ -691,8 +702,11 @@ fn the_full_page_has_every_figure_and_passes_the_check() {
     assert!(!html.contains("Not run in this preset"), "the full summary lacks nothing");
     // The headline table: every item, with its verdict.
     assert_eq!(html.matches("class=\"verdict pass\"").count(), 10);
-    assert_eq!(html.matches("class=\"verdict fail\"").count(), 1);
-    assert_eq!(html.matches("class=\"verdict notrun\"").count(), 1);
+    assert_eq!(html.matches("class=\"verdict fail\"").count(), 2);
+    assert_eq!(html.matches("class=\"verdict notrun\"").count(), 0);
+    assert!(html.contains("10 of 12 tests pass, 2 fail") && html.contains("1 more row is shown as information"));
+    // The RE's scan beside the BNN's, and where its missing points are.
+    assert!(html.contains("= 100\u{2009}000 are in the paper preset"), "no note on the RE's missing scan points");
     assert!(html.contains("Foong et al. 2019"), "the BNN–RE text must say what mean-field VI misses");
     assert!(html.contains("hold 42 % of the flagged and 9 % of all clusters (enrichment 4.5)"), "explain's sentence");
     assert!(
@@ -788,6 +802,14 @@ fn the_summary_round_trips_through_json_without_nan() {
     assert!(!json.contains("NaN") && !json.contains("Infinity"));
     let back: StudySummary = serde_json::from_str(&json).expect("and reads back");
     assert_eq!(back, s);
+    // Every tested row has a boolean pass; a row shown as information has no pass key at all.
+    let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+    for (row, a) in value["acceptance"].as_array().unwrap().iter().zip(&s.acceptance) {
+        match a.passed {
+            Some(p) => assert_eq!(row["pass"], serde_json::Value::Bool(p), "{row}"),
+            None => assert!(row.get("pass").is_none() && row.get("passed").is_none(), "{row}"),
+        }
+    }
     // The page drawn from the JSON is the page drawn from the summary.
     assert_eq!(study_page::page(&back).to_html(), study_page::page(&s).to_html());
 }

@@ -191,8 +191,7 @@ mod tests {
         let mut counts = vec![1u32; r.len()];
         counts[3] = 3;
         counts[5] = 0;
-        let repeated: Vec<f64> =
-            (0..r.len()).flat_map(|i| std::iter::repeat_n(r[i], counts[i] as usize)).collect();
+        let repeated: Vec<f64> = (0..r.len()).flat_map(|i| std::iter::repeat_n(r[i], counts[i] as usize)).collect();
         let idx: Vec<usize> = (0..repeated.len()).collect();
         let expect = summarise(&repeated, &idx, 0.0, 1.0, 1).resolution.unwrap();
         assert!((bin.resolution(&counts, 1).unwrap() - expect).abs() < 1e-12);

@@ -81,8 +81,9 @@ impl Ctx<'_> {
         let shown = rows.len() - pass - fail;
         s.paragraph(&format!(
             "{pass} of {} tests pass, {fail} fail (a test whose numbers the study did not produce fails and says \
-             \"not computed\"); {shown} more rows are shown as information, without a pass mark.",
-            pass + fail
+             \"not computed\"); {shown} more {} shown as information, without a pass mark.",
+            pass + fail,
+            if shown == 1 { "row is" } else { "rows are" }
         ))
         .table(acceptance_table(rows))
     }

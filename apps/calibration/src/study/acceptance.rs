@@ -187,10 +187,8 @@ fn resolution_rows(
 /// resolution_x, its bootstrap error, resolution_x / resolution_BNN, its error), whichever
 /// order the evaluation stored the pair in.
 fn against_bnn(e: &MetricsReport, x: &str) -> Option<Vec<(f64, f64, f64, f64, f64, f64)>> {
-    let pair: &ResolutionDifference = e
-        .resolution_differences
-        .iter()
-        .find(|d| (d.a == x && d.b == "bnn") || (d.a == "bnn" && d.b == x))?;
+    let pair: &ResolutionDifference =
+        e.resolution_differences.iter().find(|d| (d.a == x && d.b == "bnn") || (d.a == "bnn" && d.b == x))?;
     let bnn_first = pair.a == "bnn";
     let bins: Vec<_> = pair
         .by_e_dep

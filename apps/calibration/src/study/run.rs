@@ -274,12 +274,17 @@ fn scan_step(
         opts.quiet,
     )?;
     let main = |m: Method| {
-        trained.iter().find(|t| t.config.method == m).ok_or_else(|| Error::invalid(format!("the study has no {}", m.label())))
+        trained
+            .iter()
+            .find(|t| t.config.method == m)
+            .ok_or_else(|| Error::invalid(format!("the study has no {}", m.label())))
     };
     let train = (&DataSource::file(&samples.train), samples.train_key.as_str());
     let test = (&DataSource::file(&scan_h5), scan_key.as_str());
-    let bnn = scan_points(steps, opts, (ScanNetwork::Bnn, &p.bnn, &p.scan_sizes), Some(main(Method::Bnn)?), train, test)?;
-    let re = scan_points(steps, opts, (ScanNetwork::Re, &p.re, &p.re_scan_sizes), Some(main(Method::Re)?), train, test)?;
+    let bnn =
+        scan_points(steps, opts, (ScanNetwork::Bnn, &p.bnn, &p.scan_sizes), Some(main(Method::Bnn)?), train, test)?;
+    let re =
+        scan_points(steps, opts, (ScanNetwork::Re, &p.re, &p.re_scan_sizes), Some(main(Method::Re)?), train, test)?;
     Ok((scan_h5, bnn, re))
 }
 
@@ -298,7 +303,14 @@ pub fn run_scan(opts: &StudyOptions, train: &DataSource, test: &DataSource) -> R
     let (k_train, k_test) = (file_key(train)?, file_key(test)?);
     let mut steps = Steps::new(out, opts.fresh, 2 * opts.preset.scan_sizes.len(), opts.quiet)?;
     let p = &opts.preset;
-    let runs = scan_points(&mut steps, opts, (ScanNetwork::Bnn, &p.bnn, &p.scan_sizes), None, (train, &k_train), (test, &k_test))?;
+    let runs = scan_points(
+        &mut steps,
+        opts,
+        (ScanNetwork::Bnn, &p.bnn, &p.scan_sizes),
+        None,
+        (train, &k_train),
+        (test, &k_test),
+    )?;
     let scan = scan_summary(test, (&runs, &[]))?;
     write_json(&scan, &out.join("scan.json"))?;
     let page = crate::page::write_scan(
