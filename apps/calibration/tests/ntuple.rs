@@ -5,7 +5,7 @@ mod common;
 
 use calibration::cuts::{apply_cuts, read_selected};
 use calibration::evaluate::{eval_data, evaluate, EvaluateOptions};
-use calibration::generator::{generate, ClassChoice, GeneratorConfig, Sample};
+use calibration::generator::{generate, GeneratorConfig, Sample};
 use calibration::io::{ClusterTable, DataSource, PredictionOutput, Predictions, Schema, TargetPolicy};
 use calibration::metrics::{method_metrics, Binning, Method as Calibration, MethodMetrics, Sigmas};
 use calibration::model::predict::{predict, PredictArgs};

@@ -185,7 +185,7 @@ mod tests {
         let r: Vec<f64> = (0..101).map(|i| 0.5 + ((i * 37) % 101) as f64 / 100.0).collect();
         let all: Vec<usize> = (0..r.len()).collect();
         let bin = SortedBin::new(&r, &all);
-        let direct = summarise(&r, &all, 0.0, 1.0, 1).resolution.unwrap();
+        let direct = summarise(&r, &all, (0.0, 1.0), 1, None).resolution.unwrap();
         assert!((bin.resolution(&vec![1; r.len()], 1).unwrap() - direct).abs() < 1e-12);
         // Cluster 3 three times and cluster 5 not at all is the sample with those rows repeated.
         let mut counts = vec![1u32; r.len()];
@@ -193,7 +193,7 @@ mod tests {
         counts[5] = 0;
         let repeated: Vec<f64> = (0..r.len()).flat_map(|i| std::iter::repeat_n(r[i], counts[i] as usize)).collect();
         let idx: Vec<usize> = (0..repeated.len()).collect();
-        let expect = summarise(&repeated, &idx, 0.0, 1.0, 1).resolution.unwrap();
+        let expect = summarise(&repeated, &idx, (0.0, 1.0), 1, None).resolution.unwrap();
         assert!((bin.resolution(&counts, 1).unwrap() - expect).abs() < 1e-12);
     }
 }
