@@ -75,6 +75,7 @@ fn explain_finds_a_moved_gap_window_from_a_bnn_without_the_truth() {
     ok(&["train", "--quiet", "--data", s(&train), "--model", "bnn", "--config", s(&config), "--out", s(&model)]);
     ok(&["predict", "--quiet", "--model", s(&model), "--data", s(&test), "--out", s(&pred)]);
     let sentence = ok(&["explain", "--quiet", "--data", s(&test), "--pred", s(&pred), "--out", s(&out)]);
+    eprintln!("explain on the moved window: {sentence}");
 
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("findings.json")).unwrap()).unwrap();
