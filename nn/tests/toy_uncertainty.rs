@@ -151,6 +151,7 @@ fn bnn_sigma_stat_shrinks_as_the_training_set_grows() {
 ///   seeds 0-2 on the example's training set, 1.124 on this test's (seed 12);
 /// - sigma_syst / sqrt(sigma^2 + bias^2), no sigma_stat in sigma_syst: 1.167-1.179 on the
 ///   example's set, 1.205 on this test's.
+///
 /// The test asserts the first within [0.98, 1.16] and the second above 1.15: a sigma_syst
 /// without the sigma_stat term fails it. The margins are set by the spread over seeds and
 /// training sets, not by the hypotheses' distance, which is what makes the second assertion

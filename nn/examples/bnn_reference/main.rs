@@ -404,7 +404,7 @@ fn write_preamble(summary: &mut String, plan: &Plan) {
 }
 
 /// 1. The BNN and the ensemble over seeds and training-set sizes, and the BNN at the largest
-/// size once more with twice the updates.
+///    size once more with twice the updates.
 fn train_over_seeds_and_sizes(
     plan: &Plan,
     test: &nn::Dataset,
