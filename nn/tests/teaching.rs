@@ -1,4 +1,4 @@
-//! The worked example of docs/bnn-loss.md (section 0: Bayesian linear regression with one
+//! The worked example of docs/bnn-loss.md (section 11: Bayesian linear regression with one
 //! weight, where everything has an exact answer) and the checks that rest on it: mean-field VI
 //! with the library's variational layer reproduces the exact posterior, the predictive
 //! sigma_stat is |x| sigma_w, the M-draw variance estimate is low by (M - 1)/M and scatters by
@@ -196,6 +196,14 @@ fn m_draw_variance_is_low_by_m_minus_1_over_m_and_scatters() {
     }
 }
 
+/// ln p(D | w) + ln p(w) = -sum (y - w x)^2 / (2 s^2) - w^2 / (2 sigma_p^2) of the worked
+/// example, written out as a graph of w (x and y of shape [N], w of shape [1]).
+fn one_weight_log_posterior(x: &Tensor, y: &Tensor, w: &Tensor) -> Result<Tensor> {
+    let nll = y.sub(&x.mul(w)?)?.square()?.sum_all()?.mul_scalar(0.5 / NOISE.powi(2))?;
+    let prior = w.square()?.sum_all()?.mul_scalar(0.5 / PRIOR_SIGMA.powi(2))?;
+    nll.add(&prior)?.neg()
+}
+
 /// `nn::teaching::hmc` on the worked example, where the posterior is known exactly: with the gradient of
 /// the log posterior from the library's autodiff, the chain's mean and standard deviation agree
 /// with the exact ones within 4 Monte Carlo standard errors (sd / sqrt(ESS) for the mean,
@@ -211,13 +219,7 @@ fn hmc_samples_the_one_weight_posterior() {
     let y = Tensor::from_f64s(d.y(), &[N], F64, &dev()).unwrap();
     let w = Var::new(&Tensor::zeros(&[1], F64, &dev()).unwrap()).unwrap();
     let vars = [w.clone()];
-    // ln p(D | w) + ln p(w) = -sum (y - w x)^2 / (2 s^2) - w^2 / (2 sigma_p^2), as a graph.
-    let log_post = || -> Result<Tensor> {
-        let w = w.tensor();
-        let nll = y.sub(&x.mul(&w)?)?.square()?.sum_all()?.mul_scalar(0.5 / NOISE.powi(2))?;
-        let prior = w.square()?.sum_all()?.mul_scalar(0.5 / PRIOR_SIGMA.powi(2))?;
-        nll.add(&prior)?.neg()
-    };
+    let log_post = || one_weight_log_posterior(&x, &y, &w.tensor());
     let adaptive = HmcConfig { warmup: 300, samples: 3000, leapfrog_steps: 5, seed: 7, ..HmcConfig::default() };
     let fixed = HmcConfig { step_size: 1.6 * sd, adapt_step_size: false, adapt_mass: false, ..adaptive.clone() };
     for (name, cfg) in [("adaptive", adaptive), ("fixed large step", fixed)] {
@@ -258,6 +260,36 @@ fn log_posterior_is_minus_n_times_the_deep_ensemble_loss() {
     let loss =
         Objective::new(Likelihood::Gaussian, regulariser).loss(&members, &batch, 40).unwrap().to_scalar().unwrap();
     assert!((lp + 40.0 * loss).abs() < 1e-10 * lp.abs(), "ln pi = {lp}, -N L = {}", -40.0 * loss);
+}
+
+/// Eq. (1) through `hmc::log_posterior`, against the worked example's log posterior written out
+/// by hand (the closure the HMC test samples): a network 1 -> (mean, log variance) with no hidden
+/// layer, weights (w, 0) and biases (0, ln s^2), is the model y = w x + N(0, s^2). Its
+/// log_posterior differs from the hand-written one only by constants, -N ln(s^2)/2 from the NLL's
+/// l/2 and -(ln s^2)^2/(2 sigma_p^2) from the prior on the fixed bias: the difference is that
+/// constant at every w, and the gradients with respect to w agree. A likelihood without its 1/2,
+/// a prior on the wrong width or one missing on a parameter changes the difference with w.
+#[test]
+fn log_posterior_is_the_worked_examples_log_density() {
+    let d = data();
+    let (xv, yv) =
+        (Tensor::from_f64s(d.x(), &[N], F64, &dev()).unwrap(), Tensor::from_f64s(d.y(), &[N], F64, &dev()).unwrap());
+    let net = ModelSpec::deterministic(MlpSpec::new(1, &[], 2), Head::Gaussian).build(F64, &dev(), 0).unwrap();
+    let vars: Vec<Var> = net.params().into_iter().map(|p| p.var).collect();
+    let (x, y) = hmc::data_tensors(&d, F64, &dev()).unwrap();
+    let ln_s2 = (NOISE * NOISE).ln();
+    let constant = -0.5 * N as f64 * ln_s2 - 0.5 * ln_s2 * ln_s2 / PRIOR_SIGMA.powi(2);
+    for w in [0.2, 0.4859, 0.7] {
+        hmc::assign(&vars, &[w, 0.0, 0.0, ln_s2]).unwrap();
+        let lp = hmc::log_posterior(net.as_ref(), Likelihood::Gaussian, &x, &y, PRIOR_SIGMA).unwrap();
+        let grad_lp = lp.backward().unwrap().get_id(vars[0].id()).unwrap().to_vec_f64().unwrap()[0];
+        let wv = Var::new(&Tensor::full(w, &[1], F64, &dev()).unwrap()).unwrap();
+        let by_hand = one_weight_log_posterior(&xv, &yv, &wv.tensor()).unwrap();
+        let grad_hand = by_hand.backward().unwrap().get_id(wv.id()).unwrap().to_scalar().unwrap();
+        let (lp, by_hand) = (lp.to_scalar().unwrap(), by_hand.to_scalar().unwrap());
+        assert!((lp - by_hand - constant).abs() < 1e-9 * lp.abs(), "w = {w}: {lp} - {by_hand} is not {constant}");
+        assert!((grad_lp - grad_hand).abs() < 1e-9 * grad_hand.abs().max(1.0), "w = {w}: {grad_lp} vs {grad_hand}");
+    }
 }
 
 /// The gradient HMC follows is the gradient of the density it accepts with: autodiff's gradient

@@ -142,18 +142,38 @@ fn bnn_sigma_stat_shrinks_as_the_training_set_grows() {
     assert!(small.syst_over_true > large.syst_over_true, "{small:?} vs {large:?}");
 }
 
-/// Section 7: a draw's learned variance fits E[(y - mu_theta)^2 | x] = sigma^2 + (mu_theta - m)^2,
-/// so sigma_syst^2 ~ sigma^2 + sigma_stat^2 + bias^2. At 10^4 points that accounts for sigma_syst
-/// to within 1% (median of sigma_syst / sqrt(sigma^2 + sigma_stat^2 + bias^2): 0.996-1.009 over
-/// seeds 0-4; the test allows 3%). At 10^3 points sigma_syst is 20-25% above the true noise
-/// (measured 1.20-1.25), and the per-draw optimum accounts for a good part of it (the ratio to it
-/// is 1.08-1.12: the rest is the draws' scatter of the log variance itself, section 7).
+/// Section 7 of docs/bnn-loss.md. Where sigma_stat is much larger than the mean's real error,
+/// as for this BNN at 10^3 points (its bulk sigma_stat 0.08 against the exact posterior's 0.02),
+/// the training-set optimum (6c) is eq. (6b), sigma_syst^2 ~ sigma^2 + sigma_stat^2 + bias^2, and
+/// sigma_stat is counted twice in sigma_tot. Each hypothesis predicts its ratio to be 1, or up
+/// to e^(Var l / 2) ~ 1.06 with the draws' scatter of the log variance (section 7):
+/// - sigma_syst / sqrt(sigma^2 + sigma_stat^2 + bias^2), eq. (6b): measured 1.034-1.075 over
+///   seeds 0-2 on the example's training set, 1.124 on this test's (seed 12);
+/// - sigma_syst / sqrt(sigma^2 + bias^2), no sigma_stat in sigma_syst: 1.167-1.179 on the
+///   example's set, 1.205 on this test's.
+///
+/// The test asserts the first within [0.98, 1.16] and the second above 1.15: a sigma_syst
+/// without the sigma_stat term fails it. The margins are set by the spread over seeds and
+/// training sets, not by the hypotheses' distance, which is what makes the second assertion
+/// possible only at 10^3 points. At 10^4 points sigma_stat^2 is 2% of sigma^2 and the two
+/// ratios differ by about 1.5%, twice the seeds' spread; the test only checks sigma_syst within
+/// 3% of (6b) there (measured 0.996-1.009), which the other hypothesis meets as well.
 #[test]
 fn bnn_sigma_syst_sits_at_the_per_draw_optimum() {
     let (small, large) = (bnn_small(), bnn());
+    assert!(
+        (0.98..=1.16).contains(&small.syst_over_expected),
+        "N = {}: sigma_syst / sqrt(sigma^2 + stat^2 + bias^2) = {:.3}: {small:?}",
+        N_TRAIN / 10,
+        small.syst_over_expected
+    );
+    assert!(
+        small.syst_over_noise_and_bias > 1.15,
+        "N = {}: sigma_syst / sqrt(sigma^2 + bias^2) = {:.3}: {small:?}",
+        N_TRAIN / 10,
+        small.syst_over_noise_and_bias
+    );
     assert!((large.syst_over_expected - 1.0).abs() < 0.03, "N = {N_TRAIN}: {large:?}");
-    assert!(small.syst_over_true > 1.15, "N = {}: sigma_syst should exceed the true noise: {small:?}", N_TRAIN / 10);
-    assert!(small.syst_over_expected < small.syst_over_true - 0.08, "N = {}: {small:?}", N_TRAIN / 10);
 }
 
 /// The pulls exclude the gap (they are computed on points drawn like the training data), so this

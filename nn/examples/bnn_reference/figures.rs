@@ -1,6 +1,7 @@
 //! The figures of bnn_reference, one function each, from the study's results.
 
 use super::*;
+use report::Dash;
 
 /// 4. The figures. The bands of the three models at the reference size (seed 0).
 pub fn write_band_figure(out: &Path, study: &Study) -> Res<()> {
@@ -45,21 +46,24 @@ pub fn write_sigma_stat_figure(out: &Path, study: &Study) -> Res<()> {
     Ok(())
 }
 
-/// Absolute sigma_stat in the gap and the bulk against N, mean +- sd over seeds.
+/// Absolute sigma_stat in the gap and the bulk against N, mean +- sd over seeds, each series
+/// joined across N, with the 1/sqrt(N) of a regular posterior drawn through HMC's bulk value.
 pub fn write_sigma_stat_vs_n_figure(out: &Path, study: &Study) -> Res<()> {
     let Study { plan, bnn, re, hmcs, .. } = study;
     let (lo_n, hi_n) = (plan.sizes[0] as f64 / 2.0, *plan.sizes.last().unwrap() as f64 * 2.0);
     let mut scan = Figure::new("median σ_stat in the gap and the bulk (mean ± sd over seeds)")
-        .size(720, 460)
+        .size(760, 500)
         .x_label("training points N")
         .y_label("median σ_stat")
         .log_x(true)
         .log_y(true)
         .x_range(lo_n, hi_n);
-    for (name, runs, shift) in [("BNN", bnn, 0.85), ("RE16", re, 1.0), ("HMC", hmcs, 1.15)] {
-        for (region, get, nudge) in
-            [("gap", (|c: &Calibration| c.stat_gap) as fn(&Calibration) -> f64, 1.03), ("bulk", |c| c.stat_bulk, 0.97)]
-        {
+    // Six series, six colours of the cycle; the gap solid, the bulk dashed.
+    let series = [("BNN", bnn, 0.85, [0, 5]), ("RE16", re, 1.0, [1, 4]), ("HMC", hmcs, 1.15, [6, 7])];
+    for (name, runs, shift, slots) in series {
+        let regions =
+            [("gap", (|c: &Calibration| c.stat_gap) as fn(&Calibration) -> f64, 1.03), ("bulk", |c| c.stat_bulk, 0.97)];
+        for ((region, get, nudge), slot) in regions.into_iter().zip(slots) {
             let (mut xs, mut ys, mut es) = (vec![], vec![], vec![]);
             for &n in &plan.sizes {
                 let v: Vec<f64> = runs.iter().filter(|r| r.n == n).map(|r| get(&r.cal)).collect();
@@ -70,9 +74,15 @@ pub fn write_sigma_stat_vs_n_figure(out: &Path, study: &Study) -> Res<()> {
                     es.push(s);
                 }
             }
-            scan = scan.error_bars(&format!("{name}, {region}"), &xs, &ys, &es);
+            let dash = if region == "gap" { Dash::Solid } else { Dash::Dashed };
+            let look = Style::nth(slot).with_dash(dash);
+            let label = format!("{name}, {region}");
+            scan = scan.error_bars(&label, &xs, &ys, &es).style(look).line(&label, &xs, &ys).style(look);
         }
     }
+    let (n0, s0) = (study.hmc().n as f64, study.hmc().cal.stat_bulk);
+    let guide: Vec<f64> = [lo_n, hi_n].iter().map(|n| s0 * (n0 / n).sqrt()).collect();
+    scan = scan.dashed("∝ 1/√N through HMC's bulk", &[lo_n, hi_n], &guide).style(Style::reference());
     report::check::write_checked_svg(&out.join("reference_sigma_stat_vs_n.svg"), &scan.to_svg())?;
     Ok(())
 }
@@ -118,14 +128,15 @@ pub fn write_syst_figure(out: &Path, study: &Study) -> Res<()> {
     let syst_fig = |n: usize| -> Figure {
         let r = Study::run(bnn, n, 0);
         let truth: Vec<f64> = grid.iter().map(|&x| toy::true_sigma(x)).collect();
-        let expected: Vec<f64> = grid
-            .iter()
-            .enumerate()
-            .map(|(i, &x)| {
-                (toy::true_sigma(x).powi(2) + r.grid.sigma_stat2[i] + (r.grid.mean[i] - toy::true_mean(x)).powi(2))
-                    .sqrt()
-            })
-            .collect();
+        let with_stat = |stat: f64| -> Vec<f64> {
+            grid.iter()
+                .enumerate()
+                .map(|(i, &x)| {
+                    let bias2 = (r.grid.mean[i] - toy::true_mean(x)).powi(2);
+                    (toy::true_sigma(x).powi(2) + stat * r.grid.sigma_stat2[i] + bias2).sqrt()
+                })
+                .collect()
+        };
         gap(Figure::new(&format!("BNN σ_syst, N = {n} (seed 0)")))
             .size(560, 400)
             .x_label("x")
@@ -133,7 +144,10 @@ pub fn write_syst_figure(out: &Path, study: &Study) -> Res<()> {
             .y_range(0.0, 0.5)
             .dashed("true σ(x)", grid, &truth)
             .style(style("Truth"))
-            .line("√(σ² + σ_stat² + bias²)", grid, &expected)
+            .line("√(σ² + σ_stat² + bias²), eq. (6b)", grid, &with_stat(1.0))
+            .style(Style::nth(2))
+            .line("√(σ² + bias²)", grid, &with_stat(0.0))
+            .style(Style::nth(4))
             .line("σ_syst", grid, &r.grid.sigma_syst())
             .style(style("BNN"))
     };
@@ -165,8 +179,17 @@ fn gap(fig: Figure) -> Figure {
 
 /// The prediction band of one method: the mean, +- 2 sigma_tot and +- 2 sigma_stat, the truth and
 /// some training points.
+///
+/// A sigma_stat band narrower than 0.05 everywhere (the ensemble's) is drawn ten times wider, and
+/// its legend says so: at its true width it would be a line.
 fn band_figure(title: &str, grid: &[f64], p: &Prediction, train: &nn::Dataset) -> Figure {
     let (tot, stat) = (p.sigma_tot(), p.sigma_stat());
+    let magnify = if max(&stat) * 2.0 < 0.05 { 10.0 } else { 1.0 };
+    let stat_label = if magnify > 1.0 {
+        "mean ± 2 σ_stat, drawn 10 times wider".to_string()
+    } else {
+        "mean ± 2 σ_stat".to_string()
+    };
     let around = |s: &[f64], k: f64| -> Vec<f64> { p.mean.iter().zip(s).map(|(m, s)| m + k * s).collect() };
     let truth: Vec<f64> = grid.iter().map(|&x| toy::true_mean(x)).collect();
     let pts: Vec<usize> = (0..train.len()).step_by((train.len() / 300).max(1)).collect();
@@ -177,7 +200,7 @@ fn band_figure(title: &str, grid: &[f64], p: &Prediction, train: &nn::Dataset) -
         .y_label("y")
         .y_range(-2.2, 2.2)
         .band("mean ± 2 σ_tot", grid, &around(&tot, -2.0), &around(&tot, 2.0))
-        .band("mean ± 2 σ_stat", grid, &around(&stat, -2.0), &around(&stat, 2.0))
+        .band(&stat_label, grid, &around(&stat, -2.0 * magnify), &around(&stat, 2.0 * magnify))
         .points("training points (some)", &px, &py)
         .dashed("true mean sin x", grid, &truth)
         .style(style("Truth"))

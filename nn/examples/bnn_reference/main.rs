@@ -1,16 +1,17 @@
-//! The numbers and figures of docs/bnn-loss.md, sections 15-16: the mean-field BNN and the
-//! repulsive ensemble on the toy of `nn::teaching::toy` (y = sin x + sigma(x) z, no training data in the gap
-//! (1, 2)), over several seeds, next to the exact posterior of the same network drawn with
-//! Hamiltonian Monte Carlo (`nn::teaching::toy::fit_hmc`).
+//! The numbers and figures of docs/bnn-loss.md, sections 17-19: the mean-field BNN and the
+//! repulsive ensemble on the toy of `nn::teaching::toy` (y = sin x + sigma(x) z, no training data
+//! in the gap (1, 2)), over several seeds, next to the exact posterior of the same network drawn
+//! with Hamiltonian Monte Carlo (`nn::teaching::toy::fit_hmc`).
 //!
 //!     cargo run --release -p nn --example bnn_reference [-- --out DIR] [-- --quick]
 //!
 //! It trains, with the recipes of `nn::teaching::toy` and the same number of updates at every N:
 //! - the BNN (6000 updates) with seeds 0, 1, 2 on 10^3 and 10^4 training points, and seeds 0, 1
-//!   on 10^5;
+//!   on 10^5; and once more at 10^5 with twice the updates, to see whether 6000 had converged;
 //! - the repulsive ensemble of 16 (3000 updates: each one moves 16 networks) with seeds 0, 1, 2
 //!   on 10^3 and 10^4 points;
-//! - HMC on the 10^3-point set: four chains from the members of a deep ensemble.
+//! - HMC on the 10^3-point set (four chains from the members of a deep ensemble) and, with a
+//!   smaller budget, on the 10^4-point set.
 //!
 //! It writes the SVG figures the document shows and `bnn_reference.txt` with every number the
 //! document quotes to DIR (default docs/figures). `--quick` shrinks everything for a smoke run
@@ -27,7 +28,9 @@ use std::time::Instant;
 
 type Res<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 
+mod exact;
 mod figures;
+use exact::{sample_the_exact_posteriors, write_hmc_diagnostics, Exact, HmcPlan};
 use figures::*;
 
 const DRAWS: usize = 50;
@@ -61,6 +64,9 @@ fn args() -> Args {
     a
 }
 
+/// HMC at 10^4 points: warm-up and kept iterations, leapfrog steps, chains.
+const HMC_LARGE_BUDGET: (usize, usize, usize, usize) = (100, 40, 60, 2);
+
 /// How big each part is: the real run, or a smoke run.
 struct Plan {
     sizes: Vec<usize>,
@@ -72,14 +78,16 @@ struct Plan {
     large_seeds: Vec<u64>,
     bnn_steps: usize,
     re_steps: usize,
-    hmc: HmcConfig,
-    chains: usize,
+    /// HMC at each size it runs at; the first is the reference the figures compare with.
+    hmc: Vec<HmcPlan>,
 }
 
 impl Plan {
     fn new(quick: bool) -> Plan {
         if quick {
-            let hmc = HmcConfig { step_size: 1e-3, leapfrog_steps: 8, warmup: 30, samples: 20, ..HmcConfig::default() };
+            let config =
+                HmcConfig { step_size: 1e-3, leapfrog_steps: 8, warmup: 30, samples: 20, ..HmcConfig::default() };
+            let hmc = [300, 1000].map(|n| HmcPlan { n, config: config.clone(), chains: 2 }).into();
             return Plan {
                 sizes: vec![300, 1000],
                 reference_n: 300,
@@ -88,7 +96,6 @@ impl Plan {
                 bnn_steps: 200,
                 re_steps: 100,
                 hmc,
-                chains: 2,
             };
         }
         // Trajectories of 200 steps: the posterior's widths span a factor of several hundred
@@ -96,7 +103,7 @@ impl Plan {
         // random walk whose reach per gradient grows with the trajectory's length. The target
         // acceptance of 0.6 ends near 0.75, as dual averaging over the last 60 warm-up
         // iterations still lags behind.
-        let hmc = HmcConfig {
+        let config = HmcConfig {
             step_size: 1e-3,
             leapfrog_steps: 200,
             warmup: 300,
@@ -105,6 +112,11 @@ impl Plan {
             seed: 1,
             ..HmcConfig::default()
         };
+        // At 10^4 points a gradient costs ten times as much: HMC_LARGE_BUDGET is what two
+        // shared cores afford there (docs/bnn-loss.md, section 18, says what it can and cannot
+        // tell).
+        let (warmup, samples, leapfrog_steps, chains) = HMC_LARGE_BUDGET;
+        let large = HmcConfig { warmup, samples, leapfrog_steps, ..config.clone() };
         Plan {
             sizes: vec![1_000, 10_000, 100_000],
             reference_n: 1_000,
@@ -112,8 +124,7 @@ impl Plan {
             large_seeds: vec![0, 1],
             bnn_steps: 6000,
             re_steps: 3000,
-            hmc,
-            chains: 4,
+            hmc: vec![HmcPlan { n: 1_000, config, chains: 4 }, HmcPlan { n: 10_000, config: large, chains }],
         }
     }
 }
@@ -129,6 +140,8 @@ struct Run {
     /// For a BNN: the median over the bulk of Var_m l_m(x), the draws' scatter of the log variance,
     /// and the median of sigma_syst / sqrt((sigma^2 + sigma_stat^2 + bias^2) e^Var l).
     logvar_scatter: Option<(f64, f64)>,
+    /// The median width per weight: q's sigma_k for a BNN, the sd within a chain for HMC.
+    weight_width: Option<f64>,
     seconds: f64,
 }
 
@@ -196,9 +209,12 @@ fn evaluate(
     let (test, grid) = data;
     let p = toy::predict_at(model, test.x(), draws, dev).map_err(|e| e.to_string())?;
     let g = toy::predict_at(model, grid, draws, dev).map_err(|e| e.to_string())?;
-    let logvar = match model.sampling() {
-        nn::Sampling::WeightDraws => Some(logvar_scatter(model, test, &p, dev).map_err(|e| e.to_string())?),
-        _ => None,
+    let (logvar, weight_width) = match model.sampling() {
+        nn::Sampling::WeightDraws => (
+            Some(logvar_scatter(model, test, &p, dev).map_err(|e| e.to_string())?),
+            Some(median_q_width(model).map_err(|e| e.to_string())?),
+        ),
+        _ => (None, None),
     };
     Ok(Run {
         n,
@@ -207,12 +223,22 @@ fn evaluate(
         test: p,
         grid: g,
         logvar_scatter: logvar,
+        weight_width,
         seconds: t0.elapsed().as_secs_f64(),
     })
 }
 
+/// The median over a BNN's weights of q's width sigma_k = exp(l_k / 2).
+fn median_q_width(model: &dyn nn::Module) -> autodiff::Result<f64> {
+    let mut widths = Vec::new();
+    for p in model.params().into_iter().filter(|p| p.name.ends_with("logsig2")) {
+        widths.extend(p.var.tensor().to_vec_f64()?.into_iter().map(|l| (0.5 * l).exp()));
+    }
+    Ok(median(widths))
+}
+
 /// The training set of size `n`: seed 10 + k for the k-th size of 10^3, 10^4, 10^5, as in bnn_toy.
-fn training_set(n: usize) -> nn::Dataset {
+pub fn training_set(n: usize) -> nn::Dataset {
     let k = (n as f64).log10().round() as u64;
     toy::heteroscedastic_gap(n, 7 + k)
 }
@@ -220,18 +246,19 @@ fn training_set(n: usize) -> nn::Dataset {
 fn train_pair(
     n: usize,
     seed: u64,
+    bnn_steps: usize,
     plan: &Plan,
     test: &nn::Dataset,
     grid: &[f64],
     dev: &Device,
 ) -> Res<(Run, Option<Run>)> {
     let train = training_set(n);
-    let with_re = n <= plan.sizes[1];
+    let with_re = n <= plan.sizes[1] && bnn_steps == plan.bnn_steps;
     // The BNN and the ensemble train in two threads: each step is too small to fill two cores.
     std::thread::scope(|scope| -> Res<(Run, Option<Run>)> {
         let bnn = scope.spawn(|| -> std::result::Result<Run, String> {
             let t0 = Instant::now();
-            let recipe = Recipe { steps: plan.bnn_steps, seed, ..Recipe::default() };
+            let recipe = Recipe { steps: bnn_steps, seed, ..Recipe::default() };
             let (model, _) = toy::fit_bnn(&train, &recipe, dev).map_err(|e| e.to_string())?;
             evaluate(&model, DRAWS, n, seed, t0, (test, grid), dev)
         });
@@ -304,10 +331,14 @@ struct Study {
     grid: Vec<f64>,
     bnn: Vec<Run>,
     re: Vec<Run>,
-    /// The exact posterior, as a one-element list so that it joins the per-model loops.
+    /// The BNN at the largest size trained with twice the updates: has 6000 converged there?
+    bnn_longer: Vec<Run>,
+    /// The exact posterior at each size of `plan.hmc`, the first one the reference.
     hmcs: Vec<Run>,
+    exact: Vec<Exact>,
     /// The training set of the reference size, drawn in the band figures.
     train_ref: nn::Dataset,
+    dev: Device,
 }
 
 impl Study {
@@ -335,11 +366,14 @@ fn main() -> Res<()> {
     let test = toy::heteroscedastic(TEST_POINTS, TEST_SEED);
     let grid: Vec<f64> = (0..=240).map(|i| -3.0 + 6.0 * i as f64 / 240.0).collect();
     write_preamble(&mut summary, &plan);
-    let (bnn, re) = train_over_seeds_and_sizes(&plan, &test, &grid, &dev)?;
-    let (hmc, reference, train_ref) = sample_the_exact_posterior(&plan, &test, &grid, &dev)?;
-    let study = Study { plan, test, grid, bnn, re, hmcs: vec![hmc], train_ref };
+    let (bnn, re, bnn_longer) = train_over_seeds_and_sizes(&plan, &test, &grid, &dev)?;
+    let (hmcs, exact) = sample_the_exact_posteriors(&plan.hmc, plan.bnn_steps, &test, &grid, &dev)?;
+    let train_ref = training_set(plan.reference_n);
+    let study = Study { plan, test, grid, bnn, re, bnn_longer, hmcs, exact, train_ref, dev };
     write_calibration_tables(&mut summary, &study);
-    write_hmc_diagnostics(&mut summary, &study, &reference, &dev)?;
+    write_pull_table(&mut summary, &study);
+    write_widths(&mut summary, &study);
+    write_hmc_diagnostics(&mut summary, &study)?;
     write_band_figure(&out, &study)?;
     write_sigma_stat_figure(&out, &study)?;
     write_sigma_stat_vs_n_figure(&out, &study)?;
@@ -369,20 +403,21 @@ fn write_preamble(summary: &mut String, plan: &Plan) {
     );
 }
 
-/// 1. The BNN and the ensemble over seeds and training-set sizes.
+/// 1. The BNN and the ensemble over seeds and training-set sizes, and the BNN at the largest
+///    size once more with twice the updates.
 fn train_over_seeds_and_sizes(
     plan: &Plan,
     test: &nn::Dataset,
     grid: &[f64],
     dev: &Device,
-) -> Res<(Vec<Run>, Vec<Run>)> {
+) -> Res<(Vec<Run>, Vec<Run>, Vec<Run>)> {
     let (mut bnn, mut re): (Vec<Run>, Vec<Run>) = (Vec::new(), Vec::new());
+    let largest = *plan.sizes.last().expect("at least one size");
     for &n in &plan.sizes {
-        let seeds =
-            if n == *plan.sizes.last().unwrap() && plan.sizes.len() > 2 { &plan.large_seeds } else { &plan.seeds };
+        let seeds = if n == largest && plan.sizes.len() > 2 { &plan.large_seeds } else { &plan.seeds };
         for &seed in seeds {
             println!("== N = {n}, seed {seed}: BNN{} ==", if n <= plan.sizes[1] { " and RE16" } else { "" });
-            let (b, r) = train_pair(n, seed, plan, test, grid, dev)?;
+            let (b, r) = train_pair(n, seed, plan.bnn_steps, plan, test, grid, dev)?;
             println!("   BNN {:.0} s: {:?}", b.seconds, b.cal);
             bnn.push(b);
             if let Some(r) = r {
@@ -391,66 +426,44 @@ fn train_over_seeds_and_sizes(
             }
         }
     }
-    Ok((bnn, re))
-}
-
-/// 2. The exact posterior at the reference size: its run, the chains, and its training set.
-fn sample_the_exact_posterior(
-    plan: &Plan,
-    test: &nn::Dataset,
-    grid: &[f64],
-    dev: &Device,
-) -> Res<(Run, toy::Reference, nn::Dataset)> {
-    let n_ref = plan.reference_n;
-    println!("== HMC on N = {n_ref}: {} chains ==", plan.chains);
-    let t0 = Instant::now();
-    let train_ref = training_set(n_ref);
-    let recipe = Recipe { steps: plan.bnn_steps, seed: 0, ..Recipe::default() };
-    let reference = toy::fit_hmc(&train_ref, plan.chains, &recipe, &plan.hmc, dev)?;
-    let hmc_seconds = t0.elapsed().as_secs_f64();
-    let hmc_test = reference.predict_at(test.x(), dev)?;
-    let hmc_grid = reference.predict_at(grid, dev)?;
-    let run = Run {
-        n: n_ref,
-        seed: 0,
-        cal: toy::calibration_of(&hmc_test, test),
-        test: hmc_test,
-        grid: hmc_grid,
-        logvar_scatter: None,
-        seconds: hmc_seconds,
-    };
-    Ok((run, reference, train_ref))
+    println!("== N = {largest}, seed 0: BNN with {} updates ==", 2 * plan.bnn_steps);
+    let (longer, _) = train_pair(largest, 0, 2 * plan.bnn_steps, plan, test, grid, dev)?;
+    Ok((bnn, re, vec![longer]))
 }
 
 /// 3. The numbers: calibration by model and size, the BNN's sigma_syst, and every seed.
 fn write_calibration_tables(summary: &mut String, study: &Study) {
-    let Study { plan, bnn, re, hmcs, .. } = study;
-    let n_ref = plan.reference_n;
+    let Study { plan, bnn, re, hmcs, bnn_longer, .. } = study;
     line(summary, "\n## Calibration on the held-out points (mean ± sd over seeds; HMC: pooled chains)\n");
     line(summary, HEADER);
     line(summary, &format!("|{}", "---|".repeat(11)));
     for &n in &plan.sizes {
-        let b = at(bnn, n);
-        line(summary, &row("BNN", &b));
+        line(summary, &row("BNN", &at(bnn, n)));
         let r = at(re, n);
         if !r.is_empty() {
             line(summary, &row("RE16", &r));
         }
-        if n == n_ref {
-            line(summary, &row("HMC", &[&hmcs[0]]));
+        let h = at(hmcs, n);
+        if !h.is_empty() {
+            line(summary, &row("HMC", &h));
         }
+    }
+    for r in bnn_longer {
+        line(summary, &row(&format!("BNN, {} updates", 2 * plan.bnn_steps), &[r]));
     }
     line(summary, "\n## BNN: sigma_syst against the per-draw optimum (mean ± sd over seeds)\n");
     for &n in &plan.sizes {
         let runs = at(bnn, n);
         let (v, r): (Vec<f64>, Vec<f64>) = runs.iter().filter_map(|r| r.logvar_scatter).unzip();
         let ((vm, vs), (rm, rs)) = (mean_sd(&v), mean_sd(&r));
-        let (em, es) = mean_sd(&runs.iter().map(|r| r.cal.syst_over_expected).collect::<Vec<_>>());
-        let (tm, ts) = mean_sd(&runs.iter().map(|r| r.cal.syst_over_true).collect::<Vec<_>>());
+        let over = |f: fn(&Calibration) -> f64| mean_sd(&runs.iter().map(|r| f(&r.cal)).collect::<Vec<_>>());
+        let ((em, es), (tm, ts)) = (over(|c| c.syst_over_expected), over(|c| c.syst_over_true));
+        let (bm, bs) = over(|c| c.syst_over_noise_and_bias);
         line(
             summary,
             &format!(
-                "N {n:>6}: sigma_syst/sigma_true {tm:.3} ± {ts:.3}; / sqrt(sigma^2 + stat^2 + bias^2) {em:.3} ± {es:.3}; \
+                "N {n:>6}: sigma_syst/sigma_true {tm:.3} ± {ts:.3}; / sqrt(sigma^2 + bias^2) {bm:.3} ± {bs:.3}; \
+                 / sqrt(sigma^2 + stat^2 + bias^2) {em:.3} ± {es:.3}; \
                  Var_m l(x) {vm:.3} ± {vs:.3}; / sqrt((sigma^2 + stat^2 + bias^2) e^Var l) {rm:.3} ± {rs:.3}"
             ),
         );
@@ -471,61 +484,65 @@ fn write_calibration_tables(summary: &mut String, study: &Study) {
     }
 }
 
-/// The HMC reference: its cost, each chain's step, acceptance and drift, and the mixing of f(x).
-fn write_hmc_diagnostics(summary: &mut String, study: &Study, reference: &toy::Reference, dev: &Device) -> Res<()> {
-    let (plan, test) = (&study.plan, &study.test);
-    let hmc_seconds = study.hmc().seconds;
-    // The chains, one by one: what a reader needs to judge the reference.
-    let per_chain: Vec<Calibration> = reference
-        .chains
-        .iter()
-        .map(|c| {
-            let xt = autodiff::Tensor::from_f64s(test.x(), &[test.len(), 1], autodiff::DType::F64, dev)?;
-            Ok(toy::calibration_of(&nn::teaching::hmc::predict(reference.net.as_ref(), &c.draws, &xt)?, test))
-        })
-        .collect::<autodiff::Result<Vec<_>>>()?;
-    line(summary, "\n## HMC\n");
-    line(
-        summary,
-        &format!(
-            "{} chains x ({} warm-up + {} kept) iterations of {} leapfrog steps, {:.0} s in all",
-            plan.chains, plan.hmc.warmup, plan.hmc.samples, plan.hmc.leapfrog_steps, hmc_seconds
-        ),
-    );
-    // ln pi = -NLL - |theta|^2 / 2: the two parts' means over the first and the last quarter of
-    // the kept draws show which one still drifts.
-    let quarters = |v: &[f64]| {
-        let q = (v.len() / 4).max(1);
-        (v[..q].iter().sum::<f64>() / q as f64, v[v.len() - q..].iter().sum::<f64>() / q as f64)
-    };
-    for (k, (c, cal)) in reference.chains.iter().zip(&per_chain).enumerate() {
-        let sq: Vec<f64> = c.draws.iter().map(|d| d.iter().map(|v| v * v).sum::<f64>()).collect();
-        let nll: Vec<f64> = c.log_density.iter().zip(&sq).map(|(lp, q)| -lp - 0.5 * q).collect();
-        let ((s0, s1), (n0, n1)) = (quarters(&sq), quarters(&nll));
-        line(
-            summary,
-            &format!(
-                "chain {k}: step {:.2e}, acceptance {:.2}, divergences {}, {} gradients; NLL {n0:.0} -> {n1:.0}, \
-                 |theta|^2 {s0:.0} -> {s1:.0} (first -> last quarter); alone: stat bulk {:.4}, gap {:.4}",
-                c.step_size, c.accept_rate, c.divergences, c.gradient_evaluations, cal.stat_bulk, cal.stat_gap
-            ),
-        );
+/// The pulls' mean, standard deviation and root mean square in the bulk and in the gap: a width
+/// below 1 with a mean far from 0 is not an error bar that is too large.
+fn write_pull_table(summary: &mut String, study: &Study) {
+    line(summary, "\n## Pulls (y - mean) / sigma_tot: mean, sd, rms (mean ± sd over seeds)\n");
+    line(summary, "| model | N | bulk mean | bulk sd | bulk rms | gap mean | gap sd | gap rms |");
+    line(summary, &format!("|{}", "---|".repeat(8)));
+    for &n in &study.plan.sizes {
+        for (name, runs) in [("BNN", &study.bnn), ("RE16", &study.re), ("HMC", &study.hmcs)] {
+            let runs = at(runs, n);
+            if runs.is_empty() {
+                continue;
+            }
+            let cols: Vec<fn(&Calibration) -> f64> = vec![
+                |c| c.pull_mean,
+                |c| c.pull_width,
+                |c| c.pull_rms,
+                |c| c.gap_pull_mean,
+                |c| c.gap_pull_width,
+                |c| c.gap_pull_rms,
+            ];
+            let cells: Vec<String> = cols
+                .iter()
+                .enumerate()
+                .map(|(k, f)| {
+                    let (m, s) = mean_sd(&runs.iter().map(|r| f(&r.cal)).collect::<Vec<_>>());
+                    // The means carry a sign; widths and rms are positive.
+                    let m = if k % 3 == 0 { format!("{m:+.3}") } else { format!("{m:.3}") };
+                    if runs.len() > 1 {
+                        format!("{m} ± {s:.3}")
+                    } else {
+                        m
+                    }
+                })
+                .collect();
+            line(summary, &format!("| {name} | {n} | {} |", cells.join(" | ")));
+        }
     }
-    for x in [0.0, -2.0, 1.5] {
-        let f = reference.function_values(x, dev)?;
-        let ess: f64 = f.iter().map(|c| effective_sample_size(c)).sum();
-        let within: Vec<f64> = f.iter().map(|c| mean_sd(c).1).collect();
-        let pooled = mean_sd(&f.concat()).1;
-        line(
-            summary,
-            &format!(
-                "f(x = {x:+.1}): split R-hat {:.2}, ESS {:.0} (summed over chains), sd within chains {:?}, pooled {:.4}",
-                split_rhat(&f),
-                ess,
-                within.iter().map(|s| format!("{s:.4}")).collect::<Vec<_>>(),
-                pooled
-            ),
-        );
+}
+
+/// Width per weight against width of the function: q's median sigma_k against the exact
+/// posterior's median sd per parameter within a chain, beside the bulk sigma_stat of each.
+fn write_widths(summary: &mut String, study: &Study) {
+    line(summary, "\n## Width per weight and width of the function (bulk sigma_stat)\n");
+    for &n in &study.plan.sizes {
+        for (name, runs) in [("BNN q sigma_k", &study.bnn), ("HMC sd in chain", &study.hmcs)] {
+            let runs = at(runs, n);
+            let w: Vec<f64> = runs.iter().filter_map(|r| r.weight_width).collect();
+            if w.is_empty() {
+                continue;
+            }
+            let stat: Vec<f64> = runs.iter().map(|r| r.cal.stat_bulk).collect();
+            line(
+                summary,
+                &format!(
+                    "N {n:>6} {name:<16}: median per weight {:.4}; sigma_stat bulk {:.4}",
+                    mean_sd(&w).0,
+                    mean_sd(&stat).0
+                ),
+            );
+        }
     }
-    Ok(())
 }

@@ -1,6 +1,6 @@
 //! Hamiltonian Monte Carlo: draws from the exact posterior of a (small) network, so that the
 //! approximations this crate trains on (mean-field variational inference, repulsive ensembles)
-//! can be judged against the thing they approximate (docs/bnn-loss.md, section 16).
+//! can be judged against the thing they approximate (docs/bnn-loss.md, section 18).
 //!
 //! The sampler works on a flat parameter vector θ and a log density ln π(θ) with its gradient.
 //! [`autodiff_target`] provides both from the library's own reverse-mode gradients of any scalar

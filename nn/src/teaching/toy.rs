@@ -246,10 +246,15 @@ pub struct Calibration {
     /// network has learned the noise.
     pub syst_over_true: f64,
     /// Median over the same points of sigma_syst(x) / sqrt(sigma(x)^2 + sigma_stat(x)^2 + b(x)^2)
-    /// with b = <mu> - sin x the bias of the mean: 1 when sigma_syst sits at the per-draw optimum
-    /// of the likelihood, E[(y - mu_theta)^2 | x] averaged over draws (docs/bnn-loss.md,
-    /// section 6), rather than at the true noise.
+    /// with b = <mu> - sin x the bias of the mean: 1 when sigma_syst sits where eq. (6b) of
+    /// docs/bnn-loss.md (section 7) puts it, the optimum of the likelihood over the true
+    /// distribution of y averaged over draws, rather than at the true noise.
     pub syst_over_expected: f64,
+    /// Median over the same points of sigma_syst(x) / sqrt(sigma(x)^2 + b(x)^2): 1 when the
+    /// draws' spread sigma_stat does not enter sigma_syst at all, as where sigma_stat is the
+    /// mean's real error (eq. 6c of the same section). Against `syst_over_expected`, it tells
+    /// the two hypotheses apart where sigma_stat is not small against the noise.
+    pub syst_over_noise_and_bias: f64,
     /// Median sigma_stat in the gap and outside it ("the bulk").
     pub stat_gap: f64,
     pub stat_bulk: f64,
@@ -261,9 +266,15 @@ pub struct Calibration {
     pub pull_core_width: f64,
     /// Mean of the pulls (a biased mean shows up here).
     pub pull_mean: f64,
+    /// Root mean square of the pulls, sqrt(mean^2 + width^2): what a pull's size really is when
+    /// the mean is off, which the width (a standard deviation) subtracts.
+    pub pull_rms: f64,
     /// The standard deviation of the pulls (y - mean) / sigma_tot on the held-out points in the
     /// gap, where no training data were: 1 when sigma_tot is right there too.
     pub gap_pull_width: f64,
+    /// Mean and root mean square of the gap's pulls (see `pull_mean`, `pull_rms`).
+    pub gap_pull_mean: f64,
+    pub gap_pull_rms: f64,
     /// The root mean square over the gap's held-out points of (<mu> - sin x) / sigma_stat: the
     /// mean's actual error in units of the uncertainty claimed for it. Above 1 means sigma_stat
     /// is too small in the gap; below 1, too large.
@@ -288,6 +299,14 @@ fn std_dev(v: &[f64]) -> f64 {
     (v.iter().map(|q| (q - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt()
 }
 
+fn mean_of(v: &[f64]) -> f64 {
+    v.iter().sum::<f64>() / v.len() as f64
+}
+
+fn rms(v: &[f64]) -> f64 {
+    (v.iter().map(|q| q * q).sum::<f64>() / v.len() as f64).sqrt()
+}
+
 /// Measures `model` on held-out data `test` drawn over the whole range (see [`heteroscedastic`]).
 pub fn calibration(model: &dyn Module, test: &Dataset, draws: usize, dev: &Device) -> Result<Calibration> {
     Ok(calibration_of(&predict_at(model, test.x(), draws, dev)?, test))
@@ -298,7 +317,7 @@ pub fn calibration(model: &dyn Module, test: &Dataset, draws: usize, dev: &Devic
 pub fn calibration_of(p: &Prediction, test: &Dataset) -> Calibration {
     let (syst, stat, tot) = (p.sigma_syst(), p.sigma_stat(), p.sigma_tot());
     let (mut ratio, mut expected, mut stat_bulk, mut stat_gap, mut pulls) = (vec![], vec![], vec![], vec![], vec![]);
-    let (mut gap_pulls, mut gap_errors) = (vec![], vec![]);
+    let (mut gap_pulls, mut gap_errors, mut noise_and_bias) = (vec![], vec![], vec![]);
     for (i, &x) in test.x().iter().enumerate() {
         let bias = p.mean[i] - true_mean(x);
         if in_gap(x) {
@@ -308,22 +327,26 @@ pub fn calibration_of(p: &Prediction, test: &Dataset) -> Calibration {
         } else {
             ratio.push(syst[i] / true_sigma(x));
             expected.push(syst[i] / (true_sigma(x).powi(2) + p.sigma_stat2[i] + bias * bias).sqrt());
+            noise_and_bias.push(syst[i] / (true_sigma(x).powi(2) + bias * bias).sqrt());
             stat_bulk.push(stat[i]);
             pulls.push((test.y()[i] - p.mean[i]) / tot[i]);
         }
     }
-    let pull_mean = pulls.iter().sum::<f64>() / pulls.len() as f64;
     let centre = median(&pulls);
     let dev_abs: Vec<f64> = pulls.iter().map(|q| (q - centre).abs()).collect();
     Calibration {
         syst_over_true: median(&ratio),
         syst_over_expected: median(&expected),
+        syst_over_noise_and_bias: median(&noise_and_bias),
         stat_gap: median(&stat_gap),
         stat_bulk: median(&stat_bulk),
         pull_width: std_dev(&pulls),
         pull_core_width: 1.4826 * median(&dev_abs),
-        pull_mean,
+        pull_mean: mean_of(&pulls),
+        pull_rms: rms(&pulls),
         gap_pull_width: std_dev(&gap_pulls),
+        gap_pull_mean: mean_of(&gap_pulls),
+        gap_pull_rms: rms(&gap_pulls),
         gap_mean_error: (gap_errors.iter().sum::<f64>() / gap_errors.len() as f64).sqrt(),
     }
 }

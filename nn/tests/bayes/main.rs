@@ -10,12 +10,14 @@
 //!
 //! The tests are grouped by topic, one file each: `derivation` (the equations of
 //! docs/bnn-loss.md), `gradients` (finite-difference checks), `behaviour` (the layers, the
-//! predictive moments and the ensembles) and `statements` (claims of the text that are not
-//! equations); the helpers they share are here.
+//! predictive moments and the ensembles), `sigma_syst` (where the learned noise settles and the
+//! pulls that follow, section 7) and `statements` (claims of the text that are not equations);
+//! the helpers they share are here.
 
 mod behaviour;
 mod derivation;
 mod gradients;
+mod sigma_syst;
 mod statements;
 
 use autodiff::check::{check_grads, CheckOptions};

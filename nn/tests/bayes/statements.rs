@@ -118,7 +118,7 @@ fn forward_pass_clamps_the_log_variance() {
     }
 }
 
-/// The worked example's data (docs/bnn-loss.md, section 0): y = 0.5 x + s z, x on [-1, 1] or,
+/// The worked example's data (docs/bnn-loss.md, section 11): y = 0.5 x + s z, x on [-1, 1] or,
 /// with `plus_minus_one`, x = +-1 alternately.
 fn line_data(n: usize, noise: f64, plus_minus_one: bool) -> (Vec<f64>, Vec<f64>) {
     let x: Vec<f64> =
@@ -142,8 +142,7 @@ fn particle_mean_sd(p: &[f64], d: usize, c: usize) -> (f64, f64) {
 /// The fixed point of the kernel-density flow is not the posterior itself: the KDE smooths rho
 /// with a kernel of width sqrt(h) (h ~ 0.1 Var at M = 64), so the particles stop with a spread
 /// somewhat below sigma_post that approaches it only as M grows (h shrinks as 1/ln M). The
-/// measured fixed point (also in a 30-line NumPy reimplementation of the flow) is 0.857 sigma
-/// at M = 16 and 0.926 sigma at M = 64; the test asserts the mean within 0.02 sigma, the spread
+/// measured fixed point is 0.857 sigma at M = 16 and 0.926 sigma at M = 64; the test asserts the mean within 0.02 sigma, the spread
 /// in [0.82, 0.89] sigma at M = 16 and [0.90, 0.95] sigma at M = 64. A wrong scaling fails by
 /// far: the repulsion divided by the batch size 10 instead of N spreads the particles to about
 /// 3 sigma, and no repulsion (beta = 0, a deep ensemble) collapses them onto the MAP.
@@ -201,39 +200,54 @@ fn repulsive_particles_sample_a_known_gaussian_posterior() {
 /// the prior N(0, 1) and weight-space repulsion, beta = 1, descended with SGD until it stops.
 /// x = +-1 makes the exact posterior of (w, b) isotropic (precision 2N + 1 in both), so that the
 /// isotropic kernel is fair. In two dimensions the flow's fixed point is narrower than in one
-/// (measured 0.83 sigma at M = 64, in the NumPy flow too); the test asserts both means within
-/// 0.02 sigma and both spreads in [0.79, 0.87] sigma, which a repulsion weighted by anything
-/// but beta / N, or a likelihood not averaged over the batch, would miss.
+/// (measured 0.83 sigma at M = 64); the test asserts both means within 0.02 sigma and both
+/// spreads in [0.79, 0.87] sigma.
+///
+/// The N = 100 training points are five copies of one block of 20, and every step sees one
+/// block: minibatches with |B| = N/5 whose gradient is still exactly the full one, so the descent
+/// has no minibatch noise, while a repulsion weighted by beta/|B| instead of beta/N would be five
+/// times too strong. The test runs that weighting too (beta = 5) and checks that it lands
+/// outside the window, as it does for a likelihood summed instead of averaged.
 #[test]
 fn repulsive_ensemble_objective_samples_a_known_2d_posterior() {
-    let (n, members) = (100usize, 64usize);
-    let (xs, ys) = line_data(n, 0.7, true);
+    let (block, copies, members) = (20usize, 5usize, 64usize);
+    let n = block * copies;
+    let (bx, by) = line_data(block, 0.7, true);
+    let (xs, ys): (Vec<f64>, Vec<f64>) = (bx.repeat(copies), by.repeat(copies));
     let precision = 2.0 * n as f64 + 1.0;
     let sd = precision.powf(-0.5);
     let (sx, sy): (f64, f64) = (xs.iter().zip(&ys).map(|(x, y)| x * y).sum(), ys.iter().sum());
     let exact = [2.0 * sx / precision, 2.0 * sy / precision];
-    let model =
-        EnsembleMlp::new(&ModelSpec::ensemble(MlpSpec::new(1, &[], 1), members, Head::Point), F64, &dev(), 3).unwrap();
-    let start = |c: usize| -> Vec<f64> {
-        normals(700 + c as u64, members).iter().map(|z| exact[c] + 2.0 * sd + 0.1 * sd * z).collect()
-    };
-    model.layers[0].weight.set(&t(&start(0), &[members, 1, 1])).unwrap();
-    model.layers[0].bias.set(&t(&start(1), &[members, 1, 1])).unwrap();
-    let objective = Objective::new(
-        Likelihood::Mse,
-        Regulariser::Repulsion { beta: 1.0, space: RepulsionSpace::Weights, prior_sigma: Some(1.0) },
-    );
-    let batch = Batch { x: t(&xs, &[n, 1]), y: t(&ys, &[n]), w: None };
-    let mut opt = nn::Sgd::new(model.params(), 0.02);
-    for _ in 0..4000 {
-        let grads = objective.loss(&model, &batch, n).unwrap().backward().unwrap();
-        nn::Optimizer::step(&mut opt, &grads).unwrap();
-    }
-    let p = host(&nn::member_params(&model, members).unwrap());
-    for (c, name) in ["w", "b"].into_iter().enumerate() {
-        let (m, s) = particle_mean_sd(&p, 2, c);
-        eprintln!("{name}: mean {m:.5} (exact {:.5}), sd / exact sd {:.3}", exact[c], s / sd);
-        assert!((m - exact[c]).abs() < 0.02 * sd, "{name}: particle mean {m}, exact {}", exact[c]);
-        assert!((0.79..=0.87).contains(&(s / sd)), "{name}: spread {} sigma_post, expected [0.79, 0.87]", s / sd);
+    let batch = Batch { x: t(&bx, &[block, 1]), y: t(&by, &[block]), w: None };
+    for beta in [1.0, copies as f64] {
+        let model =
+            EnsembleMlp::new(&ModelSpec::ensemble(MlpSpec::new(1, &[], 1), members, Head::Point), F64, &dev(), 3)
+                .unwrap();
+        let start = |c: usize| -> Vec<f64> {
+            normals(700 + c as u64, members).iter().map(|z| exact[c] + 2.0 * sd + 0.1 * sd * z).collect()
+        };
+        model.layers[0].weight.set(&t(&start(0), &[members, 1, 1])).unwrap();
+        model.layers[0].bias.set(&t(&start(1), &[members, 1, 1])).unwrap();
+        let objective = Objective::new(
+            Likelihood::Mse,
+            Regulariser::Repulsion { beta, space: RepulsionSpace::Weights, prior_sigma: Some(1.0) },
+        );
+        let mut opt = nn::Sgd::new(model.params(), 0.02);
+        for _ in 0..4000 {
+            let grads = objective.loss(&model, &batch, n).unwrap().backward().unwrap();
+            nn::Optimizer::step(&mut opt, &grads).unwrap();
+        }
+        let p = host(&nn::member_params(&model, members).unwrap());
+        for (c, name) in ["w", "b"].into_iter().enumerate() {
+            let (m, s) = particle_mean_sd(&p, 2, c);
+            eprintln!("beta {beta}, {name}: mean {m:.5} (exact {:.5}), sd / exact sd {:.3}", exact[c], s / sd);
+            let inside = (0.79..=0.87).contains(&(s / sd));
+            if beta == 1.0 {
+                assert!((m - exact[c]).abs() < 0.02 * sd, "{name}: particle mean {m}, exact {}", exact[c]);
+                assert!(inside, "{name}: spread {} sigma_post, expected [0.79, 0.87]", s / sd);
+            } else {
+                assert!(!inside, "{name}: beta/|B| gives a spread {} sigma_post, not told apart", s / sd);
+            }
+        }
     }
 }
