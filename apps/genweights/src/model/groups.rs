@@ -51,11 +51,13 @@ pub fn fit_groups(
     let mut first: Option<ClassifierOutput> = None;
     let (mut offsets, mut weighted_variance, mut train_s, mut predict_s) = (Vec::new(), 0.0, 0.0, 0.0);
     let mut counts = [0usize; 6];
+    let mut models = Vec::new();
     for g in groups {
         let out = train_and_predict(&g.truth, &g.generated, config, &part_target(target, g.name.replace(' ', "_")))?;
         at.take(&out.truth, &positions(&g.truth, &it), None);
         ag.take(&out.generated, &positions(&g.generated, &ig), None);
         let s = &out.summary;
+        models.push(format!("{}: {}", g.name, s.model));
         offsets.extend_from_slice(&s.member_offsets);
         weighted_variance += ((g.truth.rows + g.generated.rows) as f64 * s.offset_error).powi(2);
         (train_s, predict_s) = (train_s + s.train_seconds, predict_s + s.predict_seconds);
@@ -69,8 +71,7 @@ pub fn fit_groups(
     s.offset_error = weighted_variance.sqrt() / covered as f64;
     (s.train_seconds, s.predict_seconds) = (train_s, predict_s);
     [s.truth_train, s.generated_train, s.truth_val, s.generated_val, s.truth_test, s.generated_test] = counts;
-    s.model =
-        format!("{} per group ({})", s.model, groups.iter().map(|g| g.name.as_str()).collect::<Vec<_>>().join(", "));
+    s.model = format!("one classifier per group: {}", models.join("; "));
     out.truth = at.finish();
     out.generated = ag.finish();
     Ok(out)

@@ -132,7 +132,7 @@ fn training_text(a: &PairAnalysis) -> String {
         "{} on {} inputs; trained on {} truth and {} generated events, validated on {} and {}, evaluated on the {} \
          and {} test events. {} epochs run (best {}), {:.1} s training and {:.1} s prediction on {}; ln w offset {:.4}{}.",
         t.model,
-        t.features.len(),
+        if a.group_histograms.is_empty() { t.features.len().to_string() } else { "each group's own".into() },
         t.truth_train,
         t.generated_train,
         t.truth_val,
