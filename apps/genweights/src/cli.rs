@@ -72,6 +72,14 @@ pub struct ClassifierArgs {
     /// Train on the pooled events instead of balanced batches, with ln w = logit + ln(N_gen/N_truth).
     #[arg(long)]
     pub pooled: bool,
+    /// Cross-fitting: deal the events into K folds and weight each fold with a classifier trained
+    /// on the others, so every event gets an out-of-sample weight (weights.h5 gains `fold`).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(2..=20))]
+    pub folds: Option<u64>,
+    /// Train each ensemble member on its own bootstrap resample, so the members' spread carries
+    /// the finite-sample error as well as the initialisation's.
+    #[arg(long)]
+    pub bootstrap: bool,
     /// Seed of the split, the initial weights and the shuffling.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -103,6 +111,8 @@ impl ClassifierArgs {
             isotonic: self.isotonic,
             offset_fit: !self.no_offset_fit,
             balance: if self.pooled { Balance::Pooled } else { Balance::Batches },
+            folds: self.folds.map_or(base.folds, |k| k as usize),
+            bootstrap: self.bootstrap,
             seed: self.seed,
             ..base
         };
@@ -137,8 +147,24 @@ pub struct RunArgs {
     pub val_fraction: f64,
     #[arg(long, default_value_t = 0.2)]
     pub test_fraction: f64,
+    /// njets: one classifier per jet multiplicity (event files), as the paper trains its Z+jets classifiers.
+    #[arg(long, value_parser = parse_split_by)]
+    pub split_by: Option<SplitBy>,
     #[command(flatten)]
     pub classifier: ClassifierArgs,
+}
+
+/// What `--split-by` groups events by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SplitBy {
+    Njets,
+}
+
+fn parse_split_by(s: &str) -> std::result::Result<SplitBy, String> {
+    match s {
+        "njets" => Ok(SplitBy::Njets),
+        _ => Err(format!("'{s}': the one grouping is njets (one classifier per jet multiplicity)")),
+    }
 }
 
 #[derive(Debug, clap::Args)]
@@ -169,6 +195,9 @@ pub struct StudyArgs {
     /// reuses its finished run in --out/cases/NAME).
     #[arg(long)]
     pub fresh: bool,
+    /// njets: the Z→μμ+jets cases with one classifier per jet multiplicity.
+    #[arg(long, value_parser = parse_split_by)]
+    pub split_by: Option<SplitBy>,
     #[command(flatten)]
     pub classifier: ClassifierArgs,
 }
@@ -184,6 +213,7 @@ impl Default for StudyArgs {
             toy_seed: 1,
             page_only: false,
             fresh: false,
+            split_by: None,
             classifier: ClassifierArgs {
                 members: None,
                 bayesian: false,
@@ -197,6 +227,8 @@ impl Default for StudyArgs {
                 isotonic: false,
                 no_offset_fit: false,
                 pooled: false,
+                folds: None,
+                bootstrap: false,
                 seed: 1,
                 device: "cpu".into(),
             },
@@ -262,6 +294,7 @@ fn run_pair(a: RunArgs) -> Result<()> {
         ..ClassifierConfig::default()
     })?;
     opts.plot = a.plot;
+    opts.split_by_njets = a.split_by == Some(SplitBy::Njets);
     opts.name = format!("{} against {}", opts.truth.display(), opts.generated.display());
     let r = crate::study::run::run(&opts, &say)?;
     let an = &r.metrics.analysis;
@@ -297,6 +330,7 @@ fn study(a: StudyArgs, command: &str) -> Result<()> {
     opts.shower_events = a.shower_events as usize;
     opts.zjets_events = a.zjets_events.map(|n| n as usize);
     opts.seed = a.toy_seed;
+    opts.split_by_njets = a.split_by == Some(SplitBy::Njets);
     opts.command = command.to_string();
     opts.fresh = a.fresh;
     let (page, m) = crate::study::study(&opts, &say)?;

@@ -15,6 +15,7 @@ use crate::metrics::{
     ExactComparison, QuantilePoint, ReweightedObservable, ThresholdClusters, WeightAxis, WeightHistOptions,
     WeightHistograms, WeightSummary,
 };
+use crate::metrics::{generator_pulls, truncated_identities, GeneratorPulls, TruncatedIdentity};
 use crate::model::{ClassifierOutput, Split, TrainingSummary};
 use serde::{Deserialize, Serialize};
 use stats::{mean_and_error, quantile, Binning, Histogram, Histogram2d};
@@ -84,6 +85,10 @@ pub struct ExactAnalysis {
     /// values (None where that spread is 0, as in the tailcut, or the gap is undefined).
     #[serde(default)]
     pub top_percent_gap_fraction: Option<f64>,
+    /// (q84 − q16)/2 of the finite exact ln w over truth: how far w spreads, against the
+    /// classifier's resolution τ (the study's gate for the top-1 % test).
+    #[serde(default)]
+    pub exact_truth_spread: Option<f64>,
     /// The criterion the study passes or fails: the top 1 % with exact ln w within τ of the cut
     /// counted as tied, τ = min(median |learned − exact| of the bulk, 0.05), scored against a
     /// random selection ([`top_within_resolution`]); None where no selection could fail.
@@ -117,7 +122,36 @@ pub struct PairAnalysis {
     pub observables: Vec<ObservablePlots>,
     pub lower_thresholds: Vec<f64>,
     pub upper_thresholds: Vec<f64>,
+    /// The data-only identity E_gen[w·1(w < c)] = P_truth(w < c) at the cuts
+    /// [`IDENTITY_CUT_QUANTILES`] of the learned w.
+    #[serde(default)]
+    pub truncated_identities: Vec<TruncatedIdentity>,
+    /// The generator's own uncertainty against w, where the generated file carries K log
+    /// densities per event (a Bayesian generator).
+    #[serde(default)]
+    pub generator_pulls: Option<GeneratorPulls>,
+    /// With one classifier per group of events (`--split-by njets`): each group's weight
+    /// histograms over its test events.
+    #[serde(default)]
+    pub group_histograms: Vec<GroupHistograms>,
     pub exact: Option<ExactAnalysis>,
+}
+
+/// One group's weight histograms (log axis between its clip bounds).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GroupHistograms {
+    pub name: String,
+    pub truth_events: usize,
+    pub generated_events: usize,
+    pub histograms: WeightHistograms,
+}
+
+/// Each input row's group (an index into `names`), for per-group histograms.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RowGroups {
+    pub names: Vec<String>,
+    pub truth: Vec<usize>,
+    pub generated: Vec<usize>,
 }
 
 /// The metrics.json of `genweights run`: the inputs and every number of the pair's page.
@@ -149,7 +183,16 @@ pub struct PairInput<'a> {
     pub expected_truth_mean_inverse_w: f64,
     pub lower_thresholds: Vec<f64>,
     pub upper_thresholds: Vec<f64>,
+    /// A Bayesian generator's K log densities of each generated event, row-aligned with the
+    /// generated inputs (None: the generator gave none).
+    pub generator_log_p: Option<Vec<Vec<f64>>>,
+    /// Each input row's group, where one classifier was trained per group.
+    pub groups: Option<RowGroups>,
 }
+
+/// The quantiles of the learned w (both samples' test events) at which the data-only identity
+/// is evaluated: inside the bulk wherever w is, so both of its sides have events.
+pub const IDENTITY_CUT_QUANTILES: [f64; 3] = [0.16, 0.5, 0.84];
 
 fn take(v: &[f64], rows: &[usize]) -> Vec<f64> {
     rows.iter().map(|&i| v[i]).collect()
@@ -191,15 +234,25 @@ pub fn analyse(out: &ClassifierOutput, input: &PairInput) -> Result<PairAnalysis
         ensemble_weight_histograms(&members(&t.members, &tr), &members(&g.members, &gr), &hist_opts)?;
     let stds: Vec<f64> = tr.iter().map(|&i| t.std_log_w[i]).chain(gr.iter().map(|&i| g.std_log_w[i])).collect();
     let observables = observable_plots(input, (&tr, &gr), (&lt, &lg))?;
-    let exact = match &input.exact {
+    let exact_test = match &input.exact {
         None => None,
         Some((et, eg)) => {
             if et.len() != t.log_w.len() || eg.len() != g.log_w.len() {
                 return Err(invalid("the exact weights are not row-aligned with the classifier's inputs"));
             }
-            let (et, eg) = (take(et, &tr), take(eg, &gr));
-            Some(exact_analysis((&lt, &lg), (&et, &eg), &ensemble_histograms.edges)?)
+            Some((take(et, &tr), take(eg, &gr)))
         }
+    };
+    let exact = match &exact_test {
+        Some((et, eg)) => Some(exact_analysis((&lt, &lg), (et, eg), &ensemble_histograms.edges)?),
+        None => None,
+    };
+    let generator_pulls = match &input.generator_log_p {
+        Some(p) if p.len() == g.log_w.len() => {
+            let rows: Vec<Vec<f64>> = gr.iter().map(|&i| p[i].clone()).collect();
+            generator_pulls(&rows, &lg, exact_test.as_ref().map(|e| e.1.as_slice()))
+        }
+        _ => None,
     };
     Ok(PairAnalysis {
         name: input.name.clone(),
@@ -216,8 +269,55 @@ pub fn analyse(out: &ClassifierOutput, input: &PairInput) -> Result<PairAnalysis
         observables,
         lower_thresholds: input.lower_thresholds.clone(),
         upper_thresholds: input.upper_thresholds.clone(),
+        truncated_identities: truncated_identities(&lt, &lg, &identity_cuts(&lt, &lg), sigma_c)?,
+        generator_pulls,
+        group_histograms: group_histograms(input.groups.as_ref(), (&tr, &gr), (&t.log_w, &g.log_w))?,
         exact,
     })
+}
+
+/// Per group, the weight histograms of its test events (groups with events in both samples).
+fn group_histograms(
+    groups: Option<&RowGroups>,
+    test_rows: (&[usize], &[usize]),
+    log_w: (&[f64], &[f64]),
+) -> Result<Vec<GroupHistograms>> {
+    let Some(groups) = groups else { return Ok(Vec::new()) };
+    let mut out = Vec::new();
+    for (k, name) in groups.names.iter().enumerate() {
+        let pick = |rows: &[usize], of: &[usize], lw: &[f64]| -> Vec<f64> {
+            rows.iter().filter(|&&i| of.get(i) == Some(&k)).map(|&i| lw[i]).collect()
+        };
+        let (t, g) = (pick(test_rows.0, &groups.truth, log_w.0), pick(test_rows.1, &groups.generated, log_w.1));
+        if t.is_empty() || g.is_empty() {
+            continue;
+        }
+        out.push(GroupHistograms {
+            name: name.clone(),
+            truth_events: t.len(),
+            generated_events: g.len(),
+            histograms: weight_histograms(&t, &g, &WeightHistOptions::new(WeightAxis::LogClipped { bins: 50 }))?,
+        });
+    }
+    Ok(out)
+}
+
+/// The cuts of the data-only identity: [`IDENTITY_CUT_QUANTILES`] of the learned w over both
+/// samples, rounded to three significant digits so the page names them plainly.
+fn identity_cuts(truth: &[f64], generated: &[f64]) -> Vec<f64> {
+    let all: Vec<f64> = truth.iter().chain(generated).copied().filter(|x| x.is_finite()).collect();
+    let mut cuts: Vec<f64> = IDENTITY_CUT_QUANTILES
+        .iter()
+        .filter_map(|&q| quantile(&all, q))
+        .map(|l| {
+            let w = l.exp();
+            let scale = 10f64.powi(2 - w.log10().floor() as i32);
+            (w * scale).round() / scale
+        })
+        .filter(|w| w.is_finite() && *w > 0.0)
+        .collect();
+    cuts.dedup();
+    cuts
 }
 
 /// The plotted observables of the test events: reweighted, and clustered in threshold and
@@ -280,6 +380,7 @@ fn exact_analysis(learned: (&[f64], &[f64]), exact: (&[f64], &[f64]), edges: &[f
         top_percent_exact_span: span,
         top_percent_exact_gap: gap,
         top_percent_gap_fraction: gap.zip(spread).map(|(g, s)| g / s),
+        exact_truth_spread: spread,
         top_within: top_within_resolution(lt, et, 0.01, tolerance),
         top_percent_overlap: top_fraction_overlap_ties(lt, et, 0.01),
         comparison,

@@ -262,3 +262,23 @@ fn the_top_percent_within_resolution_passes_exact_weights_and_fails_wrong_ones()
     let missed = top_within_resolution(&finds(&[500, 501, 502, 503, 504, 505, 506, 507, 508, 509]), &steps, 0.01, 0.01);
     assert!(missed.as_ref().unwrap().skill < 0.0, "{missed:?}");
 }
+
+/// E_gen[w·1(w < c)] = P_truth(w < c) holds for exact weights at every c and fails for weights
+/// off by a factor (miscalibrated): the data-only identity needs no exact weights to say so.
+#[test]
+fn the_truncated_identity_holds_for_exact_weights_and_not_for_scaled_ones() {
+    // Truth N(0, 1), generated N(0.5, 1): ln w(x) = 0.125 − 0.5 x.
+    let log_w = |x: &[f64], scale: f64| -> Vec<f64> { x.iter().map(|x| 0.125 - 0.5 * x + scale.ln()).collect() };
+    let (t, g) = (normals(40_000, 0.0, 1), normals(40_000, 0.5, 2));
+    let cuts = [0.7, 1.0, 1.4];
+    let exact = truncated_identities(&log_w(&t, 1.0), &log_w(&g, 1.0), &cuts, 0.0).unwrap();
+    for i in &exact {
+        assert!(i.pull.unwrap().abs() < 4.0, "{i:?}");
+        assert!(i.truth_fraction_below > 0.1 && i.truth_fraction_below < 0.9, "{i:?}");
+    }
+    let scaled = truncated_identities(&log_w(&t, 1.2), &log_w(&g, 1.2), &cuts, 0.0).unwrap();
+    assert!(scaled.iter().any(|i| i.pull.unwrap().abs() > 10.0), "{scaled:?}");
+    // A shared offset's error widens the left side's error.
+    let wide = truncated_identities(&log_w(&t, 1.0), &log_w(&g, 1.0), &cuts, 0.1).unwrap();
+    assert!(wide[1].gen_error > 5.0 * exact[1].gen_error);
+}

@@ -2,7 +2,9 @@
 //! "mass" is the relative jet
 //! mass m/pT_jet of the massless constituents in relative coordinates (JetNet's
 //! `jet_features(pf[:, :, :3])["mass"]`); the file's own `jet_features` mass over pT is kept
-//! beside it (in the toys that column carries the latent mass the exact weight depends on).
+//! beside it. In the jet toys that column is the constituents' mass too ([`relative_mass`]): an
+//! earlier toy wrote the latent mass the exact weight depends on there, which handed the
+//! classifier the answer (docs/genweights-method.md §2.1).
 
 use super::{Column, FeatureMatrix, JetInputs};
 use crate::io::Jets;
@@ -28,9 +30,22 @@ pub struct JetObservables {
     pub eta: f64,
 }
 
+/// The invariant mass of a jet's constituents (rows [η_rel, φ_rel, pT_rel, mask] of a flat
+/// P × 4 slice) as massless momenta: m/pT_jet.
+pub fn relative_mass(constituents: &[f64]) -> f64 {
+    let (mut e, mut px, mut py, mut pz) = (0.0, 0.0, 0.0, 0.0);
+    for c in constituents.chunks_exact(4).filter(|c| c[3] != 0.0) {
+        let (eta, phi, pt) = (c[0], c[1], c[2]);
+        e += pt * eta.cosh();
+        px += pt * phi.cos();
+        py += pt * phi.sin();
+        pz += pt * eta.sinh();
+    }
+    (e * e - px * px - py * py - pz * pz).max(0.0).sqrt()
+}
+
 /// The observables of jet `i`. Empty jets give zeros rather than 0/0.
 pub fn jet_observables(jets: &Jets, i: usize) -> JetObservables {
-    let (mut e, mut px, mut py, mut pz) = (0.0, 0.0, 0.0, 0.0);
     let (mut sum, mut sum2, mut girth, mut lead, mut count) = (0.0f64, 0.0, 0.0, 0.0f64, 0.0);
     for p in 0..jets.particles_per_jet {
         let c = jets.particle(i, p);
@@ -38,21 +53,17 @@ pub fn jet_observables(jets: &Jets, i: usize) -> JetObservables {
             continue;
         }
         let (eta, phi, pt) = (c[0], c[1], c[2]);
-        e += pt * eta.cosh();
-        px += pt * phi.cos();
-        py += pt * phi.sin();
-        pz += pt * eta.sinh();
         sum += pt;
         sum2 += pt * pt;
         girth += pt * (eta * eta + phi * phi).sqrt();
         lead = lead.max(pt);
         count += 1.0;
     }
-    let m2 = e * e - px * px - py * py - pz * pz;
+    let per_jet = 4 * jets.particles_per_jet;
     let jet = jets.jet(i);
     let ratio = |a: f64, b: f64| if b > 0.0 { a / b } else { 0.0 };
     JetObservables {
-        m_rel: m2.max(0.0).sqrt(),
+        m_rel: relative_mass(&jets.particles[i * per_jet..(i + 1) * per_jet]),
         m_rel_file: ratio(jet[2], jet[0]),
         constituents: count,
         pt_d: ratio(sum2.sqrt(), sum),

@@ -20,12 +20,16 @@
 //! no root exists, z and ψ are redrawn: a rule p(z, ψ | m) that is the same in both samples),
 //! placed so their pT-weighted centroid is at the axis; then 3–10 soft constituents
 //! (pT_rel ~ U(0.001, 0.004), η_rel, φ_rel ~ N(0, 0.05²)) independent of m. So the exact ratio
-//! is a function of the latent m only, which `jet_features[:, 2] / jet_features[:, 0]` stores
-//! (the constituent mass differs from it by the soft constituents). Jet pT ~ U(950, 1050) GeV,
-//! η ~ U(−2.5, 2.5).
+//! is a function of the latent m only. The file holds what a jet's physics content gives:
+//! `jet_features[:, 2]` is the constituents' mass times pT, which differs from m by the soft
+//! constituents, so the latent is written nowhere (an earlier version stored m there and handed
+//! the classifier the answer). The best a classifier can do is then the ratio of the observed
+//! densities, which blurs w(m) by the soft constituents' share of the mass (a few per cent in m;
+//! docs/genweights-method.md §4.2). Jet pT ~ U(950, 1050) GeV, η ~ U(−2.5, 2.5).
 
 use super::{rng, Case, Toy, ToyInfo, GENERATED_STREAM, TRUTH_STREAM};
 use crate::error::{invalid, Result};
+use crate::features::jets::relative_mass;
 use crate::io::{Jets, Sample};
 use indicatif::ProgressBar;
 use rand::{Rng, RngExt};
@@ -147,10 +151,11 @@ fn sample<R: Rng>(case: Case, model: bool, n: usize, r: &mut R, progress: &Progr
     let mut log_w = Vec::with_capacity(n);
     for i in 0..n {
         let m = draw_mass(case, model, r);
-        let count = build_jet(m, r, &beta, &mut particles[i * PARTICLES * 4..(i + 1) * PARTICLES * 4])?;
+        let constituents = &mut particles[i * PARTICLES * 4..(i + 1) * PARTICLES * 4];
+        let count = build_jet(m, r, &beta, constituents)?;
         let pt = r.random_range(950.0..1050.0);
         let eta = r.random_range(-2.5..2.5);
-        jets.extend([pt, eta, m * pt, count as f64]);
+        jets.extend([pt, eta, relative_mass(constituents) * pt, count as f64]);
         log_w.push(exact_log_w(case, m));
         if i % 4096 == 0 {
             progress.inc(4096.min(n - i) as u64);
@@ -169,7 +174,7 @@ pub fn generate(case: Case, n: usize, seed: u64, progress: &ProgressBar) -> Resu
             constants.insert("tau".into(), SMEAR_TAU);
             (
                 "jet mass smeared by a log-normal factor",
-                "log w = ln N(ln m; mu, s^2) - ln N(ln m; mu, s^2 + tau^2), m = jet_features mass / pt",
+                "log w = ln N(ln m; mu, s^2) - ln N(ln m; mu, s^2 + tau^2), m the latent jet mass / pt",
                 1.0,
             )
         }

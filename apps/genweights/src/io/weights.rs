@@ -2,7 +2,9 @@
 //! each row-aligned with its input file: `log_w` (N,) f64, the combined ln w (isotonic-recalibrated
 //! with `--isotonic`, then `log_w_raw` holds the uncalibrated one); `log_w_members` (N, M) f64,
 //! one column per member or weight draw; `log_w_std` (N,) their spread; `split` (N,) u8: 0 train,
-//! 1 validation, 2 test, 255 not used (a row the reader dropped). Rows not used hold NaN weights.
+//! 1 validation, 2 test, 255 not used (a row the reader dropped); with cross-fitting (`--folds K`)
+//! `fold` (N,) u8, the fold whose classifier did not train on the row (every row is then a test
+//! row). Rows not used hold NaN weights.
 //!
 //! The writer takes plain columns, so that file formats depend on no network code.
 
@@ -22,6 +24,8 @@ pub struct WeightColumns<'a> {
     pub members: &'a [Vec<f64>],
     /// Each row's split code (0 train, 1 validation, 2 test).
     pub split: Vec<u8>,
+    /// Each row's cross-fitting fold, written as `fold` (255 where unused) when given.
+    pub fold: Option<&'a [u8]>,
     /// Each row's row in the input file.
     pub file_rows: &'a [usize],
     /// Rows of the input file (the sample's plus any the reader dropped).
@@ -53,11 +57,17 @@ impl WeightColumns<'_> {
             }
         }
         nn::io::write_checked(&g, "log_w_members", &[n, m], &members)?;
-        let mut split = vec![UNUSED_ROW; n];
-        for (i, &r) in self.file_rows.iter().enumerate() {
-            split[r] = self.split[i];
+        let spread_codes = |codes: &[u8]| -> Vec<u8> {
+            let mut out = vec![UNUSED_ROW; n];
+            for (i, &r) in self.file_rows.iter().enumerate() {
+                out[r] = codes[i];
+            }
+            out
+        };
+        if let Some(fold) = self.fold {
+            nn::io::write_checked(&g, "fold", &[n], &spread_codes(fold))?;
         }
-        nn::io::write_checked(&g, "split", &[n], &split)
+        nn::io::write_checked(&g, "split", &[n], &spread_codes(&self.split))
     }
 }
 

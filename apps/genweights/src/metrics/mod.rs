@@ -13,6 +13,7 @@ pub mod ensemble;
 pub mod exact;
 pub mod isotonic;
 pub mod normalisation;
+pub mod pulls;
 pub mod reweighting;
 pub mod roc;
 pub mod summary;
@@ -26,7 +27,10 @@ pub use clustering::{
 pub use ensemble::{combine_members, log_w_from_logit, CombinedLogW};
 pub use exact::{bce, compare_to_exact, ExactComparison};
 pub use isotonic::{pav, IsotonicCalibration};
-pub use normalisation::{normalisation_identities, Identity, NormalisationIdentities};
+pub use normalisation::{
+    normalisation_identities, truncated_identities, Identity, NormalisationIdentities, TruncatedIdentity,
+};
+pub use pulls::{generator_pulls, GeneratorPulls, PullSummary};
 pub use reweighting::{reweighted_observable, ReweightedObservable};
 pub use roc::{auc, roc_curve, RocCurve};
 pub use summary::{log_weight_spread, LogWeightSpread, WeightSummary};

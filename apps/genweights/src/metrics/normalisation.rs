@@ -73,3 +73,53 @@ pub fn normalisation_identities(truth: &[f64], generated: &[f64]) -> Result<Norm
         gen_zero_fraction: zero,
     })
 }
+
+/// The data-only identity E_gen[w·1(w < c)] = P_truth(w < c) at one cut c: it needs no exact
+/// weights (both sides are means over the samples), so it works on real files, and it holds for
+/// every c only if the weights are calibrated (E_gen[w_true | ŵ] = ŵ) in the region ŵ < c.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TruncatedIdentity {
+    pub cut: f64,
+    /// E_gen[w·1(w < c)] and its standard error (the mean's, and the shared offset's beside it).
+    pub gen_mean_w_below: f64,
+    pub gen_error: f64,
+    /// P_truth(w < c) and its binomial error.
+    pub truth_fraction_below: f64,
+    pub truth_error: f64,
+    /// (gen − truth)/√(gen_error² + truth_error²); None when both errors are 0.
+    pub pull: Option<f64>,
+}
+
+/// [`TruncatedIdentity`] at each of `cuts` (in w), from ln w of both samples; `offset_sigma` is
+/// the standard error of the output offset that every learned ln w shares (0 for exact weights):
+/// a shift δ of every ln w moves the left side by E_gen[w·1(w < c)]·δ, and the right side not at
+/// all to first order (for calibrated weights the two boundary terms cancel).
+pub fn truncated_identities(
+    truth: &[f64],
+    generated: &[f64],
+    cuts: &[f64],
+    offset_sigma: f64,
+) -> Result<Vec<TruncatedIdentity>> {
+    check_pair(truth, generated)?;
+    let (nt, ng) = (truth.len() as f64, generated.len() as f64);
+    let mut out = Vec::with_capacity(cuts.len());
+    for &cut in cuts {
+        let log_cut = cut.ln();
+        let below: Vec<f64> = generated.iter().map(|&l| if l < log_cut { l.exp() } else { 0.0 }).collect();
+        let mean = below.iter().sum::<f64>() / ng;
+        let var = below.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / (ng - 1.0).max(1.0);
+        let gen_error = (var / ng + (mean * offset_sigma).powi(2)).sqrt();
+        let p = truth.iter().filter(|&&l| l < log_cut).count() as f64 / nt;
+        let truth_error = (p * (1.0 - p) / nt).sqrt();
+        let total = gen_error.hypot(truth_error);
+        out.push(TruncatedIdentity {
+            cut,
+            gen_mean_w_below: mean,
+            gen_error,
+            truth_fraction_below: p,
+            truth_error,
+            pull: (total > 0.0).then(|| (mean - p) / total).and_then(finite),
+        });
+    }
+    Ok(out)
+}

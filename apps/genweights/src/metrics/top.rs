@@ -47,6 +47,9 @@ pub struct TopWithinResolution {
     pub clear: usize,
     /// Truth events with exact ln w within ±τ of the cut: any of them fills the other places.
     pub near: usize,
+    /// Clear events in the learned top: the tail passes when all `clear` are found.
+    #[serde(default)]
+    pub clear_found: usize,
     /// (learned top events that are clear + those near, up to the k − clear places left)/k.
     pub score: f64,
     /// The score of a random selection of k, to first order (k·clear/n + min(k·near/n,
@@ -93,6 +96,7 @@ pub fn top_within_resolution(
         selected: k,
         clear,
         near,
+        clear_found: hits_clear,
         score,
         chance,
         skill,

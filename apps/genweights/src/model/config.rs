@@ -50,6 +50,15 @@ pub struct ClassifierConfig {
     pub balance: Balance,
     /// The variational layers' prior width.
     pub prior_sigma: f64,
+    /// Cross-fitting: with K ≥ 2, the events are dealt into K folds and each fold's weights come
+    /// from a classifier trained (and validated) on the other folds only, so every event gets an
+    /// out-of-sample weight and the report uses every event; 0 is off (one split, the test
+    /// fraction reported). `test_fraction` is then unused.
+    pub folds: usize,
+    /// Each ensemble member trained on its own bootstrap resample of the training events, so the
+    /// members' spread carries the finite-sample error (trained on the same events, the members
+    /// differ by their initialisation alone).
+    pub bootstrap: bool,
 }
 
 impl Default for ClassifierConfig {
@@ -73,9 +82,14 @@ impl Default for ClassifierConfig {
             isotonic: false,
             balance: Balance::Batches,
             prior_sigma: 1.0,
+            folds: 0,
+            bootstrap: false,
         }
     }
 }
+
+/// The most folds cross-fitting takes (each fold trains a whole ensemble).
+pub const MAX_FOLDS: usize = 20;
 
 impl ClassifierConfig {
     pub fn validate(&self) -> Result<()> {
@@ -114,6 +128,18 @@ impl ClassifierConfig {
         }
         if !(0.0..0.9).contains(&self.dropout) {
             return Err(invalid(format!("--dropout {}: must be in [0, 0.9), e.g. 0.1", self.dropout)));
+        }
+        if self.folds == 1 || self.folds > MAX_FOLDS {
+            return Err(invalid(format!(
+                "--folds {}: cross-fitting needs 2 to {MAX_FOLDS} folds (e.g. 5); leave --folds out for one split",
+                self.folds
+            )));
+        }
+        if self.bootstrap && self.bayesian {
+            return Err(invalid(
+                "--bootstrap and --bayesian: a Bayesian classifier is one network whose weight draws play the members; \
+                 bootstrap resamples train ensemble members, so give one of the two",
+            ));
         }
         if self.val_fraction == 0.0 {
             return Err(invalid(

@@ -28,13 +28,17 @@
 //! - [`mod@predict`]: ln w per member, the refitted output offsets ([`fit_offset`]).
 
 pub mod config;
+pub mod crossfit;
+pub mod groups;
 pub mod predict;
 pub mod split;
 pub mod train;
 
 pub use config::{Balance, ClassifierConfig};
+pub use crossfit::cross_fit;
+pub use groups::{fit_groups, Group};
 pub use predict::{fit_offset, predict, Predicted};
-pub use split::{split_rows, PairSplit, Split};
+pub use split::{fold_of, split_rows, PairSplit, Split};
 pub use train::{train, Trained};
 
 use crate::error::{invalid, Error, Result};
@@ -58,6 +62,8 @@ pub struct SampleWeights {
     /// The standard deviation of ln w over members.
     pub std_log_w: Vec<f64>,
     pub split: Vec<Split>,
+    /// Each event's cross-fitting fold (empty without `--folds`).
+    pub fold: Vec<u8>,
 }
 
 impl SampleWeights {
@@ -75,9 +81,57 @@ impl SampleWeights {
             std_log_w: &self.std_log_w,
             members: &self.members,
             split: self.split.iter().map(|&s| s as u8).collect(),
+            fold: (!self.fold.is_empty()).then_some(self.fold.as_slice()),
             file_rows,
             file_len,
         }
+    }
+}
+
+/// One sample's weights assembled from several classifiers (cross-fitting's folds, one
+/// classifier per group of events): each event takes the weights of the classifier that
+/// predicted it out of sample.
+pub(crate) struct Assembled {
+    pub weights: SampleWeights,
+    folded: bool,
+}
+
+impl Assembled {
+    pub fn new(n: usize, members: usize) -> Assembled {
+        let weights = SampleWeights {
+            log_w: vec![f64::NAN; n],
+            log_w_raw: vec![f64::NAN; n],
+            members: vec![vec![f64::NAN; n]; members],
+            std_log_w: vec![f64::NAN; n],
+            split: vec![Split::Test; n],
+            fold: vec![0; n],
+        };
+        Assembled { weights, folded: false }
+    }
+
+    /// Copies `from`'s weights of rows `src` to rows `dst` for each (src, dst) of `rows`, with
+    /// `fold` as their fold (else `from`'s own, where it has folds).
+    pub fn take(&mut self, from: &SampleWeights, rows: &[(usize, usize)], fold: Option<u8>) {
+        let w = &mut self.weights;
+        self.folded |= fold.is_some() || !from.fold.is_empty();
+        for &(s, d) in rows {
+            w.log_w[d] = from.log_w[s];
+            w.log_w_raw[d] = from.log_w_raw[s];
+            w.std_log_w[d] = from.std_log_w[s];
+            for (k, m) in w.members.iter_mut().enumerate() {
+                m[d] = from.members[k][s];
+            }
+            w.split[d] = from.split[s];
+            w.fold[d] = fold.or_else(|| from.fold.get(s).copied()).unwrap_or(0);
+        }
+    }
+
+    /// The assembled weights (without a fold column unless one was taken).
+    pub fn finish(mut self) -> SampleWeights {
+        if !self.folded {
+            self.weights.fold.clear();
+        }
+        self.weights
     }
 }
 
@@ -111,6 +165,10 @@ pub struct TrainingSummary {
     pub train_seconds: f64,
     pub predict_seconds: f64,
     pub device: String,
+    /// Cross-fitting's folds (0: one split). With folds, the losses and epochs are the first
+    /// fold's, the times and offsets every fold's.
+    #[serde(default)]
+    pub folds: usize,
 }
 
 /// The trained classifier's weights for both samples.
@@ -154,14 +212,32 @@ pub fn train_and_predict(
     }
     truth.check_finite()?;
     generated.check_finite()?;
+    if config.folds >= 2 {
+        return cross_fit(truth, generated, config, target);
+    }
     let split = PairSplit::new(truth.rows, generated.rows, config)?;
+    fit_split(truth, generated, split, config, target)
+}
+
+/// Trains on one split's training rows and predicts every event: one ensemble, or with
+/// `bootstrap` one member per resample ([`crossfit::members_on_resamples`]).
+pub(crate) fn fit_split(
+    truth: &FeatureMatrix,
+    generated: &FeatureMatrix,
+    split: PairSplit,
+    config: &ClassifierConfig,
+    target: &TrainTarget,
+) -> Result<ClassifierOutput> {
+    if config.bootstrap {
+        return crossfit::members_on_resamples(truth, generated, split, config, target);
+    }
     let trained = train(truth, generated, &split, config, target)?;
     let predicted = predict(truth, generated, &split, &trained, config, target)?;
     combine(predicted, split, &trained, config, target)
 }
 
 /// The members combined per event (mean D), recalibrated when asked, with the run's summary.
-fn combine(
+pub(crate) fn combine(
     p: Predicted,
     split: PairSplit,
     trained: &Trained,
@@ -184,6 +260,7 @@ fn combine(
         members,
         std_log_w: c.std_log_w,
         split,
+        fold: Vec::new(),
     };
     let summary = summary(&split, trained, &p, config, target);
     Ok(ClassifierOutput {
@@ -228,5 +305,6 @@ fn summary(
         train_seconds: trained.train_seconds,
         predict_seconds: p.predict_seconds,
         device: target.device.backend().name(),
+        folds: 0,
     }
 }

@@ -45,12 +45,55 @@ fn rows_of(split: &[Split], which: Split) -> Vec<usize> {
     (0..split.len()).filter(|&i| split[i] == which).collect()
 }
 
+/// Each of `n` events' fold in 0..k: a seeded permutation dealt round-robin, so the folds differ
+/// in size by at most one event.
+pub fn fold_of(n: usize, k: usize, seed: u64) -> Vec<usize> {
+    let mut fold = vec![0; n];
+    for (rank, &i) in Rng::new(seed).permutation(n).iter().enumerate() {
+        fold[i] = rank % k.max(1);
+    }
+    fold
+}
+
+/// Cross-fitting's split for one fold: its events are the test rows (the classifier never sees
+/// them), the others are split into training and validation by `val_fraction` of a seeded
+/// permutation of the others.
+fn fold_split(fold: &[usize], which: usize, val_fraction: f64, seed: u64) -> Vec<Split> {
+    let others: Vec<usize> = (0..fold.len()).filter(|&i| fold[i] != which).collect();
+    let n_val = ((others.len() as f64) * val_fraction).round() as usize;
+    let mut split = vec![Split::Test; fold.len()];
+    for (rank, &j) in Rng::new(seed).permutation(others.len()).iter().enumerate() {
+        split[others[j]] = if rank < n_val { Split::Validation } else { Split::Train };
+    }
+    split
+}
+
 impl PairSplit {
     /// Splits `truth_rows` and `generated_rows` events by `config`'s fractions and seed; refuses
     /// samples too small to train and validate on.
     pub fn new(truth_rows: usize, generated_rows: usize, config: &ClassifierConfig) -> Result<PairSplit> {
         let truth = split_rows(truth_rows, config.val_fraction, config.test_fraction, config.seed ^ 0x7_2u64);
         let generated = split_rows(generated_rows, config.val_fraction, config.test_fraction, config.seed ^ 0x6_e11);
+        PairSplit::from_splits(truth, generated, config)
+    }
+
+    /// The split of cross-fitting's fold `which`: `truth_folds` and `generated_folds` give each
+    /// event's fold ([`fold_of`]); the fold's events are the test rows.
+    pub fn for_fold(
+        truth_folds: &[usize],
+        generated_folds: &[usize],
+        which: usize,
+        config: &ClassifierConfig,
+    ) -> Result<PairSplit> {
+        let seed = config.seed ^ ((which as u64 + 1) << 20);
+        let truth = fold_split(truth_folds, which, config.val_fraction, seed ^ 0x7_2u64);
+        let generated = fold_split(generated_folds, which, config.val_fraction, seed ^ 0x6_e11);
+        PairSplit::from_splits(truth, generated, config)
+    }
+
+    /// The rows of each split; refuses samples too small to train and validate on.
+    fn from_splits(truth: Vec<Split>, generated: Vec<Split>, config: &ClassifierConfig) -> Result<PairSplit> {
+        let (truth_rows, generated_rows) = (truth.len(), generated.len());
         let s = PairSplit {
             truth_train: rows_of(&truth, Split::Train),
             generated_train: rows_of(&generated, Split::Train),
@@ -78,6 +121,17 @@ impl PairSplit {
             )));
         }
         Ok(s)
+    }
+
+    /// The training rows replaced by a bootstrap resample of as many (drawn with replacement,
+    /// seeded per member): the validation and test rows stay as they are.
+    pub fn resampled(&self, seed: u64) -> PairSplit {
+        use rand::{RngExt, SeedableRng};
+        let mut r = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let mut draw =
+            |rows: &[usize]| -> Vec<usize> { (0..rows.len()).map(|_| rows[r.random_range(0..rows.len())]).collect() };
+        let (truth_train, generated_train) = (draw(&self.truth_train), draw(&self.generated_train));
+        PairSplit { truth_train, generated_train, ..self.clone() }
     }
 
     /// Test events per sample.

@@ -83,6 +83,23 @@ pub(super) fn weight_figure(a: &PairAnalysis, pal: &Palette) -> Figure {
     f.vline(1.0).size(640, 460)
 }
 
+/// One group's weight histograms (one classifier per jet multiplicity).
+pub(super) fn group_weight_figure(g: &crate::evaluate::GroupHistograms, pal: &Palette) -> Figure {
+    let h = &g.histograms;
+    Figure::new(&format!("Weights, {} ({} + {} test events)", g.name, g.truth_events, g.generated_events))
+        .x_label("w")
+        .y_label("fraction of events")
+        .log_x(true)
+        .log_y(true)
+        .legend(Legend::Below)
+        .histogram("Truth", &h.edges, &h.truth)
+        .style(pal.style("Truth"))
+        .histogram("Gen", &h.edges, &h.generated)
+        .style(pal.style("Gen"))
+        .vline(1.0)
+        .size(640, 460)
+}
+
 pub(super) fn reliability_figure(a: &PairAnalysis, pal: &Palette) -> Figure {
     let b = &a.summary.reliability.bins;
     let x: Vec<f64> = b.iter().map(|b| b.mean_predicted).collect();

@@ -1,8 +1,8 @@
 //! One pair's section: its numbers, the training line and the figure set.
 
 use super::figures::{
-    calibration_figure, clustering_figure, exact_figures, observable_figure, quantile_figure, reliability_figure,
-    roc_figure, training_figure, weight_figure,
+    calibration_figure, clustering_figure, exact_figures, group_weight_figure, observable_figure, quantile_figure,
+    reliability_figure, roc_figure, training_figure, weight_figure,
 };
 use super::{fmt, palette};
 use crate::evaluate::PairAnalysis;
@@ -68,19 +68,71 @@ fn numbers_table(a: &PairAnalysis) -> Table {
                 Cell::from("learned top 1 %: mean exact ln w shortfall / spread"),
                 Cell::from(fmt(e.top_percent_gap_fraction, 3)),
                 Cell::from(if e.top_percent_gap_fraction.is_some() { "0 with exact weights" } else { "–" }),
+            ])
+            .row([
+                Cell::from("spread of exact ln w over truth, (q_{84} − q_{16})/2"),
+                Cell::from(fmt(e.exact_truth_spread, 4)),
+                Cell::from("the top-1 % test applies at ≥ 3τ"),
             ]);
     }
+    for i in &a.truncated_identities {
+        t = t.row([
+            Cell::from(format!("E_{{gen}}[w·1(w < {})] vs P_{{truth}}(w < {})", i.cut, i.cut)),
+            Cell::from(format!("{:.4} ± {:.4} (pull {})", i.gen_mean_w_below, i.gen_error, fmt(i.pull, 2))),
+            Cell::from(format!("{:.4} ± {:.4}", i.truth_fraction_below, i.truth_error)),
+        ]);
+    }
+    if let Some(p) = &a.generator_pulls {
+        let pull = |s: &crate::metrics::PullSummary| {
+            format!("median {}, half-width {}", fmt(s.median, 3), fmt(s.half_width_68, 3))
+        };
+        t = t.row([
+            Cell::from(format!(
+                "generator's pull μ(w − 1)/σ ({} draws, median σ/μ {})",
+                p.draws,
+                fmt(p.median_relative_uncertainty, 4)
+            )),
+            Cell::from(pull(&p.learned)),
+            Cell::from(p.exact.as_ref().map_or("–".into(), pull)),
+        ]);
+    }
     t
+}
+
+/// Which uncertainty the members' spread (the band, the member std) shows.
+fn uncertainty_text(a: &PairAnalysis) -> &'static str {
+    let c = &a.training.config;
+    if c.bayesian {
+        " The spread over weight draws shows the posterior of the network's weights."
+    } else if c.bootstrap {
+        " Each member trained on its own bootstrap resample: their spread shows the finite training sample's \
+         error as well as the initialisation's."
+    } else {
+        " The members share their training events: their spread shows the initialisation alone, not the finite \
+         training sample's error (--bootstrap adds it)."
+    }
+}
+
+/// The cross-fitting sentence, where it was used.
+fn folds_text(a: &PairAnalysis) -> String {
+    match a.training.folds {
+        0 => String::new(),
+        k => format!(
+            " Cross-fitted over {k} folds: each event's weight comes from the classifier of the fold it was held out \
+             of, so every event is a test event; the counts and the training curve above are the first fold's, the \
+             times every fold's."
+        ),
+    }
 }
 
 /// The training line of a pair.
 fn training_text(a: &PairAnalysis) -> String {
     let t = &a.training;
-    format!(
+    let text = format!(
         "{} on {} inputs; trained on {} truth and {} generated events, validated on {} and {}, evaluated on the {} \
          and {} test events. {} epochs run (best {}), {:.1} s training and {:.1} s prediction on {}; ln w offset {:.4}{}.",
         t.model,
-        t.features.len(),
+        if a.group_histograms.is_empty() { t.features.len().to_string() } else { "each group's own".into() },
         t.truth_train,
         t.generated_train,
         t.truth_val,
@@ -94,7 +146,8 @@ fn training_text(a: &PairAnalysis) -> String {
         t.device,
         t.log_w_offset,
         if t.config.isotonic { ", isotonic recalibration fitted on the validation split" } else { "" }
-    )
+    );
+    text + &folds_text(a) + uncertainty_text(a)
 }
 
 /// The weight figure's caption, with the clip bounds the histograms used.
@@ -130,8 +183,22 @@ pub fn pair_section(a: &PairAnalysis, title: &str) -> Section {
         );
     }
     s = s
-        .figure(roc_figure(a, &pal), "ROC and AUC from the weights (ε_B over generated, ε_S over truth); dashed: the exact weights.")
-        .figure(weight_figure(a, &pal), &weight_caption(a))
+        .figure(
+            roc_figure(a, &pal),
+            "ROC and AUC from the weights (ε_B over generated, ε_S over truth); dashed: the exact weights.",
+        )
+        .figure(weight_figure(a, &pal), &weight_caption(a));
+    for g in &a.group_histograms {
+        s = s.figure(
+            group_weight_figure(g, &pal),
+            &format!(
+                "The weights of the {} events, from the classifier trained on that jet multiplicity alone (its own \
+                 inputs, no zero-padded jets), as the paper trains one per multiplicity.",
+                g.name
+            ),
+        );
+    }
+    s = s
         .figure(reliability_figure(a, &pal), "Reliability: the fraction of truth events against D = w/(1 + w), on balanced classes (docs/genweights-method.md §5.4).")
         .figure(
             calibration_figure(a, &pal),

@@ -36,6 +36,8 @@ pub struct StudyOptions {
     /// Rerun every case even where `cases/NAME/` holds a finished run of the same toy and
     /// classifier configuration.
     pub fresh: bool,
+    /// The Z→μμ+jets cases with one classifier per jet multiplicity (`--split-by njets`).
+    pub split_by_njets: bool,
 }
 
 impl StudyOptions {
@@ -52,6 +54,7 @@ impl StudyOptions {
             progress: true,
             command: "genweights study".into(),
             fresh: false,
+            split_by_njets: false,
         }
     }
 
@@ -122,7 +125,8 @@ fn run_case(opts: &StudyOptions, i: usize, case: Case, steps: &mut Steps, say: &
     let dir = opts.out.join("cases").join(case.name());
     let n = opts.events_of(case);
     let config = ClassifierConfig { seed: opts.classifier.seed.wrapping_add(i as u64), ..opts.classifier.clone() };
-    let key = rundir::key_of(&(case.name(), n, opts.seed, &config, thresholds(case)))
+    let split_by_njets = opts.split_by_njets && case.kind() == crate::io::Kind::Events;
+    let key = rundir::key_of(&(case.name(), n, opts.seed, &config, thresholds(case), split_by_njets))
         .ok_or_else(|| invalid(format!("cannot encode the key of case {case} (a bug: please report it)")))?;
     let outputs: Vec<PathBuf> = CASE_FILES.iter().map(|f| dir.join(f)).collect();
     let counter = format!("[{}/{}] {case}", i + 1, opts.cases.len());
@@ -163,6 +167,7 @@ fn run_toy(
     ro.expected_gen_mean_w = toy.info.expected_gen_mean_w;
     ro.expected_truth_mean_inverse_w = toy.info.expected_truth_mean_inverse_w;
     ro.name = case.name().into();
+    ro.split_by_njets = opts.split_by_njets && case.kind() == crate::io::Kind::Events;
     ro.description = format!("{}. Exact weight: {}.", toy.info.description, toy.info.exact_weight);
     let r = run(&ro, &|s| say(&format!("  {s}")))?;
     Ok(CaseResult { case: case.name().into(), toy: toy.info, metrics: r.metrics })

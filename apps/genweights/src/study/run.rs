@@ -15,10 +15,10 @@
 //! the feature matrices only.
 
 use crate::error::{invalid, Error, Result};
-use crate::evaluate::{analyse, PairAnalysis, PairInput, RunMetrics};
+use crate::evaluate::{analyse, PairAnalysis, PairInput, RowGroups, RunMetrics};
 use crate::features::{observables, pair_inputs, FeatureMatrix, FeatureOptions};
 use crate::io::{read_exact_log_w, read_pair, write_text, write_weights, Kind, ReadOptions, Sample};
-use crate::model::{train_and_predict, Balance, ClassifierConfig, ClassifierOutput, TrainTarget};
+use crate::model::{fit_groups, train_and_predict, Balance, ClassifierConfig, ClassifierOutput, Group, TrainTarget};
 use sigmagrad::Device;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -44,6 +44,9 @@ pub struct RunOptions {
     /// Name and description on the page.
     pub name: String,
     pub description: String,
+    /// One classifier per jet multiplicity (event files only), as the paper trains its Z+jets
+    /// classifiers.
+    pub split_by_njets: bool,
 }
 
 impl RunOptions {
@@ -64,6 +67,7 @@ impl RunOptions {
             expected_truth_mean_inverse_w: 1.0,
             name: "genweights run".into(),
             description: String::new(),
+            split_by_njets: false,
         }
     }
 }
@@ -144,6 +148,13 @@ fn read(opts: &RunOptions, say: &dyn Fn(&str)) -> Result<Pair> {
         )));
     }
     let plot = plot_names(opts, &ot)?;
+    if opts.split_by_njets && !matches!(truth, Sample::Events(_)) {
+        return Err(invalid(format!(
+            "--split-by njets: {} is a {} file; one classifier per jet multiplicity needs event files (--kind events)",
+            opts.truth.display(),
+            truth.kind()
+        )));
+    }
     let mut pair = Pair { truth, generated, inputs: (xt, xg), observables: (ot, og), plot, exact: None };
     pair.exact = exact_weights(opts, &pair)?;
     Ok(pair)
@@ -176,7 +187,21 @@ fn train(pair: &Pair, opts: &RunOptions, model_dir: PathBuf, say: &dyn Fn(&str))
         xg.rows
     ));
     let target = TrainTarget { device: opts.device.clone(), dir: Some(model_dir), progress: opts.progress };
-    let out = train_and_predict(xt, xg, &opts.classifier, &target)?;
+    let out = if opts.split_by_njets {
+        let groups = multiplicity_groups(pair, opts)?;
+        for g in &groups {
+            say(&format!(
+                "  {}: {} truth and {} generated events, {} inputs\n",
+                g.name,
+                g.truth.rows,
+                g.generated.rows,
+                g.truth.width()
+            ));
+        }
+        fit_groups(&groups, &xt.sample_rows, &xg.sample_rows, &opts.classifier, &target)?
+    } else {
+        train_and_predict(xt, xg, &opts.classifier, &target)?
+    };
     say(&format!(
         "trained {} epochs in {:.1} s (best epoch {}, validation loss {}), predicted in {:.1} s\n",
         out.summary.epochs_run,
@@ -186,6 +211,40 @@ fn train(pair: &Pair, opts: &RunOptions, model_dir: PathBuf, say: &dyn Fn(&str))
         out.summary.predict_seconds
     ));
     Ok(out)
+}
+
+/// The names of the jet-multiplicity groups, in order (group g holds events with g + 1 jets).
+pub const MULTIPLICITY_GROUPS: [&str; 3] = ["1 jet", "2 jets", "3 jets"];
+
+/// `--split-by njets`: the events of each jet multiplicity with that multiplicity's own inputs.
+fn multiplicity_groups(pair: &Pair, opts: &RunOptions) -> Result<Vec<Group>> {
+    let mut groups = Vec::new();
+    for (g, name) in MULTIPLICITY_GROUPS.iter().enumerate() {
+        let features = FeatureOptions { event_jets: Some(g + 1), ..opts.features };
+        let (truth, generated) = pair_inputs(&pair.truth, &pair.generated, &features)?;
+        if truth.rows + generated.rows > 0 {
+            groups.push(Group { name: name.to_string(), truth, generated });
+        }
+    }
+    Ok(groups)
+}
+
+/// Each input row's jet-multiplicity group (see [`MULTIPLICITY_GROUPS`]), for the page's
+/// per-multiplicity histograms; None unless split by multiplicity.
+fn row_groups(pair: &Pair, opts: &RunOptions) -> Option<RowGroups> {
+    let (Sample::Events(t), Sample::Events(g)) = (&pair.truth, &pair.generated) else { return None };
+    if !opts.split_by_njets {
+        return None;
+    }
+    let per_row = |e: &crate::io::Events, m: &FeatureMatrix| -> Vec<usize> {
+        let n = crate::features::events::jet_multiplicity(e);
+        m.sample_rows.iter().map(|&r| n[r].saturating_sub(1)).collect()
+    };
+    Some(RowGroups {
+        names: MULTIPLICITY_GROUPS.iter().map(|s| s.to_string()).collect(),
+        truth: per_row(t, &pair.inputs.0),
+        generated: per_row(g, &pair.inputs.1),
+    })
 }
 
 /// Writes weights.h5 with one row per row of each input file.
@@ -208,6 +267,20 @@ fn exact_weights(opts: &RunOptions, pair: &Pair) -> Result<Option<(Vec<f64>, Vec
     })
 }
 
+/// A Bayesian generator's K log densities per generated event, row-aligned with the generated
+/// inputs: the columns an event file carries after its 20 momenta, as the paper's generated
+/// files carry `log_gen_weights` (the binn toy writes them there). At least two are needed
+/// for a spread; other layouts carry none.
+fn generator_log_p(generated: &Sample, inputs: &FeatureMatrix) -> Option<Vec<Vec<f64>>> {
+    let Sample::Events(e) = generated else { return None };
+    let width = e.columns.len();
+    let first = crate::io::pandas::EVENT_COLUMNS;
+    if width < first + 2 {
+        return None;
+    }
+    Some(inputs.sample_rows.iter().map(|&r| e.values[r * width + first..(r + 1) * width].to_vec()).collect())
+}
+
 /// The pair's numbers on its test split.
 fn evaluate(opts: &RunOptions, pair: &Pair, out: &ClassifierOutput) -> Result<PairAnalysis> {
     let (ot, og) = &pair.observables;
@@ -223,6 +296,8 @@ fn evaluate(opts: &RunOptions, pair: &Pair, out: &ClassifierOutput) -> Result<Pa
         expected_truth_mean_inverse_w: opts.expected_truth_mean_inverse_w,
         lower_thresholds: opts.lower_thresholds.clone(),
         upper_thresholds: opts.upper_thresholds.clone(),
+        generator_log_p: generator_log_p(&pair.generated, &pair.inputs.1),
+        groups: row_groups(pair, opts),
     };
     analyse(out, &input)
 }
