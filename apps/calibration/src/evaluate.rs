@@ -186,7 +186,8 @@ pub fn evaluate(options: &EvaluateOptions, out_dir: &Path) -> Result<MetricsRepo
         data.weights = Some(table.weights(name)?);
         notes.push(format!(
             "every median, quantile and coverage is weighted by the column '{name}'; the Gaussian core fits of the \
-             pulls and the correlations of log sigma are not, and bin counts are cluster counts"
+             pulls, the correlations of log sigma and the bootstrap errors of the resolution differences are \
+             not, and bin counts are cluster counts"
         ));
     }
     if data.truth.is_none() {

@@ -11,6 +11,9 @@
 //! is sorted once, and a quantile of the resample is found by walking that order and summing
 //! multiplicities, with the same interpolation rule as `stats::quantile_sorted`. A resample
 //! then costs O(n) per method instead of a sort.
+//!
+//! Per-cluster weights (`--weight-column`) are not applied here yet: the comparison is of the
+//! unweighted resolutions, and `evaluate` says so in its notes when a weight column is given.
 
 use super::binned::bin_members;
 use rand::{RngExt, SeedableRng};
