@@ -12,19 +12,26 @@
 //! 3 x 64 tanh, the BNN with local reparameterization, batch 1024 (and the tanh MLP and
 //! ensemble beside it).
 //!
+//! Two more modes, each timing two steps in alternating repetitions so a shared machine's load
+//! hits both alike: `--threads A,B` runs every step on rayon pools of A and B threads and reports
+//! the speed-up (thread scaling); `--relu-vs-tanh` runs the ReLU and the tanh network and
+//! reports relu / tanh, the row that shows a regression on the ReLU path (issue 23).
+//!
 //!     cargo bench --bench train_step -- [--quick] [--json FILE] [--only mlp|bnn|re16] [--activation tanh]
+//!     cargo bench --bench train_step -- --threads 1,2 [--quick] [--only ..] [--activation ..]
+//!     cargo bench --bench train_step -- --relu-vs-tanh [--quick] [--only ..]
 
 mod common;
 
-use common::{machine, measure, utc_now, BenchResult, Options, Report};
+use common::{machine, measure, measure_pair, utc_now, BenchResult, Options, Report};
 use sigmagrad::nn::mlp::MlpSpec;
 use sigmagrad::nn::{
     Activation, Adam, Batch, Head, Init, Likelihood, ModelSpec, Module, Objective, Optimizer, Regulariser,
     RepulsionSpace, VariationalConfig,
 };
 use sigmagrad::{
-    AdamParams, Backend, BinaryOp, DType, Device, Distribution, HostData, Layout, ReduceOp, Result, Rng, Storage,
-    UnaryOp,
+    AdamParams, Backend, BinaryOp, DType, DenseActivation, Device, Distribution, HostData, Layout, ReduceOp, Result,
+    Rng, Storage, Tensor, UnaryOp,
 };
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -101,6 +108,31 @@ impl Backend for Timed {
         self.matmul_ns.fetch_add(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
         r
     }
+    // The fused dense layer counts as product time: its output pass (bias and activation) runs
+    // on each block of C inside the product and cannot be timed apart.
+    fn dense(
+        &self,
+        a: &Storage,
+        la: &Layout,
+        b: &Storage,
+        lb: &Layout,
+        bias: Option<(&Storage, &Layout)>,
+        act: DenseActivation,
+    ) -> Result<(Storage, Option<Storage>)> {
+        let t = Instant::now();
+        let r = forward!(self.dense(a, la, b, lb, bias, act));
+        self.matmul_ns.fetch_add(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
+        r
+    }
+    fn dense_grad(
+        &self,
+        act: DenseActivation,
+        g: &Storage,
+        saved: Option<&Storage>,
+        shape: &[usize],
+    ) -> Result<Storage> {
+        forward!(self.dense_grad(act, g, saved, shape))
+    }
     fn concat(&self, parts: &[(&Storage, &Layout)], axis: usize) -> Result<Storage> {
         forward!(self.concat(parts, axis))
     }
@@ -152,9 +184,13 @@ struct Setup {
 }
 
 fn setup(kind: Kind, width: usize, batch: usize, activation: Activation, dev: &Device) -> Result<Setup> {
+    setup_widths(kind, &[width; 3], batch, activation, dev)
+}
+
+fn setup_widths(kind: Kind, hidden: &[usize], batch: usize, activation: Activation, dev: &Device) -> Result<Setup> {
     // The same activation as torch_reference.py's --activation (ReLU by default).
-    let mlp = MlpSpec::new(15, &[width; 3], 2).activation(activation);
-    let per_layer = batch * (3 * width + 2);
+    let mlp = MlpSpec::new(15, hidden, 2).activation(activation);
+    let per_layer = batch * (hidden.iter().sum::<usize>() + 2);
     let (spec, regulariser, activations) = match kind {
         Kind::Mlp => (ModelSpec::deterministic(mlp, Head::Gaussian), Regulariser::None, 2 * per_layer),
         Kind::Bnn => (
@@ -173,87 +209,153 @@ fn setup(kind: Kind, width: usize, batch: usize, activation: Activation, dev: &D
     Ok(Setup { model, objective: Objective::new(Likelihood::Gaussian, regulariser), params, activations })
 }
 
+/// One network's training step on a fixed batch, ready to call again and again.
+struct Stepper {
+    s: Setup,
+    x: Tensor,
+    y: Tensor,
+    opt: Adam,
+}
+
+impl Stepper {
+    fn new(kind: Kind, width: usize, batch: usize, activation: Activation, dev: &Device) -> Result<Stepper> {
+        Self::with_setup(setup(kind, width, batch, activation, dev)?, batch, dev)
+    }
+
+    fn with_setup(s: Setup, batch: usize, dev: &Device) -> Result<Stepper> {
+        let mut rng = Rng::new(0);
+        let x = rng.normal(&[batch, 15], DType::F32, dev)?;
+        let y = rng.normal(&[batch], DType::F32, dev)?;
+        let opt = Adam::new(s.model.params(), 1e-3);
+        Ok(Stepper { s, x, y, opt })
+    }
+
+    fn step(&mut self) -> Result<()> {
+        let batch = Batch { x: self.x.clone(), y: self.y.clone(), w: None };
+        let loss = self.s.objective.loss(self.s.model.as_ref(), &batch, N_TRAIN)?;
+        let grads = loss.backward()?;
+        self.opt.step(&grads)
+    }
+}
+
+/// The flags of this bench beyond common::Options.
+struct Flags {
+    only: Option<String>,
+    quick: bool,
+    act_name: String,
+    activation: Activation,
+    /// `--threads A,B`: each step on rayon pools of A and B threads, alternating.
+    threads: Option<(usize, usize)>,
+    /// `--relu-vs-tanh`: the ReLU and the tanh step alternating.
+    relu_vs_tanh: bool,
+    /// `--team-epoch`: one epoch of the ATLAS team's network.
+    team_epoch: bool,
+}
+
+fn activation_named(name: &str) -> BenchResult<Activation> {
+    match name {
+        "relu" => Ok(Activation::Relu),
+        "tanh" => Ok(Activation::Tanh),
+        "silu" => Ok(Activation::Silu),
+        other => Err(format!("--activation {other}: expected relu, tanh or silu").into()),
+    }
+}
+
+impl Flags {
+    fn from_args() -> BenchResult<Flags> {
+        let args: Vec<String> = std::env::args().collect();
+        let value = |flag: &str| args.iter().position(|a| a == flag).map(|i| args.get(i + 1).cloned());
+        let act_name = match value("--activation") {
+            None => "relu".to_string(),
+            Some(name) => name.ok_or("--activation needs relu, tanh or silu")?,
+        };
+        let threads = match value("--threads") {
+            None => None,
+            Some(list) => {
+                let list = list.ok_or("--threads needs two pool sizes, as in 1,2")?;
+                let sizes: Vec<usize> = list.split(',').map(str::parse).collect::<std::result::Result<_, _>>()?;
+                match sizes[..] {
+                    [a, b] if a > 0 && b > 0 => Some((a, b)),
+                    _ => return Err(format!("--threads {list}: expected two positive pool sizes, as in 1,2").into()),
+                }
+            }
+        };
+        Ok(Flags {
+            only: value("--only").flatten(),
+            quick: args.iter().any(|a| a == "--quick"),
+            activation: activation_named(&act_name)?,
+            act_name,
+            threads,
+            relu_vs_tanh: args.iter().any(|a| a == "--relu-vs-tanh"),
+            team_epoch: args.iter().any(|a| a == "--team-epoch"),
+        })
+    }
+
+    /// The (network, width, batch) configurations to run.
+    fn configs(&self) -> Vec<(Kind, usize, usize)> {
+        let kinds = [Kind::Mlp, Kind::Bnn, Kind::Re16];
+        let all: Vec<(Kind, usize, usize)> = if self.quick {
+            kinds.iter().map(|&k| (k, 64, 1024)).collect()
+        } else {
+            kinds
+                .iter()
+                .flat_map(|&k| [64, 128].into_iter().flat_map(move |w| [256, 1024, 4096].map(|b| (k, w, b))))
+                .collect()
+        };
+        all.into_iter().filter(|(k, _, _)| self.only.as_deref().is_none_or(|o| o == k.name())).collect()
+    }
+}
+
 fn main() -> BenchResult {
     // What `sigmagrad::cpu()` does on its first call; the timed device below bypasses it.
     backend_cpu::enlist_main_thread();
     let opts = Options::from_args()?;
-    let args: Vec<String> = std::env::args().collect();
-    let only = args.iter().position(|a| a == "--only").and_then(|i| args.get(i + 1)).cloned();
-    let quick = args.iter().any(|a| a == "--quick");
-    let act_name = args.iter().position(|a| a == "--activation").map(|i| args.get(i + 1));
-    let act_name = match act_name {
-        None => "relu",
-        Some(name) => name.map(String::as_str).ok_or("--activation needs relu, tanh or silu")?,
-    };
-    let activation = match act_name {
-        "relu" => Activation::Relu,
-        "tanh" => Activation::Tanh,
-        "silu" => Activation::Silu,
-        other => return Err(format!("--activation {other}: expected relu, tanh or silu").into()),
-    };
+    let flags = Flags::from_args()?;
     let timed = Arc::new(Timed { inner: backend_cpu::CpuBackend, matmul_ns: AtomicU64::new(0) });
     let dev = Device::new(timed.clone());
-
+    if let Some(pools) = flags.threads {
+        return thread_scaling(&opts, &flags, pools, &dev);
+    }
+    if flags.relu_vs_tanh {
+        return relu_against_tanh(&opts, &flags, &dev);
+    }
+    if flags.team_epoch {
+        return team_epoch(&opts, &flags, &dev);
+    }
     let mut report = Report::new(
         &format!(
             "Training step (forward + backward + Adam), {} hidden layers, {} threads, {}, {}",
-            act_name,
+            flags.act_name,
             rayon::current_num_threads(),
             machine(),
             utc_now()
         ),
         &["model", "width", "batch", "steps/s", "samples/s", "matmul share", "peak heap", "held", "peak/held"],
     );
-    let kinds = [Kind::Mlp, Kind::Bnn, Kind::Re16];
-    let configs: Vec<(Kind, usize, usize)> = if quick {
-        kinds.iter().map(|&k| (k, 64, 1024)).collect()
-    } else {
-        kinds
-            .iter()
-            .flat_map(|&k| [64, 128].into_iter().flat_map(move |w| [256, 1024, 4096].map(|b| (k, w, b))))
-            .collect()
-    };
-    for (kind, width, batch) in configs {
-        if only.as_deref().is_some_and(|o| o != kind.name()) {
-            continue;
-        }
-        let s = setup(kind, width, batch, activation, &dev)?;
-        let mut rng = Rng::new(0);
-        let x = rng.normal(&[batch, 15], DType::F32, &dev)?;
-        let y = rng.normal(&[batch], DType::F32, &dev)?;
-        let mut opt = Adam::new(s.model.params(), 1e-3);
-        let mut step = || -> Result<()> {
-            let batch = Batch { x: x.clone(), y: y.clone(), w: None };
-            let loss = s.objective.loss(s.model.as_ref(), &batch, N_TRAIN)?;
-            let grads = loss.backward()?;
-            opt.step(&grads)
-        };
+    for (kind, width, batch) in flags.configs() {
+        let mut st = Stepper::new(kind, width, batch, flags.activation, &dev)?;
         for _ in 0..5 {
-            step()?;
+            st.step()?;
         }
         // Memory: the peak over a few steps, above what was live before them. The CPU backend's
         // buffer pool is emptied first, so the buffers it keeps for reuse count in the peak.
         backend_cpu::release_pooled_buffers();
         let (done, peak) = common::heap::peak_during(|| -> Result<()> {
             for _ in 0..3 {
-                step()?;
+                st.step()?;
             }
             Ok(())
         });
         done?;
         // Bytes the step must hold: weights' gradients + activations (parameters and Adam
         // moments were already live in `base`).
-        let held = 4 * (s.params + s.activations);
+        let held = 4 * (st.s.params + st.s.activations);
         timed.matmul_ns.store(0, Ordering::Relaxed);
         let t0 = Instant::now();
-        let timing = measure(&opts, &mut step)?;
+        let timing = measure(&opts, || st.step())?;
         let share = timed.matmul_ns.load(Ordering::Relaxed) as f64 * 1e-9 / t0.elapsed().as_secs_f64();
         let rate = 1.0 / timing.median;
-        // ReLU keeps issue 6's names, so old and new JSON files compare directly.
-        let shape = match activation {
-            Activation::Relu => format!("{}x{}x{}", kind.name(), width, batch),
-            _ => format!("{}-{act_name}x{}x{}", kind.name(), width, batch),
-        };
+        let shape = shape_name(kind, flags.activation, &flags.act_name, width, batch);
         report.row(vec![
             kind.name().into(),
             width.to_string(),
@@ -270,4 +372,131 @@ fn main() -> BenchResult {
         report.record("train_step_peak_over_held", &shape, peak as f64 / held as f64, "ratio");
     }
     report.finish(&opts)
+}
+
+/// ReLU keeps issue 6's names, so old and new JSON files compare directly.
+fn shape_name(kind: Kind, activation: Activation, act_name: &str, width: usize, batch: usize) -> String {
+    match activation {
+        Activation::Relu => format!("{}x{}x{}", kind.name(), width, batch),
+        _ => format!("{}-{act_name}x{}x{}", kind.name(), width, batch),
+    }
+}
+
+/// `--threads A,B`: every configuration's step on a rayon pool of A threads and one of B,
+/// alternating repetition by repetition (common::measure_pair), and the speed-up B over A. The
+/// products split into row blocks per thread and the element-wise kernels into chunks, so the
+/// same code should scale from 2 to 16 cores; this is the figure that says whether it does.
+fn thread_scaling(opts: &Options, flags: &Flags, (a, b): (usize, usize), dev: &Device) -> BenchResult {
+    let (head_a, head_b) = (format!("steps/s, {a} threads"), format!("steps/s, {b} threads"));
+    let mut report = Report::new(
+        &format!("Thread scaling of the training step, {} hidden layers, {}, {}", flags.act_name, machine(), utc_now()),
+        &["model", "width", "batch", head_a.as_str(), head_b.as_str(), "speed-up"],
+    );
+    let pool = |n: usize| rayon::ThreadPoolBuilder::new().num_threads(n).build();
+    let (pa, pb) = (pool(a)?, pool(b)?);
+    for (kind, width, batch) in flags.configs() {
+        let mut sa = Stepper::new(kind, width, batch, flags.activation, dev)?;
+        let mut sb = Stepper::new(kind, width, batch, flags.activation, dev)?;
+        // From a thread outside every pool: the main thread is a worker of the global pool,
+        // and a worker that waits on another pool keeps looking for work in its own, taking a
+        // core from the pool being measured.
+        let measured = std::thread::scope(|scope| {
+            let run = || measure_pair(opts, || pa.install(|| sa.step()), || pb.install(|| sb.step()));
+            scope.spawn(run).join()
+        });
+        let (ta, tb) = measured.map_err(|_| "the measuring thread panicked")??;
+        let (ra, rb) = (1.0 / ta.median, 1.0 / tb.median);
+        let shape = shape_name(kind, flags.activation, &flags.act_name, width, batch);
+        report.row(vec![
+            kind.name().into(),
+            width.to_string(),
+            batch.to_string(),
+            format!("{ra:.1}"),
+            format!("{rb:.1}"),
+            format!("{:.2}", rb / ra),
+        ]);
+        report.record("train_step_threads", &format!("{shape}@{a}"), ra, "steps/s");
+        report.record("train_step_threads", &format!("{shape}@{b}"), rb, "steps/s");
+        report.record("train_step_thread_speedup", &format!("{shape}@{b}/{a}"), rb / ra, "ratio");
+    }
+    report.finish(opts)
+}
+
+/// `--relu-vs-tanh`: each network with ReLU and with tanh hidden layers, alternating, and the
+/// ratio of their steps/s. ReLU is the cheaper function both ways (a select forward, a select
+/// backward, against a polynomial and a divide and a three-op derivative), so a ratio below
+/// about 0.95 is a regression on the ReLU path (issue 23 found the ReLU BNN at 0.73-0.79).
+fn relu_against_tanh(opts: &Options, flags: &Flags, dev: &Device) -> BenchResult {
+    let mut report = Report::new(
+        &format!(
+            "ReLU against tanh, training step, {} threads, {}, {}",
+            rayon::current_num_threads(),
+            machine(),
+            utc_now()
+        ),
+        &["model", "width", "batch", "relu steps/s", "tanh steps/s", "relu / tanh"],
+    );
+    for (kind, width, batch) in flags.configs() {
+        let mut relu = Stepper::new(kind, width, batch, Activation::Relu, dev)?;
+        let mut tanh = Stepper::new(kind, width, batch, Activation::Tanh, dev)?;
+        let (tr, tt) = measure_pair(opts, || relu.step(), || tanh.step())?;
+        let (rr, rt) = (1.0 / tr.median, 1.0 / tt.median);
+        report.row(vec![
+            kind.name().into(),
+            width.to_string(),
+            batch.to_string(),
+            format!("{rr:.1}"),
+            format!("{rt:.1}"),
+            format!("{:.2}", rr / rt),
+        ]);
+        report.record("train_step_relu_over_tanh", &format!("{}x{}x{}", kind.name(), width, batch), rr / rt, "ratio");
+    }
+    report.finish(opts)
+}
+
+/// The ATLAS team's BNN (calibration-study.md: 15 inputs, hidden layers 256-168-64-8, the
+/// shifted tanh 3 (tanh x + 1) between layers, batch 1024) and a 16-member repulsive ensemble
+/// of the same size.
+const TEAM_HIDDEN: [usize; 4] = [256, 168, 64, 8];
+const TEAM_BATCH: usize = 1024;
+
+/// `--team-epoch`: one epoch over N_TRAIN = 6e5 clusters (586 steps of 1024) of the team's
+/// network, timed as a whole, and the 100-epoch run estimated from it. The steps cycle through
+/// eight random batches, so the figure is the bare step (no shuffling or data loading; the
+/// calibration app's data path ran at 0.89 of the bare step in issue 11). `--quick` times a
+/// tenth of an epoch and scales it up.
+fn team_epoch(opts: &Options, flags: &Flags, dev: &Device) -> BenchResult {
+    let mut report = Report::new(
+        &format!("One epoch of the team's 15-256-168-64-8-2 network, {}, {}", machine(), utc_now()),
+        &["model", "steps", "seconds / epoch", "steps/s", "100 epochs (hours)"],
+    );
+    let steps = N_TRAIN.div_ceil(TEAM_BATCH);
+    let timed_steps = if flags.quick { steps / 10 } else { steps };
+    for kind in [Kind::Bnn, Kind::Re16] {
+        if flags.only.as_deref().is_some_and(|o| o != kind.name()) {
+            continue;
+        }
+        let setup = setup_widths(kind, &TEAM_HIDDEN, TEAM_BATCH, Activation::TanhPlusOne(3.0), dev)?;
+        let mut st = Stepper::with_setup(setup, TEAM_BATCH, dev)?;
+        let mut rng = Rng::new(1);
+        let batches = (0..8)
+            .map(|_| Ok((rng.normal(&[TEAM_BATCH, 15], DType::F32, dev)?, rng.normal(&[TEAM_BATCH], DType::F32, dev)?)))
+            .collect::<Result<Vec<_>>>()?;
+        st.step()?;
+        let t0 = Instant::now();
+        for i in 0..timed_steps {
+            (st.x, st.y) = batches[i % batches.len()].clone();
+            st.step()?;
+        }
+        let epoch = t0.elapsed().as_secs_f64() * steps as f64 / timed_steps as f64;
+        report.row(vec![
+            kind.name().into(),
+            timed_steps.to_string(),
+            format!("{epoch:.1}"),
+            format!("{:.1}", steps as f64 / epoch),
+            format!("{:.2}", 100.0 * epoch / 3600.0),
+        ]);
+        report.record("team_epoch", &format!("{}-256-168-64-8", kind.name()), epoch, "s");
+    }
+    report.finish(opts)
 }

@@ -39,5 +39,11 @@ for r in $(seq "$ROUNDS"); do
         > "$OUT/train-base-$act-$r.txt"
     fi
   done
+  # Issue 23's rows, this build only: thread scaling (1 and 2 threads, alternating) and the
+  # ReLU path against tanh (alternating), the regression row of the ReLU anomaly.
+  echo "round $r: thread scaling, relu against tanh" >&2
+  "$(bin "$NEW_TARGET" train_step)" "${quick[@]}" --threads 1,2 --activation tanh --json "$OUT/new.jsonl" \
+    > "$OUT/train-threads-$r.txt"
+  "$(bin "$NEW_TARGET" train_step)" "${quick[@]}" --relu-vs-tanh --json "$OUT/new.jsonl" > "$OUT/train-relu-tanh-$r.txt"
 done
 echo "wrote $OUT" >&2

@@ -8,6 +8,7 @@
 //! - no kernel reads values back to the host (only `to_host` does), so a GPU backend can queue
 //!   a whole training step before it waits.
 
+use crate::activation::{compose_dense, compose_dense_grad, DenseActivation};
 use crate::dtype::{DType, HostData};
 use crate::error::Result;
 use crate::layout::Layout;
@@ -179,6 +180,37 @@ pub trait Backend: Send + Sync + Debug {
     ) -> Result<Storage> {
         let product = self.matmul(a, la, b, lb)?;
         self.binary(BinaryOp::Add, &product, &Layout::contiguous(lc.shape()), c, lc)
+    }
+    /// A dense layer's output pass: y = act(a b [+ bias]) over the product's shape, returning y and,
+    /// when `act.saved()` is `Value` or `PreActivation`, that tensor (contiguous, same shape).
+    /// The default runs the product and then element-wise kernels; a backend can apply the bias
+    /// and the activation while the product's output is still in cache.
+    #[allow(clippy::too_many_arguments)]
+    fn dense(
+        &self,
+        a: &Storage,
+        la: &Layout,
+        b: &Storage,
+        lb: &Layout,
+        bias: Option<(&Storage, &Layout)>,
+        act: DenseActivation,
+    ) -> Result<(Storage, Option<Storage>)> {
+        let r = la.rank();
+        let mut shape = la.shape().to_vec();
+        shape[r - 1] = lb.shape()[r - 1];
+        compose_dense(self, a, la, b, lb, bias, act, &shape)
+    }
+    /// dL/dz of a dense op from dL/dy `g` and the tensor `act.saved()` names (y itself for
+    /// `Output`; None for `Nothing`), both contiguous over `shape`, in one pass where the backend
+    /// can: the activation's derivative meets the incoming gradient before the two products.
+    fn dense_grad(
+        &self,
+        act: DenseActivation,
+        g: &Storage,
+        saved: Option<&Storage>,
+        shape: &[usize],
+    ) -> Result<Storage> {
+        compose_dense_grad(self, act, g, saved, shape)
     }
     /// Joins tensors along `axis`; all shapes agree elsewhere.
     fn concat(&self, parts: &[(&Storage, &Layout)], axis: usize) -> Result<Storage>;

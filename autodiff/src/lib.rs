@@ -12,6 +12,7 @@
 //! assert_eq!(g.get(&x).unwrap().to_vec::<f64>()?, vec![2.0, 4.0]);
 //! ```
 
+pub mod activation;
 pub mod backend;
 mod backprop;
 pub mod check;
@@ -28,6 +29,7 @@ mod tensor;
 pub mod testing;
 mod var;
 
+pub use activation::{ActivationFn, DenseActivation, Saved};
 pub use backend::{AdamParams, Backend, BackendStorage, BinaryOp, Distribution, ReduceOp, Storage, UnaryOp};
 pub use backprop::{sum_to_shape, Gradients};
 pub use device::Device;

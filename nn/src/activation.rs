@@ -1,6 +1,6 @@
 //! Activations as values, so an architecture can be stored, compared and printed.
 
-use autodiff::{Result, Tensor};
+use autodiff::{ActivationFn, DenseActivation, Result, Tensor};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -44,6 +44,23 @@ impl Activation {
         }
     }
 
+    /// The same function as the output pass of a dense op ([`Tensor::dense`]): one op whose
+    /// value and gradient are the bits [`Activation::apply`] computes after a separate product.
+    pub fn dense(&self) -> DenseActivation {
+        match *self {
+            Activation::Identity => DenseActivation::IDENTITY,
+            Activation::Relu => DenseActivation::new(ActivationFn::Relu),
+            Activation::LeakyRelu(s) => DenseActivation::new(ActivationFn::LeakyRelu(s)),
+            Activation::Tanh => DenseActivation::new(ActivationFn::Tanh),
+            Activation::Sigmoid => DenseActivation::new(ActivationFn::Sigmoid),
+            Activation::Silu => DenseActivation::new(ActivationFn::Silu),
+            Activation::ScaledSwish(s) => DenseActivation::with_affine(ActivationFn::Silu, s, 0.0),
+            Activation::Softplus => DenseActivation::new(ActivationFn::Softplus),
+            Activation::TanhPlusOne(s) => DenseActivation::with_affine(ActivationFn::Tanh, s, s),
+        }
+    }
+
+    /// The activation as separate ops (the reference the fused dense op is tested against).
     pub fn apply(&self, x: &Tensor) -> Result<Tensor> {
         match *self {
             Activation::Identity => Ok(x.clone()),

@@ -12,6 +12,7 @@
 //! theta_i <- theta_i + eps [grad log pi(theta_i) - grad log rho(theta_i)]. With beta = 0 it is a
 //! plain deep ensemble.
 
+use crate::activation::Activation;
 use crate::module::{Mode, Module, Param, Sampling};
 use crate::spec::{ModelKind, ModelSpec};
 use crate::stack::{Layer, Stack};
@@ -62,6 +63,10 @@ impl Layer for EnsembleLinear {
 
     fn forward(&self, x: &Tensor, _mode: Mode) -> Result<Tensor> {
         x.matmul_add(&self.weight.tensor(), &self.bias.tensor())
+    }
+
+    fn forward_activated(&self, x: &Tensor, _mode: Mode, act: Activation) -> Result<Tensor> {
+        x.dense(&self.weight.tensor(), Some(&self.bias.tensor()), act.dense())
     }
 
     fn params(&self) -> Vec<Param> {

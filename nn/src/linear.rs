@@ -1,6 +1,7 @@
 //! The dense layer y = x W + b, with W stored as [in, out] so the forward product needs no
 //! transpose and the weight gradient x^T g comes out contiguous.
 
+use crate::activation::Activation;
 pub use crate::init::Init;
 use crate::module::{Mode, Module, Param, Sampling};
 use crate::spec::{ModelKind, ModelSpec};
@@ -58,6 +59,10 @@ impl Layer for Linear {
 
     fn forward(&self, x: &Tensor, _mode: Mode) -> Result<Tensor> {
         Module::forward(self, x)
+    }
+
+    fn forward_activated(&self, x: &Tensor, _mode: Mode, act: Activation) -> Result<Tensor> {
+        x.dense(&self.weight.tensor(), self.bias.as_ref().map(|b| b.tensor()).as_ref(), act.dense())
     }
 
     fn params(&self) -> Vec<Param> {

@@ -2,6 +2,7 @@
 //! ensemble differ only in their layer type, so the widths, the layer loop, the activations,
 //! dropout and the mode live here once.
 
+use crate::activation::Activation;
 use crate::dropout::Dropout;
 use crate::module::{prefixed, Mode, Module, NoiseStream, Param, Sampling};
 use crate::spec::ModelSpec;
@@ -26,6 +27,12 @@ pub trait Layer: Send + Sync + Sized {
     ) -> Result<Self>;
 
     fn forward(&self, x: &Tensor, mode: Mode) -> Result<Tensor>;
+
+    /// `act(forward(x))`. Layers that can apply the activation in their product's output pass
+    /// (one op, one backward: `Tensor::dense`) override this; the values are the same bits.
+    fn forward_activated(&self, x: &Tensor, mode: Mode, act: Activation) -> Result<Tensor> {
+        act.apply(&self.forward(x, mode)?)
+    }
 
     fn params(&self) -> Vec<Param>;
 
@@ -75,15 +82,13 @@ impl<L: Layer> Module for Stack<L> {
         let last = self.layers.len() - 1;
         let mut h = x.clone();
         for (i, layer) in self.layers.iter().enumerate() {
-            h = layer.forward(&h, mode)?;
-            if i < last {
-                h = self.spec.mlp.activation.apply(&h)?;
-                if let (Some(d), true) = (&self.dropout, mode.is_train()) {
-                    h = d.forward(&h)?;
-                }
+            let act = if i < last { self.spec.mlp.activation } else { self.spec.mlp.output_activation };
+            h = layer.forward_activated(&h, mode, act)?;
+            if let (Some(d), true, true) = (&self.dropout, i < last, mode.is_train()) {
+                h = d.forward(&h)?;
             }
         }
-        self.spec.mlp.output_activation.apply(&h)
+        Ok(h)
     }
 
     fn params(&self) -> Vec<Param> {

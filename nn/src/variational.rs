@@ -11,22 +11,28 @@ use crate::module::{Mode, Module, NoiseStream, Param, Sampling};
 pub use crate::spec::{Estimator, VariationalConfig};
 use crate::spec::{Head, MlpSpec, ModelKind, ModelSpec};
 use crate::stack::{Layer, Stack};
-use autodiff::{no_grad, DType, Device, Error, Result, Rng, Tensor, Var};
+use autodiff::{no_grad, DType, DenseActivation, Device, Error, Result, Rng, Tensor, Var};
 use std::sync::Mutex;
 
 /// Added to the local-reparameterization variance before the square root: its gradient
 /// 1/(2 sqrt(v)) is infinite at v = 0.
 const VAR_EPS: f64 = 1e-8;
 
-/// mean + sqrt(var) eps, recorded as one op. Composed from three ops, the graph would keep
-/// sqrt(var) and the product alive until backward as well: two more [batch, out] tensors per
-/// layer, which put the BNN's peak heap above twice what a step must hold. The backward rule
-/// recomputes sqrt(var) instead: d/dmean = g, d/dvar = g eps / (2 sqrt(var)).
-fn sample_pre_activation(mean: &Tensor, var: &Tensor, eps: Tensor) -> Result<Tensor> {
-    let value = no_grad(|| mean.add(&var.sqrt()?.mul(&eps)?))?;
-    Tensor::custom_op("local_reparameterization", &value, &[mean, var], move |ins, _, g| {
-        let dvar = g.mul(&eps)?.div(&ins[1].sqrt()?)?.mul_scalar(0.5)?;
-        Ok(vec![g.clone(), dvar])
+/// act(mean + sqrt(var) eps), recorded as one op. Composed from separate ops, the graph would
+/// keep sqrt(var), the product and the pre-activation alive until backward as well: more
+/// [batch, out] tensors per layer, which put the BNN's peak heap above twice what a step must
+/// hold. The backward rule takes the activation's derivative in one pass
+/// (`Tensor::activation_grad`, from the output for tanh and relu) and recomputes sqrt(var):
+/// d/dmean = g', d/dvar = g' eps / (2 sqrt(var)), with g' = act'(.) g. The values and gradients
+/// are the bits of the composition.
+fn sample_activated(mean: &Tensor, var: &Tensor, eps: Tensor, act: DenseActivation) -> Result<Tensor> {
+    let identity = act == DenseActivation::IDENTITY;
+    let pre = no_grad(|| mean.add(&var.sqrt()?.mul(&eps)?))?;
+    let (value, saved) = if identity { (pre, None) } else { no_grad(|| pre.activation_parts(act))? };
+    Tensor::custom_op("local_reparameterization", &value, &[mean, var], move |ins, y, g| {
+        let dpre = if identity { g.clone() } else { Tensor::activation_grad(g, y, saved.as_ref(), act)? };
+        let dvar = dpre.mul(&eps)?.div(&ins[1].sqrt()?)?.mul_scalar(0.5)?;
+        Ok(vec![dpre, dvar])
     })
 }
 
@@ -129,12 +135,14 @@ impl VariationalLinear {
         ls.exp()?.add(&mu2)?.mul_scalar(prec)?.sub(&ls)?.affine(0.5, -0.5 - 0.5 * prec.ln())?.sum_all()
     }
 
-    /// The forward pass in `mode`; no lock is held while it computes.
-    fn forward_in(&self, x: &Tensor, mode: Mode) -> Result<Tensor> {
+    /// act(forward pass in `mode`), the activation fused into the last op where one can take
+    /// it; no lock is held while it computes.
+    fn forward_in(&self, x: &Tensor, mode: Mode, act: Activation) -> Result<Tensor> {
         let b = self.bias.tensor();
+        let dense = act.dense();
         let draw = match mode {
-            Mode::Map => return x.matmul_add(&self.mu.tensor(), &b),
-            Mode::Eval { draw } => return x.matmul_add(&self.draw_weight(draw)?, &b),
+            Mode::Map => return x.dense(&self.mu.tensor(), Some(&b), dense),
+            Mode::Eval { draw } => return x.dense(&self.draw_weight(draw)?, Some(&b), dense),
             Mode::Train => self.config.estimator,
         };
         let out_shape = [&x.shape()[..x.rank() - 1], &[self.mu.shape()[1]]].concat();
@@ -142,14 +150,14 @@ impl VariationalLinear {
         match draw {
             Estimator::Reparameterization => {
                 let mut rng = self.noise.take(self.mu.tensor().numel());
-                x.matmul_add(&self.sample_weight(&mut rng)?, &b)
+                x.dense(&self.sample_weight(&mut rng)?, Some(&b), dense)
             }
             Estimator::LocalReparameterization => {
                 let mean = x.matmul_add(&self.mu.tensor(), &b)?;
                 let eps_var = Tensor::scalar(VAR_EPS, x.dtype(), x.device())?;
                 let var = x.square()?.matmul_add(&self.clamped_logsig2()?.exp()?, &eps_var)?;
                 let eps = self.noise.take(out_numel).normal(mean.shape(), mean.dtype(), mean.device())?;
-                sample_pre_activation(&mean, &var, eps)
+                sample_activated(&mean, &var, eps, dense)
             }
             Estimator::Flipout => {
                 let mu = self.mu.tensor();
@@ -159,7 +167,7 @@ impl VariationalLinear {
                 let s_in = rng.rademacher(x.shape(), x.dtype(), x.device())?;
                 let s_out = rng.rademacher(&out_shape, x.dtype(), x.device())?;
                 let perturbation = x.mul(&s_in)?.matmul(&dw)?.mul(&s_out)?;
-                x.matmul_add(&mu, &b)?.add(&perturbation)
+                act.apply(&x.matmul_add(&mu, &b)?.add(&perturbation)?)
             }
         }
     }
@@ -194,7 +202,11 @@ impl Layer for VariationalLinear {
     }
 
     fn forward(&self, x: &Tensor, mode: Mode) -> Result<Tensor> {
-        self.forward_in(x, mode)
+        self.forward_in(x, mode, Activation::Identity)
+    }
+
+    fn forward_activated(&self, x: &Tensor, mode: Mode, act: Activation) -> Result<Tensor> {
+        self.forward_in(x, mode, act)
     }
 
     fn params(&self) -> Vec<Param> {
@@ -216,7 +228,7 @@ impl Layer for VariationalLinear {
 
 impl Module for VariationalLinear {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        self.forward_in(x, self.mode())
+        self.forward_in(x, self.mode(), Activation::Identity)
     }
 
     fn params(&self) -> Vec<Param> {

@@ -3,6 +3,7 @@
 
 mod cast;
 mod custom;
+mod dense;
 mod elementwise;
 mod matmul;
 mod random;

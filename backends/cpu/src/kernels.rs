@@ -1,11 +1,14 @@
 //! The kernels of `autodiff::Backend` for the CPU.
 
+use crate::dense::{dense_grad_kernel, dense_kernel};
+use crate::matmul::plain_matmul;
 use crate::storage::{alloc, alloc_filled, cpu, slice, slice_mut, wrap, CpuStorage, Float};
 use crate::strided::{fill, fill_rows, gather, map, materialize, zip};
 use crate::{err, simd, CpuBackend, PAR_THRESHOLD};
 use autodiff::rng::{fill_f32, fill_f64};
 use autodiff::{
-    AdamParams, Backend, BinaryOp, DType, Distribution, HostData, Layout, ReduceOp, Result, Storage, UnaryOp,
+    AdamParams, Backend, BinaryOp, DType, DenseActivation, Distribution, HostData, Layout, ReduceOp, Result, Storage,
+    UnaryOp,
 };
 use rayon::prelude::*;
 use std::sync::Arc;
@@ -251,129 +254,6 @@ fn fold_lanes<T: Float>(x: &[T], init: T, combine: &impl Fn(T, T) -> T) -> T {
     lanes.iter().fold(tail, |a, &v| combine(a, v))
 }
 
-/// One matrix product per batch entry through matrixmultiply, strides passed straight through.
-///
-/// Threads come from rayon alone: large products split their rows of C (or, batched, their
-/// batch entries) over rayon's pool and each piece runs single-threaded sgemm. matrixmultiply's
-/// own pool (its `threading` feature) is left off: its workers wait by spinning on
-/// `sched_yield`, and beside rayon's that cost a quarter of an MLP step (benches/README.md).
-///
-/// With `init` (a layout broadcast to the output), C starts as that tensor and the product is
-/// accumulated onto it (beta = 1): the bias of a layer costs a fill, not a second pass.
-fn matmul_kernel<T: Float>(
-    a: &Storage,
-    la: &Layout,
-    b: &Storage,
-    lb: &Layout,
-    init: Option<(&Storage, &Layout)>,
-    gemm: Gemm<T>,
-) -> Result<Storage> {
-    check_bounds("matmul", a, la)?;
-    check_bounds("matmul", b, lb)?;
-    let (da, db) = (slice::<T>(a)?, slice::<T>(b)?);
-    let r = la.rank();
-    let (m, k, n) = (la.shape()[r - 2], la.shape()[r - 1], lb.shape()[r - 1]);
-    let batch_shape = &la.shape()[..r - 2];
-    let batch: usize = batch_shape.iter().product();
-    let (mut out, beta) = match init {
-        Some((c, lc)) => {
-            check_bounds("matmul_add", c, lc)?;
-            (materialize(slice::<T>(c)?, lc), T::one())
-        }
-        // beta = 0: matrixmultiply overwrites C without reading it.
-        None => (alloc::<T>(batch * m * n), T::zero()),
-    };
-    if m == 0 || n == 0 || k == 0 {
-        if init.is_none() {
-            out.fill(T::zero());
-        }
-        return Ok(wrap(out));
-    }
-    // Storage offsets of every batch entry of both operands.
-    let offsets = |l: &Layout| {
-        let mut v = Vec::with_capacity(batch);
-        let bl = Layout::new(batch_shape.to_vec(), l.strides()[..r - 2].to_vec(), l.offset());
-        autodiff::layout::for_each_offset(&bl, |o| v.push(o));
-        v
-    };
-    let (oa, ob) = (offsets(la), offsets(lb));
-    let (sa, sb) = ([la.strides()[r - 2], la.strides()[r - 1]], [lb.strides()[r - 2], lb.strides()[r - 1]]);
-    // Rows [r0, r0 + c.len() / n) of batch entry i.
-    let rows = |i: usize, r0: usize, c: &mut [T]| {
-        let p = Product { a: da, oa: oa[i] + r0 * sa[0], sa, b: db, ob: ob[i], sb, k, n, beta };
-        p.run(gemm, c);
-    };
-    let flops = 2 * m * k * n;
-    let threads = rayon::current_num_threads();
-    if threads > 1 && batch > 1 && batch * flops >= PAR_FLOPS {
-        out.par_chunks_mut(m * n).enumerate().for_each(|(i, c)| rows(i, 0, c));
-    } else if threads > 1 && flops >= PAR_FLOPS && m >= 2 * MIN_ROWS {
-        let per = m.div_ceil(threads).next_multiple_of(MIN_ROWS);
-        for (i, c) in out.chunks_mut(m * n).enumerate() {
-            c.par_chunks_mut(per * n).enumerate().for_each(|(j, part)| rows(i, j * per, part));
-        }
-    } else {
-        for (i, c) in out.chunks_mut(m * n).enumerate() {
-            rows(i, 0, c);
-        }
-    }
-    Ok(wrap(out))
-}
-
-/// Flops (2mkn) from which a product is split over rayon's threads: about 30 us of sgemm on one
-/// Zen 3 core, well above a rayon hand-off (a few us).
-const PAR_FLOPS: usize = 1 << 21;
-/// Rows of C per parallel piece, at least: a multiple of sgemm's 8-row micro-kernel.
-const MIN_ROWS: usize = 16;
-
-/// A block of rows of one product C = A B: A's rows start at `oa` in `a`, B at `ob` in `b`;
-/// C is row-major with `n` columns and holds as many rows as its length says.
-struct Product<'a, T> {
-    a: &'a [T],
-    oa: usize,
-    sa: [usize; 2],
-    b: &'a [T],
-    ob: usize,
-    sb: [usize; 2],
-    k: usize,
-    n: usize,
-    /// 0: C is overwritten; 1: the product is added to what C holds.
-    beta: T,
-}
-
-impl<T: Float> Product<'_, T> {
-    fn run(&self, gemm: Gemm<T>, c: &mut [T]) {
-        let rows = c.len() / self.n;
-        // SAFETY: matrixmultiply reads A at oa + p*sa[0] + q*sa[1] for p < rows, q < k. For the
-        // rows [r0, r0 + rows) of an m-row operand, oa = offset + r0*sa[0] and r0 + rows <= m,
-        // so every index is below the layout's max_index_bound <= a.len() (check_bounds in
-        // matmul_kernel); B likewise with its full k x n extent. C is an exclusively borrowed
-        // slice of exactly rows*n initialised elements, read (beta = 1) and written with
-        // strides (n, 1).
-        unsafe {
-            gemm(
-                rows,
-                self.k,
-                self.n,
-                T::one(),
-                self.a.as_ptr().add(self.oa),
-                self.sa[0] as isize,
-                self.sa[1] as isize,
-                self.b.as_ptr().add(self.ob),
-                self.sb[0] as isize,
-                self.sb[1] as isize,
-                self.beta,
-                c.as_mut_ptr(),
-                self.n as isize,
-                1,
-            );
-        }
-    }
-}
-
-type Gemm<T> =
-    unsafe fn(usize, usize, usize, T, *const T, isize, isize, *const T, isize, isize, T, *mut T, isize, isize);
-
 fn concat_kernel<T: Float>(parts: &[(&Storage, &Layout)], axis: usize) -> Result<Storage> {
     let first = parts.first().ok_or_else(|| err("concat of nothing"))?.1;
     let outer: usize = first.shape()[..axis].iter().product();
@@ -435,9 +315,10 @@ fn index_add_kernel<T: Float>(
 /// block). Chunks start at their own counter, so the values do not depend on the thread count.
 fn random_kernel<T: Float>(len: usize, fill: impl Fn(u64, &mut [T]) + Sync) -> Storage {
     let mut out = alloc::<T>(len);
-    const CHUNK: usize = 8192;
+    // A multiple of 1024, so every piece starts on a whole group of Philox blocks.
+    let piece = crate::par_piece(len).next_multiple_of(1024);
     if len >= PAR_THRESHOLD {
-        out.par_chunks_mut(CHUNK).enumerate().for_each(|(c, chunk)| fill((c * CHUNK) as u64, chunk));
+        out.par_chunks_mut(piece).enumerate().for_each(|(c, chunk)| fill((c * piece) as u64, chunk));
     } else {
         fill(0, &mut out);
     }
@@ -568,8 +449,8 @@ impl Backend for CpuBackend {
 
     fn matmul(&self, a: &Storage, la: &Layout, b: &Storage, lb: &Layout) -> Result<Storage> {
         match a.dtype() {
-            DType::F32 => matmul_kernel::<f32>(a, la, b, lb, None, matrixmultiply::sgemm),
-            DType::F64 => matmul_kernel::<f64>(a, la, b, lb, None, matrixmultiply::dgemm),
+            DType::F32 => plain_matmul::<f32>(a, la, b, lb, None, matrixmultiply::sgemm),
+            DType::F64 => plain_matmul::<f64>(a, la, b, lb, None, matrixmultiply::dgemm),
         }
     }
 
@@ -583,9 +464,34 @@ impl Backend for CpuBackend {
         lc: &Layout,
     ) -> Result<Storage> {
         match a.dtype() {
-            DType::F32 => matmul_kernel::<f32>(a, la, b, lb, Some((c, lc)), matrixmultiply::sgemm),
-            DType::F64 => matmul_kernel::<f64>(a, la, b, lb, Some((c, lc)), matrixmultiply::dgemm),
+            DType::F32 => plain_matmul::<f32>(a, la, b, lb, Some((c, lc)), matrixmultiply::sgemm),
+            DType::F64 => plain_matmul::<f64>(a, la, b, lb, Some((c, lc)), matrixmultiply::dgemm),
         }
+    }
+
+    fn dense(
+        &self,
+        a: &Storage,
+        la: &Layout,
+        b: &Storage,
+        lb: &Layout,
+        bias: Option<(&Storage, &Layout)>,
+        act: DenseActivation,
+    ) -> Result<(Storage, Option<Storage>)> {
+        match a.dtype() {
+            DType::F32 => dense_kernel::<f32>(a, la, b, lb, bias, act, matrixmultiply::sgemm),
+            DType::F64 => dense_kernel::<f64>(a, la, b, lb, bias, act, matrixmultiply::dgemm),
+        }
+    }
+
+    fn dense_grad(
+        &self,
+        act: DenseActivation,
+        g: &Storage,
+        saved: Option<&Storage>,
+        shape: &[usize],
+    ) -> Result<Storage> {
+        with_dtype!(g.dtype(), T => dense_grad_kernel::<T>(act, g, saved, shape))
     }
 
     fn concat(&self, parts: &[(&Storage, &Layout)], axis: usize) -> Result<Storage> {

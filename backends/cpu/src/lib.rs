@@ -9,7 +9,9 @@
 //! - element-wise loops and the transcendental functions in them run at the vector width of
 //!   the CPU found at run time ([`simd`]).
 
+mod dense;
 mod kernels;
+mod matmul;
 mod pool;
 pub mod simd;
 mod storage;
@@ -23,6 +25,15 @@ use std::sync::{Arc, OnceLock};
 /// Element count above which element-wise kernels split work over rayon's pool.
 /// Below it a thread hand-off costs more than the arithmetic (see benches/README.md).
 pub const PAR_THRESHOLD: usize = 1 << 15;
+
+/// Elements per parallel piece of an element-wise kernel over `len` elements: about four
+/// pieces per thread, so that the work balances when a core is busy elsewhere, but no piece
+/// above `PAR_THRESHOLD / 4` (the size that fills two cores) and none below 2048 elements
+/// (where the hand-off would cost more than the work). With a fixed piece of 8192, a layer
+/// of 1024 x 64 made 8 pieces: half of a 16-core machine stayed idle.
+pub(crate) fn par_piece(len: usize) -> usize {
+    (len / (4 * rayon::current_num_threads())).clamp(2048, PAR_THRESHOLD / 4)
+}
 
 #[derive(Debug, Default)]
 pub struct CpuBackend;
@@ -62,6 +73,8 @@ pub fn release_pooled_buffers() {
     pool::POOL_F32.clear();
     pool::POOL_F64.clear();
 }
+
+pub(crate) use autodiff::Result;
 
 pub(crate) fn err(msg: impl Into<String>) -> autodiff::Error {
     autodiff::Error::Backend(msg.into())

@@ -20,7 +20,7 @@ pub(crate) fn fill<T: Send, const N: usize>(
     let n = out.len();
     if n >= PAR_THRESHOLD && shape.len() > 1 && shape[0] > 1 {
         let row: usize = shape[1..].iter().product();
-        let rows_per_chunk = (PAR_THRESHOLD / row.max(1)).max(1);
+        let rows_per_chunk = (crate::par_piece(n) / row.max(1)).max(1);
         out.par_chunks_mut(rows_per_chunk * row).enumerate().for_each(|(c, chunk)| {
             let first = c * rows_per_chunk;
             let mut sub = shape.to_vec();
@@ -116,7 +116,7 @@ pub(crate) fn fill_rows<T: Float, const N: usize>(
     if n >= PAR_THRESHOLD {
         out.par_chunks_mut(inner)
             .enumerate()
-            .with_min_len((PAR_THRESHOLD / inner).max(1))
+            .with_min_len((crate::par_piece(n) / inner.max(1)).max(1))
             .for_each(|(r, chunk)| row(chunk, start(r), inner_strides));
     } else {
         for (r, chunk) in out.chunks_mut(inner).enumerate() {
@@ -152,7 +152,8 @@ pub(crate) fn materialize<T: Float>(data: &[T], layout: &Layout) -> Vec<T> {
 pub(crate) fn map<T: Float>(src: &[T], f: impl Fn(T) -> T + Sync + Send) -> Vec<T> {
     let mut out = alloc::<T>(src.len());
     if src.len() >= PAR_THRESHOLD {
-        out.par_chunks_mut(PAR_THRESHOLD / 4).zip(src.par_chunks(PAR_THRESHOLD / 4)).for_each(|(o, s)| {
+        let chunk = crate::par_piece(src.len());
+        out.par_chunks_mut(chunk).zip(src.par_chunks(chunk)).for_each(|(o, s)| {
             crate::simd::map_into(s, o, &f);
         });
     } else {
@@ -165,7 +166,7 @@ pub(crate) fn map<T: Float>(src: &[T], f: impl Fn(T) -> T + Sync + Send) -> Vec<
 pub(crate) fn zip<T: Float>(a: &[T], b: &[T], f: impl Fn(T, T) -> T + Sync + Send) -> Vec<T> {
     let mut out = alloc::<T>(a.len());
     if a.len() >= PAR_THRESHOLD {
-        let chunk = PAR_THRESHOLD / 4;
+        let chunk = crate::par_piece(a.len());
         out.par_chunks_mut(chunk).zip(a.par_chunks(chunk)).zip(b.par_chunks(chunk)).for_each(|((o, a), b)| {
             crate::simd::zip_into(a, b, o, &f);
         });

@@ -366,6 +366,37 @@ fn matmuls(dev: &Device) {
     parity("batched A^T B", &dev, &inputs, mm_tol(20), |x| x[0].transpose(1, 2)?.matmul(&x[1]));
 }
 
+/// The fused dense layer (`Tensor::dense`), which the wgpu backend runs as its default
+/// composition of product and element-wise kernels: every activation function, with and
+/// without an affine after it, on a plain layer and on an ensemble layer (batched weights).
+#[test]
+fn dense_layers_match_the_cpu() {
+    use autodiff::{ActivationFn, DenseActivation};
+    let dev = gpu_or_skip!();
+    let fns = [
+        ActivationFn::Identity,
+        ActivationFn::Relu,
+        ActivationFn::LeakyRelu(0.1),
+        ActivationFn::LeakyRelu(-0.5),
+        ActivationFn::Tanh,
+        ActivationFn::Sigmoid,
+        ActivationFn::Silu,
+        ActivationFn::Softplus,
+    ];
+    let shapes: [(&[usize], &[usize], &[usize]); 2] = [(&[17, 9], &[9, 6], &[6]), (&[7, 5], &[3, 5, 4], &[3, 1, 4])];
+    for (i, f) in fns.into_iter().enumerate() {
+        for act in [DenseActivation::new(f), DenseActivation::with_affine(f, 3.0, 3.0)] {
+            for (j, (sx, sw, sb)) in shapes.iter().enumerate() {
+                let seed = 200 + 10 * i as u64 + j as u64;
+                let inputs =
+                    vec![input(sx, seed, -1.0, 1.0), input(sw, seed + 1, -1.0, 1.0), input(sb, seed + 2, -0.5, 0.5)];
+                let what = format!("dense {act:?} x {sx:?} W {sw:?}");
+                parity(&what, &dev, &inputs, mm_tol(sx[1]), |x| x[0].dense(&x[1], Some(&x[2]), act));
+            }
+        }
+    }
+}
+
 #[test]
 fn shape_ops_match_the_cpu() {
     let dev = gpu_or_skip!();

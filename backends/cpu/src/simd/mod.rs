@@ -95,3 +95,11 @@ pub fn zip_into<T: Copy, F: Fn(T, T) -> T>(a: &[T], b: &[T], dst: &mut [T], f: F
         *o = f(x, y);
     }
 }
+
+/// a[i] = f(a[i], b[i]) over the shorter of the two, at the CPU's vector width.
+#[multiversion(targets("x86_64+avx512f+avx512vl+avx512bw+avx512dq+avx2+fma", "x86_64+avx2+fma", "aarch64+neon"))]
+pub fn zip_in_place<T: Copy, F: Fn(T, T) -> T>(a: &mut [T], b: &[T], f: F) {
+    for (x, &y) in a.iter_mut().zip(b) {
+        *x = f(*x, y);
+    }
+}
