@@ -3,6 +3,7 @@
 //! without depending on the others.
 
 use crate::ensemble::EnsembleLinear;
+use crate::flow::Flow;
 use crate::linear::Linear;
 use crate::module::Module;
 use crate::stack::Stack;
@@ -18,6 +19,7 @@ impl ModelSpec {
             ModelKind::Deterministic => Box::new(Stack::<Linear>::new(self, dtype, dev, seed)?),
             ModelKind::Variational(_) => Box::new(Stack::<VariationalLinear>::new(self, dtype, dev, seed)?),
             ModelKind::Ensemble { .. } => Box::new(Stack::<EnsembleLinear>::new(self, dtype, dev, seed)?),
+            ModelKind::Flow(_) => Box::new(Flow::new(self, dtype, dev, seed)?),
         })
     }
 }

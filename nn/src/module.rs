@@ -186,6 +186,12 @@ impl NoiseStream {
         &self.name
     }
 
+    /// The same generator under another name: a model made of several networks (a flow's
+    /// coupling blocks) prefixes its children's streams so that a checkpoint tells them apart.
+    pub fn renamed(&self, name: impl Into<String>) -> NoiseStream {
+        NoiseStream { name: name.into(), rng: Arc::clone(&self.rng) }
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Rng> {
         self.rng.lock().unwrap_or_else(|e| e.into_inner())
     }

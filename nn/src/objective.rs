@@ -8,6 +8,7 @@
 //! | BNN | `Gaussian` | `Kl` (KL / N_train, docs/bnn-loss.md eq. 3) |
 //! | repulsive ensemble | `Gaussian` | `Repulsion` (kernel term / N and weight prior) |
 //! | classifier | `BinaryCrossEntropy` (balanced by the two-sample batches) | `None`, or `Kl` |
+//! | flow (INN) | `Density` (-ln p(x)) | `None`, or `Kl` for a Bayesian INN |
 
 use crate::data::Batch;
 use crate::ensemble::{member_params, rbf_repulsion, RepulsionSpace};
@@ -30,6 +31,9 @@ pub enum Likelihood {
     LeakyGaussianKernel { h: f64, alpha: f64 },
     /// Binary cross-entropy on one logit, targets 1 (truth) and 0 (generated).
     BinaryCrossEntropy,
+    /// The negative log-likelihood -ln p(x) of a density model (a flow), whose one output is
+    /// ln p(x); the targets are ignored.
+    Density,
 }
 
 /// What is added to the likelihood term.
@@ -129,6 +133,7 @@ impl Objective {
                 let logit = one_output(out, "binary cross-entropy")?;
                 logit.softplus()?.sub(&logit.mul(&target(1)?)?)
             }
+            Likelihood::Density => one_output(out, "a density's negative log-likelihood")?.neg(),
         }
     }
 

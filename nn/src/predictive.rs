@@ -128,6 +128,7 @@ impl Reducer for Moments {
         let ok = match head {
             Head::Gaussian => outputs == 2,
             Head::Point => outputs >= 1,
+            Head::Density => outputs == 1,
             Head::Logit => false,
         };
         if !ok {

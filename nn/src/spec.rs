@@ -142,6 +142,63 @@ pub enum ModelKind {
     Variational(VariationalConfig),
     /// `members` networks of the same shape, trained as one batched computation.
     Ensemble { members: usize },
+    /// An invertible network (normalizing flow) on `mlp.inputs` dimensions whose coupling
+    /// subnetworks are MLPs with `mlp.hidden` and `mlp.activation` (see `crate::flow`).
+    Flow(FlowConfig),
+}
+
+/// How a coupling block transforms the half of the coordinates it does not condition on.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Coupling {
+    /// x -> x e^s + t with the log-scale softly clamped, s = clamp tanh(s_raw / clamp), so that
+    /// no block can scale a coordinate by more than e^clamp (RealNVP, Glow).
+    Affine { clamp: f64 },
+    /// A monotone rational-quadratic spline with `bins` bins on [-bound, bound] and the
+    /// identity outside (Durkan et al. 2019).
+    Spline { bins: usize, bound: f64 },
+}
+
+impl Coupling {
+    /// Subnetwork outputs per transformed coordinate: (s, t), or K widths, K heights and the
+    /// K - 1 interior derivatives.
+    pub fn params_per_dim(self) -> usize {
+        match self {
+            Coupling::Affine { .. } => 2,
+            Coupling::Spline { bins, .. } => 3 * bins - 1,
+        }
+    }
+}
+
+/// The blocks of a flow: each permutes its input with a fixed permutation drawn from
+/// `permutation_seed`, then applies a coupling.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct FlowConfig {
+    pub blocks: usize,
+    pub coupling: Coupling,
+    /// Seeds the fixed permutations (part of the description, so a checkpoint rebuilds them).
+    pub permutation_seed: u64,
+    /// Variational coupling subnetworks (a Bayesian INN) when set, plain MLPs otherwise.
+    pub variational: Option<VariationalConfig>,
+}
+
+impl FlowConfig {
+    pub fn validate(&self, dims: usize) -> Result<()> {
+        let bad = |msg: String| Err(Error::Invalid { op: "FlowConfig", msg });
+        if self.blocks == 0 || dims < 2 {
+            return bad(format!("a flow needs at least one block and two dimensions, got {self:?} on {dims}"));
+        }
+        match self.coupling {
+            Coupling::Affine { clamp } if !(clamp > 0.0 && clamp.is_finite()) => {
+                return bad(format!("the affine clamp must be positive and finite, got {clamp}"))
+            }
+            Coupling::Spline { bins, bound } if !((2..=64).contains(&bins) && bound > 0.0 && bound.is_finite()) => {
+                return bad(format!("a spline needs 2 to 64 bins and a positive bound, got {bins} bins on ±{bound}"))
+            }
+            _ => {}
+        }
+        self.variational.map_or(Ok(()), |c| c.validate())
+    }
 }
 
 /// What the outputs mean, which decides how predictions are summarised.
@@ -154,6 +211,8 @@ pub enum Head {
     Point,
     /// One logit of a binary classifier.
     Logit,
+    /// One column, the normalised log-density ln p(x) of a flow.
+    Density,
 }
 
 impl Head {
@@ -171,7 +230,8 @@ impl Head {
         match self {
             Head::Gaussian => Some(2),
             Head::Logit => Some(1),
-            Head::Point => None,
+            // A flow's MLP widths describe its coordinates, not its single output.
+            Head::Point | Head::Density => None,
         }
     }
 }
@@ -220,9 +280,47 @@ impl ModelSpec {
                 Err(Error::Invalid { op: "ModelSpec", msg: "an ensemble needs at least one member".into() })
             }
             ModelKind::Ensemble { .. } => Ok(()),
+            ModelKind::Flow(flow) => self.validate_flow(&flow),
         }
     }
 
+    fn validate_flow(&self, flow: &FlowConfig) -> Result<()> {
+        flow.validate(self.mlp.inputs)?;
+        let fits = self.head == Head::Density
+            && self.mlp.outputs == self.mlp.inputs
+            && self.mlp.output_activation == Activation::Identity;
+        if !fits {
+            return Err(Error::Invalid {
+                op: "ModelSpec",
+                msg: format!(
+                    "a flow maps {} coordinates to as many, with an identity output and a Density head; got {} \
+                     outputs, {:?}, a {:?} head",
+                    self.mlp.inputs, self.mlp.outputs, self.mlp.output_activation, self.head
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    /// A lower bound of the number of values the network's parameters hold (one weight per
+    /// connection): what a checkpoint must at least store before its description is believed.
+    pub fn min_parameter_values(&self) -> Option<u128> {
+        let per_net = |widths: &[usize]| {
+            widths.windows(2).try_fold(0u128, |sum, w| sum.checked_add((w[0] as u128).checked_mul(w[1] as u128)?))
+        };
+        match self.kind {
+            ModelKind::Flow(flow) => {
+                let (d, hidden) = (self.mlp.inputs, &self.mlp.hidden);
+                let conditioned = d / 2;
+                let outputs = (d - conditioned).checked_mul(flow.coupling.params_per_dim())?;
+                let widths: Vec<usize> =
+                    std::iter::once(conditioned).chain(hidden.iter().copied()).chain([outputs]).collect();
+                per_net(&widths)?.checked_mul(flow.blocks as u128)
+            }
+            ModelKind::Ensemble { members } => per_net(&self.mlp.widths())?.checked_mul(members as u128),
+            _ => per_net(&self.mlp.widths()),
+        }
+    }
     /// One line for logs and reports, e.g. `variational MLP 15-64-64-64-2 (Tanh), Gaussian head`.
     pub fn describe(&self) -> String {
         let widths: Vec<String> = self.mlp.widths().iter().map(|w| w.to_string()).collect();
@@ -230,6 +328,14 @@ impl ModelSpec {
             ModelKind::Deterministic => "MLP".to_string(),
             ModelKind::Variational(c) => format!("variational MLP ({:?})", c.estimator),
             ModelKind::Ensemble { members } => format!("{members}-member ensemble of MLPs"),
+            ModelKind::Flow(f) => {
+                let coupling = match f.coupling {
+                    Coupling::Affine { clamp } => format!("affine (clamp {clamp})"),
+                    Coupling::Spline { bins, bound } => format!("spline ({bins} bins on ±{bound})"),
+                };
+                let bayes = if f.variational.is_some() { "Bayesian " } else { "" };
+                format!("{bayes}flow of {} {coupling} coupling blocks, subnetworks", f.blocks)
+            }
         };
         format!("{kind} {} ({:?}), {:?} head", widths.join("-"), self.mlp.activation, self.head)
     }

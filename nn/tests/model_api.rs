@@ -58,6 +58,13 @@ fn predictions_in_batches_equal_one_batch_for_every_model_kind() {
             nn::ModelKind::Deterministic => 1,
             nn::ModelKind::Variational(_) => 9,
             nn::ModelKind::Ensemble { members } => members,
+            nn::ModelKind::Flow(c) => {
+                if c.variational.is_some() {
+                    9
+                } else {
+                    1
+                }
+            }
         };
         assert_eq!(whole.draws, expected_draws);
         let stat_positive = whole.sigma_stat2.iter().all(|&s| s > 0.0);

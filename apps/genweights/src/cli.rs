@@ -31,6 +31,8 @@ pub enum Command {
     Run(RunArgs),
     /// Every toy case and the null tests, learned against exact weights, in one report (the default).
     Study(StudyArgs),
+    /// Normalizing flows as generators: train one on a file's features, sample it, or ask it for ln p.
+    Flow(crate::flow::cli::FlowArgs),
 }
 
 /// The classifier's settings, shared by `run` and `study`.
@@ -277,6 +279,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(Command::Inspect(a)) => inspect(a),
         Some(Command::Run(a)) => run_pair(a),
         Some(Command::Study(a)) => study(a, "genweights study"),
+        Some(Command::Flow(a)) => crate::flow::cli::run(a),
         None => study(StudyArgs::default(), "genweights (no arguments: the study with its defaults)"),
     }
 }

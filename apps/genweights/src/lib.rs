@@ -5,6 +5,7 @@
 //! - [`io`]: readers (detected from content) and writers for the paper's four layouts, and weights.h5;
 //! - [`features`]: the physics observables per kind, as named columns;
 //! - [`generator`]: synthetic truth/generated pairs with exact per-event weights;
+//! - [`flow`]: normalizing flows as generators (`genweights flow train | sample | density`);
 //! - [`model`]: the ensemble (or Bayesian) classifier on `nn`, whose logit is ln w;
 //! - [`metrics`]: AUC, weight histograms, calibration, identities, isotonic recalibration,
 //!   clustering, reweighting and learned-against-exact comparisons (numbers, serde-serialisable);
@@ -19,6 +20,7 @@ pub mod cli;
 pub mod error;
 pub mod evaluate;
 pub mod features;
+pub mod flow;
 pub mod generator;
 pub mod io;
 pub mod logistic;

@@ -61,28 +61,20 @@ fn parse_json<T: serde::de::DeserializeOwned>(file: &H5File, text: Text, name: &
 
 /// Refuses a model description that describes more weights than the file stores, before
 /// anything is built from it: `load_model` would otherwise allocate whatever a damaged or
-/// hostile `model` attribute claims (a hidden layer of 2e8 units). The count from the widths
-/// (one weight per connection, times the members of an ensemble) is a lower bound of every
-/// model kind's parameters, so a sound file always passes; the stored count comes from shapes
-/// already checked against the bytes the file holds.
+/// hostile `model` attribute claims (a hidden layer of 2e8 units, a flow of 1e9 blocks).
+/// [`ModelSpec::min_parameter_values`] is a lower bound of every model kind's parameters, so a
+/// sound file always passes; the stored count comes from shapes already checked against the
+/// bytes the file holds.
 fn check_model_size(file: &H5File, spec: &ModelSpec) -> CkResult<()> {
     let widths = spec.mlp.widths();
-    let copies = match spec.kind {
-        crate::spec::ModelKind::Ensemble { members } => members as u128,
-        _ => 1,
-    };
     // Checked: two widths near 2^64 make a product near 2^128, which a sum or the members overflow.
-    let claimed = widths
-        .windows(2)
-        .try_fold(0u128, |sum, w| sum.checked_add((w[0] as u128).checked_mul(w[1] as u128)?))
-        .and_then(|per_member| per_member.checked_mul(copies))
-        .ok_or_else(|| {
-            FileError::item(
-                &file.path,
-                "attribute 'model'",
-                format!("describes layer widths {widths:?} whose size overflows"),
-            )
-        })?;
+    let claimed = spec.min_parameter_values().ok_or_else(|| {
+        FileError::item(
+            &file.path,
+            "attribute 'model'",
+            format!("describes layer widths {widths:?} whose size overflows"),
+        )
+    })?;
     let mut stored: u128 = 0;
     if file.exists("params") {
         for name in file.members("params")? {

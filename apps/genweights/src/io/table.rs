@@ -52,6 +52,14 @@ pub fn read(file: &H5File) -> Result<Table> {
 }
 
 pub fn write(path: &Path, t: &Table, exact_log_w: Option<&[f64]>) -> Result<()> {
+    write_with(path, t, exact_log_w, &[])
+}
+
+/// A further root dataset of a table file, row-aligned with it: (name, shape, values).
+pub type Extra<'a> = (&'a str, Vec<usize>, &'a [f64]);
+
+/// [`write`] with further root datasets (a flow's `log_p` of each row, say).
+pub fn write_with(path: &Path, t: &Table, exact_log_w: Option<&[f64]>, extras: &[Extra]) -> Result<()> {
     let d = t.columns.len();
     if let Some(c) = t.columns.iter().find(|c| c.contains(',') || c.trim() != c.as_str()) {
         return Err(FileError::new(
@@ -67,6 +75,9 @@ pub fn write(path: &Path, t: &Table, exact_log_w: Option<&[f64]>) -> Result<()> 
         super::pandas::write_string_attr(&ds, "columns", &t.columns.join(","))?;
         if let Some(w) = exact_log_w {
             super::exact::write_exact_log_w(&f, w)?;
+        }
+        for (name, shape, values) in extras {
+            nn::io::write_checked(&f, name, shape, values)?;
         }
         Ok(())
     })?;
