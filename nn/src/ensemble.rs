@@ -115,7 +115,7 @@ pub enum RepulsionSpace {
     Weights,
     /// The member's predicted means on the batch (function space, D'Angelo and Fortuin).
     Predictions,
-    /// The member's per-sample losses on the batch (the Heidelberg reference code's choice).
+    /// The member's per-sample losses on the batch (the calibration study's choice, docs/calibration-method.md §4.6).
     Losses,
 }
 

@@ -8,7 +8,8 @@
 //! into dL/dz in one pass (`Backend::dense_grad`) before the same two products as `matmul_add`.
 //! The values and gradients are the same bits as the written-out composition (activation.rs).
 
-use crate::activation::{compose_activation, DenseActivation, Saved};
+use crate::activation::{DenseActivation, Saved};
+use crate::backend::compose_activation;
 use crate::backend::Storage;
 use crate::error::Result;
 use crate::layout::Layout;
