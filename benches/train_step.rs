@@ -1,4 +1,4 @@
-//! One end-to-end harness for the papers' networks (issue 6): the deterministic MLP, the BNN
+//! One end-to-end harness for the papers' networks: the deterministic MLP, the BNN
 //! with the local reparameterization trick, and a 16-member repulsive ensemble, at widths 64
 //! and 128 and batches 256, 1024 and 4096. Each step is forward + backward + Adam, exactly the
 //! configurations of benches/torch_reference.py, so the two can share a table.
@@ -8,14 +8,14 @@
 //! step must hold (parameters, gradients, Adam moments, activations kept for backward).
 //!
 //! `--activation relu|tanh|silu` sets the hidden layers' activation (ReLU by default, as in
-//! issue 6). `--activation tanh --quick` is the calibration study's network: 15 inputs,
+//! the first benches). `--activation tanh --quick` is the calibration study's network: 15 inputs,
 //! 3 x 64 tanh, the BNN with local reparameterization, batch 1024 (and the tanh MLP and
 //! ensemble beside it).
 //!
 //! Two more modes, each timing two steps in alternating repetitions so a shared machine's load
 //! hits both alike: `--threads A,B` runs every step on rayon pools of A and B threads and reports
 //! the speed-up (thread scaling); `--relu-vs-tanh` runs the ReLU and the tanh network and
-//! reports relu / tanh, the row that shows a regression on the ReLU path (issue 23).
+//! reports relu / tanh, the row that shows a regression on the ReLU path.
 //!
 //!     cargo bench --bench train_step -- [--quick] [--json FILE] [--only mlp|bnn|re16] [--activation tanh]
 //!     cargo bench --bench train_step -- --threads 1,2 [--quick] [--only ..] [--activation ..]
@@ -374,7 +374,7 @@ fn main() -> BenchResult {
     report.finish(&opts)
 }
 
-/// ReLU keeps issue 6's names, so old and new JSON files compare directly.
+/// ReLU keeps the first benches' names, so old and new JSON files compare directly.
 fn shape_name(kind: Kind, activation: Activation, act_name: &str, width: usize, batch: usize) -> String {
     match activation {
         Activation::Relu => format!("{}x{}x{}", kind.name(), width, batch),
@@ -425,7 +425,7 @@ fn thread_scaling(opts: &Options, flags: &Flags, (a, b): (usize, usize), dev: &D
 /// `--relu-vs-tanh`: each network with ReLU and with tanh hidden layers, alternating, and the
 /// ratio of their steps/s. ReLU is the cheaper function both ways (a select forward, a select
 /// backward, against a polynomial and a divide and a three-op derivative), so a ratio below
-/// about 0.95 is a regression on the ReLU path (issue 23 found the ReLU BNN at 0.73-0.79).
+/// about 0.95 is a regression on the ReLU path (the ReLU BNN once ran at 0.73-0.79).
 fn relu_against_tanh(opts: &Options, flags: &Flags, dev: &Device) -> BenchResult {
     let mut report = Report::new(
         &format!(
@@ -463,8 +463,8 @@ const TEAM_BATCH: usize = 1024;
 /// `--team-epoch`: one epoch over N_TRAIN = 6e5 clusters (586 steps of 1024) of the team's
 /// network, timed as a whole, and the 100-epoch run estimated from it. The steps cycle through
 /// eight random batches, so the figure is the bare step (no shuffling or data loading; the
-/// calibration app's data path ran at 0.89 of the bare step in issue 11). `--quick` times a
-/// tenth of an epoch and scales it up.
+/// calibration app's data path once ran at 0.89 of the bare step). `--quick` times a tenth of
+/// an epoch and scales it up.
 fn team_epoch(opts: &Options, flags: &Flags, dev: &Device) -> BenchResult {
     let mut report = Report::new(
         &format!("One epoch of the team's 15-256-168-64-8-2 network, {}, {}", machine(), utc_now()),
