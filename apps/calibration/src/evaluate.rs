@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::io::predictions::Predictions;
 use crate::io::{ClusterTable, DataSource, TargetPolicy};
 use crate::lcw::{Combination, LcwTables};
-use crate::metrics::bootstrap::{resolution_differences, ResolutionDifference, RESAMPLES, SEED};
+use crate::metrics::bootstrap::{resolution_differences, ResolutionDifference, EXACT_MEAN, RESAMPLES, SEED};
 use crate::metrics::{
     compare_weighted, method_metrics, truth_pulls, Binning, Comparison, EvalData, Method, MethodMetrics, PullMetrics,
     Sigmas, Truth,
@@ -227,14 +227,19 @@ pub fn evaluate(options: &EvaluateOptions, out_dir: &Path) -> Result<MetricsRepo
     Ok(report)
 }
 
-/// The bootstrap comparison of the resolutions of the methods given as prediction files.
+/// The bootstrap comparison of the resolutions of the methods given as prediction files, and of
+/// the exact mean* when the file has the truth.
 fn predicted_differences(methods: &[Method], options: &EvaluateOptions, data: &EvalData) -> Vec<ResolutionDifference> {
     let r_em = data.r_em();
-    let responses: Vec<(&str, Vec<f64>)> = methods
+    let response = |r_pred: &[f64]| -> Vec<f64> { r_em.iter().zip(r_pred).map(|(r, p)| r / p).collect() };
+    let mut responses: Vec<(&str, Vec<f64>)> = methods
         .iter()
         .filter(|m| options.predictions.iter().any(|(n, _)| *n == m.name))
-        .map(|m| (m.name.as_str(), r_em.iter().zip(&m.r_pred).map(|(r, p)| r / p).collect()))
+        .map(|m| (m.name.as_str(), response(&m.r_pred)))
         .collect();
+    if let (Some(truth), false) = (&data.truth, responses.is_empty()) {
+        responses.push((EXACT_MEAN, response(&truth.r_mean)));
+    }
     let views: Vec<(&str, &[f64])> = responses.iter().map(|(n, r)| (*n, r.as_slice())).collect();
     let b = &options.binning;
     resolution_differences(&views, &data.e_dep, &b.e_dep, b.min_entries, RESAMPLES, SEED)

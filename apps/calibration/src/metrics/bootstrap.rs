@@ -27,6 +27,11 @@ pub const RESAMPLES: usize = 200;
 /// The resampling seed: fixed, so an evaluation is reproducible.
 pub const SEED: u64 = 24;
 
+/// The name of the exact mean* (R_pred = the generator's mean response) among the compared
+/// responses, when the file has the truth: the resolution a network that learned the mean exactly
+/// would reach, the yardstick for the networks' own.
+pub const EXACT_MEAN: &str = "exact-mean";
+
 /// Resolution a − b in one E_dep bin with its bootstrap standard error, and a/b with its own.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DifferenceBin {
