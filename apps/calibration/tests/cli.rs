@@ -6,31 +6,8 @@ mod common;
 use calibration::cuts::read_selected;
 use calibration::io::predictions::Predictions;
 use calibration::io::{DataSource, TargetPolicy};
-use common::temp_dir;
+use common::{fails, ok, s, temp_dir};
 use std::path::Path;
-use std::process::{Command, Output};
-
-fn calibration(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_calibration")).args(args).output().unwrap()
-}
-
-fn ok(args: &[&str]) -> String {
-    let out = calibration(args);
-    assert!(out.status.success(), "{args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).to_string()
-}
-
-fn fails(args: &[&str]) -> String {
-    let out = calibration(args);
-    assert!(!out.status.success(), "{args:?} should fail");
-    let err = String::from_utf8_lossy(&out.stderr).to_string();
-    assert!(!err.contains("panicked"), "{err}");
-    err
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
 
 /// A prediction file as `predict` would write it, from the truth: R_pred = mean*, σ_syst = sd*.
 fn truth_predictions(data: &Path, out: &Path) {

@@ -8,34 +8,11 @@ mod common;
 use calibration::columns::{is_truth, CLUSTER_ETA};
 use calibration::explain::output::read_flags;
 use calibration::io::{ClusterTable, DataSource, Schema, TargetPolicy};
-use common::temp_dir;
+use common::{fails, ok, s, temp_dir};
 use std::path::Path;
-use std::process::{Command, Output};
 
 const MOVED: (f64, f64) = (2.2, 2.4);
 const STUDY: (f64, f64) = (1.4, 1.6);
-
-fn calibration(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_calibration")).args(args).output().unwrap()
-}
-
-fn ok(args: &[&str]) -> String {
-    let out = calibration(args);
-    assert!(out.status.success(), "{args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).to_string()
-}
-
-fn fails(args: &[&str]) -> String {
-    let out = calibration(args);
-    assert!(!out.status.success(), "{args:?} should fail");
-    let err = String::from_utf8_lossy(&out.stderr).to_string();
-    assert!(!err.contains("panicked"), "{err}");
-    err
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
 
 fn iou(a: (f64, f64), b: (f64, f64)) -> f64 {
     let inter = (a.1.min(b.1) - a.0.max(b.0)).max(0.0);

@@ -4,21 +4,15 @@
 
 mod common;
 
-use calibration::generator::{generate, GeneratorConfig, Sample};
 use calibration::io::DataSource;
 use calibration::model::predict::{predict, PredictArgs};
-use calibration::model::train::{train, TrainOptions};
+use calibration::model::train::train;
 use calibration::model::{Method, ModelConfig, Preset};
-use common::temp_dir;
+use common::{generated, quiet, temp_dir, train_options};
 use std::path::{Path, PathBuf};
 
-fn quiet(_: &str) {}
-
 fn sample(dir: &Path, name: &str, n: usize, seed: u64) -> PathBuf {
-    let path = dir.join(name);
-    let config = GeneratorConfig::new(n, seed, Sample::PileUp);
-    generate(&config, false).unwrap().write_hdf5(&path).unwrap();
-    path
+    generated(dir, name, n, seed, |_| {})
 }
 
 fn small(method: Method, epochs: usize) -> ModelConfig {
@@ -30,19 +24,6 @@ fn small(method: Method, epochs: usize) -> ModelConfig {
     c.ensemble.members = 4;
     c.bnn.draws = 10;
     c
-}
-
-fn options(data: &Path, out: &Path, config: ModelConfig) -> TrainOptions {
-    TrainOptions {
-        data: DataSource::file(data),
-        out: out.to_path_buf(),
-        config,
-        device: sigmagrad::cpu(),
-        resume: false,
-        restart: false,
-        progress: false,
-        interrupt_after: None,
-    }
 }
 
 fn predict_args(model: &Path, data: &Path) -> PredictArgs {
@@ -65,7 +46,7 @@ fn every_method_trains_predicts_and_is_evaluated() {
     let mut preds = Vec::new();
     for method in [Method::Dnn, Method::DnnLgk, Method::Bnn, Method::Re] {
         let out = dir.join(method.name());
-        let summary = train(&options(&data, &out, small(method, 2)), &quiet).unwrap();
+        let summary = train(&train_options(&data, &out, small(method, 2)), &quiet).unwrap();
         assert_eq!(summary.method, method.name());
         assert!(summary.n_train > 3000 && summary.n_val > 800, "{summary:?}");
         for f in ["best.h5", "last.h5", "history.csv", "config.toml", "train.json", "standardizer.json"] {
@@ -121,20 +102,20 @@ fn an_interrupted_run_resumes_to_the_uninterrupted_weights() {
     let data = sample(&dir, "train.h5", 3000, 3);
     for method in [Method::Bnn, Method::DnnLgk] {
         let straight = dir.join(format!("{}-straight", method.name()));
-        train(&options(&data, &straight, small(method, 3)), &quiet).unwrap();
+        train(&train_options(&data, &straight, small(method, 3)), &quiet).unwrap();
         let broken = dir.join(format!("{}-broken", method.name()));
-        let mut opts = options(&data, &broken, small(method, 3));
+        let mut opts = train_options(&data, &broken, small(method, 3));
         opts.interrupt_after = Some(1);
         let e = train(&opts, &quiet).unwrap_err();
         assert!(e.to_string().contains("interrupted"), "{e}");
         // Without --resume the directory is refused, not overwritten.
-        let e = train(&options(&data, &broken, small(method, 3)), &quiet).unwrap_err();
+        let e = train(&train_options(&data, &broken, small(method, 3)), &quiet).unwrap_err();
         assert!(e.to_string().contains("--resume"), "{e}");
         // With another configuration it is refused too.
-        let mut other = options(&data, &broken, small(method, 4));
+        let mut other = train_options(&data, &broken, small(method, 4));
         other.resume = true;
         assert!(train(&other, &quiet).unwrap_err().to_string().contains("another configuration"));
-        let mut again = options(&data, &broken, small(method, 3));
+        let mut again = train_options(&data, &broken, small(method, 3));
         again.resume = true;
         train(&again, &quiet).unwrap();
         assert_eq!(weights(&broken.join("last.h5")), weights(&straight.join("last.h5")), "{method:?}");
@@ -147,7 +128,7 @@ fn predict_needs_only_the_run_directory_and_the_features() {
     let dir = temp_dir("predict-only");
     let data = sample(&dir, "train.h5", 3000, 4);
     let out = dir.join("dnn");
-    train(&options(&data, &out, small(Method::Dnn, 1)), &quiet).unwrap();
+    train(&train_options(&data, &out, small(Method::Dnn, 1)), &quiet).unwrap();
     // A file with the 15 features and nothing else: no target, no truth.
     let (table, _) =
         calibration::cuts::read_selected(&DataSource::file(&data), calibration::io::TargetPolicy::Required).unwrap();
@@ -177,10 +158,10 @@ fn bad_inputs_are_errors_that_say_what_to_do() {
     assert!(e.to_string().contains("missing"), "{e}");
     // Too few clusters for a validation split.
     let tiny = sample(&dir, "tiny.h5", 8, 6);
-    let e = train(&options(&tiny, &dir.join("tiny"), small(Method::Bnn, 1)), &quiet).unwrap_err();
+    let e = train(&train_options(&tiny, &dir.join("tiny"), small(Method::Bnn, 1)), &quiet).unwrap_err();
     assert!(e.to_string().contains("too few"), "{e}");
     // --out is a file.
-    let e = train(&options(&data, &data, small(Method::Bnn, 1)), &quiet).unwrap_err();
+    let e = train(&train_options(&data, &data, small(Method::Bnn, 1)), &quiet).unwrap_err();
     assert!(e.to_string().contains("is a file"), "{e}");
 }
 
@@ -196,7 +177,7 @@ fn every_method_trains_alike_on_wgpu_and_on_the_cpu() {
         let mut results = Vec::new();
         for (name, device) in [("cpu", sigmagrad::cpu()), ("wgpu", gpu.clone())] {
             let out = dir.join(format!("{}-{name}", method.name()));
-            let mut opts = options(&data, &out, small(method, 2));
+            let mut opts = train_options(&data, &out, small(method, 2));
             opts.device = device;
             let summary = train(&opts, &quiet).unwrap();
             assert!(summary.device.contains(name), "{method:?} trained on {}, not {name}", summary.device);

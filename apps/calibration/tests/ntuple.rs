@@ -5,28 +5,20 @@ mod common;
 
 use calibration::cuts::{apply_cuts, read_selected};
 use calibration::evaluate::{eval_data, evaluate, EvaluateOptions};
-use calibration::generator::{generate, GeneratorConfig, Sample};
 use calibration::io::{ClusterTable, DataSource, PredictionOutput, Predictions, Schema, TargetPolicy};
 use calibration::metrics::{method_metrics, Binning, Method as Calibration, MethodMetrics, Sigmas};
 use calibration::model::predict::{predict, PredictArgs};
 use calibration::model::split::{split, Events, EVENT_NUMBER};
-use calibration::model::train::{train, TrainOptions};
+use calibration::model::train::train;
 use calibration::model::{Method, ModelConfig, Preset};
-use common::{fixture, temp_dir};
+use common::{calibration, fixture, generated, quiet, temp_dir, train_options};
 use serde_json::Value;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-fn quiet(_: &str) {}
-
 /// Generated clusters with the extra columns `extra(table)` adds, written to `dir/name`.
 fn sample_with(dir: &Path, name: &str, n: usize, extra: impl FnOnce(&mut ClusterTable)) -> PathBuf {
-    let path = dir.join(name);
-    let config = GeneratorConfig::new(n, 5, Sample::PileUp);
-    let mut table = generate(&config, false).unwrap();
-    extra(&mut table);
-    table.write_hdf5(&path).unwrap();
-    path
+    generated(dir, name, n, 5, extra)
 }
 
 /// Events of 1 to 12 clusters, as a jet-rich collision gives, numbered out of order.
@@ -50,19 +42,6 @@ fn small_bnn() -> ModelConfig {
     c.training.batch_size = 512;
     c.bnn.draws = 4;
     c
-}
-
-fn train_options(data: &Path, out: &Path, config: ModelConfig) -> TrainOptions {
-    TrainOptions {
-        data: DataSource::file(data),
-        out: out.to_path_buf(),
-        config,
-        device: sigmagrad::cpu(),
-        resume: false,
-        restart: false,
-        progress: false,
-        interrupt_after: None,
-    }
 }
 
 #[test]
@@ -471,7 +450,7 @@ fn make_predictions_root() {
 }
 
 fn run_binary(args: &[&str]) -> String {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_calibration")).args(args).output().unwrap();
+    let out = calibration(args);
     let err = String::from_utf8_lossy(&out.stderr).to_string();
     assert!(out.status.success(), "{args:?} failed: {err}");
     err
