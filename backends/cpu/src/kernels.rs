@@ -344,12 +344,13 @@ fn adam_kernel<T: Float>(
     let step = c(hp.lr) / bc1;
     let decay = c(1.0 - hp.lr * hp.weight_decay);
     let one = T::one();
-    for i in 0..p.len() {
-        let gi = g[i];
-        m[i] = b1 * m[i] + (one - b1) * gi;
-        v[i] = b2 * v[i] + (one - b2) * gi * gi;
+    // Zipped slices rather than indices: with the lengths known equal there are no bounds
+    // checks, and the loop vectorises (the update is a large share of a small network's step).
+    for (((p, &g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
+        *m = b1 * *m + (one - b1) * g;
+        *v = b2 * *v + (one - b2) * g * g;
         // AdamW: decoupled decay first, then the bias-corrected Adam step (PyTorch's order).
-        p[i] = p[i] * decay - step * m[i] / (v[i].sqrt() / bc2_sqrt + eps);
+        *p = *p * decay - step * *m / (v.sqrt() / bc2_sqrt + eps);
     }
     Ok(())
 }
