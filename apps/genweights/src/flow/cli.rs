@@ -34,6 +34,15 @@ pub enum CouplingArg {
     Spline,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MixingArg {
+    /// A fixed random permutation of the coordinates before each block.
+    Permutation,
+    /// A fixed random rotation before each block, so each coupling conditions on mixtures of
+    /// all coordinates.
+    Rotation,
+}
+
 #[derive(Debug, clap::Args)]
 pub struct TrainArgs {
     /// The training file (any layout genweights reads).
@@ -50,6 +59,9 @@ pub struct TrainArgs {
     pub blocks: u64,
     #[arg(long, value_enum, default_value_t = CouplingArg::Affine)]
     pub coupling: CouplingArg,
+    /// What mixes the coordinates between blocks.
+    #[arg(long, value_enum, default_value_t = MixingArg::Permutation)]
+    pub mixing: MixingArg,
     /// Variational coupling subnetworks: a Bayesian INN whose weight draws give ln p per draw.
     #[arg(long)]
     pub bayesian: bool,
@@ -136,6 +148,10 @@ fn train_command(a: TrainArgs) -> Result<()> {
         coupling: match a.coupling {
             CouplingArg::Affine => base.coupling,
             CouplingArg::Spline => FlowTrainConfig::SPLINE,
+        },
+        mixing: match a.mixing {
+            MixingArg::Permutation => nn::Mixing::Permutation,
+            MixingArg::Rotation => nn::Mixing::Rotation,
         },
         hidden: a.hidden.unwrap_or(base.hidden.clone()),
         bayesian: a.bayesian,
