@@ -33,6 +33,37 @@ pub enum Command {
     Study(StudyArgs),
     /// Normalizing flows as generators: train one on a file's features, sample it, or ask it for ln p.
     Flow(crate::flow::cli::FlowArgs),
+    /// Flows trained on toys with closed-form densities, judged by the weights against their exact ln w.
+    FlowStudy(FlowStudyArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct FlowStudyArgs {
+    /// Directory for metrics.json, index.html and cases/ (created if missing; its cases/ are rewritten).
+    #[arg(long, default_value = "out/genweights-flow-study")]
+    pub out: PathBuf,
+    /// quick (10^5 events, the default networks; minutes) or tiny (seconds, for CI).
+    #[arg(long, default_value = "quick", value_parser = parse_preset)]
+    pub preset: crate::flowstudy::Preset,
+    /// The flows' couplings.
+    #[arg(long, value_enum, default_value_t = crate::flow::cli::CouplingArg::Affine)]
+    pub coupling: crate::flow::cli::CouplingArg,
+    /// What mixes the coordinates between the flows' blocks.
+    #[arg(long, value_enum, default_value_t = crate::flow::cli::MixingArg::Permutation)]
+    pub mixing: crate::flow::cli::MixingArg,
+    /// The flows' training epochs (default: the preset's).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub epochs: Option<u64>,
+    /// Seed of the toys, the flows and the classifiers.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// cpu, or wgpu for a GPU.
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+}
+
+fn parse_preset(s: &str) -> std::result::Result<crate::flowstudy::Preset, String> {
+    s.parse()
 }
 
 /// The classifier's settings, shared by `run` and `study`.
@@ -280,6 +311,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(Command::Run(a)) => run_pair(a),
         Some(Command::Study(a)) => study(a, "genweights study"),
         Some(Command::Flow(a)) => crate::flow::cli::run(a),
+        Some(Command::FlowStudy(a)) => flow_study(a),
         None => study(StudyArgs::default(), "genweights (no arguments: the study with its defaults)"),
     }
 }
@@ -337,6 +369,24 @@ fn study(a: StudyArgs, command: &str) -> Result<()> {
     opts.command = command.to_string();
     opts.fresh = a.fresh;
     let (page, m) = crate::study::study(&opts, &say)?;
+    let pass = m.acceptance.iter().filter(|r| r.passed == Some(true)).count();
+    let fail = m.acceptance.iter().filter(|r| r.passed == Some(false)).count();
+    println!("{pass} acceptance tests pass, {fail} fail; {:.0} s\n{}", m.seconds, page.display());
+    Ok(())
+}
+
+fn flow_study(a: FlowStudyArgs) -> Result<()> {
+    let device = sigmagrad::device(&a.device).map_err(|e| invalid(format!("--device {}: {e}", a.device)))?;
+    let mut opts = crate::flowstudy::FlowStudyOptions::new(a.out, a.preset, device);
+    opts.flow.coupling = a.coupling.coupling();
+    opts.flow.mixing = a.mixing.mixing();
+    if let Some(e) = a.epochs {
+        opts.flow.epochs = e as usize;
+    }
+    opts.seed = a.seed;
+    opts.flow.seed = a.seed;
+    opts.classifier.seed = a.seed;
+    let (page, m) = crate::flowstudy::flow_study(&opts, &say)?;
     let pass = m.acceptance.iter().filter(|r| r.passed == Some(true)).count();
     let fail = m.acceptance.iter().filter(|r| r.passed == Some(false)).count();
     println!("{pass} acceptance tests pass, {fail} fail; {:.0} s\n{}", m.seconds, page.display());
