@@ -399,11 +399,7 @@ fn toy(a: ToyArgs) -> Result<()> {
         None => a.case.default_events(),
     };
     // The output directory before the draw: a bad --out fails at once.
-    if a.out.exists() && !a.out.is_dir() {
-        return Err(invalid(format!("--out {} is a file; give a directory", a.out.display())));
-    }
-    std::fs::create_dir_all(&a.out)
-        .map_err(|e| invalid(format!("--out {}: cannot create the directory: {e}", a.out.display())))?;
+    crate::io::create_out_dir(&a.out)?;
     let bar = nn::progress::bar(2 * n as u64, &format!("toy {}", a.case));
     let toy = generator::generate(a.case, n, a.seed, &bar)?;
     bar.finish_and_clear();

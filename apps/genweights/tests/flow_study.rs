@@ -7,7 +7,6 @@ mod common;
 use nn::io::H5File;
 use serde_json::Value;
 use std::path::Path;
-use std::process::Command;
 
 const CASES: [&str; 4] = ["edge-banana", "narrow-mode", "mass-peak", "edge-banana-binn"];
 
@@ -40,7 +39,7 @@ fn learned_and_exact(dir: &Path) -> (Vec<f64>, Vec<f64>) {
 #[test]
 fn the_tiny_flow_study_runs_end_to_end() {
     let out = common::dir("flow-study");
-    let run = Command::new(env!("CARGO_BIN_EXE_genweights"))
+    let run = common::genweights()
         .args(["flow-study", "--preset", "tiny", "--seed", "3", "--out"])
         .arg(&out)
         .output()
@@ -104,11 +103,8 @@ fn the_tiny_flow_study_runs_end_to_end() {
 #[test]
 fn a_bad_preset_is_refused() {
     let out = common::dir("flow-study-bad");
-    let run = Command::new(env!("CARGO_BIN_EXE_genweights"))
-        .args(["flow-study", "--preset", "huge", "--out"])
-        .arg(out.join("x"))
-        .output()
-        .unwrap();
+    let run =
+        common::genweights().args(["flow-study", "--preset", "huge", "--out"]).arg(out.join("x")).output().unwrap();
     let said = String::from_utf8_lossy(&run.stderr);
     assert!(!run.status.success() && said.contains("quick and tiny"), "{said}");
     assert!(!out.join("x").exists());

@@ -134,11 +134,7 @@ pub fn flow_study(opts: &FlowStudyOptions, say: &dyn Fn(&str)) -> Result<(PathBu
     if opts.events < 100 || opts.train_events < 100 {
         return Err(invalid("the flow study needs at least 100 events per sample and 100 to train on"));
     }
-    if opts.out.exists() && !opts.out.is_dir() {
-        return Err(invalid(format!("--out {} is a file; give a directory", opts.out.display())));
-    }
-    std::fs::create_dir_all(&opts.out)
-        .map_err(|e| invalid(format!("--out {}: cannot create the directory: {e}", opts.out.display())))?;
+    crate::io::create_out_dir(&opts.out)?;
     let _lock = rundir::RunLock::acquire(&opts.out)?;
     let plan = opts.cases();
     let mut cases = Vec::new();

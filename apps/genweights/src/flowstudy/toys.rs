@@ -167,6 +167,17 @@ impl FlowToy {
         }
     }
 
+    /// The edge of truth's support over the first coordinate's map range, as a polyline of the
+    /// first two coordinates, where the toy has one inside the maps (the edge banana's parabola).
+    pub fn support_edge(self) -> Option<(Vec<f64>, Vec<f64>)> {
+        let [(x0, x1), _] = self.map_range();
+        let x: Vec<f64> = (0..=60).map(|i| x0 + (x1 - x0) * i as f64 / 60.0).collect();
+        match self {
+            FlowToy::EdgeBanana => Some((x.clone(), x.iter().map(|v| 0.5 * v * v - 1.0).collect())),
+            _ => None,
+        }
+    }
+
     /// The ranges of the first two coordinates that the page's maps and projections span.
     pub fn map_range(self) -> [(f64, f64); 2] {
         match self {

@@ -8,7 +8,7 @@ use super::study::acceptance_table;
 use super::{fmt, palette};
 use crate::flowstudy::acceptance::{FLOW_BULK_LIMIT, KL_SHARE_LIMIT};
 use crate::flowstudy::findings::MAP_MIN_EVENTS;
-use crate::flowstudy::summary::{FlowCase, WeightMaps};
+use crate::flowstudy::summary::FlowCase;
 use crate::flowstudy::FlowStudyMetrics;
 use report::{Cell, Figure, Heatmap, Page, Section, Table};
 
@@ -46,15 +46,23 @@ fn overview_table(m: &FlowStudyMetrics) -> Table {
     t
 }
 
-/// One mean-weight map, clamped into [`MAP_W_RANGE`] so that w = 0 still shows.
-fn map_figure(title: &str, maps: &WeightMaps, values: &[f64], labels: (&str, &str)) -> Figure {
+/// One mean-weight map, clamped into [`MAP_W_RANGE`] so that w = 0 still shows, with the edge
+/// of truth's support drawn where the toy has one.
+fn map_figure(title: &str, c: &FlowCase, values: &[f64], labels: (&str, &str)) -> Figure {
     let (lo, hi) = MAP_W_RANGE;
+    let maps = &c.findings.maps;
     let clamped: Vec<f64> = values.iter().map(|v| if v.is_nan() { f64::NAN } else { v.clamp(lo, hi) }).collect();
-    Figure::new(title)
+    let mut f = Figure::new(title)
         .x_label(labels.0)
         .y_label(labels.1)
-        .heatmap(Heatmap::new(&maps.x_edges, &maps.y_edges, &clamped).log(true).range(lo, hi).label("⟨w⟩"))
-        .size(560, 460)
+        .heatmap(Heatmap::new(&maps.x_edges, &maps.y_edges, &clamped).log(true).range(lo, hi).label("⟨w⟩"));
+    if let Some((x, y)) = c.toy.support_edge() {
+        let (y0, y1) = (maps.y_edges[0], maps.y_edges[maps.y_edges.len() - 1]);
+        let inside: Vec<(f64, f64)> = x.into_iter().zip(y).filter(|(_, v)| (y0..=y1).contains(v)).collect();
+        let (x, y): (Vec<f64>, Vec<f64>) = inside.into_iter().unzip();
+        f = f.dashed("truth's edge", &x, &y);
+    }
+    f.size(560, 460)
 }
 
 fn case_section(c: &FlowCase, events: usize) -> Section {
@@ -83,14 +91,14 @@ fn case_section(c: &FlowCase, events: usize) -> Section {
     if maps.learned.iter().any(|v| v.is_finite()) {
         s = s
             .figure(
-                map_figure("Mean learned w of the flow's events", maps, &maps.learned, labels),
+                map_figure("Mean learned w of the flow's events", c, &maps.learned, labels),
                 &format!(
                     "The learned weight averaged over the flow's test events per cell (cells with fewer than \
                      {MAP_MIN_EVENTS} events empty): below 1 (dark) the flow has a surplus, above 1 (bright) a deficit."
                 ),
             )
             .figure(
-                map_figure("Mean exact w of the flow's events", maps, &maps.exact, labels),
+                map_figure("Mean exact w of the flow's events", c, &maps.exact, labels),
                 "The same with the exact weight p_truth/p_flow: what the learned map should show.",
             );
     }
