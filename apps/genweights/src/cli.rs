@@ -60,6 +60,9 @@ pub struct FlowStudyArgs {
     /// cpu, or wgpu for a GPU.
     #[arg(long, default_value = "cpu")]
     pub device: String,
+    /// Only redraw OUT/index.html from OUT/metrics.json.
+    #[arg(long)]
+    pub page_only: bool,
 }
 
 fn parse_preset(s: &str) -> std::result::Result<crate::flowstudy::Preset, String> {
@@ -376,6 +379,15 @@ fn study(a: StudyArgs, command: &str) -> Result<()> {
 }
 
 fn flow_study(a: FlowStudyArgs) -> Result<()> {
+    if a.page_only {
+        let path = a.out.join("metrics.json");
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| invalid(format!("{}: cannot read the flow study's metrics: {e}", path.display())))?;
+        let m: crate::flowstudy::FlowStudyMetrics = serde_json::from_str(&text)
+            .map_err(|e| invalid(format!("{}: not a flow study's metrics.json: {e}", path.display())))?;
+        println!("{}", crate::flowstudy::write_page(&m, &a.out)?.display());
+        return Ok(());
+    }
     let device = sigmagrad::device(&a.device).map_err(|e| invalid(format!("--device {}: {e}", a.device)))?;
     let mut opts = crate::flowstudy::FlowStudyOptions::new(a.out, a.preset, device);
     opts.flow.coupling = a.coupling.coupling();

@@ -177,7 +177,12 @@ pub fn flow_study(opts: &FlowStudyOptions, say: &dyn Fn(&str)) -> Result<(PathBu
     };
     let json = serde_json::to_string_pretty(&metrics).map_err(|e| invalid(format!("metrics.json: {e}")))?;
     write_text(&opts.out.join("metrics.json"), &(json + "\n"))?;
-    let page = opts.out.join("index.html");
-    write_text(&page, &crate::page::flow_study_page(&metrics).to_html())?;
-    Ok((page, metrics))
+    Ok((write_page(&metrics, &opts.out)?, metrics))
+}
+
+/// Writes the flow study's page into `dir` from its metrics.
+pub fn write_page(metrics: &FlowStudyMetrics, dir: &std::path::Path) -> Result<PathBuf> {
+    let page = dir.join("index.html");
+    write_text(&page, &crate::page::flow_study_page(metrics).to_html())?;
+    Ok(page)
 }
