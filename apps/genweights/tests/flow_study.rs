@@ -97,6 +97,11 @@ fn the_tiny_flow_study_runs_end_to_end() {
     let check = report::check::check_page(&html);
     assert!(check.passed(), "{check}");
     assert!(html.contains("What the weights found") && html.contains("Pulls"), "the page lacks its sections");
+    // metrics.json reads back: --page-only redraws the same page from it.
+    std::fs::remove_file(out.join("index.html")).unwrap();
+    let redraw = common::genweights().args(["flow-study", "--page-only", "--out"]).arg(&out).output().unwrap();
+    assert!(redraw.status.success(), "{}", String::from_utf8_lossy(&redraw.stderr));
+    assert_eq!(std::fs::read_to_string(out.join("index.html")).unwrap(), html);
 }
 
 /// A bad preset is refused with the choices named, before anything runs.

@@ -136,7 +136,7 @@ fn sentence(toy: FlowToy, f: &Findings) -> String {
 }
 
 /// The mean learned and exact w of the generated test events per cell of the first two
-/// coordinates (NaN where a cell holds fewer than [`MAP_MIN_EVENTS`]), on up to
+/// coordinates (None where a cell holds fewer than [`MAP_MIN_EVENTS`]), on up to
 /// [`MAP_CELLS`]² cells.
 fn maps(toy: FlowToy, g: &Events) -> WeightMaps {
     let d = toy.dims();
@@ -158,8 +158,8 @@ fn maps(toy: FlowToy, g: &Events) -> WeightMaps {
             exact[c] += g.exact_log_w[i].exp();
         }
     }
-    let average = |sum: &[f64]| -> Vec<f64> {
-        sum.iter().zip(&count).map(|(s, &n)| if n >= MAP_MIN_EVENTS { s / n as f64 } else { f64::NAN }).collect()
+    let average = |sum: &[f64]| -> Vec<Option<f64>> {
+        sum.iter().zip(&count).map(|(s, &n)| (n >= MAP_MIN_EVENTS).then(|| s / n as f64)).collect()
     };
     WeightMaps { learned: average(&learned), exact: average(&exact), x_edges, y_edges }
 }

@@ -39,13 +39,13 @@ pub struct KlEstimates {
 }
 
 /// Per-cell maps over the toy's first two coordinates: the mean learned and exact w of the
-/// generated test events (NaN where a cell holds too few to average), on x and y edges.
+/// generated test events (None where a cell holds too few to average), on x and y edges.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WeightMaps {
     pub x_edges: Vec<f64>,
     pub y_edges: Vec<f64>,
-    pub learned: Vec<f64>,
-    pub exact: Vec<f64>,
+    pub learned: Vec<Option<f64>>,
+    pub exact: Vec<Option<f64>>,
 }
 
 /// What the weights found in the region where the toy's flow is expected to fail.

@@ -48,10 +48,10 @@ fn overview_table(m: &FlowStudyMetrics) -> Table {
 
 /// One mean-weight map, clamped into [`MAP_W_RANGE`] so that w = 0 still shows, with the edge
 /// of truth's support drawn where the toy has one.
-fn map_figure(title: &str, c: &FlowCase, values: &[f64], labels: (&str, &str)) -> Figure {
+fn map_figure(title: &str, c: &FlowCase, values: &[Option<f64>], labels: (&str, &str)) -> Figure {
     let (lo, hi) = MAP_W_RANGE;
     let maps = &c.findings.maps;
-    let clamped: Vec<f64> = values.iter().map(|v| if v.is_nan() { f64::NAN } else { v.clamp(lo, hi) }).collect();
+    let clamped: Vec<f64> = values.iter().map(|v| v.map_or(f64::NAN, |v| v.clamp(lo, hi))).collect();
     let mut f = Figure::new(title)
         .x_label(labels.0)
         .y_label(labels.1)
@@ -88,7 +88,7 @@ fn case_section(c: &FlowCase, events: usize) -> Section {
         s = s.figure(map, "The learned ln w against the exact ln p_truth − ln p_flow, test events of both samples.");
     }
     let maps = &c.findings.maps;
-    if maps.learned.iter().any(|v| v.is_finite()) {
+    if maps.learned.iter().any(Option::is_some) {
         s = s
             .figure(
                 map_figure("Mean learned w of the flow's events", c, &maps.learned, labels),
