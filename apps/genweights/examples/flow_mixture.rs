@@ -3,7 +3,7 @@
 //! with the time of both and KL(truth ‖ flow) = E_truth[ln p_truth − ln p_flow] estimated on
 //! 10⁵ fresh truth events, beside the KL of one Gaussian fitted to the same training events.
 //!
-//! cargo run --release -p genweights --example flow_mixture -- OUT_DIR [affine|spline] [EPOCHS]
+//! cargo run --release -p genweights --example flow_mixture -- OUT_DIR [affine|spline] [EPOCHS] [permutation|rotation]
 
 use genweights::flow::mixture::Mixture;
 use genweights::flow::{log_density, sample, train, FlowModel, FlowTrainConfig};
@@ -27,6 +27,9 @@ fn main() -> genweights::Result<()> {
     }
     if let Some(e) = args.get(3).and_then(|e| e.parse().ok()) {
         config.epochs = e;
+    }
+    if args.get(4).map(String::as_str) == Some("rotation") {
+        config.mixing = nn::Mixing::Rotation;
     }
     std::fs::create_dir_all(&out).map_err(|e| genweights::error::invalid(e.to_string()))?;
     let (mixture, n) = (Mixture::narrow_mode_5d(), 200_000);

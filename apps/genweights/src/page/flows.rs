@@ -12,9 +12,9 @@ use crate::flowstudy::summary::FlowCase;
 use crate::flowstudy::FlowStudyMetrics;
 use report::{Cell, Figure, Heatmap, Page, Section, Table};
 
-/// The colour range of the mean-weight maps: w from 1/20 to 20 on a log scale (an exact w of 0,
+/// The colour range of the mean-weight maps: w from 1/4 to 4 on a log scale (an exact w of 0,
 /// beyond truth's support, takes the lowest colour).
-const MAP_W_RANGE: (f64, f64) = (0.05, 20.0);
+const MAP_W_RANGE: (f64, f64) = (0.25, 4.0);
 
 fn overview_table(m: &FlowStudyMetrics) -> Table {
     let mut t = Table::new(&[
