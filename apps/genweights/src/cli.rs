@@ -60,7 +60,7 @@ pub struct FlowStudyArgs {
     /// cpu, or wgpu for a GPU.
     #[arg(long, default_value = "cpu")]
     pub device: String,
-    /// Only redraw OUT/index.html from OUT/metrics.json.
+    /// Only redraw OUT/index.html from OUT/metrics.json (the acceptance rows recomputed from its numbers).
     #[arg(long)]
     pub page_only: bool,
 }
@@ -383,8 +383,10 @@ fn flow_study(a: FlowStudyArgs) -> Result<()> {
         let path = a.out.join("metrics.json");
         let text = std::fs::read_to_string(&path)
             .map_err(|e| invalid(format!("{}: cannot read the flow study's metrics: {e}", path.display())))?;
-        let m: crate::flowstudy::FlowStudyMetrics = serde_json::from_str(&text)
+        let mut m: crate::flowstudy::FlowStudyMetrics = serde_json::from_str(&text)
             .map_err(|e| invalid(format!("{}: not a flow study's metrics.json: {e}", path.display())))?;
+        // The rows are a function of the cases' numbers: recomputed, they follow the code.
+        m.acceptance = m.cases.iter().flat_map(crate::flowstudy::flow_acceptance).collect();
         println!("{}", crate::flowstudy::write_page(&m, &a.out)?.display());
         return Ok(());
     }

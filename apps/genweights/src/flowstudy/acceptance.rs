@@ -1,7 +1,7 @@
 //! The flow study's acceptance rows (docs/genweights-method.md §11.5): per case, the learned
 //! ln w against the exact one; for the 5-D mixture, the flow's KL against one Gaussian's; and,
-//! reported without a verdict, the KL of the other toys, what the weights found, and a Bayesian
-//! INN's uncertainty against the weights.
+//! reported without a verdict, the KL of the other toys, the classifier's detection power, what
+//! the weights found, and a Bayesian INN's uncertainty against the weights.
 
 use super::summary::FlowCase;
 use super::toys::FlowToy;
@@ -52,6 +52,17 @@ pub fn flow_acceptance(case: &FlowCase) -> Vec<AcceptanceRow> {
         ));
     } else {
         rows.push(row(case, "KL(truth ‖ flow) against KL(truth ‖ one fitted Gaussian)", kl_value, "reported", None));
+    }
+    if let Some(e) = &a.exact {
+        let c = &e.comparison;
+        let power = crate::study::acceptance::detection_power(c.learned_auc, c.optimal_auc);
+        rows.push(row(
+            case,
+            "detection power (AUC − ½)/(AUC_exact − ½): the share of the flow's difference from truth the classifier sees",
+            format!("{} (AUC {:.4} vs exact {:.4})", fmt(power, 3), c.learned_auc, c.optimal_auc),
+            "reported",
+            None,
+        ));
     }
     rows.push(row(case, "what the weights found", case.findings.sentence.clone(), "reported", None));
     if let Some(p) = &a.generator_pulls {
