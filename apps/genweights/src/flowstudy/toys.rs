@@ -13,14 +13,13 @@
 //!   background m = 50 + Gamma(2, 15); p_T | m ~ Gamma(2, 8 + 0.1 (m − 50)). The peak is 2.5 GeV
 //!   wide on a background 30 GeV wide: a flow smears it.
 
-use crate::flow::mixture::Mixture;
+use crate::flow::mixture::{Mixture, HALF_LN_2PI};
 use crate::generator::events::TRUTH_BW;
 use crate::generator::rng;
 use rand::RngExt;
 use rand_distr::{Distribution, StandardNormal};
 use serde::{Deserialize, Serialize};
 
-const HALF_LN_2PI: f64 = 0.918_938_533_204_672_8;
 /// The edge-banana's rate: the density falls by e² per unit above the edge.
 const EDGE_RATE: f64 = 2.0;
 /// The mass-peak's share of peak events, and its background's Gamma shape and scale.
