@@ -3,15 +3,15 @@
 //! passes within 1e-3 of the largest magnitude of its tensor plus 1e-4 (a flow chains a few
 //! hundred ops, each a few ulp apart on the GPU, and a weight's gradient sums 64 rows' terms of
 //! both signs, so its small elements carry the rounding of the large ones). Each coupling, plain
-//! and as a Bayesian INN in a weight draw, is compared. Without an adapter
-//! the test skips through `autodiff::skip` (said, and counted), unless SIGMAGRAD_REQUIRE_WGPU=1.
+//! and as a Bayesian INN in a weight draw, between permutations and between rotations, is
+//! compared. Without an adapter the test skips through `autodiff::skip` (said, and counted), unless SIGMAGRAD_REQUIRE_WGPU=1.
 
-use sigmagrad::nn::{flow_spec, Activation, Coupling, Flow, FlowConfig, Mode, Module, VariationalConfig};
+use sigmagrad::nn::{flow_spec, Activation, Coupling, Flow, FlowConfig, Mixing, Mode, Module, VariationalConfig};
 use sigmagrad::{no_grad, DType, Device, Rng};
 
-fn flow_on(dev: &Device, coupling: Coupling, bayesian: bool) -> Flow {
+fn flow_on(dev: &Device, coupling: Coupling, bayesian: bool, mixing: Mixing) -> Flow {
     let variational = bayesian.then(|| VariationalConfig { logsig2_init: -4.0, ..VariationalConfig::default() });
-    let config = FlowConfig { blocks: 3, coupling, permutation_seed: 3, variational };
+    let config = FlowConfig { blocks: 3, coupling, permutation_seed: 3, variational, mixing };
     let flow = Flow::new(&flow_spec(4, &[16, 16], Activation::Tanh, config), DType::F32, dev, 1).unwrap();
     // Counter-based draws: the same values on every backend.
     let mut rng = Rng::new(17);
@@ -39,9 +39,11 @@ fn flows_agree_on_cpu_and_wgpu() {
     let Some(gpu) = sigmagrad::wgpu_or_skip() else { return };
     let cpu = sigmagrad::cpu();
     let couplings = [Coupling::Affine { clamp: 2.0 }, Coupling::Spline { bins: 6, bound: 3.0 }];
-    for (coupling, bayesian) in couplings.iter().flat_map(|c| [(*c, false), (*c, true)]) {
-        let what = format!("{coupling:?}, bayesian {bayesian}");
-        let (fc, fg) = (flow_on(&cpu, coupling, bayesian), flow_on(&gpu, coupling, bayesian));
+    let mixings = [Mixing::Permutation, Mixing::Rotation];
+    let cases = couplings.iter().flat_map(|c| mixings.iter().flat_map(move |m| [(*c, false, *m), (*c, true, *m)]));
+    for (coupling, bayesian, mixing) in cases {
+        let what = format!("{coupling:?}, {mixing:?}, bayesian {bayesian}");
+        let (fc, fg) = (flow_on(&cpu, coupling, bayesian, mixing), flow_on(&gpu, coupling, bayesian, mixing));
         let x = |dev: &Device| Rng::new(5).normal(&[64, 4], DType::F32, dev).unwrap().mul_scalar(2.0).unwrap();
         let (lc, lg) = (fc.log_p(&x(&cpu)).unwrap(), fg.log_p(&x(&gpu)).unwrap());
         assert_close(&format!("{what}: ln p"), &lc.to_vec_f64().unwrap(), &lg.to_vec_f64().unwrap());

@@ -45,7 +45,7 @@ pub use objective::{Likelihood, Objective, Regulariser};
 pub use optim::{Adam, Optimizer, Sgd, StateSpec};
 pub use predictive::{predict, predict_rows, Moments, PerDraw, PredictOptions, Prediction, Reducer};
 pub use schedule::{Schedule, Scheduler};
-pub use spec::{Coupling, FlowConfig, Head, ModelKind, ModelSpec};
+pub use spec::{Coupling, FlowConfig, Head, Mixing, ModelKind, ModelSpec};
 pub use stack::{Layer, Stack};
 pub use standardizer::{Standardizer, TargetScaling, Transform};
 pub use train::{Control, EpochRecord, Guard, History, Loss, TrainConfig, TrainError, Trainer, TrainerState};

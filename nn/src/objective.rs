@@ -14,6 +14,7 @@ use crate::data::Batch;
 use crate::ensemble::{member_params, rbf_repulsion, RepulsionSpace};
 use crate::loss::{gaussian_nll_terms, split_mean_logvar};
 use crate::module::{Module, Sampling};
+use crate::spec::Head;
 use crate::variational::elbo_loss;
 use autodiff::{Error, Result, Tensor};
 use serde::{Deserialize, Serialize};
@@ -65,9 +66,11 @@ impl Objective {
     }
 
     /// Checks that the objective fits the model (a KL term needs a variational model, a
-    /// repulsion term an ensemble), before any training starts.
+    /// repulsion term an ensemble, the density likelihood a density model and a density model
+    /// the density likelihood), before any training starts.
     pub fn check<M: Module + ?Sized>(&self, model: &M) -> Result<()> {
         let bad = |msg: String| Err(Error::Invalid { op: "Objective", msg });
+        self.check_density(model)?;
         match self.regulariser {
             Regulariser::Kl if model.kl()?.is_none() => {
                 return bad("a KL regulariser needs a variational model; this one has no KL term".into())
@@ -93,6 +96,31 @@ impl Objective {
             }
         }
         Ok(())
+    }
+
+    /// The density likelihood −ln p(x) reads the output as a normalised log-density, which only a
+    /// [`Head::Density`] model (a flow) gives: on any other output minimising it drives the
+    /// output to +∞. And a density model's output is no prediction of the targets: any other
+    /// likelihood would fit ln p(x) to them and destroy the normalisation.
+    fn check_density<M: Module + ?Sized>(&self, model: &M) -> Result<()> {
+        let head = model.spec().map(|s| s.head);
+        let density = self.likelihood == Likelihood::Density;
+        let msg = match head {
+            Some(Head::Density) if !density => format!(
+                "a density model (a flow, whose output is ln p(x)) trains on the Density likelihood (−ln p), \
+                 not {:?}",
+                self.likelihood
+            ),
+            Some(h) if density && h != Head::Density => format!(
+                "the Density likelihood (−ln p) needs a model whose output is a normalised ln p(x) (a flow, \
+                 Head::Density); this one has a {h:?} head"
+            ),
+            None if density => "the Density likelihood (−ln p) needs a model whose output is a normalised ln p(x) \
+                 (a flow, Head::Density); this model carries no description to say so"
+                .into(),
+            _ => return Ok(()),
+        };
+        Err(Error::Invalid { op: "Objective", msg })
     }
 
     /// Per-event losses of outputs `out` ([B, k] or, for ensembles, [M, B, k]) against targets

@@ -170,16 +170,34 @@ impl Coupling {
     }
 }
 
-/// The blocks of a flow: each permutes its input with a fixed permutation drawn from
+/// How a flow's block mixes the coordinates before its coupling, so that every coordinate is
+/// transformed and conditioned on in turn.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mixing {
+    /// A fixed random permutation of the coordinates.
+    #[default]
+    Permutation,
+    /// A fixed random rotation (an orthogonal matrix, |det| = 1): each coupling then conditions
+    /// on mixtures of all coordinates rather than on a subset of them.
+    Rotation,
+}
+
+/// The blocks of a flow: each mixes its input with a fixed permutation or rotation drawn from
 /// `permutation_seed`, then applies a coupling.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct FlowConfig {
     pub blocks: usize,
     pub coupling: Coupling,
-    /// Seeds the fixed permutations (part of the description, so a checkpoint rebuilds them).
+    /// Seeds the fixed permutations or rotations (part of the description, so a checkpoint
+    /// rebuilds them; the name predates rotations and stays so that old checkpoints load).
     pub permutation_seed: u64,
     /// Variational coupling subnetworks (a Bayesian INN) when set, plain MLPs otherwise.
     pub variational: Option<VariationalConfig>,
+    /// Permutations (the default, and what a checkpoint written before rotations holds) or
+    /// rotations between blocks.
+    #[serde(default)]
+    pub mixing: Mixing,
 }
 
 impl FlowConfig {
@@ -334,7 +352,11 @@ impl ModelSpec {
                     Coupling::Spline { bins, bound } => format!("spline ({bins} bins on ±{bound})"),
                 };
                 let bayes = if f.variational.is_some() { "Bayesian " } else { "" };
-                format!("{bayes}flow of {} {coupling} coupling blocks, subnetworks", f.blocks)
+                let mixing = match f.mixing {
+                    Mixing::Permutation => "",
+                    Mixing::Rotation => " between rotations",
+                };
+                format!("{bayes}flow of {} {coupling} coupling blocks{mixing}, subnetworks", f.blocks)
             }
         };
         format!("{kind} {} ({:?}), {:?} head", widths.join("-"), self.mlp.activation, self.head)

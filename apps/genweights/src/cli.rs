@@ -33,6 +33,40 @@ pub enum Command {
     Study(StudyArgs),
     /// Normalizing flows as generators: train one on a file's features, sample it, or ask it for ln p.
     Flow(crate::flow::cli::FlowArgs),
+    /// Flows trained on toys with closed-form densities, judged by the weights against their exact ln w.
+    FlowStudy(FlowStudyArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct FlowStudyArgs {
+    /// Directory for metrics.json, index.html and cases/ (created if missing; its cases/ are rewritten).
+    #[arg(long, default_value = "out/genweights-flow-study")]
+    pub out: PathBuf,
+    /// quick (10^5 events, the default networks; minutes) or tiny (seconds, for CI).
+    #[arg(long, default_value = "quick", value_parser = parse_preset)]
+    pub preset: crate::flowstudy::Preset,
+    /// The flows' couplings.
+    #[arg(long, value_enum, default_value_t = crate::flow::cli::CouplingArg::Affine)]
+    pub coupling: crate::flow::cli::CouplingArg,
+    /// What mixes the coordinates between the flows' blocks.
+    #[arg(long, value_enum, default_value_t = crate::flow::cli::MixingArg::Permutation)]
+    pub mixing: crate::flow::cli::MixingArg,
+    /// The flows' training epochs (default: the preset's).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub epochs: Option<u64>,
+    /// Seed of the toys, the flows and the classifiers.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// cpu, or wgpu for a GPU.
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+    /// Only redraw OUT/index.html from OUT/metrics.json (the acceptance rows recomputed from its numbers).
+    #[arg(long)]
+    pub page_only: bool,
+}
+
+fn parse_preset(s: &str) -> std::result::Result<crate::flowstudy::Preset, String> {
+    s.parse()
 }
 
 /// The classifier's settings, shared by `run` and `study`.
@@ -280,6 +314,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(Command::Run(a)) => run_pair(a),
         Some(Command::Study(a)) => study(a, "genweights study"),
         Some(Command::Flow(a)) => crate::flow::cli::run(a),
+        Some(Command::FlowStudy(a)) => flow_study(a),
         None => study(StudyArgs::default(), "genweights (no arguments: the study with its defaults)"),
     }
 }
@@ -343,17 +378,42 @@ fn study(a: StudyArgs, command: &str) -> Result<()> {
     Ok(())
 }
 
+fn flow_study(a: FlowStudyArgs) -> Result<()> {
+    if a.page_only {
+        let path = a.out.join("metrics.json");
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| invalid(format!("{}: cannot read the flow study's metrics: {e}", path.display())))?;
+        let mut m: crate::flowstudy::FlowStudyMetrics = serde_json::from_str(&text)
+            .map_err(|e| invalid(format!("{}: not a flow study's metrics.json: {e}", path.display())))?;
+        // The rows are a function of the cases' numbers: recomputed, they follow the code.
+        m.acceptance = m.cases.iter().flat_map(crate::flowstudy::flow_acceptance).collect();
+        println!("{}", crate::flowstudy::write_page(&m, &a.out)?.display());
+        return Ok(());
+    }
+    let device = sigmagrad::device(&a.device).map_err(|e| invalid(format!("--device {}: {e}", a.device)))?;
+    let mut opts = crate::flowstudy::FlowStudyOptions::new(a.out, a.preset, device);
+    opts.flow.coupling = a.coupling.coupling();
+    opts.flow.mixing = a.mixing.mixing();
+    if let Some(e) = a.epochs {
+        opts.flow.epochs = e as usize;
+    }
+    opts.seed = a.seed;
+    opts.flow.seed = a.seed;
+    opts.classifier.seed = a.seed;
+    let (page, m) = crate::flowstudy::flow_study(&opts, &say)?;
+    let pass = m.acceptance.iter().filter(|r| r.passed == Some(true)).count();
+    let fail = m.acceptance.iter().filter(|r| r.passed == Some(false)).count();
+    println!("{pass} acceptance tests pass, {fail} fail; {:.0} s\n{}", m.seconds, page.display());
+    Ok(())
+}
+
 fn toy(a: ToyArgs) -> Result<()> {
     let n = match a.n {
         Some(n) => usize::try_from(n).map_err(|_| invalid(format!("--n {n} is too large")))?,
         None => a.case.default_events(),
     };
     // The output directory before the draw: a bad --out fails at once.
-    if a.out.exists() && !a.out.is_dir() {
-        return Err(invalid(format!("--out {} is a file; give a directory", a.out.display())));
-    }
-    std::fs::create_dir_all(&a.out)
-        .map_err(|e| invalid(format!("--out {}: cannot create the directory: {e}", a.out.display())))?;
+    crate::io::create_out_dir(&a.out)?;
     let bar = nn::progress::bar(2 * n as u64, &format!("toy {}", a.case));
     let toy = generator::generate(a.case, n, a.seed, &bar)?;
     bar.finish_and_clear();

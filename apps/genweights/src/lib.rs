@@ -6,6 +6,8 @@
 //! - [`features`]: the physics observables per kind, as named columns;
 //! - [`generator`]: synthetic truth/generated pairs with exact per-event weights;
 //! - [`flow`]: normalizing flows as generators (`genweights flow train | sample | density`);
+//! - [`flowstudy`]: `genweights flow-study`, flows on toys with closed-form densities judged by
+//!   the weights against their exact ln w;
 //! - [`model`]: the ensemble (or Bayesian) classifier on `nn`, whose logit is ln w;
 //! - [`metrics`]: AUC, weight histograms, calibration, identities, isotonic recalibration,
 //!   clustering, reweighting and learned-against-exact comparisons (numbers, serde-serialisable);
@@ -21,6 +23,7 @@ pub mod error;
 pub mod evaluate;
 pub mod features;
 pub mod flow;
+pub mod flowstudy;
 pub mod generator;
 pub mod io;
 pub mod logistic;

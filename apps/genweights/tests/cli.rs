@@ -2,11 +2,7 @@
 //! refused with a message.
 
 mod common;
-use std::process::Command;
-
-fn genweights() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_genweights"))
-}
+use common::genweights;
 
 #[test]
 fn toy_writes_both_files_and_inspect_reads_them() {

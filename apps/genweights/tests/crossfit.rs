@@ -3,16 +3,9 @@
 //! enough for CI.
 
 mod common;
-use genweights::features::{Column, FeatureMatrix};
+use common::{genweights, normals, table, SMALL};
 use genweights::model::{fold_of, train_and_predict, ClassifierConfig, PairSplit, Split, TrainTarget};
 use nn::io::H5File;
-use std::process::Command;
-
-fn genweights() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_genweights"))
-}
-
-const SMALL: [&str; 10] = ["--epochs", "2", "--hidden", "8", "--members", "2", "--batch-size", "64", "--seed", "3"];
 
 /// Writes a masspeak toy of `n` events per sample into a fresh directory.
 fn masspeak(name: &str, n: usize) -> std::path::PathBuf {
@@ -95,22 +88,12 @@ fn cross_fitting_gives_every_event_one_out_of_fold_weight() {
     assert!(html.contains("Cross-fitted over 3 folds"));
 }
 
-fn table(values: Vec<f64>) -> FeatureMatrix {
-    let rows = values.len();
-    FeatureMatrix { columns: vec![Column::new("x", "")], rows, values, sample_rows: (0..rows).collect() }
-}
-
-fn normals(n: usize, shift: f64, seed: u64) -> Vec<f64> {
-    let z = sigmagrad::Rng::new(seed).normal(&[n], sigmagrad::DType::F64, &sigmagrad::cpu()).unwrap();
-    z.to_vec_f64().unwrap().into_iter().map(|x| x + shift).collect()
-}
-
 /// Members on resamples differ more than members on the same events: the bootstrap adds the
 /// finite sample's error to their spread. Same seeds, same architecture, one switch; trained
 /// long enough on a 1-D problem that members on the same events converge to nearly one function.
 #[test]
 fn bootstrap_members_spread_more_than_members_on_the_same_events() {
-    let (t, g) = (table(normals(1500, 0.0, 11)), table(normals(1500, 0.4, 12)));
+    let (t, g) = (table(normals(1500, 0.0, 11), 1), table(normals(1500, 0.4, 12), 1));
     let target = TrainTarget { device: sigmagrad::cpu(), dir: None, progress: false };
     let spread = |bootstrap: bool| -> f64 {
         let config = ClassifierConfig {

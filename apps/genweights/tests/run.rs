@@ -2,17 +2,10 @@
 //! ratio, and the refusals of bad input.
 
 mod common;
-use genweights::features::{Column, FeatureMatrix};
+use common::{genweights, normals, table, SMALL};
 use genweights::io::{write_sample, Precision, Sample, Table};
 use genweights::model::{train_and_predict, Balance, ClassifierConfig, Split, TrainTarget};
 use nn::io::H5File;
-use std::process::Command;
-
-fn genweights() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_genweights"))
-}
-
-const SMALL: [&str; 10] = ["--epochs", "2", "--hidden", "8", "--members", "2", "--batch-size", "64", "--seed", "3"];
 
 /// ln σ(x) = −softplus(−x), stable.
 fn sigmoid_ln(x: f64) -> f64 {
@@ -108,21 +101,6 @@ fn the_exact_weights_in_the_files_do_not_change_what_is_learned() {
         H5File::open(d.join(name).join("weights.h5")).unwrap().read_f64("generated/log_w", None).unwrap().0
     };
     assert_eq!(weights("a"), weights("b"));
-}
-
-fn table(values: Vec<f64>, d: usize) -> FeatureMatrix {
-    let rows = values.len() / d;
-    FeatureMatrix {
-        columns: (0..d).map(|i| Column::new(format!("x{i}"), "")).collect(),
-        rows,
-        values,
-        sample_rows: (0..rows).collect(),
-    }
-}
-
-fn normals(n: usize, shift: f64, seed: u64) -> Vec<f64> {
-    let z = sigmagrad::Rng::new(seed).normal(&[n], sigmagrad::DType::F64, &sigmagrad::cpu()).unwrap();
-    z.to_vec_f64().unwrap().into_iter().map(|x| x + shift).collect()
 }
 
 /// Truth N(0, 1) against generated N(0.6, 1): ln w(x) = 0.18 − 0.6 x. Balanced batches learn it

@@ -1,7 +1,9 @@
-//! One coupling block: a fixed permutation of the coordinates, then a coupling that transforms
-//! the second half given the first, x = (x1, x2) -> (x1, c(x2; net(x1))). Its Jacobian is
-//! triangular, so log|det J| is the coupling's own (the permutation's is 0).
+//! One coupling block: a fixed mixing of the coordinates (a permutation or a rotation), then a
+//! coupling that transforms the second half given the first, x = (x1, x2) -> (x1, c(x2; net(x1))).
+//! The coupling's Jacobian is triangular and the mixing's |det| is 1, so log|det J| is the
+//! coupling's own.
 
+use super::mixing::BlockMixing;
 use super::{affine, spline};
 use crate::linear::Linear;
 use crate::module::{Module, NoiseStream};
@@ -11,19 +13,11 @@ use crate::variational::VariationalLinear;
 use autodiff::{DType, Device, Result, Rng, Tensor};
 
 pub(super) struct Block {
-    /// Column j of the permuted input is column `permutation[j]` of the block's input.
-    pub(super) permutation: Vec<usize>,
-    inverse_permutation: Vec<usize>,
-    /// The conditioning coordinates (the first `conditioned` after permuting).
+    pub(super) mixing: BlockMixing,
+    /// The conditioning coordinates (the first `conditioned` after mixing).
     conditioned: usize,
     pub(super) net: Box<dyn Module>,
     coupling: Coupling,
-}
-
-/// The permutation of block `index`: a Fisher-Yates shuffle of the seeded stream, so the
-/// description (the seed) rebuilds it exactly; nn/tests/flow pins the result.
-pub fn block_permutation(seed: u64, index: usize, dims: usize) -> Vec<usize> {
-    Rng::new(seed).fork(index as u64).permutation(dims)
 }
 
 impl Block {
@@ -52,12 +46,8 @@ impl Block {
             None => Box::new(Stack::<Linear>::new(&ModelSpec::deterministic(mlp, Head::Point), dtype, dev, net_seed)?),
         };
         start_as_identity(net.as_ref())?;
-        let permutation = block_permutation(config.permutation_seed, index, dims);
-        let mut inverse_permutation = vec![0; dims];
-        for (j, &p) in permutation.iter().enumerate() {
-            inverse_permutation[p] = j;
-        }
-        Ok(Block { permutation, inverse_permutation, conditioned, net, coupling: config.coupling })
+        let mixing = BlockMixing::new(config.mixing, config.permutation_seed, index, dims, dtype, dev)?;
+        Ok(Block { mixing, conditioned, net, coupling: config.coupling })
     }
 
     /// Its subnetwork's random streams, named after the block so that a checkpoint tells the
@@ -69,7 +59,7 @@ impl Block {
     /// x -> y and each row's log|det dy/dx| ([B]).
     pub(super) fn forward(&self, x: &Tensor) -> Result<(Tensor, Tensor)> {
         let dims = x.shape()[1];
-        let x = x.index_select(1, &self.permutation)?;
+        let x = self.mixing.forward(x)?;
         let (x1, x2) = (x.narrow(1, 0, self.conditioned)?, x.narrow(1, self.conditioned, dims - self.conditioned)?);
         let h = self.net.forward(&x1)?;
         let (y2, log_det) = match self.coupling {
@@ -88,7 +78,7 @@ impl Block {
             Coupling::Affine { clamp } => affine::inverse(&y2, &h, clamp)?,
             Coupling::Spline { bins, bound } => spline::inverse(&y2, &h, bins, bound)?,
         };
-        Tensor::concat(&[&y1, &x2], 1)?.index_select(1, &self.inverse_permutation)
+        self.mixing.inverse(&Tensor::concat(&[&y1, &x2], 1)?)
     }
 }
 

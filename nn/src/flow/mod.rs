@@ -3,8 +3,8 @@
 //!
 //!   ln p(x) = ln N(f(x); 0, 1) + ln|det ∂f/∂x| = -|z|²/2 - (D/2) ln 2π + Σ_b ln|det J_b|,
 //!
-//! exact and normalised, and samples are f⁻¹(z) for z ~ N(0, 1). Each block permutes the
-//! coordinates with a fixed seeded permutation and transforms one half given the other with an
+//! exact and normalised, and samples are f⁻¹(z) for z ~ N(0, 1). Each block mixes the
+//! coordinates with a fixed seeded permutation or rotation and transforms one half given the other with an
 //! affine or a rational-quadratic spline coupling whose parameters come from an MLP of the
 //! first half. With variational subnetworks the flow is a Bayesian INN: weight draw k
 //! ([`Mode::Eval`]) is one flow, and its ln p per event is one column of the generator's own
@@ -15,13 +15,15 @@
 //! [`crate::Likelihood::Density`] (the negative log-likelihood) and checkpoints rebuild it like
 //! every other model. [`Flow::load`] gives back the flow itself, which can also sample.
 //!
-//! - [`mod@affine`], [`mod@spline`]: the two couplings; `block`: permutation plus coupling.
+//! - [`mod@affine`], [`mod@spline`]: the two couplings; [`mod@mixing`]: the permutations and
+//!   rotations between them; `block`: mixing plus coupling.
 
 mod affine;
 mod block;
+pub mod mixing;
 mod spline;
 
-pub use block::block_permutation;
+pub use mixing::{block_permutation, block_rotation};
 
 use crate::checkpoint::{Checkpoint, CheckpointError};
 use crate::module::{prefixed, Mode, Module, NoiseStream, Param, Sampling};
@@ -76,9 +78,15 @@ impl Flow {
     }
 
     /// The permutation of every block (column j of block b's permuted input is column
-    /// `permutations()[b][j]` of its input).
+    /// `permutations()[b][j]` of its input); empty for a flow that rotates instead.
     pub fn permutations(&self) -> Vec<Vec<usize>> {
-        self.blocks.iter().map(|b| b.permutation.clone()).collect()
+        self.blocks.iter().filter_map(|b| b.mixing.permutation().map(<[usize]>::to_vec)).collect()
+    }
+
+    /// Every block's mixing as a matrix M [D, D] (row-major, x -> x M): a permutation matrix,
+    /// or the rotation's Q in f64.
+    pub fn mixing_matrices(&self) -> Vec<Vec<f64>> {
+        self.blocks.iter().map(|b| b.mixing.matrix()).collect()
     }
 
     fn check_rows(&self, x: &Tensor, op: &'static str) -> Result<()> {

@@ -3,11 +3,11 @@
 
 use super::*;
 use autodiff::no_grad;
-use nn::flow::block_permutation;
+use nn::flow::{block_permutation, block_rotation};
 use nn::Mode;
 
 /// The flows every property is checked on: affine, spline, and a Bayesian INN in a weight draw,
-/// with parameters N(0, scale²).
+/// between permutations and between rotations, with parameters N(0, scale²).
 fn flows(dims: usize, dtype: DType, scale: f64) -> Vec<(&'static str, Flow)> {
     let bayes = random_flow(dims, config(AFFINE, 3, true), dtype, scale, 5);
     bayes.set_mode(Mode::Eval { draw: 3 });
@@ -18,6 +18,12 @@ fn flows(dims: usize, dtype: DType, scale: f64) -> Vec<(&'static str, Flow)> {
         ("bayesian spline", {
             let f = random_flow(dims, config(SPLINE, 3, true), dtype, scale, 6);
             f.set_mode(Mode::Eval { draw: 1 });
+            f
+        }),
+        ("rotated affine", random_flow(dims, rotated(config(AFFINE, 4, false)), dtype, scale, 3)),
+        ("rotated bayesian spline", {
+            let f = random_flow(dims, rotated(config(SPLINE, 3, true)), dtype, scale, 4);
+            f.set_mode(Mode::Eval { draw: 2 });
             f
         }),
     ]
@@ -184,3 +190,37 @@ fn permutations_are_pinned_by_their_seed() {
 }
 
 const PINNED_SEED7_BLOCK0: [usize; 5] = [1, 0, 2, 3, 4];
+
+/// A rotation is orthogonal to f64 precision, differs between blocks, is a function of the seed
+/// alone (pinned, so a change that would silently change every saved rotated flow fails here),
+/// and a rotated flow reports it as its mixing.
+#[test]
+fn rotations_are_orthogonal_and_pinned_by_their_seed() {
+    for dims in [2, 3, 5, 8] {
+        let q = block_rotation(7, 1, dims);
+        for a in 0..dims {
+            for b in 0..dims {
+                let dot: f64 = (0..dims).map(|i| q[i * dims + a] * q[i * dims + b]).sum();
+                let want = if a == b { 1.0 } else { 0.0 };
+                assert!((dot - want).abs() < 1e-14, "D = {dims}: column {a} · column {b} = {dot}");
+            }
+        }
+        assert_ne!(q, block_rotation(7, 2, dims), "two blocks share a rotation");
+        assert_eq!(q, block_rotation(7, 1, dims), "the seed does not fix the rotation");
+    }
+    let flow = random_flow(3, rotated(config(AFFINE, 2, false)), DType::F64, 0.1, 1);
+    let expected: Vec<Vec<f64>> = (0..2).map(|b| block_rotation(7, b, 3)).collect();
+    assert_eq!(flow.mixing_matrices(), expected);
+    assert!(flow.permutations().is_empty(), "a rotated flow has no permutations");
+    assert!((block_rotation(7, 0, 3)[0] - PINNED_SEED7_BLOCK0_Q00).abs() < 1e-15, "{:?}", block_rotation(7, 0, 3));
+}
+
+/// A checkpoint written before rotations existed has no `mixing`: it reads as permutations.
+#[test]
+fn a_description_without_mixing_means_permutations() {
+    let text = r#"{"blocks":2,"coupling":{"affine":{"clamp":2.0}},"permutation_seed":3,"variational":null}"#;
+    let config: FlowConfig = serde_json::from_str(text).unwrap();
+    assert_eq!(config.mixing, Mixing::Permutation);
+}
+
+const PINNED_SEED7_BLOCK0_Q00: f64 = -0.475_613_468_209_236_1;

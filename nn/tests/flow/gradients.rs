@@ -72,3 +72,11 @@ fn gradcheck_bayesian_flow_nll_with_kl() {
         check_nll(&format!("bayesian {coupling:?} in {mode:?}"), build, mode, Regulariser::Kl);
     }
 }
+
+#[test]
+fn gradcheck_rotated_flow_nll() {
+    for coupling in [AFFINE, SPLINE] {
+        let build = || random_flow(3, rotated(config(coupling, 2, false)), DType::F64, 0.5, 5);
+        check_nll(&format!("rotated {coupling:?}"), build, Mode::Train, Regulariser::None);
+    }
+}

@@ -1,6 +1,6 @@
 //! The invertible networks of `nn::flow`, checked against what makes a flow a density:
 //! `exactness` (the inverse, the log-determinant against a finite-difference Jacobian, the
-//! density's integral, the spline's shape, the pinned permutations), `gradients` (the negative
+//! density's integral, the spline's shape, the pinned permutations and rotations), `gradients` (the negative
 //! log-likelihood against finite differences in f64) and `training` (the trainer fits a flow,
 //! resumes it exactly, and a checkpoint rebuilds it). The helpers they share are here.
 
@@ -9,7 +9,7 @@ mod gradients;
 mod training;
 
 use autodiff::{DType, Device, Rng, Tensor};
-use nn::{flow_spec, Activation, Coupling, Flow, FlowConfig, Module, VariationalConfig};
+use nn::{flow_spec, Activation, Coupling, Flow, FlowConfig, Mixing, Module, VariationalConfig};
 
 fn dev() -> Device {
     backend_cpu::device()
@@ -24,7 +24,12 @@ const SPLINE: Coupling = Coupling::Spline { bins: 6, bound: 3.0 };
 
 fn config(coupling: Coupling, blocks: usize, bayesian: bool) -> FlowConfig {
     let variational = bayesian.then(|| VariationalConfig { logsig2_init: -4.0, ..VariationalConfig::default() });
-    FlowConfig { blocks, coupling, permutation_seed: 7, variational }
+    FlowConfig { blocks, coupling, permutation_seed: 7, variational, mixing: Mixing::Permutation }
+}
+
+/// The same blocks between random rotations instead of permutations.
+fn rotated(config: FlowConfig) -> FlowConfig {
+    FlowConfig { mixing: Mixing::Rotation, ..config }
 }
 
 /// A flow on `dims` coordinates whose parameters are all drawn N(0, scale²) (a freshly built flow

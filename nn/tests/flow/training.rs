@@ -118,6 +118,27 @@ fn a_checkpoint_rebuilds_the_flow_that_samples_alike() {
     assert_ne!(a, host(&no_grad(|| flow.forward(&x)).unwrap()), "two weight draws gave one density");
 }
 
+/// A rotated flow's checkpoint rebuilds its rotations from the seed (they are not stored) and
+/// with them the same densities and samples.
+#[test]
+fn a_checkpoint_rebuilds_a_rotated_flow() {
+    let (data, _) = banana(500, 7);
+    let dir = scratch("rotated");
+    let spec = flow_spec(2, &[8], Activation::Tanh, rotated(config(SPLINE, 3, false)));
+    let flow = Flow::new(&spec, DType::F32, &dev(), 3).unwrap();
+    train(&flow, &data, &data, 2, Some(dir.clone()), false);
+    let (loaded, head) = Flow::load(dir.join("best.h5"), &dev()).unwrap();
+    assert_eq!(head.spec.as_ref(), Some(&spec));
+    assert_eq!(loaded.mixing_matrices(), flow.mixing_matrices());
+    assert!(flow.mixing_matrices().iter().all(|q| q.iter().all(|v| v.abs() < 1.0 - 1e-6)), "not rotations");
+    flow.set_mode(Mode::Map);
+    loaded.set_mode(Mode::Map);
+    let x = rows(64, 2, 1.0, DType::F32, 8);
+    assert_eq!(host(&no_grad(|| flow.log_p(&x)).unwrap()), host(&no_grad(|| loaded.log_p(&x)).unwrap()));
+    let sample = |f: &Flow| host(&f.sample(32, &mut Rng::new(9), DType::F32, &dev()).unwrap());
+    assert_eq!(sample(&flow), sample(&loaded));
+}
+
 /// A checkpoint believes a description only up to the parameter values it stores; a flow's bound
 /// counts its blocks' subnetworks (the plain MLP bound, D·h + h·D, would refuse this one-block
 /// flow on 4 coordinates, whose subnetwork is 2-32-4).
@@ -131,4 +152,36 @@ fn a_one_block_flow_checkpoint_loads() {
     let loaded = Checkpoint::load_model(dir.join("one.h5"), &dev()).unwrap();
     assert_eq!(loaded.spec(), Some(&spec));
     assert!(spec.min_parameter_values().unwrap() <= flow.num_params() as u128);
+}
+
+/// The density likelihood and a density model go together: a flow trained on any other
+/// likelihood, or a regression network on −ln p, is refused before training starts, by
+/// `Objective::check` and so by the trainer.
+#[test]
+fn density_likelihood_and_density_models_are_refused_apart() {
+    let flow =
+        Flow::new(&flow_spec(2, &[4], Activation::Tanh, config(AFFINE, 1, false)), DType::F32, &dev(), 1).unwrap();
+    let mlp_spec = nn::ModelSpec::deterministic(nn::MlpSpec::new(2, &[4], 1), nn::Head::Point);
+    let mlp = mlp_spec.build(DType::F32, &dev(), 1).unwrap();
+    let density = Objective::new(Likelihood::Density, Regulariser::None);
+    assert!(density.check(&flow).is_ok());
+    for other in [Likelihood::Mse, Likelihood::Gaussian, Likelihood::BinaryCrossEntropy] {
+        let err = Objective::new(other, Regulariser::None).check(&flow).unwrap_err().to_string();
+        assert!(err.contains("density model") && err.contains(&format!("{other:?}")), "{other:?}: {err}");
+    }
+    let err = density.check(mlp.as_ref()).unwrap_err().to_string();
+    assert!(err.contains("Density likelihood") && err.contains("Point head"), "{err}");
+    assert!(Objective::new(Likelihood::Mse, Regulariser::None).check(mlp.as_ref()).is_ok());
+    let (data, _) = banana(64, 1);
+    let cfg = TrainConfig { epochs: 1, batch_size: 32, progress: false, ..Default::default() };
+    let mut opt = Adam::new(flow.params(), 1e-3);
+    let fit = Trainer::new(cfg, &dev()).fit(
+        &flow,
+        &mut opt,
+        &data,
+        None,
+        &Objective::new(Likelihood::Mse, Regulariser::None),
+        |_| Control::Continue,
+    );
+    assert!(fit.is_err_and(|e| e.to_string().contains("density model")), "the trainer trained a flow on MSE");
 }

@@ -34,6 +34,33 @@ pub enum CouplingArg {
     Spline,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MixingArg {
+    /// A fixed random permutation of the coordinates before each block.
+    Permutation,
+    /// A fixed random rotation before each block, so each coupling conditions on mixtures of
+    /// all coordinates.
+    Rotation,
+}
+
+impl CouplingArg {
+    pub fn coupling(self) -> nn::Coupling {
+        match self {
+            CouplingArg::Affine => FlowTrainConfig::default().coupling,
+            CouplingArg::Spline => FlowTrainConfig::SPLINE,
+        }
+    }
+}
+
+impl MixingArg {
+    pub fn mixing(self) -> nn::Mixing {
+        match self {
+            MixingArg::Permutation => nn::Mixing::Permutation,
+            MixingArg::Rotation => nn::Mixing::Rotation,
+        }
+    }
+}
+
 #[derive(Debug, clap::Args)]
 pub struct TrainArgs {
     /// The training file (any layout genweights reads).
@@ -50,6 +77,9 @@ pub struct TrainArgs {
     pub blocks: u64,
     #[arg(long, value_enum, default_value_t = CouplingArg::Affine)]
     pub coupling: CouplingArg,
+    /// What mixes the coordinates between blocks.
+    #[arg(long, value_enum, default_value_t = MixingArg::Permutation)]
+    pub mixing: MixingArg,
     /// Variational coupling subnetworks: a Bayesian INN whose weight draws give ln p per draw.
     #[arg(long)]
     pub bayesian: bool,
@@ -133,10 +163,8 @@ fn train_command(a: TrainArgs) -> Result<()> {
     let base = FlowTrainConfig::default();
     let config = FlowTrainConfig {
         blocks: a.blocks as usize,
-        coupling: match a.coupling {
-            CouplingArg::Affine => base.coupling,
-            CouplingArg::Spline => FlowTrainConfig::SPLINE,
-        },
+        coupling: a.coupling.coupling(),
+        mixing: a.mixing.mixing(),
         hidden: a.hidden.unwrap_or(base.hidden.clone()),
         bayesian: a.bayesian,
         draws: a.draws as usize,
@@ -166,16 +194,6 @@ fn train_command(a: TrainArgs) -> Result<()> {
     Ok(())
 }
 
-/// The datasets a density file or a sample file holds besides its table: `log_p` and, for a
-/// Bayesian INN, `log_p_draws` (rows × K).
-fn density_columns(d: &LogDensity, rows: usize) -> Vec<(&'static str, Vec<usize>, &[f64])> {
-    let mut out = vec![("log_p", vec![rows], d.log_p.as_slice())];
-    if let Some((k, draws)) = &d.draws {
-        out.push(("log_p_draws", vec![rows, *k], draws.as_slice()));
-    }
-    out
-}
-
 fn sample_command(a: SampleArgs) -> Result<()> {
     let dev = device(&a.device)?;
     let model = FlowModel::load(&a.model, &dev)?;
@@ -183,7 +201,7 @@ fn sample_command(a: SampleArgs) -> Result<()> {
     let start = std::time::Instant::now();
     let s = super::sample(&model, n, a.seed, &dev)?;
     let table = Table { n, columns: model.columns.clone(), values: s.values };
-    write_with(&a.out, &table, None, &density_columns(&s.density, n))?;
+    write_with(&a.out, &table, None, &s.density.columns(n))?;
     println!("{n} events from {} in {:.1} s\n{}", model.path.display(), start.elapsed().as_secs_f64(), a.out.display());
     Ok(())
 }
@@ -235,7 +253,7 @@ fn density_command(a: DensityArgs) -> Result<()> {
 fn write_density(path: &Path, d: &LogDensity, rows: usize) -> Result<()> {
     nn::io::write_atomically(path, |tmp| {
         let f = nn::io::create_h5(tmp)?;
-        for (name, shape, values) in density_columns(d, rows) {
+        for (name, shape, values) in d.columns(rows) {
             nn::io::write_checked(&f, name, &shape, values)?;
         }
         f.close().map_err(|e| e.to_string())

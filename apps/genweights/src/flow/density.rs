@@ -5,6 +5,7 @@
 
 use super::MODEL_FILE;
 use crate::error::{invalid, Result};
+use crate::io::table::LOG_P_DRAWS;
 use crate::io::Kind;
 use crate::special::log_sum_exp;
 use nn::flow::standardizer_log_det;
@@ -30,6 +31,18 @@ pub struct FlowModel {
 pub struct LogDensity {
     pub log_p: Vec<f64>,
     pub draws: Option<(usize, Vec<f64>)>,
+}
+
+impl LogDensity {
+    /// The datasets a density file or a sample file holds besides its table: `log_p` and, for a
+    /// Bayesian INN, `log_p_draws` (rows × K).
+    pub fn columns(&self, rows: usize) -> Vec<(&'static str, Vec<usize>, &[f64])> {
+        let mut out = vec![("log_p", vec![rows], self.log_p.as_slice())];
+        if let Some((k, draws)) = &self.draws {
+            out.push((LOG_P_DRAWS, vec![rows, *k], draws.as_slice()));
+        }
+        out
+    }
 }
 
 impl FlowModel {

@@ -19,7 +19,8 @@ pub struct Mixture {
     pub components: Vec<Component>,
 }
 
-const HALF_LN_2PI: f64 = 0.918_938_533_204_672_8;
+/// (1/2) ln 2π, the unit normal's log-normalisation per coordinate.
+pub const HALF_LN_2PI: f64 = 0.918_938_533_204_672_8;
 
 impl Mixture {
     /// Two broad components (57 % and 40 %) and a narrow one (3 %, width 0.05) in 5 dimensions.

@@ -9,8 +9,8 @@ use crate::io::{read_sample, Kind, ReadOptions};
 use crate::model::{split_rows, Split};
 use nn::train::{Control, TrainConfig, Trainer};
 use nn::{
-    flow_spec, Activation, Adam, Coupling, Dataset, FlowConfig, Likelihood, Module, Objective, Regulariser, Schedule,
-    Standardizer, Transform, VariationalConfig,
+    flow_spec, Activation, Adam, Coupling, Dataset, FlowConfig, Likelihood, Mixing, Module, Objective, Regulariser,
+    Schedule, Standardizer, Transform, VariationalConfig,
 };
 use serde::{Deserialize, Serialize};
 use sigmagrad::{DType, Device};
@@ -23,6 +23,10 @@ use std::time::Instant;
 pub struct FlowTrainConfig {
     pub blocks: usize,
     pub coupling: Coupling,
+    /// Permutations or rotations between the blocks (absent in a `flow.json` written before
+    /// rotations: permutations).
+    #[serde(default)]
+    pub mixing: Mixing,
     pub hidden: Vec<usize>,
     /// Variational coupling subnetworks (a Bayesian INN), with this many weight draws for the
     /// densities and samples.
@@ -41,6 +45,7 @@ impl Default for FlowTrainConfig {
         FlowTrainConfig {
             blocks: 6,
             coupling: Coupling::Affine { clamp: 2.0 },
+            mixing: Mixing::Permutation,
             hidden: vec![64, 64],
             bayesian: false,
             draws: 10,
@@ -78,7 +83,8 @@ impl FlowTrainConfig {
     fn flow_config(&self) -> FlowConfig {
         let variational =
             self.bayesian.then(|| VariationalConfig { logsig2_range: (-11.0, 11.0), ..VariationalConfig::default() });
-        FlowConfig { blocks: self.blocks, coupling: self.coupling, permutation_seed: self.seed, variational }
+        let (blocks, coupling, mixing) = (self.blocks, self.coupling, self.mixing);
+        FlowConfig { blocks, coupling, permutation_seed: self.seed, variational, mixing }
     }
 }
 

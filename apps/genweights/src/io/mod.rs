@@ -93,6 +93,15 @@ pub struct ReadOptions {
 }
 
 /// Reads one sample file in its detected (or forced) layout.
+/// Creates the output directory `--out` names (and its parents), refusing a file there.
+pub fn create_out_dir(out: &Path) -> Result<()> {
+    if out.exists() && !out.is_dir() {
+        return Err(crate::error::invalid(format!("--out {} is a file; give a directory", out.display())));
+    }
+    std::fs::create_dir_all(out)
+        .map_err(|e| crate::error::invalid(format!("--out {}: cannot create the directory: {e}", out.display())))
+}
+
 pub fn read_sample(path: &Path, options: &ReadOptions) -> Result<Sample> {
     let file = H5File::open(path)?;
     let kind = match options.kind {

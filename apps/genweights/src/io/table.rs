@@ -14,6 +14,31 @@ pub struct Table {
     pub values: Vec<f64>,
 }
 
+/// The root dataset of a Bayesian generator's ln p per event and weight draw (N, K), as
+/// `genweights flow sample` writes it beside the table.
+pub const LOG_P_DRAWS: &str = "log_p_draws";
+
+/// A table file's `log_p_draws`, as (K, N × K row-major), when it holds one: each event's
+/// ln p under each of the generator's K weight draws. NaN is refused; −∞ is a density of 0.
+pub fn read_log_p_draws(path: &Path, rows: usize) -> Result<Option<(usize, Vec<f64>)>> {
+    let file = H5File::open(path)?;
+    if !file.exists(LOG_P_DRAWS) {
+        return Ok(None);
+    }
+    let (values, shape) = file.read_f64(LOG_P_DRAWS, None)?;
+    let what = format!("dataset '{LOG_P_DRAWS}'");
+    let k = match shape.as_slice() {
+        [n, k] if *n == rows && *k > 0 => *k,
+        _ => {
+            return Err(FileError::item(path, what, format!("has shape {shape:?}, expected ({rows}, K)")).into());
+        }
+    };
+    if let Some(i) = values.iter().position(|v| v.is_nan()) {
+        return Err(FileError::item(path, what, format!("holds NaN at event {}", i / k)).into());
+    }
+    Ok(Some((k, values)))
+}
+
 pub fn read(file: &H5File) -> Result<Table> {
     if !file.exists("features") && !super::pandas::pandas_groups(file)?.is_empty() {
         let frame = super::pandas::read_frame(file)?;

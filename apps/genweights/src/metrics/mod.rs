@@ -30,7 +30,7 @@ pub use isotonic::{pav, IsotonicCalibration};
 pub use normalisation::{
     normalisation_identities, truncated_identities, Identity, NormalisationIdentities, TruncatedIdentity,
 };
-pub use pulls::{generator_pulls, GeneratorPulls, PullSummary};
+pub use pulls::{generator_pulls, GeneratorPulls, PullHistograms, PullSummary};
 pub use reweighting::{reweighted_observable, ReweightedObservable};
 pub use roc::{auc, roc_curve, RocCurve};
 pub use summary::{log_weight_spread, LogWeightSpread, WeightSummary};

@@ -8,6 +8,7 @@
 
 use super::finite;
 use serde::{Deserialize, Serialize};
+use stats::histogram::{Binning, Histogram2d};
 use stats::quantile;
 
 /// A pull distribution summarised robustly (the paper fits a Gaussian; the median and the
@@ -41,6 +42,53 @@ pub struct GeneratorPulls {
     pub learned: PullSummary,
     /// The same with the exact weights (toys only).
     pub exact: Option<PullSummary>,
+    /// What the page draws: the pull histograms and σ/μ against the learned ln w.
+    #[serde(default)]
+    pub histograms: Option<PullHistograms>,
+}
+
+/// The pulls' histograms on [-PULL_RANGE, PULL_RANGE] (pulls beyond it in the end bins), and the
+/// 2-D histogram of (learned ln w, σ/μ) over the generated events: whether the generator's own
+/// uncertainty is large where the weights find it wrong.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PullHistograms {
+    pub edges: Vec<f64>,
+    /// Fractions of events per bin.
+    pub learned: Vec<f64>,
+    pub exact: Option<Vec<f64>>,
+    pub uncertainty_map: Histogram2d,
+}
+
+/// The pull histograms' half-range and bins.
+const PULL_RANGE: f64 = 6.0;
+const PULL_BINS: usize = 48;
+
+/// The fractions of `values` per bin of `edges`, the outermost bins holding what lies beyond.
+fn clipped_fractions(values: &[f64], edges: &[f64]) -> Vec<f64> {
+    let (lo, hi) = (edges[0], edges[edges.len() - 1]);
+    let inner: Vec<f64> = values.iter().map(|v| v.clamp(lo, hi - 1e-9 * (hi - lo))).collect();
+    let counts = stats::histogram::histogram(&inner, None, edges);
+    counts.iter().map(|c| c / values.len().max(1) as f64).collect()
+}
+
+impl PullHistograms {
+    fn of(learned: &[f64], exact: Option<&[f64]>, log_w: &[f64], relative: &[Option<f64>]) -> PullHistograms {
+        let edges = stats::histogram::linear_edges(-PULL_RANGE, PULL_RANGE, PULL_BINS);
+        let points: Vec<(f64, f64)> = log_w.iter().zip(relative).filter_map(|(l, r)| r.map(|r| (*l, r))).collect();
+        let xs: Vec<f64> = points.iter().map(|p| p.0).collect();
+        let ys: Vec<f64> = points.iter().map(|p| p.1).collect();
+        let bound = |v: &[f64], q: f64, fallback: f64| quantile(v, q).and_then(finite).unwrap_or(fallback);
+        let (x0, x1) = (bound(&xs, 0.005, -1.0), bound(&xs, 0.995, 1.0));
+        let y1 = bound(&ys, 0.99, 1.0);
+        let x = Binning::linear(x0.min(x1 - 1e-3), x1.max(x0 + 1e-3), 40);
+        let y = Binning::linear(0.0, y1.max(1e-6), 30);
+        PullHistograms {
+            learned: clipped_fractions(learned, &edges),
+            exact: exact.map(|e| clipped_fractions(e, &edges)),
+            edges,
+            uncertainty_map: Histogram2d::fill(&x, &y, points),
+        }
+    }
 }
 
 /// The relative uncertainty σ/μ of one event's K log densities (None where it is 0 or undefined).
@@ -68,11 +116,13 @@ pub fn generator_pulls(log_p: &[Vec<f64>], learned: &[f64], exact: Option<&[f64]
         rel.iter().zip(log_w).filter_map(|(r, l)| r.and_then(|r| finite((l.exp() - 1.0) / r))).collect()
     };
     let known: Vec<f64> = rel.iter().flatten().copied().collect();
+    let (learned_pulls, exact_pulls) = (pulls(learned), exact.map(pulls));
     Some(GeneratorPulls {
         draws,
         median_relative_uncertainty: quantile(&known, 0.5).and_then(finite),
-        learned: PullSummary::of(&pulls(learned)),
-        exact: exact.map(|e| PullSummary::of(&pulls(e))),
+        learned: PullSummary::of(&learned_pulls),
+        exact: exact_pulls.as_deref().map(PullSummary::of),
+        histograms: Some(PullHistograms::of(&learned_pulls, exact_pulls.as_deref(), learned, &rel)),
     })
 }
 

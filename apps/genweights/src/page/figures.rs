@@ -207,3 +207,30 @@ pub(super) fn exact_figures(a: &PairAnalysis, pal: &Palette) -> Option<(Figure, 
         .vline(0.0);
     Some((map, res))
 }
+
+/// A Bayesian generator's own uncertainty against the weights (docs/genweights-method.md
+/// §5.10): its relative uncertainty σ/μ over weight draws against the learned ln w of each
+/// generated test event, and the pulls μ(w − 1)/σ with the learned and the exact weights.
+pub(super) fn pull_figures(a: &PairAnalysis, pal: &Palette) -> Option<(Figure, Figure)> {
+    let p = a.generator_pulls.as_ref()?;
+    let h = p.histograms.as_ref()?;
+    let m = &h.uncertainty_map;
+    let values: Vec<f64> = m.counts.iter().map(|&c| c as f64).collect();
+    let map = Figure::new(&format!("Generator's relative uncertainty against the learned weight ({} draws)", p.draws))
+        .x_label("learned ln w")
+        .y_label("σ/μ of p over draws")
+        .heatmap(Heatmap::new(&m.x.edges, &m.y.edges, &values).log(true).label("events"))
+        .note(&format!("median σ/μ {}", fmt(p.median_relative_uncertainty, 4)));
+    let mut pulls = Figure::new("Pulls μ(w − 1)/σ of the generated test events")
+        .x_label("pull (ends hold the events beyond ±6)")
+        .y_label("fraction of events")
+        .histogram("Learned", &h.edges, &h.learned)
+        .style(pal.style("Learned"));
+    if let Some(e) = &h.exact {
+        pulls = pulls.histogram("Exact", &h.edges, e).style(pal.style("Exact"));
+    }
+    // The unit normal's mass per bin, at the bin centres (the inner bins; the end bins hold tails).
+    let centres: Vec<f64> = h.edges.windows(2).map(|w| 0.5 * (w[0] + w[1])).collect();
+    let unit: Vec<f64> = h.edges.windows(2).map(|w| stats::phi(w[1]) - stats::phi(w[0])).collect();
+    Some((map, pulls.dashed("N(0, 1)", &centres, &unit).vline(0.0)))
+}

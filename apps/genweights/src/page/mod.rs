@@ -6,14 +6,16 @@
 //! the observable in weight slices, the χ² p-values of the quantile mode, the training curve;
 //! for the toys also the learned against the exact ln w and the residuals.
 //!
-//! - [`run`], [`study`]: the two pages;
+//! - [`run`], [`study`], [`flows`]: the pages of `genweights run`, `study` and `flow-study`;
 //! - [`pair`]: one pair's section, built from the figures of [`figures`].
 
 pub mod figures;
+pub mod flows;
 pub mod pair;
 pub mod run;
 pub mod study;
 
+pub use flows::flow_study_page;
 pub use pair::pair_section;
 pub use run::run_page;
 pub use study::study_page;

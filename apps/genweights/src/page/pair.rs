@@ -1,8 +1,8 @@
 //! One pair's section: its numbers, the training line and the figure set.
 
 use super::figures::{
-    calibration_figure, clustering_figure, exact_figures, group_weight_figure, observable_figure, quantile_figure,
-    reliability_figure, roc_figure, training_figure, weight_figure,
+    calibration_figure, clustering_figure, exact_figures, group_weight_figure, observable_figure, pull_figures,
+    quantile_figure, reliability_figure, roc_figure, training_figure, weight_figure,
 };
 use super::{fmt, palette};
 use crate::evaluate::PairAnalysis;
@@ -228,6 +228,20 @@ pub fn pair_section(a: &PairAnalysis, title: &str) -> Section {
         s = s
             .figure(map, "The learned ln w against the exact one, truth and generated test events together (infinite exact weights left out).")
             .figure(res, "The residual learned − exact ln w of the test events with finite exact weights.");
+    }
+    if let Some((map, pulls)) = pull_figures(a, &pal) {
+        s = s
+            .figure(
+                map,
+                "The generator's relative uncertainty σ/μ of its density p over its weight draws (μ the median, σ \
+                 half the 16–84 % spread) against the learned ln w of each generated test event: a generator that \
+                 knows where it is wrong has a large σ/μ where |ln w| is large.",
+            )
+            .figure(
+                pulls,
+                "The pulls μ(w − 1)/σ: the generator's deviation from truth in units of its own uncertainty, about \
+                 N(0, 1) where that uncertainty covers the deviation; wider: the generator is overconfident.",
+            );
     }
     s.figure(
         training_figure(a, &pal),

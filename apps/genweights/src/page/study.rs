@@ -8,12 +8,13 @@ use crate::study::acceptance::{
     TOP_SKILL_THRESHOLD,
 };
 use crate::study::summary::StudyMetrics;
+use crate::study::AcceptanceRow;
 use report::{Cell, Page, Section, Table, Verdict};
 
-/// The study's acceptance table.
-fn acceptance_table(m: &StudyMetrics) -> Table {
+/// A study's acceptance table.
+pub(super) fn acceptance_table(rows: &[AcceptanceRow]) -> Table {
     let mut t = Table::new(&["case", "test", "value", "threshold", "result"]);
-    for r in &m.acceptance {
+    for r in rows {
         let verdict = match r.passed {
             Some(p) => Cell::from(Verdict::from_bool(p)),
             None if r.value.starts_with("inconclusive") => Cell::from("inconclusive"),
@@ -122,7 +123,7 @@ pub fn study_page(m: &StudyMetrics) -> Page {
                      weights and is reported for every case.",
                     m.acceptance.len() - pass - fail - inconclusive
                 ))
-                .table(acceptance_table(m)),
+                .table(acceptance_table(&m.acceptance)),
         )
         .section(Section::new("Overview").table(overview_table(m)));
     for c in &m.cases {

@@ -26,7 +26,9 @@ pub struct AcceptanceRow {
     pub test: String,
     pub value: String,
     pub threshold: String,
-    /// None: not applicable (or only reported).
+    /// Some(pass) for a test; None for a row not applicable or only reported, which
+    /// metrics.json writes without a `pass` key (files written before read `passed` too).
+    #[serde(rename = "pass", alias = "passed", default, skip_serializing_if = "Option::is_none")]
     pub passed: Option<bool>,
 }
 

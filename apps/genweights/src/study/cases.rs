@@ -75,11 +75,7 @@ pub fn study(opts: &StudyOptions, say: &dyn Fn(&str)) -> Result<(PathBuf, StudyM
         return Err(invalid("--cases: no cases to run; name some of the toys, or leave --cases out for all"));
     }
     check_classifier(&opts.classifier)?;
-    if opts.out.exists() && !opts.out.is_dir() {
-        return Err(invalid(format!("--out {} is a file; give a directory", opts.out.display())));
-    }
-    std::fs::create_dir_all(&opts.out)
-        .map_err(|e| invalid(format!("{}: cannot create the directory: {e}", opts.out.display())))?;
+    crate::io::create_out_dir(&opts.out)?;
     let _lock = rundir::RunLock::acquire(&opts.out)?;
     let mut steps = Steps::new(&opts.out, opts.fresh, opts.cases.len(), true)?;
     let mut cases = Vec::new();

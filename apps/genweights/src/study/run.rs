@@ -269,16 +269,23 @@ fn exact_weights(opts: &RunOptions, pair: &Pair) -> Result<Option<(Vec<f64>, Vec
 
 /// A Bayesian generator's K log densities per generated event, row-aligned with the generated
 /// inputs: the columns an event file carries after its 20 momenta, as the paper's generated
-/// files carry `log_gen_weights` (the binn toy writes them there). At least two are needed
-/// for a spread; other layouts carry none.
-fn generator_log_p(generated: &Sample, inputs: &FeatureMatrix) -> Option<Vec<Vec<f64>>> {
-    let Sample::Events(e) = generated else { return None };
-    let width = e.columns.len();
-    let first = crate::io::pandas::EVENT_COLUMNS;
-    if width < first + 2 {
-        return None;
-    }
-    Some(inputs.sample_rows.iter().map(|&r| e.values[r * width + first..(r + 1) * width].to_vec()).collect())
+/// files carry `log_gen_weights` (the binn toy writes them there), or a table file's
+/// `log_p_draws` (a Bayesian INN's sample from `genweights flow sample`). At least two are
+/// needed for a spread; other layouts carry none.
+fn generator_log_p(path: &Path, generated: &Sample, inputs: &FeatureMatrix) -> Result<Option<Vec<Vec<f64>>>> {
+    let per_row = |values: &[f64], width: usize, first: usize| -> Vec<Vec<f64>> {
+        inputs.sample_rows.iter().map(|&r| values[r * width + first..(r + 1) * width].to_vec()).collect()
+    };
+    Ok(match generated {
+        Sample::Events(e) if e.columns.len() >= crate::io::pandas::EVENT_COLUMNS + 2 => {
+            Some(per_row(&e.values, e.columns.len(), crate::io::pandas::EVENT_COLUMNS))
+        }
+        Sample::Table(t) => match crate::io::table::read_log_p_draws(path, t.n)? {
+            Some((k, values)) if k >= 2 => Some(per_row(&values, k, 0)),
+            _ => None,
+        },
+        _ => None,
+    })
 }
 
 /// The pair's numbers on its test split.
@@ -296,7 +303,7 @@ fn evaluate(opts: &RunOptions, pair: &Pair, out: &ClassifierOutput) -> Result<Pa
         expected_truth_mean_inverse_w: opts.expected_truth_mean_inverse_w,
         lower_thresholds: opts.lower_thresholds.clone(),
         upper_thresholds: opts.upper_thresholds.clone(),
-        generator_log_p: generator_log_p(&pair.generated, &pair.inputs.1),
+        generator_log_p: generator_log_p(&opts.generated, &pair.generated, &pair.inputs.1)?,
         groups: row_groups(pair, opts),
     };
     analyse(out, &input)

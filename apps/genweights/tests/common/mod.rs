@@ -1,7 +1,34 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+use genweights::features::{Column, FeatureMatrix};
 use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The built `genweights` binary, as a user runs it.
+pub fn genweights() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_genweights"))
+}
+
+/// A classifier small enough for CI: two members of one hidden layer of 8, two epochs.
+pub const SMALL: [&str; 10] = ["--epochs", "2", "--hidden", "8", "--members", "2", "--batch-size", "64", "--seed", "3"];
+
+/// A feature matrix of `d` columns x0, x1, … from row-major `values`.
+pub fn table(values: Vec<f64>, d: usize) -> FeatureMatrix {
+    let rows = values.len() / d;
+    FeatureMatrix {
+        columns: (0..d).map(|i| Column::new(format!("x{i}"), "")).collect(),
+        rows,
+        values,
+        sample_rows: (0..rows).collect(),
+    }
+}
+
+/// `n` draws of N(shift, 1), seeded.
+pub fn normals(n: usize, shift: f64, seed: u64) -> Vec<f64> {
+    let z = sigmagrad::Rng::new(seed).normal(&[n], sigmagrad::DType::F64, &sigmagrad::cpu()).unwrap();
+    z.to_vec_f64().unwrap().into_iter().map(|x| x + shift).collect()
+}
 
 /// A fresh directory for one test.
 pub fn dir(name: &str) -> PathBuf {
