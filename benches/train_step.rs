@@ -188,7 +188,7 @@ fn setup(kind: Kind, width: usize, batch: usize, activation: Activation, dev: &D
 }
 
 fn setup_widths(kind: Kind, hidden: &[usize], batch: usize, activation: Activation, dev: &Device) -> Result<Setup> {
-    // The same activation as torch_reference.py's --activation (ReLU by default).
+    // The same activation as benches/torch_reference.py's --activation (ReLU by default).
     let mlp = MlpSpec::new(15, hidden, 2).activation(activation);
     let per_layer = batch * (hidden.iter().sum::<usize>() + 2);
     let (spec, regulariser, activations) = match kind {

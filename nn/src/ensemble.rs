@@ -2,7 +2,7 @@
 //! member axis, so M members are M-batched matmuls, not M training loops, and the repulsion
 //! term sees all members at once.
 //!
-//! Repulsive ensembles (D'Angelo and Fortuin, arXiv:2106.11642; calibration-study.md section 5)
+//! Repulsive ensembles (D'Angelo and Fortuin, arXiv:2106.11642; docs/calibration-method.md §4.6)
 //! add to the members' likelihoods the kernel term
 //!
 //!   beta * sum_i [ sum_j k(f_i, sg f_j) / sg(sum_j k(f_i, f_j)) - 1 ] / N

@@ -3,7 +3,7 @@
 //! enough for CI.
 
 mod common;
-use common::{genweights, normals, table, SMALL};
+use common::{genweights, normals, run_command, table, SMALL};
 use genweights::model::{fold_of, train_and_predict, ClassifierConfig, PairSplit, Split, TrainTarget};
 use nn::io::H5File;
 
@@ -22,17 +22,8 @@ fn masspeak(name: &str, n: usize) -> std::path::PathBuf {
 /// Runs `genweights run` on the toy in `d` with `extra` arguments into `d/run`.
 fn run(d: &std::path::Path, extra: &[&str]) -> std::path::PathBuf {
     let out_dir = d.join("run");
-    let out = genweights()
-        .args(["run", "--truth"])
-        .arg(d.join("truth.h5"))
-        .arg("--generated")
-        .arg(d.join("generated.h5"))
-        .arg("--out")
-        .arg(&out_dir)
-        .args(SMALL)
-        .args(extra)
-        .output()
-        .unwrap();
+    let out =
+        run_command(d.join("truth.h5"), d.join("generated.h5"), &out_dir).args(SMALL).args(extra).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     out_dir
 }
@@ -139,13 +130,7 @@ fn one_classifier_per_jet_multiplicity() {
     let j = common::dir("njets-refused");
     let o = genweights().args(["toy", "--case", "null", "--n", "300", "--out"]).arg(&j).output().unwrap();
     assert!(o.status.success());
-    let o = genweights()
-        .args(["run", "--truth"])
-        .arg(j.join("truth.h5"))
-        .arg("--generated")
-        .arg(j.join("generated.h5"))
-        .arg("--out")
-        .arg(j.join("run"))
+    let o = run_command(j.join("truth.h5"), j.join("generated.h5"), j.join("run"))
         .args(SMALL)
         .args(["--split-by", "njets"])
         .output()

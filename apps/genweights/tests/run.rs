@@ -2,7 +2,7 @@
 //! ratio, and the refusals of bad input.
 
 mod common;
-use common::{genweights, normals, table, SMALL};
+use common::{genweights, normals, run_command, table, SMALL};
 use genweights::io::{write_sample, Precision, Sample, Table};
 use genweights::model::{train_and_predict, Balance, ClassifierConfig, Split, TrainTarget};
 use nn::io::H5File;
@@ -22,13 +22,7 @@ fn run_writes_row_aligned_weights_metrics_and_a_page_that_checks() {
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let run = d.join("run");
-    let out = genweights()
-        .args(["run", "--truth"])
-        .arg(d.join("truth.h5"))
-        .arg("--generated")
-        .arg(d.join("generated.h5"))
-        .arg("--out")
-        .arg(&run)
+    let out = run_command(d.join("truth.h5"), d.join("generated.h5"), &run)
         .args(SMALL)
         .args(["--plot", "M_mumu"])
         .output()
@@ -87,13 +81,7 @@ fn the_exact_weights_in_the_files_do_not_change_what_is_learned() {
         write_sample(&d.join(format!("{name}-g.h5")), &toy.generated, Some(exact.1), Precision::F32).unwrap();
     }
     let weights = |name: &str| -> Vec<f64> {
-        let out = genweights()
-            .args(["run", "--truth"])
-            .arg(d.join(format!("{name}-t.h5")))
-            .arg("--generated")
-            .arg(d.join(format!("{name}-g.h5")))
-            .arg("--out")
-            .arg(d.join(name))
+        let out = run_command(d.join(format!("{name}-t.h5")), d.join(format!("{name}-g.h5")), d.join(name))
             .args(SMALL)
             .output()
             .unwrap();
@@ -165,16 +153,7 @@ fn bad_inputs_are_refused_naming_what_is_wrong() {
         write_sample(&d.join(p), &Sample::Table(t), None, Precision::F64).unwrap();
     }
     let run = |extra: &[&str], t: &str, g: &str| {
-        let out = genweights()
-            .args(["run", "--truth"])
-            .arg(d.join(t))
-            .arg("--generated")
-            .arg(d.join(g))
-            .arg("--out")
-            .arg(d.join("out"))
-            .args(extra)
-            .output()
-            .unwrap();
+        let out = run_command(d.join(t), d.join(g), d.join("out")).args(extra).output().unwrap();
         (out.status.success(), String::from_utf8_lossy(&out.stderr).to_string())
     };
     let (ok, err) = run(&[], "a.h5", "b.h5");
@@ -229,16 +208,7 @@ fn a_row_the_reader_drops_stays_a_row_of_weights_h5_marked_unused() {
     }
     write_sample(&d.join("t.h5"), &toy.truth, None, Precision::F32).unwrap();
     write_sample(&d.join("g.h5"), &generated, None, Precision::F32).unwrap();
-    let out = genweights()
-        .args(["run", "--truth"])
-        .arg(d.join("t.h5"))
-        .arg("--generated")
-        .arg(d.join("g.h5"))
-        .arg("--out")
-        .arg(d.join("out"))
-        .args(SMALL)
-        .output()
-        .unwrap();
+    let out = run_command(d.join("t.h5"), d.join("g.h5"), d.join("out")).args(SMALL).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let f = H5File::open(d.join("out").join("weights.h5")).unwrap();
     let (w, shape) = f.read_f64("generated/log_w", None).unwrap();

@@ -2,12 +2,20 @@
 #![allow(dead_code)]
 
 use genweights::features::{Column, FeatureMatrix};
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// The built `genweights` binary, as a user runs it.
 pub fn genweights() -> Command {
     Command::new(env!("CARGO_BIN_EXE_genweights"))
+}
+
+/// `genweights run --truth T --generated G --out O`, to which a test adds its options.
+pub fn run_command(truth: impl AsRef<OsStr>, generated: impl AsRef<OsStr>, out: impl AsRef<OsStr>) -> Command {
+    let mut command = genweights();
+    command.args(["run", "--truth"]).arg(truth).arg("--generated").arg(generated).arg("--out").arg(out);
+    command
 }
 
 /// A classifier small enough for CI: two members of one hidden layer of 8, two epochs.
