@@ -99,6 +99,11 @@ pub struct StudyArgs {
     /// Recompute every step, even those whose outputs exist with the same configuration.
     #[arg(long)]
     pub fresh: bool,
+    /// How many trainings run at once, each on its share of the cores (default: one per core,
+    /// as many as there are trainings). The networks do not depend on it: every kernel gives the
+    /// same bits on any number of threads.
+    #[arg(long, value_name = "N")]
+    pub jobs: Option<usize>,
 }
 
 impl Default for StudyArgs {
@@ -109,6 +114,7 @@ impl Default for StudyArgs {
             seed: None,
             device: "cpu".into(),
             fresh: false,
+            jobs: None,
         }
     }
 }
@@ -155,6 +161,11 @@ pub struct ScanArgs {
     /// Recompute every point.
     #[arg(long)]
     pub fresh: bool,
+    /// How many trainings run at once, each on its share of the cores (default: one per core,
+    /// as many as there are trainings). The networks do not depend on it: every kernel gives the
+    /// same bits on any number of threads.
+    #[arg(long, value_name = "N")]
+    pub jobs: Option<usize>,
 }
 
 #[derive(Debug, Args)]
@@ -421,7 +432,7 @@ fn study(a: StudyArgs, console: &Console) -> Result<()> {
         preset = preset.with_network_seed(seed);
     }
     console.say(&format!("calibration study, preset {:?} (see --help), into {}\n", a.preset, a.out.display()));
-    let opts = StudyOptions { out: a.out.clone(), preset, device, fresh: a.fresh, quiet: console.quiet };
+    let opts = StudyOptions { out: a.out.clone(), preset, device, fresh: a.fresh, quiet: console.quiet, jobs: a.jobs };
     let (summary, page) = run_study(&opts)?;
     let passed = summary.acceptance.iter().filter(|t| t.passed == Some(true)).count();
     let failed: Vec<&str> =
@@ -451,7 +462,7 @@ fn scan(a: ScanArgs, console: &Console) -> Result<()> {
     preset.scan_sizes = a.sizes.clone();
     preset.scan_steps = a.steps.max(1);
     preset.scan_max_epochs = a.max_epochs.max(1);
-    let opts = StudyOptions { out: a.out.clone(), preset, device, fresh: a.fresh, quiet: console.quiet };
+    let opts = StudyOptions { out: a.out.clone(), preset, device, fresh: a.fresh, quiet: console.quiet, jobs: a.jobs };
     let (train, test) = (DataSource::parse(&a.data)?, DataSource::parse(&a.test)?);
     let mut inputs: Vec<&Path> = vec![&train.path, &test.path];
     inputs.extend(a.config.as_deref());

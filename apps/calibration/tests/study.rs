@@ -17,6 +17,7 @@ fn options(out: &Path, fresh: bool) -> StudyOptions {
         device: sigmagrad::cpu(),
         fresh,
         quiet: true,
+        jobs: None,
     }
 }
 

@@ -3,6 +3,7 @@
 //!
 //! - [`steps`]: steps that remember what they made, keyed by a hash of everything their output
 //!   depends on, so a re-run reuses finished work and `--fresh` redoes it;
+//! - [`parallel`]: independent steps side by side, each on its own share of the cores;
 //! - [`guard`]: no command writes over one of its inputs;
 //! - [`lock`]: one run at a time per output directory;
 //! - [`stage`]: a run's outputs written beside the directory and moved in as one set.
@@ -11,10 +12,12 @@
 
 pub mod guard;
 pub mod lock;
+pub mod parallel;
 pub mod stage;
 pub mod steps;
 
 pub use guard::refuse_overwrite;
 pub use lock::RunLock;
+pub use parallel::{lane_plan, Job};
 pub use stage::Staging;
 pub use steps::{key_of, StepReport, Steps};

@@ -68,39 +68,76 @@ impl Steps {
         outputs: &[PathBuf],
         work: impl FnOnce() -> Result<T, E>,
     ) -> Result<T, E> {
-        self.done += 1;
-        let record = self.dir.join("steps").join(format!("{name}.json"));
-        if !self.fresh && outputs.iter().all(|p| p.exists()) {
-            if let Some(r) = std::fs::read_to_string(&record)
-                .ok()
-                .and_then(|t| serde_json::from_str::<Record<T>>(&t).ok())
-                .filter(|r| r.key == key)
-            {
-                self.say(&format!(
-                    "[{}/{}] {what}: unchanged, reused ({:.0} s when it ran)\n",
-                    self.done, self.total, r.seconds
-                ));
-                self.reports.push(StepReport { name: name.into(), key: key.into(), seconds: r.seconds, reused: true });
-                return Ok(r.result);
-            }
+        if let Some(result) = self.reuse(name, what, key, outputs) {
+            return Ok(result);
         }
         self.say(&format!("[{}/{}] {what}\n", self.done, self.total));
         let start = Instant::now();
         let result = work()?;
         let seconds = start.elapsed().as_secs_f64();
-        let text = serde_json::to_string_pretty(&Record { key: key.to_string(), seconds, result: &result })
-            .map_err(|e| FileError::new(&record, format!("cannot record step {name}: {e}")))?;
-        nn::io::write_atomically(&record, |tmp| std::fs::write(tmp, &text).map_err(|e| e.to_string()))?;
+        write_record(&self.dir, name, key, seconds, &result)?;
         self.say(&format!("      done in {seconds:.1} s\n"));
         self.reports.push(StepReport { name: name.into(), key: key.into(), seconds, reused: false });
         Ok(result)
     }
 
-    fn say(&self, s: &str) {
+    /// Counts the step; returns its recorded result when the record has `key` and every output
+    /// exists (and says so), None when it must run.
+    pub(crate) fn reuse<T: DeserializeOwned>(
+        &mut self,
+        name: &str,
+        what: &str,
+        key: &str,
+        outputs: &[PathBuf],
+    ) -> Option<T> {
+        self.done += 1;
+        if self.fresh || !outputs.iter().all(|p| p.exists()) {
+            return None;
+        }
+        let record = self.dir.join("steps").join(format!("{name}.json"));
+        let r = std::fs::read_to_string(&record)
+            .ok()
+            .and_then(|t| serde_json::from_str::<Record<T>>(&t).ok())
+            .filter(|r| r.key == key)?;
+        self.say(&format!(
+            "[{}/{}] {what}: unchanged, reused ({:.0} s when it ran)\n",
+            self.done, self.total, r.seconds
+        ));
+        self.reports.push(StepReport { name: name.into(), key: key.into(), seconds: r.seconds, reused: true });
+        Some(r.result)
+    }
+
+    pub(crate) fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub(crate) fn is_quiet(&self) -> bool {
+        self.quiet
+    }
+
+    pub(crate) fn counts(&self) -> (usize, usize) {
+        (self.done, self.total)
+    }
+
+    pub(crate) fn say(&self, s: &str) {
         if !self.quiet {
             eprint!("{s}");
         }
     }
+}
+
+/// Writes `DIR/steps/<name>.json`, in one piece (a crash leaves the old record or the new one).
+pub(crate) fn write_record<T: Serialize>(
+    dir: &Path,
+    name: &str,
+    key: &str,
+    seconds: f64,
+    result: &T,
+) -> Result<(), FileError> {
+    let record = dir.join("steps").join(format!("{name}.json"));
+    let text = serde_json::to_string_pretty(&Record { key: key.to_string(), seconds, result })
+        .map_err(|e| FileError::new(&record, format!("cannot record step {name}: {e}")))?;
+    nn::io::write_atomically(&record, |tmp| std::fs::write(tmp, &text).map_err(|e| e.to_string()))
 }
 
 #[cfg(test)]

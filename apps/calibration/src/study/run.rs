@@ -15,8 +15,8 @@
 
 use super::preset::StudyPreset;
 use super::steps::{
-    explain_step, generate_step, key_of, predict_step, say_to, scan_config, scan_points, train_step, ScanNetwork,
-    ScanRun, StudyOptions, Trained,
+    explain_step, generate_step, key_of, predict_step, say_to, scan_config, scan_plans, scan_points, train_all,
+    ScanNetwork, ScanPoint, ScanRun, StudyOptions, TrainPlan, Trained,
 };
 use super::summarise::{scan_summary, summarise};
 use super::summary::*;
@@ -60,11 +60,11 @@ pub fn run_study(opts: &StudyOptions) -> Result<(StudySummary, PathBuf)> {
     let mut steps = Steps::new(out, opts.fresh, total, opts.quiet)?;
     let samples = generate_samples(&mut steps, opts)?;
     let lcw_key = lcw_step(&mut steps, out, &samples)?;
-    let trained = train_networks(&mut steps, opts, &samples)?;
+    let (trained, scans) = train_networks(&mut steps, opts, &samples)?;
     let predicted = predict_networks(&mut steps, opts, &trained, &samples)?;
     let evaluation = evaluate_step(&mut steps, opts, &samples, &lcw_key, &predicted)?;
     let explained = explain_bnn(&mut steps, opts, &samples, &predicted)?;
-    let (scan_h5, points, re_points) = scan_step(&mut steps, opts, &trained, &samples)?;
+    let (scan_h5, points, re_points) = scan_step(&mut steps, opts, scans)?;
     say_to(opts, "summarising the figures' numbers\n");
     let mut summary = summarise(
         opts,
@@ -160,23 +160,61 @@ fn lcw_step(steps: &mut Steps, out: &Path, samples: &Samples) -> Result<String> 
     Ok(key)
 }
 
-fn train_networks(steps: &mut Steps, opts: &StudyOptions, samples: &Samples) -> Result<Vec<Trained>> {
-    let mut trained = Vec::new();
-    for config in opts.preset.networks() {
-        let m = config.method;
-        let dir = opts.out.join("models").join(m.name());
-        trained.push(train_step(
-            steps,
-            &format!("train-{}", m.name()),
-            &format!("train the {}", m.label()),
-            config,
-            &DataSource::file(&samples.train),
-            &samples.train_key,
-            &dir,
-            opts,
-        )?);
+/// The networks of each scan, one per size with whether it is the main network's training.
+type ScanNetworks = [Vec<(usize, Trained, bool)>; 2];
+
+/// Trains the main networks and the two scans' networks, all in one set so that they share the
+/// cores (`steps::train_all`).
+fn train_networks(steps: &mut Steps, opts: &StudyOptions, samples: &Samples) -> Result<(Vec<Trained>, ScanNetworks)> {
+    let p = &opts.preset;
+    let mut plans: Vec<TrainPlan> = p
+        .networks()
+        .into_iter()
+        .map(|config| {
+            let m = config.method;
+            TrainPlan {
+                name: format!("train-{}", m.name()),
+                what: format!("train the {}", m.label()),
+                config: config.clone(),
+                dir: opts.out.join("models").join(m.name()),
+            }
+        })
+        .collect();
+    let mains = plans.len();
+    let has = |m: Method| plans.iter().any(|t| t.config.method == m);
+    let scans = [
+        scan_plans(opts, (ScanNetwork::Bnn, &p.bnn, &p.scan_sizes), has(Method::Bnn)),
+        scan_plans(opts, (ScanNetwork::Re, &p.re, &p.re_scan_sizes), has(Method::Re)),
+    ];
+    let mut layout = Vec::new();
+    for (s, scan) in scans.into_iter().enumerate() {
+        for point in scan {
+            match point {
+                ScanPoint::Main(n) => layout.push((s, n, None)),
+                ScanPoint::Own(n, plan) => {
+                    layout.push((s, n, Some(plans.len())));
+                    plans.push(*plan);
+                }
+            }
+        }
     }
-    Ok(trained)
+    let trained = train_all(steps, opts, plans, (&DataSource::file(&samples.train), &samples.train_key))?;
+    let main_of = |s: usize| {
+        let m = if s == 0 { Method::Bnn } else { Method::Re };
+        trained[..mains]
+            .iter()
+            .find(|t| t.config.method == m)
+            .ok_or_else(|| Error::invalid(format!("the study has no {}", m.label())))
+    };
+    let mut networks: ScanNetworks = [Vec::new(), Vec::new()];
+    for (s, n, own) in layout {
+        let (t, is_main) = match own {
+            Some(i) => (trained[i].clone(), false),
+            None => (main_of(s)?.clone(), true),
+        };
+        networks[s].push((n, t, is_main));
+    }
+    Ok((trained[..mains].to_vec(), networks))
 }
 
 /// The prediction files of the networks on the test sample: (method, file, draws), and the
@@ -258,8 +296,7 @@ fn explain_bnn(
 fn scan_step(
     steps: &mut Steps,
     opts: &StudyOptions,
-    trained: &[Trained],
-    samples: &Samples,
+    [bnn, re]: ScanNetworks,
 ) -> Result<(PathBuf, Vec<ScanRun>, Vec<ScanRun>)> {
     let p = &opts.preset;
     let scan_h5 = opts.out.join("data/scan_test.h5");
@@ -273,18 +310,9 @@ fn scan_step(
         Sample::PileUp,
         opts.quiet,
     )?;
-    let main = |m: Method| {
-        trained
-            .iter()
-            .find(|t| t.config.method == m)
-            .ok_or_else(|| Error::invalid(format!("the study has no {}", m.label())))
-    };
-    let train = (&DataSource::file(&samples.train), samples.train_key.as_str());
     let test = (&DataSource::file(&scan_h5), scan_key.as_str());
-    let bnn =
-        scan_points(steps, opts, (ScanNetwork::Bnn, &p.bnn, &p.scan_sizes), Some(main(Method::Bnn)?), train, test)?;
-    let re =
-        scan_points(steps, opts, (ScanNetwork::Re, &p.re, &p.re_scan_sizes), Some(main(Method::Re)?), train, test)?;
+    let bnn = scan_points(steps, opts, ScanNetwork::Bnn, bnn, test)?;
+    let re = scan_points(steps, opts, ScanNetwork::Re, re, test)?;
     Ok((scan_h5, bnn, re))
 }
 
@@ -303,14 +331,16 @@ pub fn run_scan(opts: &StudyOptions, train: &DataSource, test: &DataSource) -> R
     let (k_train, k_test) = (file_key(train)?, file_key(test)?);
     let mut steps = Steps::new(out, opts.fresh, 2 * opts.preset.scan_sizes.len(), opts.quiet)?;
     let p = &opts.preset;
-    let runs = scan_points(
-        &mut steps,
-        opts,
-        (ScanNetwork::Bnn, &p.bnn, &p.scan_sizes),
-        None,
-        (train, &k_train),
-        (test, &k_test),
-    )?;
+    let plans: Vec<TrainPlan> = scan_plans(opts, (ScanNetwork::Bnn, &p.bnn, &p.scan_sizes), false)
+        .into_iter()
+        .filter_map(|point| match point {
+            ScanPoint::Own(_, plan) => Some(*plan),
+            ScanPoint::Main(_) => None,
+        })
+        .collect();
+    let trained = train_all(&mut steps, opts, plans, (train, &k_train))?;
+    let networks = p.scan_sizes.iter().copied().zip(trained).map(|(n, t)| (n, t, false)).collect();
+    let runs = scan_points(&mut steps, opts, ScanNetwork::Bnn, networks, (test, &k_test))?;
     let scan = scan_summary(test, (&runs, &[]))?;
     write_json(&scan, &out.join("scan.json"))?;
     let page = crate::page::write_scan(

@@ -36,6 +36,9 @@ pub struct StudyOptions {
     /// Recompute every step.
     pub fresh: bool,
     pub quiet: bool,
+    /// How many trainings may run at once (None: as many as the cores, one core each; see
+    /// [`train_all`]).
+    pub jobs: Option<usize>,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -59,6 +62,7 @@ pub(super) fn generate_step(
 }
 
 /// A trained network and the key of its training step.
+#[derive(Clone)]
 pub(super) struct Trained {
     pub(super) config: ModelConfig,
     pub(super) dir: PathBuf,
@@ -66,39 +70,83 @@ pub(super) struct Trained {
     pub(super) summary: TrainSummary,
 }
 
-#[allow(clippy::too_many_arguments)]
-pub(super) fn train_step(
+/// A network the study trains: its step's name and description, its configuration and its run
+/// directory.
+pub(super) struct TrainPlan {
+    pub(super) name: String,
+    pub(super) what: String,
+    pub(super) config: ModelConfig,
+    pub(super) dir: PathBuf,
+}
+
+impl TrainPlan {
+    /// Relative cost, to start the longest first: epochs times clusters times members times
+    /// hidden units over the batch size (a rough count; only the order matters). A training on
+    /// the whole file counts as 10^9 clusters, more than any scan point's `max_train`.
+    fn cost(&self) -> f64 {
+        let t = &self.config.training;
+        let seen = t.epochs as f64 * t.max_train.map_or(1e9, |n| n as f64);
+        let members = match self.config.method {
+            crate::model::Method::Re => self.config.ensemble.members as f64,
+            crate::model::Method::Bnn => 2.0,
+            _ => 1.0,
+        };
+        let width: usize = self.config.network.hidden.iter().sum();
+        seen * members * width as f64 / t.batch_size.max(1) as f64
+    }
+}
+
+/// Trains every plan on `data` (whose step key is `data_key`), the independent trainings side
+/// by side on the cores (`rundir::parallel`; `opts.jobs` caps how many at once). Training bars
+/// are drawn only when one training runs at a time.
+pub(super) fn train_all(
     steps: &mut Steps,
-    name: &str,
-    what: &str,
-    config: &ModelConfig,
-    data: &DataSource,
-    data_key: &str,
-    dir: &Path,
     opts: &StudyOptions,
-) -> Result<Trained> {
-    let key = key_of(&(TRAINING_VERSION, data_key, config))?;
-    let device = opts.device.clone();
-    let summary = steps.run(name, what, &key, &[dir.join(nn::train::BEST)], || {
-        // A half-finished or outdated run is started again: the step key says it is stale.
-        let _ = std::fs::remove_dir_all(dir);
+    plans: Vec<TrainPlan>,
+    (data, data_key): (&DataSource, &str),
+) -> Result<Vec<Trained>> {
+    let lanes = rundir::lane_plan(plans.len(), rayon::current_num_threads(), opts.jobs);
+    let alone = lanes.0 == 1;
+    let mut keys = Vec::new();
+    let mut jobs = Vec::new();
+    for plan in &plans {
+        let key = key_of(&(TRAINING_VERSION, data_key, &plan.config))?;
         let t = TrainOptions {
             data: data.clone(),
-            out: dir.to_path_buf(),
-            config: config.clone(),
-            device,
+            out: plan.dir.clone(),
+            config: plan.config.clone(),
+            device: opts.device.clone(),
             resume: false,
             restart: false,
-            progress: !opts.quiet,
+            progress: !opts.quiet && alone,
             interrupt_after: None,
         };
-        train(&t, &|s: &str| {
-            if !opts.quiet {
-                eprint!("      {s}")
-            }
-        })
-    })?;
-    Ok(Trained { config: config.clone(), dir: dir.to_path_buf(), key, summary })
+        let talk = !opts.quiet && alone;
+        jobs.push(rundir::Job {
+            name: plan.name.clone(),
+            what: plan.what.clone(),
+            key: key.clone(),
+            outputs: vec![plan.dir.join(nn::train::BEST)],
+            cost: plan.cost(),
+            work: Box::new(move || {
+                // A half-finished or outdated run is started again: the step key says it is stale.
+                let _ = std::fs::remove_dir_all(&t.out);
+                train(&t, &|s: &str| {
+                    if talk {
+                        eprint!("      {s}")
+                    }
+                })
+            }),
+        });
+        keys.push(key);
+    }
+    let summaries = steps.run_each(jobs, lanes)?;
+    Ok(plans
+        .into_iter()
+        .zip(keys)
+        .zip(summaries)
+        .map(|((plan, key), summary)| Trained { config: plan.config, dir: plan.dir, key, summary })
+        .collect())
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -198,42 +246,50 @@ impl ScanNetwork {
     }
 }
 
-/// Trains the network `base` (the main BNN's or RE's configuration) for every size of `sizes`
-/// on the first N training clusters and predicts `test`. A size whose configuration is the main
-/// network's (`main`) reuses its training.
-#[allow(clippy::too_many_arguments)]
+/// One size of a scan: the main network's training when its configuration is the scan's at
+/// that size, or a training of its own.
+pub(super) enum ScanPoint {
+    Main(usize),
+    Own(usize, Box<TrainPlan>),
+}
+
+/// The scan of the network `base` (the main BNN's or RE's configuration) over `sizes`: a network
+/// on the first N training clusters for every size.
+pub(super) fn scan_plans(
+    opts: &StudyOptions,
+    (network, base, sizes): (ScanNetwork, &ModelConfig, &[usize]),
+    has_main: bool,
+) -> Vec<ScanPoint> {
+    let (tag, label) = (network.tag(), network.label());
+    sizes
+        .iter()
+        .map(|&n| {
+            let config = scan_config(base, n, &opts.preset);
+            if has_main && config == *base {
+                return ScanPoint::Main(n);
+            }
+            let what = format!("{tag}: train a {label} on {n} clusters ({} epochs)", config.training.epochs);
+            let dir = opts.out.join("models").join(format!("{tag}-{n}"));
+            ScanPoint::Own(n, Box::new(TrainPlan { name: format!("train-{tag}-{n}"), what, config, dir }))
+        })
+        .collect()
+}
+
+/// Predicts `test` with every scan point's network (`trained`, one per size, in order).
 pub(super) fn scan_points(
     steps: &mut Steps,
     opts: &StudyOptions,
-    (network, base, sizes): (ScanNetwork, &ModelConfig, &[usize]),
-    main: Option<&Trained>,
-    train: (&DataSource, &str),
+    network: ScanNetwork,
+    trained: Vec<(usize, Trained, bool)>,
     test: (&DataSource, &str),
 ) -> Result<Vec<ScanRun>> {
-    let p = &opts.preset;
-    let out = &opts.out;
     let (tag, label) = (network.tag(), network.label());
-    let base = main.map_or(base, |m| &m.config);
     let mut points = Vec::new();
-    for &n in sizes {
-        let config = scan_config(base, n, p);
-        let t = if let Some(main) = main.filter(|m| m.config == config) {
-            say_to(opts, &format!("      {tag}: N = {n} is the main {label} ({})\n", main.dir.display()));
-            Trained { config, dir: main.dir.clone(), key: main.key.clone(), summary: main.summary.clone() }
-        } else {
-            let what = format!("{tag}: train a {label} on {n} clusters ({} epochs)", config.training.epochs);
-            train_step(
-                steps,
-                &format!("train-{tag}-{n}"),
-                &what,
-                &config,
-                train.0,
-                train.1,
-                &out.join("models").join(format!("{tag}-{n}")),
-                opts,
-            )?
-        };
-        let path = out.join("predictions").join(format!("{tag}-{n}.h5"));
+    for (n, t, is_main) in trained {
+        if is_main {
+            say_to(opts, &format!("      {tag}: N = {n} is the main {label} ({})\n", t.dir.display()));
+        }
+        let path = opts.out.join("predictions").join(format!("{tag}-{n}.h5"));
         predict_step(
             steps,
             &format!("predict-{tag}-{n}"),
