@@ -231,6 +231,10 @@ pub struct StudyArgs {
     /// reuses its finished run in --out/cases/NAME).
     #[arg(long)]
     pub fresh: bool,
+    /// How many cases run at once, each on its share of the cores (default: one per core). The
+    /// numbers do not depend on it: every kernel gives the same bits on any number of threads.
+    #[arg(long, value_name = "N")]
+    pub jobs: Option<usize>,
     /// njets: the Z→μμ+jets cases with one classifier per jet multiplicity.
     #[arg(long, value_parser = parse_split_by)]
     pub split_by: Option<SplitBy>,
@@ -249,6 +253,7 @@ impl Default for StudyArgs {
             toy_seed: 1,
             page_only: false,
             fresh: false,
+            jobs: None,
             split_by: None,
             classifier: ClassifierArgs {
                 members: None,
@@ -371,6 +376,7 @@ fn study(a: StudyArgs, command: &str) -> Result<()> {
     opts.split_by_njets = a.split_by == Some(SplitBy::Njets);
     opts.command = command.to_string();
     opts.fresh = a.fresh;
+    opts.jobs = a.jobs;
     let (page, m) = crate::study::study(&opts, &say)?;
     let pass = m.acceptance.iter().filter(|r| r.passed == Some(true)).count();
     let fail = m.acceptance.iter().filter(|r| r.passed == Some(false)).count();

@@ -38,6 +38,8 @@ pub struct StudyOptions {
     pub fresh: bool,
     /// The Z→μμ+jets cases with one classifier per jet multiplicity (`--split-by njets`).
     pub split_by_njets: bool,
+    /// How many cases run at once (None: one per core; see `rundir::parallel`).
+    pub jobs: Option<usize>,
 }
 
 impl StudyOptions {
@@ -52,6 +54,7 @@ impl StudyOptions {
             classifier: ClassifierConfig::default(),
             device,
             progress: true,
+            jobs: None,
             command: "genweights study".into(),
             fresh: false,
             split_by_njets: false,
@@ -68,8 +71,10 @@ impl StudyOptions {
     }
 }
 
-/// Runs the study and writes its page; returns the page's path and the metrics.
-pub fn study(opts: &StudyOptions, say: &dyn Fn(&str)) -> Result<(PathBuf, StudyMetrics)> {
+/// Runs the study and writes its page; returns the page's path and the metrics. The cases are
+/// independent, so they run side by side on the cores (`rundir::parallel`; their numbers do not
+/// depend on it); with more than one at a time their own messages and bars are left out.
+pub fn study(opts: &StudyOptions, say: &(dyn Fn(&str) + Sync)) -> Result<(PathBuf, StudyMetrics)> {
     let start = Instant::now();
     if opts.cases.is_empty() {
         return Err(invalid("--cases: no cases to run; name some of the toys, or leave --cases out for all"));
@@ -77,10 +82,31 @@ pub fn study(opts: &StudyOptions, say: &dyn Fn(&str)) -> Result<(PathBuf, StudyM
     check_classifier(&opts.classifier)?;
     crate::io::create_out_dir(&opts.out)?;
     let _lock = rundir::RunLock::acquire(&opts.out)?;
-    let mut steps = Steps::new(&opts.out, opts.fresh, opts.cases.len(), true)?;
+    let lanes = rundir::lane_plan(opts.cases.len(), rayon::current_num_threads(), opts.jobs);
+    let mut steps = Steps::new(&opts.out, opts.fresh, opts.cases.len(), lanes.0 == 1 || !opts.progress)?;
+    let jobs = opts
+        .cases
+        .iter()
+        .enumerate()
+        .map(|(i, &case)| case_job(opts, i, case, lanes.0 == 1, say))
+        .collect::<Result<Vec<_>>>()?;
+    let results = steps.run_each(jobs, lanes)?;
     let mut cases = Vec::new();
-    for (i, &case) in opts.cases.iter().enumerate() {
-        cases.push(run_case(opts, i, case, &mut steps, say)?);
+    for (i, (&case, result)) in opts.cases.iter().zip(results).enumerate() {
+        let acceptance = acceptance(case, &result.metrics);
+        let counter = format!("[{}/{}] {case}", i + 1, opts.cases.len());
+        match steps.reports.iter().find(|r| r.name == case.name()) {
+            Some(r) if r.reused => say(&format!(
+                "{counter}: reusing the finished run in {} ({:.0} s when it ran)\n",
+                opts.out.join("cases").join(case.name()).display(),
+                r.seconds
+            )),
+            _ => {
+                say(&format!("{counter}:\n"));
+                say_rows(&acceptance, say)
+            }
+        }
+        cases.push(CaseOutcome { result, acceptance });
     }
     let reused: Vec<f64> = steps.reports.iter().filter(|r| r.reused).map(|r| r.seconds).collect();
     let metrics = StudyMetrics {
@@ -116,8 +142,15 @@ const CASE_FILES: [&str; 6] = ["truth.h5", "generated.h5", "toy.json", "weights.
 
 /// One case as a step of [`Steps`]: keyed by everything its run depends on (the toy, its
 /// events and seed, the classifier configuration and the clustering thresholds), reused when a
-/// finished run with the same key left its files in `cases/NAME/`.
-fn run_case(opts: &StudyOptions, i: usize, case: Case, steps: &mut Steps, say: &dyn Fn(&str)) -> Result<CaseOutcome> {
+/// finished run with the same key left its files in `cases/NAME/`. `alone`: no other case runs
+/// beside it, so it may talk and draw its bars.
+fn case_job<'a>(
+    opts: &'a StudyOptions,
+    i: usize,
+    case: Case,
+    alone: bool,
+    say: &'a (dyn Fn(&str) + Sync),
+) -> Result<rundir::Job<'a, CaseResult, crate::error::Error>> {
     let dir = opts.out.join("cases").join(case.name());
     let n = opts.events_of(case);
     let config = ClassifierConfig { seed: opts.classifier.seed.wrapping_add(i as u64), ..opts.classifier.clone() };
@@ -126,18 +159,20 @@ fn run_case(opts: &StudyOptions, i: usize, case: Case, steps: &mut Steps, say: &
         .ok_or_else(|| invalid(format!("cannot encode the key of case {case} (a bug: please report it)")))?;
     let outputs: Vec<PathBuf> = CASE_FILES.iter().map(|f| dir.join(f)).collect();
     let counter = format!("[{}/{}] {case}", i + 1, opts.cases.len());
-    let result = steps.run(case.name(), case.name(), &key, &outputs, || {
-        say(&format!("{counter}: {n} events per sample\n"));
-        run_toy(opts, case, n, config.clone(), &dir, say)
-    })?;
-    let acceptance = acceptance(case, &result.metrics);
-    match steps.reports.last() {
-        Some(r) if r.reused => {
-            say(&format!("{counter}: reusing the finished run in {} ({:.0} s when it ran)\n", dir.display(), r.seconds))
-        }
-        _ => say_rows(&acceptance, say),
-    }
-    Ok(CaseOutcome { result, acceptance })
+    let silent = |_: &str| {};
+    Ok(rundir::Job {
+        name: case.name().into(),
+        what: format!("{case}: {n} events per sample"),
+        key,
+        outputs,
+        // Events per sample: the cases' classifiers have the same size.
+        cost: n as f64,
+        work: Box::new(move || {
+            let say: &(dyn Fn(&str) + Sync) = if alone { say } else { &silent };
+            say(&format!("{counter}: {n} events per sample\n"));
+            run_toy(opts, case, n, config, &dir, (opts.progress && alone, say))
+        }),
+    })
 }
 
 /// Writes `case`'s toy into `dir` and runs it as `genweights run` would.
@@ -147,16 +182,16 @@ fn run_toy(
     n: usize,
     config: ClassifierConfig,
     dir: &Path,
-    say: &dyn Fn(&str),
+    (progress, say): (bool, &(dyn Fn(&str) + Sync)),
 ) -> Result<CaseResult> {
-    let bar = nn::progress::bar_if(opts.progress, 2 * n as u64, &format!("toy {case}"));
+    let bar = nn::progress::bar_if(progress, 2 * n as u64, &format!("toy {case}"));
     let toy = generator::generate(case, n, opts.seed, &bar)?;
     bar.finish_and_clear();
     let files = generator::write(dir, &toy)?;
     let (lower, upper) = thresholds(case);
     let mut ro = RunOptions::new(files.truth.clone(), files.generated.clone(), dir.to_path_buf(), opts.device.clone());
     ro.classifier = config;
-    ro.progress = opts.progress;
+    ro.progress = progress;
     ro.plot = Some(vec![toy.info.distorted_observable.clone()]);
     ro.lower_thresholds = lower;
     ro.upper_thresholds = upper;
