@@ -20,6 +20,9 @@
 //!     cargo bench --bench train_step -- [--quick] [--json FILE] [--only mlp|bnn|re16] [--activation tanh]
 //!     cargo bench --bench train_step -- --threads 1,2 [--quick] [--only ..] [--activation ..]
 //!     cargo bench --bench train_step -- --relu-vs-tanh [--quick] [--only ..]
+//!     cargo bench --bench train_step -- --ops [--quick] [--only ..] [--batch B] [--activation ..]
+//!
+//! `--ops` times every backend op of the step, by op and shapes (see `per_op`).
 
 mod common;
 
@@ -33,8 +36,9 @@ use sigmagrad::{
     AdamParams, Backend, BinaryOp, DType, DenseActivation, Device, Distribution, HostData, Layout, ReduceOp, Result,
     Rng, Storage, Tensor, UnaryOp,
 };
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 const N_TRAIN: usize = 600_000;
@@ -48,10 +52,43 @@ static ALLOC: common::heap::Counting = common::heap::Counting;
 struct Timed {
     inner: backend_cpu::CpuBackend,
     matmul_ns: AtomicU64,
+    /// `--ops`: wall time and calls per op and shape, while Some (and `recording`, which the
+    /// other modes read instead of the lock).
+    ops: Mutex<Option<BTreeMap<String, (u64, u64)>>>,
+    recording: AtomicBool,
+}
+
+impl Timed {
+    fn new() -> Timed {
+        Timed {
+            inner: backend_cpu::CpuBackend,
+            matmul_ns: AtomicU64::new(0),
+            ops: Mutex::new(None),
+            recording: AtomicBool::new(false),
+        }
+    }
+
+    /// Runs `work`, adding its time to the op named by `name()` when ops are being recorded.
+    fn op<R>(&self, name: impl FnOnce() -> String, work: impl FnOnce() -> R) -> R {
+        if !self.recording.load(Ordering::Relaxed) {
+            return work();
+        }
+        let t = Instant::now();
+        let r = work();
+        let ns = t.elapsed().as_nanos() as u64;
+        if let Ok(mut guard) = self.ops.lock() {
+            if let Some(ops) = guard.as_mut() {
+                let e = ops.entry(name()).or_default();
+                (e.0, e.1) = (e.0 + ns, e.1 + 1);
+            }
+        }
+        r
+    }
 }
 
 macro_rules! forward {
-    ($self:ident . $m:ident ( $($a:expr),* )) => { $self.inner.$m($($a),*) };
+    ($self:ident . $m:ident ( $($a:expr),* )) => { $self.op(|| stringify!($m).to_string(), || $self.inner.$m($($a),*)) };
+    ($self:ident . $m:ident ( $($a:expr),* ) as $name:expr) => { $self.op(|| $name, || $self.inner.$m($($a),*)) };
 }
 
 impl Backend for Timed {
@@ -77,20 +114,20 @@ impl Backend for Timed {
         forward!(self.cast(s, l, d))
     }
     fn unary(&self, op: UnaryOp, s: &Storage, l: &Layout) -> Result<Storage> {
-        forward!(self.unary(op, s, l))
+        forward!(self.unary(op, s, l) as format!("{op:?} {:?}", l.shape()))
     }
     fn binary(&self, op: BinaryOp, a: &Storage, la: &Layout, b: &Storage, lb: &Layout) -> Result<Storage> {
-        forward!(self.binary(op, a, la, b, lb))
+        forward!(self.binary(op, a, la, b, lb) as format!("{op:?} {:?} {:?}", la.shape(), lb.shape()))
     }
     fn select(&self, m: &Storage, lm: &Layout, a: &Storage, la: &Layout, b: &Storage, lb: &Layout) -> Result<Storage> {
         forward!(self.select(m, lm, a, la, b, lb))
     }
     fn reduce(&self, op: ReduceOp, s: &Storage, l: &Layout, axes: &[usize]) -> Result<Storage> {
-        forward!(self.reduce(op, s, l, axes))
+        forward!(self.reduce(op, s, l, axes) as format!("reduce {op:?} {:?} over {axes:?}", l.shape()))
     }
     fn matmul(&self, a: &Storage, la: &Layout, b: &Storage, lb: &Layout) -> Result<Storage> {
         let t = Instant::now();
-        let r = forward!(self.matmul(a, la, b, lb));
+        let r = forward!(self.matmul(a, la, b, lb) as format!("matmul {:?} x {:?}", la.shape(), lb.shape()));
         self.matmul_ns.fetch_add(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
         r
     }
@@ -104,7 +141,8 @@ impl Backend for Timed {
         lc: &Layout,
     ) -> Result<Storage> {
         let t = Instant::now();
-        let r = forward!(self.matmul_add(a, la, b, lb, c, lc));
+        let r =
+            forward!(self.matmul_add(a, la, b, lb, c, lc) as format!("matmul_add {:?} x {:?}", la.shape(), lb.shape()));
         self.matmul_ns.fetch_add(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
         r
     }
@@ -120,7 +158,9 @@ impl Backend for Timed {
         act: DenseActivation,
     ) -> Result<(Storage, Option<Storage>)> {
         let t = Instant::now();
-        let r = forward!(self.dense(a, la, b, lb, bias, act));
+        let r =
+            forward!(self.dense(a, la, b, lb, bias, act)
+                as format!("dense {:?} x {:?} ({:?})", la.shape(), lb.shape(), act.f));
         self.matmul_ns.fetch_add(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
         r
     }
@@ -131,7 +171,7 @@ impl Backend for Timed {
         saved: Option<&Storage>,
         shape: &[usize],
     ) -> Result<Storage> {
-        forward!(self.dense_grad(act, g, saved, shape))
+        forward!(self.dense_grad(act, g, saved, shape) as format!("dense_grad {shape:?} ({:?})", act.f))
     }
     fn concat(&self, parts: &[(&Storage, &Layout)], axis: usize) -> Result<Storage> {
         forward!(self.concat(parts, axis))
@@ -234,6 +274,8 @@ impl Stepper {
         let batch = Batch { x: self.x.clone(), y: self.y.clone(), w: None };
         let loss = self.s.objective.loss(self.s.model.as_ref(), &batch, N_TRAIN)?;
         let grads = loss.backward()?;
+        // As nn::train does: without the graph, Adam updates the parameters in place.
+        drop(loss);
         self.opt.step(&grads)
     }
 }
@@ -250,6 +292,10 @@ struct Flags {
     relu_vs_tanh: bool,
     /// `--team-epoch`: one epoch of the ATLAS team's network.
     team_epoch: bool,
+    /// `--ops`: the step's time op by op.
+    ops: bool,
+    /// `--batch B`: this batch size only.
+    batch: Option<usize>,
 }
 
 fn activation_named(name: &str) -> BenchResult<Activation> {
@@ -288,6 +334,11 @@ impl Flags {
             threads,
             relu_vs_tanh: args.iter().any(|a| a == "--relu-vs-tanh"),
             team_epoch: args.iter().any(|a| a == "--team-epoch"),
+            ops: args.iter().any(|a| a == "--ops"),
+            batch: match value("--batch") {
+                None => None,
+                Some(b) => Some(b.ok_or("--batch needs a size")?.parse()?),
+            },
         })
     }
 
@@ -302,7 +353,13 @@ impl Flags {
                 .flat_map(|&k| [64, 128].into_iter().flat_map(move |w| [256, 1024, 4096].map(|b| (k, w, b))))
                 .collect()
         };
-        all.into_iter().filter(|(k, _, _)| self.only.as_deref().is_none_or(|o| o == k.name())).collect()
+        let mut all: Vec<(Kind, usize, usize)> =
+            all.into_iter().filter(|(k, _, _)| self.only.as_deref().is_none_or(|o| o == k.name())).collect();
+        if let Some(b) = self.batch {
+            all.iter_mut().for_each(|c| c.2 = b);
+            all.dedup();
+        }
+        all
     }
 }
 
@@ -311,7 +368,7 @@ fn main() -> BenchResult {
     backend_cpu::enlist_main_thread();
     let opts = Options::from_args()?;
     let flags = Flags::from_args()?;
-    let timed = Arc::new(Timed { inner: backend_cpu::CpuBackend, matmul_ns: AtomicU64::new(0) });
+    let timed = Arc::new(Timed::new());
     let dev = Device::new(timed.clone());
     if let Some(pools) = flags.threads {
         return thread_scaling(&opts, &flags, pools, &dev);
@@ -321,6 +378,9 @@ fn main() -> BenchResult {
     }
     if flags.team_epoch {
         return team_epoch(&opts, &flags, &dev);
+    }
+    if flags.ops {
+        return per_op(&opts, &flags, &timed, &dev);
     }
     let mut report = Report::new(
         &format!(
@@ -454,7 +514,76 @@ fn relu_against_tanh(opts: &Options, flags: &Flags, dev: &Device) -> BenchResult
     report.finish(opts)
 }
 
-/// The ATLAS team's BNN (calibration-study.md: 15 inputs, hidden layers 256-168-64-8, the
+/// `--ops`: where a step's time goes, op by op (forward, backward and optimizer kernels alike),
+/// on the current rayon pool (`RAYON_NUM_THREADS=1` for one thread). Each op is named with its
+/// shapes, so a product's row says which layer and which pass it is. The table lists the ops
+/// over 1 % of the step, costliest first; "other" is the step's time outside every kernel
+/// (graph, allocation, dispatch).
+fn per_op(opts: &Options, flags: &Flags, timed: &Timed, dev: &Device) -> BenchResult {
+    let threads = rayon::current_num_threads();
+    for (kind, width, batch) in flags.configs() {
+        let mut report = Report::new(
+            &format!(
+                "{} x{width}, batch {batch}, {} hidden layers, {threads} threads: the step op by op, {}, {}",
+                kind.name(),
+                flags.act_name,
+                machine(),
+                utc_now()
+            ),
+            &["op (shapes)", "calls / step", "us / step", "share"],
+        );
+        let mut st = Stepper::new(kind, width, batch, flags.activation, dev)?;
+        for _ in 0..5 {
+            st.step()?;
+        }
+        let steps = if flags.quick { 20 } else { 10 * opts.reps };
+        *timed.ops.lock().map_err(|_| "the op table's lock is poisoned")? = Some(BTreeMap::new());
+        timed.recording.store(true, Ordering::Relaxed);
+        let t0 = Instant::now();
+        for _ in 0..steps {
+            st.step()?;
+        }
+        let step_us = t0.elapsed().as_secs_f64() * 1e6 / steps as f64;
+        timed.recording.store(false, Ordering::Relaxed);
+        let ops = timed.ops.lock().map_err(|_| "the op table's lock is poisoned")?.take().unwrap_or_default();
+        let mut rows: Vec<(String, f64, f64)> = ops
+            .into_iter()
+            .map(|(name, (ns, calls))| (name, ns as f64 / 1e3 / steps as f64, calls as f64 / steps as f64))
+            .collect();
+        rows.sort_by(|a, b| b.1.total_cmp(&a.1));
+        let in_ops: f64 = rows.iter().map(|r| r.1).sum();
+        let shape = shape_name(kind, flags.activation, &flags.act_name, width, batch);
+        for (name, us, calls) in rows.iter().filter(|r| r.1 >= 0.01 * step_us) {
+            report.row(vec![
+                name.clone(),
+                format!("{calls:.0}"),
+                format!("{us:.0}"),
+                format!("{:.1}%", 100.0 * us / step_us),
+            ]);
+            report.record("train_step_op", &format!("{shape}@{threads}: {name}"), *us, "us/step");
+        }
+        let small: f64 = rows.iter().filter(|r| r.1 < 0.01 * step_us).map(|r| r.1).sum();
+        report.row(vec![
+            "ops under 1 % each".into(),
+            String::new(),
+            format!("{small:.0}"),
+            format!("{:.1}%", 100.0 * small / step_us),
+        ]);
+        let other = step_us - in_ops;
+        report.row(vec![
+            "other".into(),
+            String::new(),
+            format!("{other:.0}"),
+            format!("{:.1}%", 100.0 * other / step_us),
+        ]);
+        report.row(vec!["the step".into(), String::new(), format!("{step_us:.0}"), "100%".into()]);
+        report.record("train_step_op", &format!("{shape}@{threads}: step"), step_us, "us/step");
+        report.finish(opts)?;
+    }
+    Ok(())
+}
+
+/// The ATLAS team's BNN (docs/calibration-method.md §4.7: 15 inputs, hidden layers 256-168-64-8, the
 /// shifted tanh 3 (tanh x + 1) between layers, batch 1024) and a 16-member repulsive ensemble
 /// of the same size.
 const TEAM_HIDDEN: [usize; 4] = [256, 168, 64, 8];
