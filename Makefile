@@ -10,13 +10,13 @@ bootstrap:
 
 # The main job: the quick calibration study of arXiv:2412.04370 on generated topo-clusters with
 # exact truth (LCW-like, DNN, DNN-LGK, BNN, repulsive ensemble, the training-size scan), about
-# 6 minutes on 2 cores after the build. Open out/calibration-study/index.html in a browser; a
+# 5 minutes on 2 cores after the build. Open out/calibration-study/index.html in a browser; a
 # re-run reuses every step whose inputs did not change.
 demo: bootstrap
 	$(CARGO) run --release -p calibration -- study --out out/calibration-study
 
 # The second study (arXiv:2305.16774): classifier weights on every toy with exact weights
-# (about 6.5 minutes on 2 cores); out/genweights-study/index.html.
+# (about 4.5 minutes on 2 cores); out/genweights-study/index.html.
 genweights: bootstrap
 	$(CARGO) run --release -p genweights -- study --out out/genweights-study
 
