@@ -26,7 +26,7 @@ impl Ctx<'_> {
              known exactly. It generated {} pile-up clusters for training (seed {}), {} for testing (seed {}) and {} \
              without pile-up for the LCW-like tables (seed {}); after the selection cuts the networks trained on {} \
              clusters, validated on {}{} and were tested on {}. Networks (seed {}): {}. Run on {}, {}, sigmagrad {}; \
-             the whole study took {}{}.",
+             {}.",
             d.preset,
             count(d.generated_train),
             seeds.train,
@@ -43,16 +43,19 @@ impl Ctx<'_> {
             d.machine,
             d.date,
             d.version,
-            duration(d.seconds),
             if d.reused_steps > 0 {
+                // The steps' own times add up to more than a study's wall time: its trainings run
+                // side by side.
                 format!(
-                    " (this run reused {} of its {} steps and took {})",
+                    "its steps took {} together when they ran (the trainings side by side, so less on the clock); \
+                     this run reused {} of its {} steps and took {}",
+                    duration(d.seconds),
                     d.reused_steps,
                     d.steps,
                     duration(d.run_seconds)
                 )
             } else {
-                String::new()
+                format!("the whole study took {}", duration(d.run_seconds))
             }
         )
     }

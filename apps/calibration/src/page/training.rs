@@ -26,7 +26,11 @@ impl Ctx<'_> {
 
     fn models_table(&self) -> Table {
         let mut t = Table::new(&["network", "architecture", "epochs", "draws", "training time", "samples / s"])
-            .caption("The trained networks; draws are the weight samples (BNN) or members (RE) a prediction averages.");
+            .caption(
+                "The trained networks; draws are the weight samples (BNN) or members (RE) a prediction averages. \
+                 The study trains its networks side by side, each on its share of the cores, so a time is that of \
+                 the network's own share.",
+            );
         for m in &self.s.description.models {
             t = t.row([
                 Cell::from(m.label.as_str()),

@@ -34,9 +34,9 @@ pub struct StudyDescription {
     pub machine: String,
     pub date: String,
     pub version: String,
-    /// Wall time of the whole study in seconds: each step's time when it ran (a reused step
-    /// counts as its original time), so a re-run that reuses every step still says how long the
-    /// study takes.
+    /// This invocation's wall time plus the reused steps' times when they ran, so a re-run that
+    /// reuses every step still says what its steps cost. With nothing reused it is the study's
+    /// wall time; with reused trainings, which ran side by side, it is more than that.
     pub seconds: f64,
     /// Wall time of this invocation, and how many of its steps were reused.
     #[serde(default)]
