@@ -8,6 +8,7 @@
 #![allow(dead_code)]
 
 pub mod heap;
+pub mod timed;
 
 use std::fmt::Write as _;
 use std::io::Write as _;
