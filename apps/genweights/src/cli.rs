@@ -63,6 +63,10 @@ pub struct FlowStudyArgs {
     /// Only redraw OUT/index.html from OUT/metrics.json (the acceptance rows recomputed from its numbers).
     #[arg(long)]
     pub page_only: bool,
+    /// How many cases run at once, each on its share of the cores (default: one per core). The
+    /// numbers do not depend on it.
+    #[arg(long, value_name = "N")]
+    pub jobs: Option<usize>,
 }
 
 fn parse_preset(s: &str) -> std::result::Result<crate::flowstudy::Preset, String> {
@@ -406,6 +410,7 @@ fn flow_study(a: FlowStudyArgs) -> Result<()> {
     opts.seed = a.seed;
     opts.flow.seed = a.seed;
     opts.classifier.seed = a.seed;
+    opts.jobs = a.jobs;
     let (page, m) = crate::flowstudy::flow_study(&opts, &say)?;
     let pass = m.acceptance.iter().filter(|r| r.passed == Some(true)).count();
     let fail = m.acceptance.iter().filter(|r| r.passed == Some(false)).count();

@@ -18,6 +18,6 @@ pub mod steps;
 
 pub use guard::refuse_overwrite;
 pub use lock::RunLock;
-pub use parallel::{lane_plan, Job};
+pub use parallel::{lane_plan, side_by_side, Job, Task};
 pub use stage::Staging;
 pub use steps::{key_of, StepReport, Steps};

@@ -38,93 +38,62 @@ pub fn lane_plan(jobs: usize, threads: usize, lanes: Option<usize>) -> (usize, u
     (lanes, threads / lanes)
 }
 
-impl Steps {
-    /// Runs every job that [`Steps::run`] would run, `lanes` at a time, each on its own rayon
-    /// pool of `threads` threads; the longest (by `cost`) start first. Returns the results in
-    /// the jobs' order. Each finished step is recorded at once, so an interrupted run keeps the
-    /// ones that finished. After a failure no further job starts; the first error is returned
-    /// once the running ones end.
-    pub fn run_each<'a, T, E>(
-        &mut self,
-        jobs: Vec<Job<'a, T, E>>,
-        (lanes, threads): (usize, usize),
-    ) -> Result<Vec<T>, E>
-    where
-        T: Serialize + DeserializeOwned + Send,
-        E: From<FileError> + Send,
-    {
-        let mut results: Vec<Option<T>> = Vec::with_capacity(jobs.len());
-        let mut queue = Vec::new();
-        for (i, job) in jobs.into_iter().enumerate() {
-            let reused = self.reuse(&job.name, &job.what, &job.key, &job.outputs);
-            if reused.is_none() {
-                let (done, total) = self.counts();
-                queue.push((i, format!("[{done}/{total}]"), job));
-            }
-            results.push(reused);
-        }
-        // Longest first; `pop` takes from the end.
-        queue.sort_by(|a, b| a.2.cost.total_cmp(&b.2.cost));
-        let lanes = lanes.clamp(1, queue.len().max(1));
-        let shared = Shared { queue: Mutex::new(queue), finished: Mutex::new(Vec::new()), failed: Mutex::new(None) };
-        let dir = self.dir().to_path_buf();
-        let quiet = self.is_quiet();
-        std::thread::scope(|scope| {
-            for _ in 0..lanes {
-                scope.spawn(|| shared.lane(&dir, threads, lanes > 1, quiet));
-            }
-        });
-        if let Some(e) = shared.failed.into_inner().unwrap_or_else(|e| e.into_inner()) {
-            return Err(e);
-        }
-        for (i, report, result) in shared.finished.into_inner().unwrap_or_else(|e| e.into_inner()) {
-            self.reports.push(report);
-            results[i] = Some(result);
-        }
-        // Every job was either reused or finished: a lane stops early only after a failure.
-        Ok(results.into_iter().flatten().collect())
-    }
+/// One piece of independent work for [`side_by_side`], with its expected cost.
+pub struct Task<'a, T, E> {
+    /// Any number proportional to the expected run time (only the order matters).
+    pub cost: f64,
+    pub work: Box<dyn FnOnce() -> Result<T, E> + Send + 'a>,
 }
 
-type Queued<'a, T, E> = (usize, String, Job<'a, T, E>);
+/// Runs every task, `lanes` at a time, each on its own rayon pool of `threads` threads, the
+/// costliest first; returns the results in the tasks' order. After a failure no further task
+/// starts, and the first error is returned once the running ones end.
+pub fn side_by_side<'a, T: Send, E: Send>(
+    tasks: Vec<Task<'a, T, E>>,
+    (lanes, threads): (usize, usize),
+) -> Result<Vec<T>, E> {
+    let n = tasks.len();
+    let mut queue: Vec<(usize, Task<'a, T, E>)> = tasks.into_iter().enumerate().collect();
+    // Costliest first; `pop` takes from the end.
+    queue.sort_by(|a, b| a.1.cost.total_cmp(&b.1.cost));
+    let shared = Shared { queue: Mutex::new(queue), finished: Mutex::new(Vec::new()), failed: Mutex::new(None) };
+    std::thread::scope(|scope| {
+        for _ in 0..lanes.clamp(1, n.max(1)) {
+            scope.spawn(|| shared.lane(threads));
+        }
+    });
+    if let Some(e) = shared.failed.into_inner().unwrap_or_else(|e| e.into_inner()) {
+        return Err(e);
+    }
+    let mut finished = shared.finished.into_inner().unwrap_or_else(|e| e.into_inner());
+    finished.sort_by_key(|(i, _)| *i);
+    // Every task finished: a lane stops early only after a failure.
+    Ok(finished.into_iter().map(|(_, r)| r).collect())
+}
 
 struct Shared<'a, T, E> {
-    queue: Mutex<Vec<Queued<'a, T, E>>>,
-    finished: Mutex<Vec<(usize, StepReport, T)>>,
+    queue: Mutex<Vec<(usize, Task<'a, T, E>)>>,
+    finished: Mutex<Vec<(usize, T)>>,
     failed: Mutex<Option<E>>,
 }
 
-impl<T: Serialize + Send, E: From<FileError> + Send> Shared<'_, T, E> {
-    /// Takes jobs until none is left or one failed.
-    fn lane(&self, dir: &std::path::Path, threads: usize, side_by_side: bool, quiet: bool) {
+impl<T: Send, E: Send> Shared<'_, T, E> {
+    /// Takes tasks until none is left or one failed.
+    fn lane(&self, threads: usize) {
         let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build();
         loop {
             if lock(&self.failed).is_some() {
                 return;
             }
-            let Some((i, count, job)) = lock(&self.queue).pop() else { return };
-            let on = if side_by_side { format!(" (alongside others, {threads} thread(s))") } else { String::new() };
-            if !quiet {
-                eprintln!("{count} {}{on}", job.what);
-            }
-            let start = Instant::now();
+            let Some((i, task)) = lock(&self.queue).pop() else { return };
             let outcome = match &pool {
-                Ok(pool) => pool.install(job.work),
+                Ok(pool) => pool.install(task.work),
                 // No pool (the system refused a thread): the work runs on this lane's thread,
                 // splitting its products over the global pool.
-                Err(_) => (job.work)(),
+                Err(_) => (task.work)(),
             };
-            let seconds = start.elapsed().as_secs_f64();
-            let outcome =
-                outcome.and_then(|r| write_record(dir, &job.name, &job.key, seconds, &r).map(|()| r).map_err(E::from));
             match outcome {
-                Ok(result) => {
-                    if !quiet {
-                        eprintln!("      {count} {} done in {seconds:.1} s", job.name);
-                    }
-                    let report = StepReport { name: job.name, key: job.key, seconds, reused: false };
-                    lock(&self.finished).push((i, report, result));
-                }
+                Ok(result) => lock(&self.finished).push((i, result)),
                 Err(e) => {
                     lock(&self.failed).get_or_insert(e);
                     return;
@@ -137,6 +106,56 @@ impl<T: Serialize + Send, E: From<FileError> + Send> Shared<'_, T, E> {
 /// A poisoned lock only means another lane panicked, which the scope re-raises anyway.
 fn lock<X>(m: &Mutex<X>) -> std::sync::MutexGuard<'_, X> {
     m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Steps {
+    /// Runs every job that [`Steps::run`] would run, side by side ([`side_by_side`]): `lanes`
+    /// at a time on `threads` threads each, the longest first. Returns the results in the jobs'
+    /// order. Each finished step is recorded at once, so an interrupted run keeps the ones that
+    /// finished.
+    pub fn run_each<'a, T, E>(&mut self, jobs: Vec<Job<'a, T, E>>, lanes: (usize, usize)) -> Result<Vec<T>, E>
+    where
+        T: Serialize + DeserializeOwned + Send + 'a,
+        E: From<FileError> + Send + 'a,
+    {
+        let mut results: Vec<Option<T>> = Vec::with_capacity(jobs.len());
+        let (dir, quiet, side) = (self.dir().to_path_buf(), self.is_quiet(), lanes.0 > 1);
+        let mut tasks = Vec::new();
+        let mut ran = Vec::new();
+        for (i, job) in jobs.into_iter().enumerate() {
+            let reused = self.reuse(&job.name, &job.what, &job.key, &job.outputs);
+            if reused.is_none() {
+                let count = format!("[{}/{}]", self.counts().0, self.counts().1);
+                let (name, key, dir) = (job.name.clone(), job.key.clone(), dir.clone());
+                ran.push((i, job.name.clone(), job.key.clone()));
+                let on = if side { format!(" (alongside others, {} thread(s))", lanes.1) } else { String::new() };
+                let what = job.what;
+                let work = job.work;
+                tasks.push(Task {
+                    cost: job.cost,
+                    work: Box::new(move || {
+                        if !quiet {
+                            eprintln!("{count} {what}{on}");
+                        }
+                        let start = Instant::now();
+                        let result = work()?;
+                        let seconds = start.elapsed().as_secs_f64();
+                        write_record(&dir, &name, &key, seconds, &result)?;
+                        if !quiet {
+                            eprintln!("      {count} {name} done in {seconds:.1} s");
+                        }
+                        Ok::<_, E>((result, seconds))
+                    }),
+                });
+            }
+            results.push(reused);
+        }
+        for ((i, name, key), (result, seconds)) in ran.into_iter().zip(side_by_side(tasks, lanes)?) {
+            self.reports.push(StepReport { name, key, seconds, reused: false });
+            results[i] = Some(result);
+        }
+        Ok(results.into_iter().flatten().collect())
+    }
 }
 
 #[cfg(test)]

@@ -79,6 +79,8 @@ pub struct FlowStudyOptions {
     pub device: Device,
     pub progress: bool,
     pub command: String,
+    /// How many cases run at once (None: one per core; see `rundir::parallel`).
+    pub jobs: Option<usize>,
 }
 
 impl FlowStudyOptions {
@@ -113,6 +115,7 @@ impl FlowStudyOptions {
             device,
             progress: true,
             command: "genweights flow-study".into(),
+            jobs: None,
         }
     }
 
@@ -126,8 +129,11 @@ impl FlowStudyOptions {
     }
 }
 
-/// Runs the flow study and writes its page; returns the page's path and the metrics.
-pub fn flow_study(opts: &FlowStudyOptions, say: &dyn Fn(&str)) -> Result<(PathBuf, FlowStudyMetrics)> {
+/// Runs the flow study and writes its page; returns the page's path and the metrics. The cases
+/// are independent, so they run side by side on the cores (`rundir::parallel`; their numbers do
+/// not depend on it); with more than one at a time their own messages and bars are left out
+/// and each case's rows are printed when all are done.
+pub fn flow_study(opts: &FlowStudyOptions, say: &(dyn Fn(&str) + Sync)) -> Result<(PathBuf, FlowStudyMetrics)> {
     let start = Instant::now();
     opts.flow.validate()?;
     crate::study::run::check_classifier(&opts.classifier)?;
@@ -137,29 +143,54 @@ pub fn flow_study(opts: &FlowStudyOptions, say: &dyn Fn(&str)) -> Result<(PathBu
     crate::io::create_out_dir(&opts.out)?;
     let _lock = rundir::RunLock::acquire(&opts.out)?;
     let plan = opts.cases();
-    let mut cases = Vec::new();
-    for (i, (toy, name, flow)) in plan.iter().enumerate() {
-        say(&format!("[{}/{}] {name}: {}\n", i + 1, plan.len(), toy.description()));
-        let settings = CaseSettings {
-            toy: *toy,
-            name: name.clone(),
-            train_events: opts.train_events,
-            events: opts.events,
-            flow: FlowTrainConfig { seed: opts.flow.seed.wrapping_add(i as u64), ..flow.clone() },
-            classifier: ClassifierConfig {
-                seed: opts.classifier.seed.wrapping_add(i as u64),
-                ..opts.classifier.clone()
-            },
-            seed: sigmagrad::Rng::new(opts.seed).fork(i as u64).seed(),
-            device: &opts.device,
-            progress: opts.progress,
-        };
-        let case = run_case(&settings, &opts.out.join("cases").join(name), say)?;
-        for r in flow_acceptance(&case) {
-            let verdict = r.passed.map_or("", |p| if p { " pass" } else { " FAIL" });
-            say(&format!("  {}: {} ({}){verdict}\n", r.test, r.value, r.threshold));
+    let lanes = rundir::lane_plan(plan.len(), rayon::current_num_threads(), opts.jobs);
+    let alone = lanes.0 == 1;
+    let silent = |_: &str| {};
+    let tasks = plan
+        .iter()
+        .enumerate()
+        .map(|(i, (toy, name, flow))| {
+            let settings = CaseSettings {
+                toy: *toy,
+                name: name.clone(),
+                train_events: opts.train_events,
+                events: opts.events,
+                flow: FlowTrainConfig { seed: opts.flow.seed.wrapping_add(i as u64), ..flow.clone() },
+                classifier: ClassifierConfig {
+                    seed: opts.classifier.seed.wrapping_add(i as u64),
+                    ..opts.classifier.clone()
+                },
+                seed: sigmagrad::Rng::new(opts.seed).fork(i as u64).seed(),
+                device: &opts.device,
+                progress: opts.progress && alone,
+            };
+            let heading = format!("[{}/{}] {name}: {}\n", i + 1, plan.len(), toy.description());
+            if !alone {
+                say(&heading);
+            }
+            let dir = opts.out.join("cases").join(name);
+            // A Bayesian flow draws several flows: it costs about twice a plain one.
+            let cost = if flow.bayesian { 2.0 } else { 1.0 };
+            rundir::Task::<FlowCase, crate::error::Error> {
+                cost,
+                work: Box::new(move || {
+                    let say: &(dyn Fn(&str) + Sync) = if alone { say } else { &silent };
+                    say(&heading);
+                    let case = run_case(&settings, &dir, say)?;
+                    if alone {
+                        say_rows(&case, say);
+                    }
+                    Ok(case)
+                }),
+            }
+        })
+        .collect();
+    let cases = rundir::side_by_side(tasks, lanes)?;
+    if !alone {
+        for (name, case) in plan.iter().map(|p| &p.1).zip(&cases) {
+            say(&format!("{name}:\n"));
+            say_rows(case, say);
         }
-        cases.push(case);
     }
     let metrics = FlowStudyMetrics {
         command: opts.command.clone(),
@@ -178,6 +209,14 @@ pub fn flow_study(opts: &FlowStudyOptions, say: &dyn Fn(&str)) -> Result<(PathBu
     let json = serde_json::to_string_pretty(&metrics).map_err(|e| invalid(format!("metrics.json: {e}")))?;
     write_text(&opts.out.join("metrics.json"), &(json + "\n"))?;
     Ok((write_page(&metrics, &opts.out)?, metrics))
+}
+
+/// A case's acceptance rows, one line each.
+fn say_rows(case: &FlowCase, say: &dyn Fn(&str)) {
+    for r in flow_acceptance(case) {
+        let verdict = r.passed.map_or("", |p| if p { " pass" } else { " FAIL" });
+        say(&format!("  {}: {} ({}){verdict}\n", r.test, r.value, r.threshold));
+    }
 }
 
 /// Writes the flow study's page into `dir` from its metrics.
