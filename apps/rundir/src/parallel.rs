@@ -2,7 +2,7 @@
 //! another; each training step splits its products over the cores, but at the studies' sizes
 //! (batches of 256-1024, layers of 64) a second core gains little inside one step: the hand-off
 //! between threads costs about as much as the work it shares (on 2 cores, the quick study's
-//! BNN trains faster on one thread than on two; benches/README.md). Giving each training its own
+//! BNN trains no faster on two threads than on one; benches/README.md). Giving each training its own
 //! cores instead keeps every core busy with whole steps.
 //!
 //! The results do not depend on how the cores are shared: every kernel splits its work so that
