@@ -318,7 +318,7 @@ impl Trainer {
         let bar = progress::bar_if(cfg.progress, (steps_per_epoch * remaining) as u64, "epoch");
         let run = EpochRun { trainer: self, model, loss, n_train: train.len(), bar };
         for epoch in state.epochs_done..cfg.epochs {
-            run.bar.set_prefix(format!("epoch {}/{}", epoch + 1, cfg.epochs));
+            run.bar.set_prefix(format!("{}epoch {}/{}", run_label(cfg), epoch + 1, cfg.epochs));
             let rewind = |e: TrainError| run.rewind(e, &last_good);
             let start = Instant::now();
             let (total, seen) = run.train_epoch(optimizer, train, &mut state, epoch, &rewind)?;
@@ -510,7 +510,8 @@ impl<M: Module + ?Sized, L: Loss<M>> EpochRun<'_, M, L> {
             samples_per_second: seen as f64 / seconds.max(1e-9),
         };
         let line = format!(
-            "epoch {:>3}: train {:.5}{}  lr {:.2e}  {:.0} samples/s",
+            "{}epoch {:>3}: train {:.5}{}  lr {:.2e}  {:.0} samples/s",
+            run_label(&self.trainer.config),
             epoch + 1,
             record.train_loss,
             val_loss.map_or(String::new(), |v| format!("  val {v:.5}")),
@@ -525,4 +526,10 @@ impl<M: Module + ?Sized, L: Loss<M>> EpochRun<'_, M, L> {
         }
         record
     }
+}
+
+/// "NAME: " from the run directory's name, before the bar's epoch and each epoch's line, so that
+/// trainings run side by side (a study's) tell their bars and lines apart; empty without one.
+fn run_label(cfg: &TrainConfig) -> String {
+    cfg.dir.as_deref().and_then(|d| d.file_name()).map_or(String::new(), |n| format!("{}: ", n.to_string_lossy()))
 }

@@ -135,14 +135,14 @@ impl Steps {
                     cost: job.cost,
                     work: Box::new(move || {
                         if !quiet {
-                            eprintln!("{count} {what}{on}");
+                            nn::progress::println(&format!("{count} {what}{on}"));
                         }
                         let start = Instant::now();
                         let result = work()?;
                         let seconds = start.elapsed().as_secs_f64();
                         write_record(&dir, &name, &key, seconds, &result)?;
                         if !quiet {
-                            eprintln!("      {count} {name} done in {seconds:.1} s");
+                            nn::progress::println(&format!("      {count} {name} done in {seconds:.1} s"));
                         }
                         Ok::<_, E>((result, seconds))
                     }),

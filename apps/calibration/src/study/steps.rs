@@ -97,8 +97,9 @@ impl TrainPlan {
 }
 
 /// Trains every plan on `data` (whose step key is `data_key`), the independent trainings side
-/// by side on the cores (`rundir::parallel`; `opts.jobs` caps how many at once). Training bars
-/// are drawn only when one training runs at a time.
+/// by side on the cores (`rundir::parallel`; `opts.jobs` caps how many at once), each with its
+/// own bar (nn::progress draws them together); the trainer's own summary lines only when one
+/// training runs at a time.
 pub(super) fn train_all(
     steps: &mut Steps,
     opts: &StudyOptions,
@@ -118,7 +119,7 @@ pub(super) fn train_all(
             device: opts.device.clone(),
             resume: false,
             restart: false,
-            progress: !opts.quiet && alone,
+            progress: !opts.quiet,
             interrupt_after: None,
         };
         let talk = !opts.quiet && alone;
