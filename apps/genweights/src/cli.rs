@@ -382,10 +382,15 @@ fn study(a: StudyArgs, command: &str) -> Result<()> {
     opts.fresh = a.fresh;
     opts.jobs = a.jobs;
     let (page, m) = crate::study::study(&opts, &say)?;
-    let pass = m.acceptance.iter().filter(|r| r.passed == Some(true)).count();
-    let fail = m.acceptance.iter().filter(|r| r.passed == Some(false)).count();
-    println!("{pass} acceptance tests pass, {fail} fail; {:.0} s\n{}", m.seconds, page.display());
+    print_outcome(&m.acceptance, m.seconds, &page);
     Ok(())
+}
+
+/// A study's last lines: its acceptance count, its time and its page.
+fn print_outcome(rows: &[crate::study::AcceptanceRow], seconds: f64, page: &std::path::Path) {
+    let pass = rows.iter().filter(|r| r.passed == Some(true)).count();
+    let fail = rows.iter().filter(|r| r.passed == Some(false)).count();
+    println!("{pass} acceptance tests pass, {fail} fail; {seconds:.0} s\n{}", page.display());
 }
 
 fn flow_study(a: FlowStudyArgs) -> Result<()> {
@@ -412,9 +417,7 @@ fn flow_study(a: FlowStudyArgs) -> Result<()> {
     opts.classifier.seed = a.seed;
     opts.jobs = a.jobs;
     let (page, m) = crate::flowstudy::flow_study(&opts, &say)?;
-    let pass = m.acceptance.iter().filter(|r| r.passed == Some(true)).count();
-    let fail = m.acceptance.iter().filter(|r| r.passed == Some(false)).count();
-    println!("{pass} acceptance tests pass, {fail} fail; {:.0} s\n{}", m.seconds, page.display());
+    print_outcome(&m.acceptance, m.seconds, &page);
     Ok(())
 }
 

@@ -30,9 +30,14 @@ pub struct Job<'a, T, E> {
     pub work: Box<dyn FnOnce() -> Result<T, E> + Send + 'a>,
 }
 
-/// How many steps run at once and how many threads each gets: `lanes` (at most the jobs and
-/// the threads) lanes of `threads / lanes` threads.
-pub fn lane_plan(jobs: usize, threads: usize, lanes: Option<usize>) -> (usize, usize) {
+/// How many of `jobs` run at once and how many threads each gets, from the current rayon
+/// pool's threads: `lanes` (by default one per thread; at most the jobs and the threads) lanes
+/// of `threads / lanes` threads.
+pub fn lane_plan(jobs: usize, lanes: Option<usize>) -> (usize, usize) {
+    plan(jobs, rayon::current_num_threads(), lanes)
+}
+
+fn plan(jobs: usize, threads: usize, lanes: Option<usize>) -> (usize, usize) {
     let threads = threads.max(1);
     let lanes = lanes.unwrap_or(threads).clamp(1, threads).min(jobs.max(1));
     (lanes, threads / lanes)
@@ -125,7 +130,8 @@ impl Steps {
         for (i, job) in jobs.into_iter().enumerate() {
             let reused = self.reuse(&job.name, &job.what, &job.key, &job.outputs);
             if reused.is_none() {
-                let count = format!("[{}/{}]", self.counts().0, self.counts().1);
+                let (done, total) = self.counts();
+                let count = format!("[{done}/{total}]");
                 let (name, key, dir) = (job.name.clone(), job.key.clone(), dir.clone());
                 ran.push((i, job.name.clone(), job.key.clone()));
                 let on = if side { format!(" (alongside others, {} thread(s))", lanes.1) } else { String::new() };
@@ -164,11 +170,11 @@ mod tests {
 
     #[test]
     fn lanes_never_exceed_the_jobs_or_the_threads() {
-        assert_eq!(lane_plan(8, 2, None), (2, 1));
-        assert_eq!(lane_plan(1, 16, None), (1, 16));
-        assert_eq!(lane_plan(4, 16, None), (4, 4));
-        assert_eq!(lane_plan(8, 16, Some(1)), (1, 16));
-        assert_eq!(lane_plan(0, 0, Some(5)), (1, 1));
+        assert_eq!(plan(8, 2, None), (2, 1));
+        assert_eq!(plan(1, 16, None), (1, 16));
+        assert_eq!(plan(4, 16, None), (4, 4));
+        assert_eq!(plan(8, 16, Some(1)), (1, 16));
+        assert_eq!(plan(0, 0, Some(5)), (1, 1));
     }
 
     fn job<'a>(

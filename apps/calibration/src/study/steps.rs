@@ -106,7 +106,7 @@ pub(super) fn train_all(
     plans: Vec<TrainPlan>,
     (data, data_key): (&DataSource, &str),
 ) -> Result<Vec<Trained>> {
-    let lanes = rundir::lane_plan(plans.len(), rayon::current_num_threads(), opts.jobs);
+    let lanes = rundir::lane_plan(plans.len(), opts.jobs);
     let alone = lanes.0 == 1;
     let mut keys = Vec::new();
     let mut jobs = Vec::new();

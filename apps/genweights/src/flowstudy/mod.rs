@@ -143,7 +143,7 @@ pub fn flow_study(opts: &FlowStudyOptions, say: &(dyn Fn(&str) + Sync)) -> Resul
     crate::io::create_out_dir(&opts.out)?;
     let _lock = rundir::RunLock::acquire(&opts.out)?;
     let plan = opts.cases();
-    let lanes = rundir::lane_plan(plan.len(), rayon::current_num_threads(), opts.jobs);
+    let lanes = rundir::lane_plan(plan.len(), opts.jobs);
     let alone = lanes.0 == 1;
     let silent = |_: &str| {};
     let tasks = plan

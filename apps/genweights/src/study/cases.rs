@@ -82,7 +82,7 @@ pub fn study(opts: &StudyOptions, say: &(dyn Fn(&str) + Sync)) -> Result<(PathBu
     check_classifier(&opts.classifier)?;
     crate::io::create_out_dir(&opts.out)?;
     let _lock = rundir::RunLock::acquire(&opts.out)?;
-    let lanes = rundir::lane_plan(opts.cases.len(), rayon::current_num_threads(), opts.jobs);
+    let lanes = rundir::lane_plan(opts.cases.len(), opts.jobs);
     let mut steps = Steps::new(&opts.out, opts.fresh, opts.cases.len(), lanes.0 == 1 || !opts.progress)?;
     let jobs = opts
         .cases
