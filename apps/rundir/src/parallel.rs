@@ -15,11 +15,12 @@ use nn::io::FileError;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Condvar, Mutex};
 use std::time::Instant;
 
 /// One step for [`Steps::run_each`]: what [`Steps::run`] takes, with work that may run on
-/// another thread, and its expected cost, so that the longest start first.
+/// another thread, its expected cost, so that the longest start first, and the earlier jobs
+/// whose outputs it reads.
 pub struct Job<'a, T, E> {
     pub name: String,
     pub what: String,
@@ -27,6 +28,8 @@ pub struct Job<'a, T, E> {
     pub outputs: Vec<PathBuf>,
     /// Any number proportional to the expected run time (only the order matters).
     pub cost: f64,
+    /// Indices of earlier jobs of the same call that must finish before this one starts.
+    pub after: Vec<usize>,
     pub work: Box<dyn FnOnce() -> Result<T, E> + Send + 'a>,
 }
 
@@ -43,67 +46,130 @@ fn plan(jobs: usize, threads: usize, lanes: Option<usize>) -> (usize, usize) {
     (lanes, threads / lanes)
 }
 
-/// One piece of independent work for [`side_by_side`], with its expected cost.
+/// One piece of work for [`side_by_side`], with its expected cost and the earlier tasks it
+/// waits for.
 pub struct Task<'a, T, E> {
     /// Any number proportional to the expected run time (only the order matters).
     pub cost: f64,
+    /// Indices of earlier tasks (smaller than this task's own) that must finish first; naming
+    /// only earlier ones is what makes a cycle, and so a lane waiting forever, impossible.
+    pub after: Vec<usize>,
     pub work: Box<dyn FnOnce() -> Result<T, E> + Send + 'a>,
 }
 
-/// Runs every task, `lanes` at a time, each on its own rayon pool of `threads` threads, the
-/// costliest first; returns the results in the tasks' order. After a failure no further task
-/// starts, and the first error is returned once the running ones end.
+impl<'a, T, E> Task<'a, T, E> {
+    /// A task that waits for nothing.
+    pub fn new(cost: f64, work: impl FnOnce() -> Result<T, E> + Send + 'a) -> Self {
+        Task { cost, after: Vec::new(), work: Box::new(work) }
+    }
+}
+
+/// Runs every task, `lanes` at a time, each lane on its own rayon pool of `threads` threads:
+/// a free lane takes the costliest task whose `after` tasks have finished, or waits for one to
+/// finish. Returns the results in the tasks' order. After a failure no further task starts,
+/// and the first error is returned once the running ones end.
+///
+/// # Panics
+/// When a task names itself or a later task in `after` (a bug in the caller's plan).
 pub fn side_by_side<'a, T: Send, E: Send>(
     tasks: Vec<Task<'a, T, E>>,
     (lanes, threads): (usize, usize),
 ) -> Result<Vec<T>, E> {
     let n = tasks.len();
-    let mut queue: Vec<(usize, Task<'a, T, E>)> = tasks.into_iter().enumerate().collect();
-    // Costliest first; `pop` takes from the end.
-    queue.sort_by(|a, b| a.1.cost.total_cmp(&b.1.cost));
-    let shared = Shared { queue: Mutex::new(queue), finished: Mutex::new(Vec::new()), failed: Mutex::new(None) };
+    for (i, task) in tasks.iter().enumerate() {
+        assert!(task.after.iter().all(|&j| j < i), "task {i} waits for a task that is not before it");
+    }
+    let state = State {
+        waiting: tasks.into_iter().enumerate().map(|(i, t)| Some((i, t))).collect(),
+        done: vec![false; n],
+        finished: Vec::new(),
+        failed: None,
+    };
+    let shared = Shared { state: Mutex::new(state), changed: Condvar::new() };
     std::thread::scope(|scope| {
         for _ in 0..lanes.clamp(1, n.max(1)) {
             scope.spawn(|| shared.lane(threads));
         }
     });
-    if let Some(e) = shared.failed.into_inner().unwrap_or_else(|e| e.into_inner()) {
+    let state = shared.state.into_inner().unwrap_or_else(|e| e.into_inner());
+    if let Some(e) = state.failed {
         return Err(e);
     }
-    let mut finished = shared.finished.into_inner().unwrap_or_else(|e| e.into_inner());
+    let mut finished = state.finished;
     finished.sort_by_key(|(i, _)| *i);
     // Every task finished: a lane stops early only after a failure.
     Ok(finished.into_iter().map(|(_, r)| r).collect())
 }
 
+/// The tasks not started yet (by index; None once taken), which have finished, the results
+/// and the first failure.
+struct State<'a, T, E> {
+    waiting: Vec<Option<(usize, Task<'a, T, E>)>>,
+    done: Vec<bool>,
+    finished: Vec<(usize, T)>,
+    failed: Option<E>,
+}
+
+impl<'a, T, E> State<'a, T, E> {
+    /// Takes the costliest task whose `after` tasks have all finished.
+    fn take_ready(&mut self) -> Option<(usize, Task<'a, T, E>)> {
+        let done = &self.done;
+        let best = self
+            .waiting
+            .iter()
+            .enumerate()
+            .filter_map(|(slot, w)| w.as_ref().map(|(_, t)| (slot, t)))
+            .filter(|(_, t)| t.after.iter().all(|&j| done[j]))
+            .max_by(|a, b| a.1.cost.total_cmp(&b.1.cost).then(b.0.cmp(&a.0)))
+            .map(|(slot, _)| slot)?;
+        self.waiting[best].take()
+    }
+
+    fn all_taken(&self) -> bool {
+        self.waiting.iter().all(Option::is_none)
+    }
+}
+
 struct Shared<'a, T, E> {
-    queue: Mutex<Vec<(usize, Task<'a, T, E>)>>,
-    finished: Mutex<Vec<(usize, T)>>,
-    failed: Mutex<Option<E>>,
+    state: Mutex<State<'a, T, E>>,
+    /// Signalled whenever a task ends, so that a waiting lane looks again.
+    changed: Condvar,
 }
 
 impl<T: Send, E: Send> Shared<'_, T, E> {
-    /// Takes tasks until none is left or one failed.
+    /// Takes ready tasks until none is left or one failed; waits while every remaining task
+    /// waits for a running one.
     fn lane(&self, threads: usize) {
         let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build();
+        let mut state = lock(&self.state);
         loop {
-            if lock(&self.failed).is_some() {
+            if state.failed.is_some() || state.all_taken() {
                 return;
             }
-            let Some((i, task)) = lock(&self.queue).pop() else { return };
+            let Some((i, task)) = state.take_ready() else {
+                // Tasks only wait for earlier ones, so one that is not ready waits for a task
+                // that runs now, and its end will wake this lane.
+                state = self.changed.wait(state).unwrap_or_else(|e| e.into_inner());
+                continue;
+            };
+            drop(state);
             let outcome = match &pool {
                 Ok(pool) => pool.install(task.work),
                 // No pool (the system refused a thread): the work runs on this lane's thread,
                 // splitting its products over the global pool.
                 Err(_) => (task.work)(),
             };
+            state = lock(&self.state);
             match outcome {
-                Ok(result) => lock(&self.finished).push((i, result)),
+                Ok(result) => {
+                    state.done[i] = true;
+                    state.finished.push((i, result));
+                }
                 Err(e) => {
-                    lock(&self.failed).get_or_insert(e);
-                    return;
+                    state.failed.get_or_insert(e);
                 }
             }
+            self.changed.notify_all();
         }
     }
 }
@@ -115,7 +181,8 @@ fn lock<X>(m: &Mutex<X>) -> std::sync::MutexGuard<'_, X> {
 
 impl Steps {
     /// Runs every job that [`Steps::run`] would run, side by side ([`side_by_side`]): `lanes`
-    /// at a time on `threads` threads each, the longest first. Returns the results in the jobs'
+    /// at a time on `threads` threads each, the longest first, each after the jobs it names in
+    /// `after` (a reused one counts as finished). Returns the results in the jobs'
     /// order. Each finished step is recorded at once, so an interrupted run keeps the ones that
     /// finished.
     pub fn run_each<'a, T, E>(&mut self, jobs: Vec<Job<'a, T, E>>, lanes: (usize, usize)) -> Result<Vec<T>, E>
@@ -123,38 +190,49 @@ impl Steps {
         T: Serialize + DeserializeOwned + Send + 'a,
         E: From<FileError> + Send + 'a,
     {
+        // Reused jobs first: their outputs exist, so nothing waits for them, and the lanes are
+        // only as many as the jobs left to run.
         let mut results: Vec<Option<T>> = Vec::with_capacity(jobs.len());
-        let (dir, quiet, side) = (self.dir().to_path_buf(), self.is_quiet(), lanes.0 > 1);
+        let mut counts = Vec::with_capacity(jobs.len());
+        for job in &jobs {
+            results.push(self.reuse(&job.name, &job.what, &job.key, &job.outputs));
+            let (done, total) = self.counts();
+            counts.push(format!("[{done}/{total}]"));
+        }
+        let to_run = results.iter().filter(|r| r.is_none()).count();
+        let lanes = plan(to_run, lanes.0 * lanes.1, Some(lanes.0));
+        let (dir, quiet) = (self.dir().to_path_buf(), self.is_quiet());
+        let on = if lanes.0 > 1 { format!(" (alongside others, {} thread(s))", lanes.1) } else { String::new() };
         let mut tasks = Vec::new();
         let mut ran = Vec::new();
-        for (i, job) in jobs.into_iter().enumerate() {
-            let reused = self.reuse(&job.name, &job.what, &job.key, &job.outputs);
-            if reused.is_none() {
-                let (done, total) = self.counts();
-                let count = format!("[{done}/{total}]");
-                let (name, key, dir) = (job.name.clone(), job.key.clone(), dir.clone());
-                ran.push((i, job.name.clone(), job.key.clone()));
-                let on = if side { format!(" (alongside others, {} thread(s))", lanes.1) } else { String::new() };
-                let what = job.what;
-                let work = job.work;
-                tasks.push(Task {
-                    cost: job.cost,
-                    work: Box::new(move || {
-                        if !quiet {
-                            nn::progress::println(&format!("{count} {what}{on}"));
-                        }
-                        let start = Instant::now();
-                        let result = work()?;
-                        let seconds = start.elapsed().as_secs_f64();
-                        write_record(&dir, &name, &key, seconds, &result)?;
-                        if !quiet {
-                            nn::progress::println(&format!("      {count} {name} done in {seconds:.1} s"));
-                        }
-                        Ok::<_, E>((result, seconds))
-                    }),
-                });
+        // Each job's task, None for a reused job.
+        let mut task_of: Vec<Option<usize>> = Vec::new();
+        for (i, (job, count)) in jobs.into_iter().zip(counts).enumerate() {
+            task_of.push(results[i].is_none().then_some(tasks.len()));
+            if results[i].is_some() {
+                continue;
             }
-            results.push(reused);
+            let (name, key, dir, on) = (job.name.clone(), job.key.clone(), dir.clone(), on.clone());
+            assert!(job.after.iter().all(|&j| j < i), "step {name} waits for a step that is not before it");
+            ran.push((i, job.name, job.key));
+            let (what, work) = (job.what, job.work);
+            tasks.push(Task {
+                cost: job.cost,
+                after: job.after.iter().filter_map(|&j| task_of[j]).collect(),
+                work: Box::new(move || {
+                    if !quiet {
+                        nn::progress::println(&format!("{count} {what}{on}"));
+                    }
+                    let start = Instant::now();
+                    let result = work()?;
+                    let seconds = start.elapsed().as_secs_f64();
+                    write_record(&dir, &name, &key, seconds, &result)?;
+                    if !quiet {
+                        nn::progress::println(&format!("      {count} {name} done in {seconds:.1} s"));
+                    }
+                    Ok::<_, E>((result, seconds))
+                }),
+            });
         }
         for ((i, name, key), (result, seconds)) in ran.into_iter().zip(side_by_side(tasks, lanes)?) {
             self.reports.push(StepReport { name, key, seconds, reused: false });
@@ -188,6 +266,7 @@ mod tests {
             key: format!("key-{name}"),
             outputs: Vec::new(),
             cost,
+            after: Vec::new(),
             work: Box::new(work),
         }
     }
@@ -237,5 +316,44 @@ mod tests {
         assert_eq!(*ran.lock().unwrap(), 0, "no job starts after a failure");
         assert!(dir.join("steps/first.json").exists(), "the finished job keeps its record");
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_job_starts_only_after_the_jobs_it_waits_for() {
+        let dir = std::env::temp_dir().join(format!("rundir-lanes-after-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let mut steps = Steps::new(&dir, false, 4, true).unwrap();
+        // "reused" was made by an earlier run: its dependant does not wait for it.
+        steps.run_each(vec![job("reused", 0.0, || Ok(5))], (1, 1)).unwrap();
+        let log = Mutex::new(Vec::new());
+        let note = |what: &'static str, result: u32| {
+            log.lock().unwrap().push(what);
+            Ok(result)
+        };
+        let jobs = vec![
+            job("slow", 1.0, || {
+                note("slow starts", 0)?;
+                std::thread::sleep(std::time::Duration::from_millis(200));
+                note("slow ends", 1)
+            }),
+            job("reused", 0.0, || Ok(5)),
+            Job { after: vec![0, 1], ..job("after-slow", 9.0, || note("after-slow runs", 2)) },
+            Job { after: vec![1], ..job("after-reused", 0.5, || note("after-reused runs", 3)) },
+        ];
+        let out = steps.run_each(jobs, (2, 1)).unwrap();
+        assert_eq!(out, vec![1, 5, 2, 3]);
+        let log = log.into_inner().unwrap();
+        let at = |what| log.iter().position(|w| *w == what).unwrap();
+        assert!(at("slow ends") < at("after-slow runs"), "{log:?}");
+        // The other lane does not wait: the job after a reused one runs while "slow" does.
+        assert!(at("after-reused runs") < at("slow ends"), "{log:?}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    #[should_panic(expected = "not before it")]
+    fn a_task_that_waits_for_a_later_one_is_refused() {
+        let tasks = vec![Task { after: vec![1], ..Task::new(1.0, || Ok::<_, ()>(0)) }, Task::new(1.0, || Ok(1))];
+        let _ = side_by_side(tasks, (1, 1));
     }
 }

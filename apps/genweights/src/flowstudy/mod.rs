@@ -171,18 +171,15 @@ pub fn flow_study(opts: &FlowStudyOptions, say: &(dyn Fn(&str) + Sync)) -> Resul
             let dir = opts.out.join("cases").join(name);
             // A Bayesian flow draws several flows: it costs about twice a plain one.
             let cost = if flow.bayesian { 2.0 } else { 1.0 };
-            rundir::Task::<FlowCase, crate::error::Error> {
-                cost,
-                work: Box::new(move || {
-                    let say: &(dyn Fn(&str) + Sync) = if alone { say } else { &silent };
-                    say(&heading);
-                    let case = run_case(&settings, &dir, say)?;
-                    if alone {
-                        say_rows(&case, say);
-                    }
-                    Ok(case)
-                }),
-            }
+            rundir::Task::<FlowCase, crate::error::Error>::new(cost, move || {
+                let say: &(dyn Fn(&str) + Sync) = if alone { say } else { &silent };
+                say(&heading);
+                let case = run_case(&settings, &dir, say)?;
+                if alone {
+                    say_rows(&case, say);
+                }
+                Ok(case)
+            })
         })
         .collect();
     let cases = rundir::side_by_side(tasks, lanes)?;

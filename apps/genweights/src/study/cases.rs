@@ -167,6 +167,7 @@ fn case_job<'a>(
         outputs,
         // Events per sample: the cases' classifiers have the same size.
         cost: n as f64,
+        after: Vec::new(),
         work: Box::new(move || {
             let say: &(dyn Fn(&str) + Sync) = if alone { say } else { &silent };
             say(&format!("{counter}: {n} events per sample\n"));
