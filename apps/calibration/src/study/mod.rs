@@ -3,6 +3,7 @@
 
 pub mod acceptance;
 pub mod compute;
+mod plan;
 pub mod preset;
 pub mod run;
 mod steps;

@@ -13,16 +13,18 @@
 //! | `evaluation/metrics.json` | `calibration evaluate`'s report on `test.h5` |
 //! | `explain/` | `calibration explain` on the BNN's predictions: `findings.json`, `flags.h5`, `index.html` |
 
+use super::plan::{scan_trainings, SidePlan};
 use super::preset::StudyPreset;
 use super::steps::{
-    explain_step, generate_step, key_of, predict_step, say_to, scan_config, scan_plans, scan_points, train_all,
-    ScanNetwork, ScanPoint, ScanRun, StudyOptions, TrainPlan, Trained,
+    explain_job, generate_job, key_of, run_now, say_to, scan_config, scan_plans, Made, ScanNetwork, ScanRun, StepJob,
+    StudyOptions, TrainPlan, Trained,
 };
 use super::summarise::{scan_summary, summarise};
 use super::summary::*;
 use crate::cuts::read_selected;
 use crate::error::{Error, Result};
 use crate::evaluate::{evaluate, write_json, EvaluateOptions, MetricsReport};
+use crate::explain::ExplainSummary;
 use crate::generator::Sample;
 use crate::io::{DataSource, TargetPolicy};
 use crate::lcw::{build, Labelled};
@@ -58,22 +60,25 @@ pub fn run_study(opts: &StudyOptions) -> Result<(StudySummary, PathBuf)> {
     };
     let total = 3 + 1 + 4 + 4 + 1 + 1 + 1 + trains(&p.bnn, &p.scan_sizes) + trains(&p.re, &p.re_scan_sizes);
     let mut steps = Steps::new(out, opts.fresh, total, opts.quiet)?;
-    let samples = generate_samples(&mut steps, opts)?;
-    let lcw_key = lcw_step(&mut steps, out, &samples)?;
-    let (trained, scans) = train_networks(&mut steps, opts, &samples)?;
-    let predicted = predict_networks(&mut steps, opts, &trained, &samples)?;
-    let evaluation = evaluate_step(&mut steps, opts, &samples, &lcw_key, &predicted)?;
-    let explained = explain_bnn(&mut steps, opts, &samples, &predicted)?;
-    let (scan_h5, points, re_points) = scan_step(&mut steps, opts, scans)?;
+    // The training sample first, on every core: everything else reads it or can wait.
+    let train = out.join("data/train.h5");
+    let what = format!("generate {} training clusters (pile-up)", p.generated_train);
+    let sample = (p.generated_train, p.seed_train, Sample::PileUp);
+    let train_job = generate_job(("generate-train", what), &train, sample, opts.quiet)?;
+    let train_key = train_job.key.clone();
+    run_now(&mut steps, train_job)?;
+    let side = run_side_by_side(&mut steps, opts, (&train, &train_key))?;
+    let evaluation = evaluate_step(&mut steps, opts, &side)?;
+    let explained = side.explained.clone();
     say_to(opts, "summarising the figures' numbers\n");
     let mut summary = summarise(
         opts,
-        &trained,
-        &predicted.files,
+        &side.trained,
+        &side.predicted.files,
         &evaluation,
-        &samples.test,
-        &scan_h5,
-        (&points, &re_points),
+        &side.test,
+        &side.scan_h5,
+        (&side.scans[0], &side.scans[1]),
         &steps.reports,
         start.elapsed().as_secs_f64(),
     )?;
@@ -103,118 +108,128 @@ fn create_dirs(out: &Path, subs: &[&str]) -> Result<()> {
     Ok(())
 }
 
-/// The three generated samples of a study and the keys of their steps.
-struct Samples {
-    train: PathBuf,
+/// What the side-by-side steps of a study made: the test sample and the keys of it and the
+/// LCW tables, the main networks and their predictions, and the two scans' points on their
+/// test sample.
+struct Side {
     test: PathBuf,
-    pu0: PathBuf,
-    train_key: String,
     test_key: String,
-    pu0_key: String,
+    lcw_key: String,
+    trained: Vec<Trained>,
+    predicted: Predicted,
+    /// `calibration explain` on the BNN's test predictions (None without a BNN).
+    explained: Option<ExplainSummary>,
+    scan_h5: PathBuf,
+    scans: [Vec<ScanRun>; 2],
 }
 
-fn generate_samples(steps: &mut Steps, opts: &StudyOptions) -> Result<Samples> {
+/// Runs everything between the training sample and the evaluation side by side (`plan`): the
+/// other samples, the LCW tables, the four networks, the scans' networks, and every network's
+/// predictions.
+fn run_side_by_side(steps: &mut Steps, opts: &StudyOptions, (train, train_key): (&Path, &str)) -> Result<Side> {
     let (p, out) = (&opts.preset, &opts.out);
-    let (train, test, pu0) = (out.join("data/train.h5"), out.join("data/test.h5"), out.join("data/pu0.h5"));
-    let train_key = generate_step(
-        steps,
-        "generate-train",
-        &format!("generate {} training clusters (pile-up)", p.generated_train),
-        &train,
-        p.generated_train,
-        p.seed_train,
-        Sample::PileUp,
-        opts.quiet,
-    )?;
-    let test_key = generate_step(
-        steps,
-        "generate-test",
-        &format!("generate {} test clusters", p.generated_test),
-        &test,
-        p.generated_test,
-        p.seed_test,
-        Sample::PileUp,
-        opts.quiet,
-    )?;
-    let pu0_key = generate_step(
-        steps,
-        "generate-pu0",
-        &format!("generate {} clusters without pile-up for the LCW tables", p.generated_pu0),
-        &pu0,
-        p.generated_pu0,
-        p.seed_pu0,
-        Sample::Pu0,
-        opts.quiet,
-    )?;
-    Ok(Samples { train, test, pu0, train_key, test_key, pu0_key })
-}
-
-/// Builds `out/lcw.h5` from the PU0 sample; returns the step's key.
-fn lcw_step(steps: &mut Steps, out: &Path, samples: &Samples) -> Result<String> {
-    let lcw_h5 = out.join("lcw.h5");
-    let key = key_of(&(&samples.pu0_key, "lcw", 1))?;
-    steps.run("lcw", "build the LCW-like tables", &key, std::slice::from_ref(&lcw_h5), || {
-        let (t, _) = read_selected(&DataSource::file(&samples.pu0), TargetPolicy::Required)?;
-        build(&[Labelled::from_column(&t, "truth_class")?], "data/pu0.h5 (class from truth_class)")?.write(&lcw_h5)
-    })?;
-    Ok(key)
-}
-
-/// The networks of each scan, one per size with whether it is the main network's training.
-type ScanNetworks = [Vec<(usize, Trained, bool)>; 2];
-
-/// Trains the main networks and the two scans' networks, all in one set so that they share the
-/// cores (`steps::train_all`).
-fn train_networks(steps: &mut Steps, opts: &StudyOptions, samples: &Samples) -> Result<(Vec<Trained>, ScanNetworks)> {
-    let p = &opts.preset;
-    let mut plans: Vec<TrainPlan> = p
+    let mut plan = SidePlan::new(opts);
+    let (test, pu0, scan_h5) = (out.join("data/test.h5"), out.join("data/pu0.h5"), out.join("data/scan_test.h5"));
+    let sample = |name: &str, what: String, path: &Path, n, seed, kind| {
+        generate_job((name, what), path, (n, seed, kind), opts.quiet)
+    };
+    let what = format!("generate {} test clusters", p.generated_test);
+    let test_step = plan.add(sample("generate-test", what, &test, p.generated_test, p.seed_test, Sample::PileUp)?, &[]);
+    let what = format!("generate {} clusters without pile-up for the LCW tables", p.generated_pu0);
+    let pu0_step = plan.add(sample("generate-pu0", what, &pu0, p.generated_pu0, p.seed_pu0, Sample::Pu0)?, &[]);
+    let lcw_step = plan.add(lcw_job(out, &pu0, &pu0_step.key)?, &[&pu0_step]);
+    let what = "the scan's test clusters (the first of the test sample)".to_string();
+    let scan_step =
+        plan.add(sample("generate-scan-test", what, &scan_h5, p.scan_test, p.seed_test, Sample::PileUp)?, &[]);
+    let train_data = DataSource::file(train);
+    let data = (&train_data, train_key, Some(p.generated_train));
+    let mains = p
         .networks()
         .into_iter()
-        .map(|config| {
-            let m = config.method;
-            TrainPlan {
-                name: format!("train-{}", m.name()),
-                what: format!("train the {}", m.label()),
-                config: config.clone(),
-                dir: opts.out.join("models").join(m.name()),
-            }
-        })
-        .collect();
-    let mains = plans.len();
-    let has = |m: Method| plans.iter().any(|t| t.config.method == m);
+        .map(|config| plan.add_training(main_plan(opts, config), data, opts))
+        .collect::<Result<Vec<_>>>()?;
+    let main_of = |m: Method| mains.iter().find(|t| t.plan.config.method == m);
     let scans = [
-        scan_plans(opts, (ScanNetwork::Bnn, &p.bnn, &p.scan_sizes), has(Method::Bnn)),
-        scan_plans(opts, (ScanNetwork::Re, &p.re, &p.re_scan_sizes), has(Method::Re)),
+        (ScanNetwork::Bnn, Method::Bnn, &p.bnn, &p.scan_sizes),
+        (ScanNetwork::Re, Method::Re, &p.re, &p.re_scan_sizes),
     ];
-    let mut layout = Vec::new();
-    for (s, scan) in scans.into_iter().enumerate() {
-        for point in scan {
-            match point {
-                ScanPoint::Main(n) => layout.push((s, n, None)),
-                ScanPoint::Own(n, plan) => {
-                    layout.push((s, n, Some(plans.len())));
-                    plans.push(*plan);
-                }
-            }
+    let mut scan_trained = Vec::new();
+    for (network, method, base, sizes) in scans {
+        let points = scan_plans(opts, (network, base, sizes), main_of(method).is_some());
+        scan_trained.push((network, scan_trainings(&mut plan, points, main_of(method), data, opts)?));
+    }
+    let test_source = DataSource::file(&test);
+    let mut predictions = Vec::new();
+    for m in &mains {
+        let method = m.plan.config.method;
+        let path = out.join("predictions").join(format!("{}.h5", method.name()));
+        let names =
+            (format!("predict-{}", method.name()), format!("predict with the {} on the test sample", method.label()));
+        let step = plan.add_prediction(names, m, (&test_source, &test_step.key, Some(&test_step)), &path, opts)?;
+        predictions.push((method, path, step));
+    }
+    let explain = match predictions.iter().find(|(m, _, _)| *m == Method::Bnn) {
+        Some((_, path, step)) => {
+            let job = explain_job((&test_source, &test_step.key), (path, &step.key), &out.join("explain"))?;
+            Some(plan.add(job, &[step, &test_step]))
         }
-    }
-    let trained = train_all(steps, opts, plans, (&DataSource::file(&samples.train), &samples.train_key))?;
-    let main_of = |s: usize| {
-        let m = if s == 0 { Method::Bnn } else { Method::Re };
-        trained[..mains]
-            .iter()
-            .find(|t| t.config.method == m)
-            .ok_or_else(|| Error::invalid(format!("the study has no {}", m.label())))
+        None => None,
     };
-    let mut networks: ScanNetworks = [Vec::new(), Vec::new()];
-    for (s, n, own) in layout {
-        let (t, is_main) = match own {
-            Some(i) => (trained[i].clone(), false),
-            None => (main_of(s)?.clone(), true),
-        };
-        networks[s].push((n, t, is_main));
+    let scan_source = DataSource::file(&scan_h5);
+    let mut scan_runs = Vec::new();
+    for (network, trained) in &scan_trained {
+        let points = trained.iter().map(|(n, t)| {
+            let (t, is_main) = t.get();
+            (*n, t, is_main)
+        });
+        scan_runs.push(plan.add_scan(*network, points, (&scan_source, &scan_step.key, Some(&scan_step)), opts)?);
     }
-    Ok((trained[..mains].to_vec(), networks))
+    let done = plan.run(steps, opts)?;
+    let mut predicted = Predicted { files: Vec::new(), keys: Vec::new() };
+    for (method, path, step) in predictions {
+        predicted.files.push((method, path, done.draws(&step)?));
+        predicted.keys.push(step.key);
+    }
+    Ok(Side {
+        test,
+        test_key: test_step.key,
+        lcw_key: lcw_step.key,
+        trained: mains.iter().map(|m| done.trained(m)).collect::<Result<_>>()?,
+        predicted,
+        explained: explain.map(|step| done.explained(&step)).transpose()?,
+        scan_h5,
+        scans: [done.scan_runs(&scan_runs[0])?, done.scan_runs(&scan_runs[1])?],
+    })
+}
+
+/// The training of one of the study's four networks.
+fn main_plan(opts: &StudyOptions, config: &crate::model::ModelConfig) -> TrainPlan {
+    let m = config.method;
+    TrainPlan {
+        name: format!("train-{}", m.name()),
+        what: format!("train the {}", m.label()),
+        config: config.clone(),
+        dir: opts.out.join("models").join(m.name()),
+    }
+}
+
+/// Building `out/lcw.h5` from the PU0 sample at `pu0` (made by the step keyed `pu0_key`).
+fn lcw_job<'a>(out: &Path, pu0: &Path, pu0_key: &str) -> Result<StepJob<'a>> {
+    let (lcw_h5, pu0) = (out.join("lcw.h5"), pu0.to_path_buf());
+    Ok(rundir::Job {
+        name: "lcw".into(),
+        what: "build the LCW-like tables".into(),
+        key: key_of(&(pu0_key, "lcw", 1))?,
+        outputs: vec![lcw_h5.clone()],
+        cost: 1e2,
+        after: Vec::new(),
+        work: Box::new(move || {
+            let (t, _) = read_selected(&DataSource::file(&pu0), TargetPolicy::Required)?;
+            build(&[Labelled::from_column(&t, "truth_class")?], "data/pu0.h5 (class from truth_class)")?
+                .write(&lcw_h5)?;
+            Ok(Made::Written)
+        }),
+    })
 }
 
 /// The prediction files of the networks on the test sample: (method, file, draws), and the
@@ -224,96 +239,20 @@ struct Predicted {
     keys: Vec<String>,
 }
 
-fn predict_networks(
-    steps: &mut Steps,
-    opts: &StudyOptions,
-    trained: &[Trained],
-    samples: &Samples,
-) -> Result<Predicted> {
-    let mut predicted = Predicted { files: Vec::new(), keys: Vec::new() };
-    for t in trained {
-        let m = t.config.method;
-        let path = opts.out.join("predictions").join(format!("{}.h5", m.name()));
-        let (k, draws) = predict_step(
-            steps,
-            &format!("predict-{}", m.name()),
-            &format!("predict with the {} on the test sample", m.label()),
-            t,
-            &DataSource::file(&samples.test),
-            &samples.test_key,
-            &path,
-            opts,
-        )?;
-        predicted.keys.push(k);
-        predicted.files.push((m, path, draws));
-    }
-    Ok(predicted)
-}
-
-fn evaluate_step(
-    steps: &mut Steps,
-    opts: &StudyOptions,
-    samples: &Samples,
-    lcw_key: &str,
-    predicted: &Predicted,
-) -> Result<MetricsReport> {
+fn evaluate_step(steps: &mut Steps, opts: &StudyOptions, side: &Side) -> Result<MetricsReport> {
     let eval_dir = opts.out.join("evaluation");
     let options = EvaluateOptions {
-        data: DataSource::file(&samples.test),
-        predictions: predicted.files.iter().map(|(m, p, _)| (m.name().to_string(), p.clone())).collect(),
+        data: DataSource::file(&side.test),
+        predictions: side.predicted.files.iter().map(|(m, p, _)| (m.name().to_string(), p.clone())).collect(),
         lcw: Some(opts.out.join("lcw.h5")),
         binning: Binning::default(),
         weight_column: None,
     };
     // 2: the report holds the bootstrap errors of the resolution differences.
-    let key = key_of(&(&samples.test_key, lcw_key, &predicted.keys, 2))?;
+    let key = key_of(&(&side.test_key, &side.lcw_key, &side.predicted.keys, 2))?;
     steps.run("evaluate", "evaluate every method on the test sample", &key, &[eval_dir.join("metrics.json")], || {
         evaluate(&options, &eval_dir)
     })
-}
-
-/// `calibration explain` on the BNN's test predictions into `out/explain/`; None when the study
-/// has no BNN.
-fn explain_bnn(
-    steps: &mut Steps,
-    opts: &StudyOptions,
-    samples: &Samples,
-    predicted: &Predicted,
-) -> Result<Option<crate::explain::ExplainSummary>> {
-    let Some(k) = predicted.files.iter().position(|(m, _, _)| *m == Method::Bnn) else { return Ok(None) };
-    let test = DataSource::file(&samples.test);
-    let summary = explain_step(
-        steps,
-        (&test, &samples.test_key),
-        (&predicted.files[k].1, &predicted.keys[k]),
-        &opts.out.join("explain"),
-    )?;
-    Ok(Some(summary))
-}
-
-/// The training-size scans of the BNN and of the RE: networks on the first N training clusters,
-/// predicting the first test clusters; returns the scan's test file and the two scans' points.
-fn scan_step(
-    steps: &mut Steps,
-    opts: &StudyOptions,
-    [bnn, re]: ScanNetworks,
-) -> Result<(PathBuf, Vec<ScanRun>, Vec<ScanRun>)> {
-    let p = &opts.preset;
-    let scan_h5 = opts.out.join("data/scan_test.h5");
-    let scan_key = generate_step(
-        steps,
-        "generate-scan-test",
-        "the scan's test clusters (the first of the test sample)",
-        &scan_h5,
-        p.scan_test,
-        p.seed_test,
-        Sample::PileUp,
-        opts.quiet,
-    )?;
-    let test = (&DataSource::file(&scan_h5), scan_key.as_str());
-    let bnn = scan_points(steps, opts, ScanNetwork::Bnn, bnn, test)?;
-    let re = scan_points(steps, opts, ScanNetwork::Re, re, test)?;
-    Ok((scan_h5, bnn, re))
 }
 
 /// `calibration scan`: the training-size scan alone, on any training and test files. Writes
@@ -331,16 +270,15 @@ pub fn run_scan(opts: &StudyOptions, train: &DataSource, test: &DataSource) -> R
     let (k_train, k_test) = (file_key(train)?, file_key(test)?);
     let mut steps = Steps::new(out, opts.fresh, 2 * opts.preset.scan_sizes.len(), opts.quiet)?;
     let p = &opts.preset;
-    let plans: Vec<TrainPlan> = scan_plans(opts, (ScanNetwork::Bnn, &p.bnn, &p.scan_sizes), false)
-        .into_iter()
-        .filter_map(|point| match point {
-            ScanPoint::Own(_, plan) => Some(*plan),
-            ScanPoint::Main(_) => None,
-        })
-        .collect();
-    let trained = train_all(&mut steps, opts, plans, (train, &k_train))?;
-    let networks = p.scan_sizes.iter().copied().zip(trained).map(|(n, t)| (n, t, false)).collect();
-    let runs = scan_points(&mut steps, opts, ScanNetwork::Bnn, networks, (test, &k_test))?;
+    let mut plan = SidePlan::new(opts);
+    let points = scan_plans(opts, (ScanNetwork::Bnn, &p.bnn, &p.scan_sizes), false);
+    let trained = scan_trainings(&mut plan, points, None, (train, &k_train, None), opts)?;
+    let points = trained.iter().map(|(n, t)| {
+        let (t, is_main) = t.get();
+        (*n, t, is_main)
+    });
+    let planned = plan.add_scan(ScanNetwork::Bnn, points, (test, &k_test, None), opts)?;
+    let runs = plan.run(&mut steps, opts)?.scan_runs(&planned)?;
     let scan = scan_summary(test, (&runs, &[]))?;
     write_json(&scan, &out.join("scan.json"))?;
     let page = crate::page::write_scan(

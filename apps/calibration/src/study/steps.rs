@@ -11,6 +11,7 @@ use crate::model::predict::{predict, PredictArgs};
 use crate::model::train::{train, TrainOptions, TrainSummary};
 use crate::model::ModelConfig;
 use rundir::Steps;
+use serde::{Deserialize, Serialize};
 use sigmagrad::Device;
 use std::path::{Path, PathBuf};
 
@@ -41,32 +42,58 @@ pub struct StudyOptions {
     pub jobs: Option<usize>,
 }
 
-#[allow(clippy::too_many_arguments)]
-pub(super) fn generate_step(
-    steps: &mut Steps,
-    name: &str,
-    what: &str,
-    path: &Path,
-    n: usize,
-    seed: u64,
-    sample: Sample,
-    quiet: bool,
-) -> Result<String> {
-    let config = GeneratorConfig::new(n, seed, sample);
-    let key = key_of(&(GENERATOR_VERSION, n, seed, format!("{sample:?}")))?;
-    steps.run(name, what, &key, &[path.to_path_buf()], || {
-        generate(&config, !quiet)?.write_hdf5(path)?;
-        Ok::<_, Error>(())
-    })?;
-    Ok(key)
+/// What a step of the study made, as its record keeps it: a training's summary, a prediction's
+/// number of draws, what the page shows of an explanation, or files alone (a sample, the LCW
+/// tables). Untagged, so that every record reads as it was written when each kind of step had
+/// its own result type (the two summaries share no field).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(untagged)]
+pub(super) enum Made {
+    Trained(Box<TrainSummary>),
+    Explained(Box<ExplainSummary>),
+    Predicted(usize),
+    Written,
 }
 
-/// A trained network and the key of its training step.
+/// A step of the study for [`rundir::Steps::run_each`] (or [`run_now`]).
+pub(super) type StepJob<'a> = rundir::Job<'a, Made, Error>;
+
+/// Runs `job` at once, on the current pool.
+pub(super) fn run_now(steps: &mut Steps, job: StepJob) -> Result<Made> {
+    steps.run(&job.name, &job.what, &job.key, &job.outputs, job.work)
+}
+
+/// Generating `n` clusters of `sample` with `seed` into `path`.
+pub(super) fn generate_job<'a>(
+    (name, what): (&str, String),
+    path: &Path,
+    (n, seed, sample): (usize, u64, Sample),
+    quiet: bool,
+) -> Result<StepJob<'a>> {
+    let config = GeneratorConfig::new(n, seed, sample);
+    let key = key_of(&(GENERATOR_VERSION, n, seed, format!("{sample:?}")))?;
+    let path = path.to_path_buf();
+    Ok(rundir::Job {
+        name: name.into(),
+        what,
+        key,
+        outputs: vec![path.clone()],
+        // Beside trainings, whose costs are in the millions: a sample is made first only
+        // when nothing else is ready.
+        cost: n as f64 * 1e-3,
+        after: Vec::new(),
+        work: Box::new(move || {
+            generate(&config, !quiet)?.write_hdf5(&path)?;
+            Ok(Made::Written)
+        }),
+    })
+}
+
+/// A trained network: its configuration, run directory and training summary.
 #[derive(Clone)]
 pub(super) struct Trained {
     pub(super) config: ModelConfig,
     pub(super) dir: PathBuf,
-    pub(super) key: String,
     pub(super) summary: TrainSummary,
 }
 
@@ -81,11 +108,15 @@ pub(super) struct TrainPlan {
 
 impl TrainPlan {
     /// Relative cost, to start the longest first: epochs times clusters times members times
-    /// hidden units over the batch size (a rough count; only the order matters). A training on
-    /// the whole file counts as 10^9 clusters, more than any scan point's `max_train`.
-    fn cost(&self) -> f64 {
+    /// hidden units over the batch size (a rough count; only the order matters). `rows` is at
+    /// least the training file's clusters (the study knows how many it generated); a training
+    /// on the whole file counts as that many, or as 10^9 when it is not known. (It counted as
+    /// 10^9 always, which started the quick study's DNNs first and its ensemble, the longest
+    /// training, only after them: 19 s later on the clock.)
+    fn cost(&self, rows: Option<usize>) -> f64 {
         let t = &self.config.training;
-        let seen = t.epochs as f64 * t.max_train.map_or(1e9, |n| n as f64);
+        let all = rows.map_or(1e9, |n| n as f64);
+        let seen = t.epochs as f64 * t.max_train.map_or(all, |n| all.min(n as f64));
         let members = match self.config.method {
             crate::model::Method::Re => self.config.ensemble.members as f64,
             crate::model::Method::Bnn => 2.0,
@@ -96,109 +127,106 @@ impl TrainPlan {
     }
 }
 
-/// Trains every plan on `data` (whose step key is `data_key`), the independent trainings side
-/// by side on the cores (`rundir::parallel`; `opts.jobs` caps how many at once), each with its
-/// own bar (nn::progress draws them together); the trainer's own summary lines only when one
-/// training runs at a time.
-pub(super) fn train_all(
-    steps: &mut Steps,
+/// Training `plan` on `data` (whose step key is `data_key`, and which holds at most `rows`
+/// clusters when that is known); `alone` when no other step runs beside it, so that the
+/// trainer's own summary lines may be printed. The trainer's bar carries the run directory's
+/// name, so side-by-side trainings keep theirs apart (nn::progress draws them together).
+pub(super) fn train_job<'a>(
+    plan: &TrainPlan,
+    (data, data_key, rows): (&DataSource, &str, Option<usize>),
     opts: &StudyOptions,
-    plans: Vec<TrainPlan>,
-    (data, data_key): (&DataSource, &str),
-) -> Result<Vec<Trained>> {
-    let lanes = rundir::lane_plan(plans.len(), opts.jobs);
-    let alone = lanes.0 == 1;
-    let mut keys = Vec::new();
-    let mut jobs = Vec::new();
-    for plan in &plans {
-        let key = key_of(&(TRAINING_VERSION, data_key, &plan.config))?;
-        let t = TrainOptions {
-            data: data.clone(),
-            out: plan.dir.clone(),
-            config: plan.config.clone(),
-            device: opts.device.clone(),
-            resume: false,
-            restart: false,
-            progress: !opts.quiet,
-            interrupt_after: None,
-        };
-        let talk = !opts.quiet && alone;
-        jobs.push(rundir::Job {
-            name: plan.name.clone(),
-            what: plan.what.clone(),
-            key: key.clone(),
-            outputs: vec![plan.dir.join(nn::train::BEST)],
-            cost: plan.cost(),
-            work: Box::new(move || {
-                // A half-finished or outdated run is started again: the step key says it is stale.
-                let _ = std::fs::remove_dir_all(&t.out);
-                train(&t, &|s: &str| {
-                    if talk {
-                        eprint!("      {s}")
-                    }
-                })
-            }),
-        });
-        keys.push(key);
-    }
-    let summaries = steps.run_each(jobs, lanes)?;
-    Ok(plans
-        .into_iter()
-        .zip(keys)
-        .zip(summaries)
-        .map(|((plan, key), summary)| Trained { config: plan.config, dir: plan.dir, key, summary })
-        .collect())
+    alone: bool,
+) -> Result<StepJob<'a>> {
+    let key = key_of(&(TRAINING_VERSION, data_key, &plan.config))?;
+    let t = TrainOptions {
+        data: data.clone(),
+        out: plan.dir.clone(),
+        config: plan.config.clone(),
+        device: opts.device.clone(),
+        resume: false,
+        restart: false,
+        progress: !opts.quiet,
+        interrupt_after: None,
+    };
+    let talk = !opts.quiet && alone;
+    Ok(rundir::Job {
+        name: plan.name.clone(),
+        what: plan.what.clone(),
+        key,
+        outputs: vec![plan.dir.join(nn::train::BEST)],
+        cost: plan.cost(rows),
+        after: Vec::new(),
+        work: Box::new(move || {
+            // A half-finished or outdated run is started again: the step key says it is stale.
+            let _ = std::fs::remove_dir_all(&t.out);
+            let summary = train(&t, &|s: &str| {
+                if talk {
+                    eprint!("      {s}")
+                }
+            })?;
+            Ok(Made::Trained(Box::new(summary)))
+        }),
+    })
 }
 
-#[allow(clippy::too_many_arguments)]
-pub(super) fn predict_step(
-    steps: &mut Steps,
-    name: &str,
-    what: &str,
-    model: &Trained,
-    test: &DataSource,
-    test_key: &str,
+/// Predicting `test` (whose step key is `test_key`) with the network of `model` (its run
+/// directory and the key of its training step) into `out`.
+pub(super) fn predict_job<'a>(
+    (name, what): (String, String),
+    (model_dir, model_key): (&Path, &str),
+    (test, test_key): (&DataSource, &str),
     out: &Path,
     opts: &StudyOptions,
-) -> Result<(String, usize)> {
-    let key = key_of(&(&model.key, test_key))?;
-    let device = opts.device.clone();
-    let draws = steps.run(name, what, &key, &[out.to_path_buf()], || {
-        let args = PredictArgs {
-            model: model.dir.clone(),
-            data: test.clone(),
-            draws: None,
-            batch_size: 8192,
-            device,
-            progress: !opts.quiet,
-            keep_all: false,
-        };
-        let (p, s) = predict(&args, &|_| {})?;
-        p.write(out)?;
-        Ok::<_, Error>(s.draws)
-    })?;
-    Ok((key, draws))
+) -> Result<StepJob<'a>> {
+    let key = key_of(&(model_key, test_key))?;
+    let args = PredictArgs {
+        model: model_dir.to_path_buf(),
+        data: test.clone(),
+        draws: None,
+        batch_size: 8192,
+        device: opts.device.clone(),
+        progress: !opts.quiet,
+        keep_all: false,
+    };
+    let out = out.to_path_buf();
+    Ok(rundir::Job {
+        name,
+        what,
+        key,
+        outputs: vec![out.clone()],
+        // Less than any training or sample: a lane predicts when nothing else is ready.
+        cost: 1.0,
+        after: Vec::new(),
+        work: Box::new(move || {
+            let (p, s) = predict(&args, &|_| {})?;
+            p.write(&out)?;
+            Ok(Made::Predicted(s.draws))
+        }),
+    })
 }
 
 /// `calibration explain` on the predictions of the test sample at `predictions` (made by the
-/// step keyed `predictions_key`), into `dir`; returns what the study page shows of it.
-pub(super) fn explain_step(
-    steps: &mut Steps,
-    test: (&DataSource, &str),
-    predictions: (&Path, &str),
+/// step keyed `predictions_key`), into `dir`; its result is what the study page shows of it.
+pub(super) fn explain_job<'a>(
+    (test, test_key): (&DataSource, &str),
+    (predictions, predictions_key): (&Path, &str),
     dir: &Path,
-) -> Result<ExplainSummary> {
-    let key = key_of(&(EXPLAIN_VERSION, test.1, predictions.1, DEFAULT_QUANTILE))?;
-    let what = "explain the BNN's uncertainty from the features alone (calibration explain)";
-    steps.run("explain", what, &key, &output::output_paths(dir), || {
-        let opts = ExplainOptions {
-            data: test.0.clone(),
-            predictions: predictions.0.to_path_buf(),
-            quantile: DEFAULT_QUANTILE,
-        };
-        let explanation = explain(&opts)?;
-        output::write(&explanation, dir)?;
-        Ok::<_, Error>(explanation.summary())
+) -> Result<StepJob<'a>> {
+    let opts =
+        ExplainOptions { data: test.clone(), predictions: predictions.to_path_buf(), quantile: DEFAULT_QUANTILE };
+    let dir = dir.to_path_buf();
+    Ok(rundir::Job {
+        name: "explain".into(),
+        what: "explain the BNN's uncertainty from the features alone (calibration explain)".into(),
+        key: key_of(&(EXPLAIN_VERSION, test_key, predictions_key, DEFAULT_QUANTILE))?,
+        outputs: output::output_paths(&dir),
+        cost: 1.0,
+        after: Vec::new(),
+        work: Box::new(move || {
+            let explanation = explain(&opts)?;
+            output::write(&explanation, &dir)?;
+            Ok(Made::Explained(Box::new(explanation.summary())))
+        }),
     })
 }
 
@@ -232,14 +260,14 @@ pub(super) enum ScanNetwork {
 }
 
 impl ScanNetwork {
-    fn tag(self) -> &'static str {
+    pub(super) fn tag(self) -> &'static str {
         match self {
             ScanNetwork::Bnn => "scan",
             ScanNetwork::Re => "scan-re",
         }
     }
 
-    fn label(self) -> &'static str {
+    pub(super) fn label(self) -> &'static str {
         match self {
             ScanNetwork::Bnn => "BNN",
             ScanNetwork::Re => "RE",
@@ -276,38 +304,42 @@ pub(super) fn scan_plans(
         .collect()
 }
 
-/// Predicts `test` with every scan point's network (`trained`, one per size, in order).
-pub(super) fn scan_points(
-    steps: &mut Steps,
-    opts: &StudyOptions,
-    network: ScanNetwork,
-    trained: Vec<(usize, Trained, bool)>,
-    test: (&DataSource, &str),
-) -> Result<Vec<ScanRun>> {
-    let (tag, label) = (network.tag(), network.label());
-    let mut points = Vec::new();
-    for (n, t, is_main) in trained {
-        if is_main {
-            say_to(opts, &format!("      {tag}: N = {n} is the main {label} ({})\n", t.dir.display()));
-        }
-        let path = opts.out.join("predictions").join(format!("{tag}-{n}.h5"));
-        predict_step(
-            steps,
-            &format!("predict-{tag}-{n}"),
-            &format!("{tag}: predict with the N = {n} {label}"),
-            &t,
-            test.0,
-            test.1,
-            &path,
-            opts,
-        )?;
-        points.push(ScanRun { n, predictions: path, seconds: t.summary.seconds, n_train: t.summary.n_train });
-    }
-    Ok(points)
-}
-
 pub(super) fn say_to(opts: &StudyOptions, s: &str) {
     if !opts.quiet {
         eprint!("{s}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::study::preset::StudyPresetName;
+
+    /// The quick study's trainings by expected cost, with the file's size known or not.
+    fn order(rows: Option<usize>) -> Vec<String> {
+        let p = StudyPreset::new(StudyPresetName::Quick);
+        let plan = |config: &ModelConfig| TrainPlan {
+            name: config.method.name().into(),
+            what: String::new(),
+            config: config.clone(),
+            dir: PathBuf::new(),
+        };
+        let mut plans: Vec<TrainPlan> = p.networks().into_iter().map(plan).collect();
+        plans.extend(
+            p.scan_sizes.iter().map(|&n| TrainPlan { name: format!("scan-{n}"), ..plan(&scan_config(&p.bnn, n, &p)) }),
+        );
+        plans.sort_by(|a, b| b.cost(rows).total_cmp(&a.cost(rows)));
+        plans.into_iter().map(|t| t.name).collect()
+    }
+
+    #[test]
+    fn the_ensemble_starts_first_and_the_dnns_after_the_bnns() {
+        let p = StudyPreset::new(StudyPresetName::Quick);
+        let known = order(Some(p.generated_train));
+        assert_eq!(known[..2], ["re", "bnn"], "{known:?}");
+        let dnn = known.iter().position(|n| n == "dnn").expect("the DNN is planned");
+        assert!(known[..dnn].iter().any(|n| n.starts_with("scan-")), "{known:?}");
+        // Without the size, a training on the whole file is taken for the longest.
+        assert_eq!(order(None)[0], "dnn");
     }
 }
