@@ -10,7 +10,7 @@ bootstrap:
 
 # The main job: the quick calibration study of arXiv:2412.04370 on generated topo-clusters with
 # exact truth (LCW-like, DNN, DNN-LGK, BNN, repulsive ensemble, the training-size scan), about
-# 5 minutes on 2 cores after the build. Open out/calibration-study/index.html in a browser; a
+# 4 minutes on 2 cores after the build. Open out/calibration-study/index.html in a browser; a
 # re-run reuses every step whose inputs did not change.
 demo: bootstrap
 	$(CARGO) run --release -p calibration -- study --out out/calibration-study

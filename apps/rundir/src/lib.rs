@@ -3,7 +3,8 @@
 //!
 //! - [`steps`]: steps that remember what they made, keyed by a hash of everything their output
 //!   depends on, so a re-run reuses finished work and `--fresh` redoes it;
-//! - [`parallel`]: independent steps side by side, each on its own share of the cores;
+//! - [`parallel`]: steps side by side, each on its own share of the cores and each after the
+//!   steps whose outputs it reads;
 //! - [`guard`]: no command writes over one of its inputs;
 //! - [`lock`]: one run at a time per output directory;
 //! - [`stage`]: a run's outputs written beside the directory and moved in as one set.

@@ -3,7 +3,9 @@
 //! (batches of 256-1024, layers of 64) a second core gains little inside one step: the hand-off
 //! between threads costs about as much as the work it shares (on 2 cores, the quick study's
 //! BNN trains no faster on two threads than on one; benches/README.md). Giving each training its own
-//! cores instead keeps every core busy with whole steps.
+//! cores instead keeps every core busy with whole steps. A step that reads another's outputs (a
+//! prediction reads its network) names it in `after` and starts once it has finished, so the
+//! lanes that are not running the longest training do the rest of the study meanwhile.
 //!
 //! The results do not depend on how the cores are shared: every kernel splits its work so that
 //! each output element is computed by the same operations in the same order on any number of

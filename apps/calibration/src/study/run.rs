@@ -1,5 +1,7 @@
 //! The study pipeline. Every step reads the previous steps' files and is reused when nothing it
-//! depends on changed (see [`super::steps`]). The output directory:
+//! depends on changed (see [`super::steps`]). The training sample is made first, on every core;
+//! then everything up to the evaluation runs side by side, each step after the ones it reads
+//! ([`super::plan`]); the evaluation and the summary come last. The output directory:
 //!
 //! | path | content |
 //! |---|---|
