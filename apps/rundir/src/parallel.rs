@@ -86,6 +86,7 @@ pub fn side_by_side<'a, T: Send, E: Send>(
         done: vec![false; n],
         finished: Vec::new(),
         failed: None,
+        panicked: false,
     };
     let shared = Shared { state: Mutex::new(state), changed: Condvar::new() };
     std::thread::scope(|scope| {
@@ -103,13 +104,14 @@ pub fn side_by_side<'a, T: Send, E: Send>(
     Ok(finished.into_iter().map(|(_, r)| r).collect())
 }
 
-/// The tasks not started yet (by index; None once taken), which have finished, the results
-/// and the first failure.
+/// The tasks not started yet (by index; None once taken), which have finished, the results,
+/// the first failure, and whether a task panicked.
 struct State<'a, T, E> {
     waiting: Vec<Option<(usize, Task<'a, T, E>)>>,
     done: Vec<bool>,
     finished: Vec<(usize, T)>,
     failed: Option<E>,
+    panicked: bool,
 }
 
 impl<'a, T, E> State<'a, T, E> {
@@ -145,7 +147,7 @@ impl<T: Send, E: Send> Shared<'_, T, E> {
         let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build();
         let mut state = lock(&self.state);
         loop {
-            if state.failed.is_some() || state.all_taken() {
+            if state.failed.is_some() || state.panicked || state.all_taken() {
                 return;
             }
             let Some((i, task)) = state.take_ready() else {
@@ -155,20 +157,28 @@ impl<T: Send, E: Send> Shared<'_, T, E> {
                 continue;
             };
             drop(state);
-            let outcome = match &pool {
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match &pool {
                 Ok(pool) => pool.install(task.work),
                 // No pool (the system refused a thread): the work runs on this lane's thread,
                 // splitting its products over the global pool.
                 Err(_) => (task.work)(),
-            };
+            }));
             state = lock(&self.state);
             match outcome {
-                Ok(result) => {
+                Ok(Ok(result)) => {
                     state.done[i] = true;
                     state.finished.push((i, result));
                 }
-                Err(e) => {
+                Ok(Err(e)) => {
                     state.failed.get_or_insert(e);
+                }
+                Err(panic) => {
+                    // A lane waiting for this task would wait forever: every lane stops, and
+                    // the scope raises the panic again in the caller.
+                    state.panicked = true;
+                    self.changed.notify_all();
+                    drop(state);
+                    std::panic::resume_unwind(panic);
                 }
             }
             self.changed.notify_all();
@@ -375,6 +385,24 @@ mod tests {
         // "after-slow", the costliest, waited for "slow".
         assert_eq!(log.into_inner().unwrap(), ["after-reused runs", "slow ends", "after-slow runs"]);
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_panicking_task_stops_the_lanes_that_wait_for_it_instead_of_hanging() {
+        let (sent, outcome) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let run = std::panic::catch_unwind(|| {
+                let tasks = vec![
+                    Task::new(2.0, || -> Result<u32, ()> { panic!("a bug in a step") }),
+                    Task { after: vec![0], ..Task::new(1.0, || Ok(1)) },
+                    Task { after: vec![0], ..Task::new(1.0, || Ok(2)) },
+                ];
+                side_by_side(tasks, (2, 1))
+            });
+            let _ = sent.send(run.is_err());
+        });
+        let panicked = outcome.recv_timeout(std::time::Duration::from_secs(20));
+        assert_eq!(panicked, Ok(true), "side_by_side should raise the task's panic, not wait");
     }
 
     #[test]
