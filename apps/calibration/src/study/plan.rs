@@ -78,18 +78,18 @@ impl<'a> SidePlan<'a> {
     }
 
     /// Adds the predictions of a training-size scan of `network` on `test` (as in
-    /// [`SidePlan::add_prediction`]): one per size, with its training (the main network's for
-    /// a size where the scan's configuration is the main one's, `is_main`).
-    pub(super) fn add_scan<'t>(
+    /// [`SidePlan::add_prediction`]): one per size, with its training (from [`scan_trainings`]).
+    pub(super) fn add_scan(
         &mut self,
         network: ScanNetwork,
-        points: impl IntoIterator<Item = (usize, &'t PlannedTraining, bool)>,
+        points: &[(usize, ScanTraining)],
         test: (&DataSource, &str, Option<&Planned>),
         opts: &StudyOptions,
     ) -> Result<Vec<PlannedScanRun>> {
         let (tag, label) = (network.tag(), network.label());
         let mut runs = Vec::new();
-        for (n, training, is_main) in points {
+        for (n, training) in points {
+            let (n, (training, is_main)) = (*n, training.get());
             if is_main {
                 say_to(opts, &format!("      {tag}: N = {n} is the main {label} ({})\n", training.plan.dir.display()));
             }

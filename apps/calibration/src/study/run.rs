@@ -179,11 +179,7 @@ fn run_side_by_side(steps: &mut Steps, opts: &StudyOptions, (train, train_key): 
     };
     let scan_source = DataSource::file(&scan_h5);
     let mut scan_runs = Vec::new();
-    for (network, trained) in &scan_trained {
-        let points = trained.iter().map(|(n, t)| {
-            let (t, is_main) = t.get();
-            (*n, t, is_main)
-        });
+    for (network, points) in &scan_trained {
         scan_runs.push(plan.add_scan(*network, points, (&scan_source, &scan_step.key, Some(&scan_step)), opts)?);
     }
     let done = plan.run(steps, opts)?;
@@ -275,11 +271,7 @@ pub fn run_scan(opts: &StudyOptions, train: &DataSource, test: &DataSource) -> R
     let mut plan = SidePlan::new(opts);
     let points = scan_plans(opts, (ScanNetwork::Bnn, &p.bnn, &p.scan_sizes), false);
     let trained = scan_trainings(&mut plan, points, None, (train, &k_train, None), opts)?;
-    let points = trained.iter().map(|(n, t)| {
-        let (t, is_main) = t.get();
-        (*n, t, is_main)
-    });
-    let planned = plan.add_scan(ScanNetwork::Bnn, points, (test, &k_test, None), opts)?;
+    let planned = plan.add_scan(ScanNetwork::Bnn, &trained, (test, &k_test, None), opts)?;
     let runs = plan.run(&mut steps, opts)?.scan_runs(&planned)?;
     let scan = scan_summary(test, (&runs, &[]))?;
     write_json(&scan, &out.join("scan.json"))?;
