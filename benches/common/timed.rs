@@ -46,6 +46,14 @@ impl Timed {
         }
         r
     }
+
+    /// Runs `work`, a product, adding its time to `matmul_ns`.
+    fn product<R>(&self, work: impl FnOnce() -> R) -> R {
+        let t = Instant::now();
+        let r = work();
+        self.matmul_ns.fetch_add(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
+        r
+    }
 }
 
 macro_rules! forward {
@@ -88,10 +96,7 @@ impl Backend for Timed {
         forward!(self.reduce(op, s, l, axes) as format!("reduce {op:?} {:?} over {axes:?}", l.shape()))
     }
     fn matmul(&self, a: &Storage, la: &Layout, b: &Storage, lb: &Layout) -> Result<Storage> {
-        let t = Instant::now();
-        let r = forward!(self.matmul(a, la, b, lb) as format!("matmul {:?} x {:?}", la.shape(), lb.shape()));
-        self.matmul_ns.fetch_add(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
-        r
+        self.product(|| forward!(self.matmul(a, la, b, lb) as format!("matmul {:?} x {:?}", la.shape(), lb.shape())))
     }
     fn matmul_add(
         &self,
@@ -102,11 +107,9 @@ impl Backend for Timed {
         c: &Storage,
         lc: &Layout,
     ) -> Result<Storage> {
-        let t = Instant::now();
-        let r =
-            forward!(self.matmul_add(a, la, b, lb, c, lc) as format!("matmul_add {:?} x {:?}", la.shape(), lb.shape()));
-        self.matmul_ns.fetch_add(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
-        r
+        self.product(|| {
+            forward!(self.matmul_add(a, la, b, lb, c, lc) as format!("matmul_add {:?} x {:?}", la.shape(), lb.shape()))
+        })
     }
     // The fused dense layer counts as product time: its output pass (bias and activation) runs
     // on each block of C inside the product and cannot be timed apart.
@@ -119,12 +122,10 @@ impl Backend for Timed {
         bias: Option<(&Storage, &Layout)>,
         act: DenseActivation,
     ) -> Result<(Storage, Option<Storage>)> {
-        let t = Instant::now();
-        let r =
+        self.product(|| {
             forward!(self.dense(a, la, b, lb, bias, act)
-                as format!("dense {:?} x {:?} ({:?})", la.shape(), lb.shape(), act.f));
-        self.matmul_ns.fetch_add(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
-        r
+                as format!("dense {:?} x {:?} ({:?})", la.shape(), lb.shape(), act.f))
+        })
     }
     fn dense_grad(
         &self,

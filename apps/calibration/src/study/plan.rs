@@ -11,6 +11,7 @@ use super::steps::{
 use crate::error::{Error, Result};
 use crate::explain::ExplainSummary;
 use crate::io::DataSource;
+use crate::model::train::TrainSummary;
 use rundir::Steps;
 use std::path::{Path, PathBuf};
 
@@ -133,16 +134,21 @@ impl SideResults {
         ))
     }
 
+    /// The summary of the training `step`.
+    fn summary(&self, step: &Planned) -> Result<&TrainSummary> {
+        match &self.made[step.index] {
+            Made::Trained(summary) => Ok(summary),
+            _ => Err(self.not_its_kind(step, "a training's summary")),
+        }
+    }
+
     /// The trained network of `training`.
     pub(super) fn trained(&self, training: &PlannedTraining) -> Result<Trained> {
-        match &self.made[training.step.index] {
-            Made::Trained(summary) => Ok(Trained {
-                config: training.plan.config.clone(),
-                dir: training.plan.dir.clone(),
-                summary: (**summary).clone(),
-            }),
-            _ => Err(self.not_its_kind(&training.step, "a training's summary")),
-        }
+        Ok(Trained {
+            config: training.plan.config.clone(),
+            dir: training.plan.dir.clone(),
+            summary: self.summary(&training.step)?.clone(),
+        })
     }
 
     /// The number of draws of the prediction `step`.
@@ -166,9 +172,7 @@ impl SideResults {
         runs.iter()
             .map(|r| {
                 self.draws(&r.predictions.0)?;
-                let Made::Trained(summary) = &self.made[r.training.index] else {
-                    return Err(self.not_its_kind(&r.training, "a training's summary"));
-                };
+                let summary = self.summary(&r.training)?;
                 Ok(ScanRun {
                     n: r.n,
                     predictions: r.predictions.1.clone(),
